@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make run` (the app on bundled data) and `make test`.
+# Both set everything up first: .venv with the pinned packages, and, where apt is available,
+# Debian's chromium (browser tests), dataset-fashion-mnist and sonic-pi-samples.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+APT_PACKAGES := chromium dataset-fashion-mnist sonic-pi-samples
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PORT ?= 8501
+
+.PHONY: setup run test bench apt clean
+
+setup: $(STAMP) apt
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+# apt where it is available; without it the loaders and the browser tests say what is missing.
+apt:
+	@if command -v apt-get >/dev/null 2>&1; then \
+	  missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing with apt:$$missing"; \
+	    $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	  fi; \
+	else echo "apt-get not available: install chromium, dataset-fashion-mnist, sonic-pi-samples by other means"; fi
+
+run: setup
+	$(PY) -m streamlit run app.py --server.port $(PORT)
+
+test: setup
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) -m weakneg_core bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,25 @@
+"""Shared fixtures. Every test runs with its own WEAKNEG_HOME so nothing touches the user's data."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    home = tmp_path / "weakneg_home"
+    monkeypatch.setenv("WEAKNEG_HOME", str(home))
+    for name in ("WEAKNEG_DATA_ROOT", "WEAKNEG_STORE", "WEAKNEG_ARTIFACTS"):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+@pytest.fixture
+def store(tmp_path):
+    from weakneg_core.store import RunStore
+
+    return RunStore(f"sqlite:///{tmp_path / 'runs.db'}")

@@ -1,0 +1,112 @@
+"""RunConfig: everything that defines one run, validated with messages a person can act on."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConfigError
+
+SAVE_EMBEDDINGS = ("all", "last", "none")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass
+class RunConfig:
+    dataset: str = "digits"
+    target_class: int | str = 0
+    sampler: str = "random"
+    sampler_params: dict[str, Any] = field(default_factory=dict)
+    pn_ratio: float = 0.5
+    epochs: int = 10
+    resample_every: int = 1
+    bag_size: int = 5
+    model: str = "simple_cnn"
+    head: str = "mean_softmax"
+    lr: float = 1e-3
+    weight_decay: float = 5e-7
+    batch_size: int = 32
+    seed: int = 0
+    device: str = "auto"
+    val_fraction: float = 0.0
+    patience: int = 0  # epochs without validation improvement before stopping; 0 = never stop early
+    augment: bool = False
+    weighted_sampling: bool = False
+    max_instances: int = 0  # cap instances per split (0 = all): quick looks at large datasets
+    save_embeddings: str = "all"  # gradient embeddings of the pool to the artifacts folder
+    dataset_options: dict[str, Any] = field(default_factory=dict)
+    data_root: str | None = None
+
+    def validate(self) -> "RunConfig":
+        """Check every field that does not need the data; raise ConfigError naming the fix."""
+        from .data import DATASETS
+        from .models import HEADS, MODELS
+        from .samplers import get_sampler
+
+        _one_of("dataset", self.dataset, DATASETS)
+        _one_of("model", self.model, MODELS)
+        _one_of("head", self.head, HEADS)
+        _one_of("device", self.device, DEVICES)
+        _one_of("save_embeddings", self.save_embeddings, SAVE_EMBEDDINGS)
+        get_sampler(self.sampler).check_params(self.sampler_params)
+        _positive("pn_ratio", self.pn_ratio, "e.g. 0.5 for two negatives per positive")
+        _at_least("epochs", self.epochs, 1)
+        _at_least("resample_every", self.resample_every, 1)
+        _at_least("bag_size", self.bag_size, 1)
+        _at_least("batch_size", self.batch_size, 1)
+        _at_least("patience", self.patience, 0)
+        _at_least("max_instances", self.max_instances, 0)
+        _positive("lr", self.lr, "e.g. 1e-3")
+        if not 0 <= self.weight_decay:
+            raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        if not 0 <= self.val_fraction < 1:
+            raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.patience and not self.val_fraction:
+            raise ConfigError("early stopping (patience > 0) needs a validation split: set val_fraction, e.g. 0.1")
+        if self.device == "cuda":
+            import torch
+
+            if not torch.cuda.is_available():
+                raise ConfigError("device 'cuda' was asked for but no CUDA GPU is visible; use device 'auto' or 'cpu'")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "RunConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown config field(s) {unknown}; known fields: {sorted(known)}")
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> "RunConfig":
+        return dataclasses.replace(self, **changes)
+
+
+def negatives_per_epoch(n_positive: int, pn_ratio: float, pool_size: int) -> int:
+    """k = round(n_pos / r), capped at the pool size (DESIGN.md section 3)."""
+    if pn_ratio <= 0:
+        raise ConfigError(f"pn_ratio must be > 0, got {pn_ratio}")
+    return int(min(round(n_positive / pn_ratio), pool_size))
+
+
+def _one_of(name: str, value: Any, choices) -> None:
+    if value not in choices:
+        raise ConfigError(f"unknown {name} {value!r}; choose one of: {', '.join(map(str, choices))}")
+
+
+def _at_least(name: str, value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
+
+
+def _positive(name: str, value: Any, hint: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ConfigError(f"{name} must be a number > 0 ({hint}), got {value!r}")

@@ -1,0 +1,146 @@
+"""Datasets -> bags. One registry; each entry says whether its files are present and how to get them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .. import paths
+from ..errors import ConfigError, DatasetMissing
+from .bags import BagSet, ImageBags, image_bags, make_bags, split_off
+from .images import ImageData, cifar10_missing, fashion_mnist_missing, load_cifar10, load_digits_data, load_fashion_mnist
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    modality: str  # "image" or "audio"
+    description: str
+    missing: Callable[[Path], str | None]  # None when ready, else what to install or where to put files
+    class_names: Callable[[Path, dict], list[str]]
+    build: Callable[["RunConfig", Path, int], tuple[BagSet, BagSet]]  # noqa: F821  (config, root, target)
+
+
+@dataclass
+class LoadedBags:
+    dataset: str
+    class_names: list[str]
+    target: int
+    train: BagSet
+    test: BagSet
+    val: BagSet | None = None
+
+    @property
+    def target_name(self) -> str:
+        return self.class_names[self.target]
+
+
+_IMAGE_CACHE: dict[tuple, ImageData] = {}
+
+
+def image_dataset(name: str, description: str, loader, missing) -> DatasetSpec:
+    """A registry entry for an image dataset whose loader returns ImageData."""
+
+    def load(root: Path, options: dict) -> ImageData:
+        key = (name, str(root))
+        if key not in _IMAGE_CACHE:  # loading Fashion-MNIST/CIFAR takes seconds: keep one copy per process
+            _IMAGE_CACHE[key] = loader(root, options)
+        return _IMAGE_CACHE[key]
+
+    def build(cfg, root: Path, target: int) -> tuple[BagSet, BagSet]:
+        data = load(root, cfg.dataset_options)
+        images, labels = data.train_images, data.train_labels
+        test_images, test_labels = data.test_images, data.test_labels
+        if cfg.max_instances:
+            images, labels = _first(images, labels, cfg.max_instances, cfg.seed)
+            test_images, test_labels = _first(test_images, test_labels, cfg.max_instances, cfg.seed)
+        mean = images.reshape(-1, images.shape[-1]).mean(0) / 255.0
+        std = images.reshape(-1, images.shape[-1]).std(0) / 255.0 + 1e-6
+        n_classes = len(data.class_names)
+        return (image_bags(images, labels, n_classes, target, cfg.bag_size, cfg.seed, "train", mean, std),
+                image_bags(test_images, test_labels, n_classes, target, cfg.bag_size, cfg.seed, "test", mean, std))
+
+    return DatasetSpec(name, "image", description, missing, lambda root, options: load(root, options).class_names,
+                       build)
+
+
+def _first(images: np.ndarray, labels: np.ndarray, limit: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    keep = np.sort(np.random.default_rng([seed, 3]).permutation(len(labels))[:limit])
+    return images[keep], labels[keep]
+
+
+DATASETS: dict[str, DatasetSpec] = {}
+
+
+def register_dataset(spec: DatasetSpec) -> DatasetSpec:
+    DATASETS[spec.name] = spec
+    return spec
+
+
+register_dataset(image_dataset("digits", "scikit-learn's bundled 8x8 handwritten digits (1,797 images, 10 classes); "
+                               "always available", load_digits_data, lambda root: None))
+register_dataset(image_dataset("fashion_mnist", "Fashion-MNIST: 70,000 28x28 clothing images, 10 classes",
+                               load_fashion_mnist, fashion_mnist_missing))
+register_dataset(image_dataset("cifar10", "CIFAR-10: 60,000 32x32 colour images, 10 classes (the paper's image set)",
+                               load_cifar10, cifar10_missing))
+
+
+def resolve_root(data_root: str | Path | None) -> Path:
+    return Path(data_root).expanduser() if data_root else paths.data_root()
+
+
+def dataset_status(data_root: str | Path | None = None) -> dict[str, str | None]:
+    """For each dataset: None when it can be used now, else the message saying how to get it."""
+    root = resolve_root(data_root)
+    return {name: spec.missing(root) for name, spec in DATASETS.items()}
+
+
+def class_names(dataset: str, data_root: str | Path | None = None, options: dict | None = None) -> list[str]:
+    spec = _spec(dataset)
+    root = resolve_root(data_root)
+    if (message := spec.missing(root)) and not (options or {}).get("download"):
+        raise DatasetMissing(message)
+    return spec.class_names(root, options or {})
+
+
+def resolve_class(names: list[str], target: int | str) -> int:
+    """A class given by index or by name (case-insensitive) -> its index."""
+    if isinstance(target, str) and target.strip().lstrip("-").isdigit():
+        target = int(target)
+    if isinstance(target, (int, np.integer)) and not isinstance(target, bool):
+        if 0 <= target < len(names):
+            return int(target)
+        raise ConfigError(f"target class {target} is out of range: this dataset has classes 0..{len(names) - 1}")
+    lowered = [n.lower() for n in names]
+    if isinstance(target, str) and target.lower() in lowered:
+        return lowered.index(target.lower())
+    shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+    raise ConfigError(f"unknown target class {target!r}; classes are: {shown}")
+
+
+def load_bags(cfg) -> LoadedBags:
+    """Build the train / test (and optional validation) bags of a run."""
+    spec = _spec(cfg.dataset)
+    root = resolve_root(cfg.data_root)
+    if (message := spec.missing(root)) and not cfg.dataset_options.get("download"):
+        raise DatasetMissing(message)
+    names = spec.class_names(root, cfg.dataset_options)
+    target = resolve_class(names, cfg.target_class)
+    train, test = spec.build(cfg, root, target)
+    val = None
+    if cfg.val_fraction:
+        train, val = split_off(train, cfg.val_fraction, cfg.seed)
+    return LoadedBags(cfg.dataset, names, target, train, test, val)
+
+
+def _spec(name: str) -> DatasetSpec:
+    if name not in DATASETS:
+        raise ConfigError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
+    return DATASETS[name]
+
+
+__all__ = ["BagSet", "DATASETS", "DatasetSpec", "ImageBags", "LoadedBags", "class_names", "dataset_status",
+           "load_bags", "make_bags", "register_dataset", "resolve_class", "split_off"]

@@ -1,0 +1,67 @@
+"""Bag models: an instance encoder followed by an aggregation head."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+from .encoders import resnet18, simple_cnn
+from .heads import HEAD_DESCRIPTIONS, HEADS, Head
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    modality: str  # the dataset modality it accepts
+    description: str
+    build: Callable[[tuple[int, ...]], nn.Module]  # input shape of one bag -> encoder with a .dim
+
+
+MODELS: dict[str, ModelSpec] = {}
+
+
+def register_model(spec: ModelSpec) -> ModelSpec:
+    MODELS[spec.name] = spec
+    return spec
+
+
+register_model(ModelSpec("simple_cnn", "image", "2 conv + 3 fully connected layers (the paper's)", simple_cnn))
+register_model(ModelSpec("resnet18", "image", "torchvision ResNet-18, trained from scratch", resnet18))
+
+
+class BagModel(nn.Module):
+    def __init__(self, encoder: nn.Module, head: Head):
+        super().__init__()
+        self.encoder, self.head = encoder, head
+
+    def forward(self, bags: torch.Tensor) -> torch.Tensor:
+        """Bag log-probabilities (B, 2)."""
+        return self.head(self.encoder(bags))
+
+
+def build_model(model: str, head: str, input_shape: tuple[int, ...], modality: str = "image") -> BagModel:
+    if model not in MODELS:
+        raise ConfigError(f"unknown model {model!r}; choose one of: {', '.join(MODELS)}")
+    if head not in HEADS:
+        raise ConfigError(f"unknown head {head!r}; choose one of: {', '.join(HEADS)}")
+    spec = MODELS[model]
+    if spec.modality != modality:
+        fits = [m.name for m in MODELS.values() if m.modality == modality]
+        raise ConfigError(f"model {model!r} is for {spec.modality} data but this dataset is {modality}; "
+                          f"use one of: {', '.join(fits)}")
+    encoder = spec.build(input_shape)
+    return BagModel(encoder, HEADS[head](encoder.dim))
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+__all__ = ["BagModel", "HEADS", "HEAD_DESCRIPTIONS", "Head", "MODELS", "ModelSpec", "build_model", "pick_device",
+           "register_model"]

@@ -1,0 +1,32 @@
+"""Where weakneg keeps data and results; every default can be overridden by an environment variable.
+
+WEAKNEG_HOME       base directory (default ~/.weakneg)
+WEAKNEG_DATA_ROOT  dataset root (default $WEAKNEG_HOME/data)
+WEAKNEG_STORE      SQLAlchemy URL of the run store (default sqlite:///$WEAKNEG_HOME/runs.db)
+WEAKNEG_ARTIFACTS  per-run artifact folders (default $WEAKNEG_HOME/artifacts)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def home() -> Path:
+    return Path(os.environ.get("WEAKNEG_HOME", Path.home() / ".weakneg")).expanduser()
+
+
+def data_root() -> Path:
+    return Path(os.environ.get("WEAKNEG_DATA_ROOT", home() / "data")).expanduser()
+
+
+def store_url() -> str:
+    return os.environ.get("WEAKNEG_STORE", f"sqlite:///{home() / 'runs.db'}")
+
+
+def artifacts_root() -> Path:
+    return Path(os.environ.get("WEAKNEG_ARTIFACTS", home() / "artifacts")).expanduser()
+
+
+def cache_root() -> Path:
+    return home() / "cache"

@@ -1,0 +1,6 @@
+"""One registry of negative samplers; one module per family registers its samplers on import."""
+
+from . import baselines  # noqa: F401  (registers random, full)
+from .base import SAMPLERS, Pool, SamplerSpec, Selection, get_sampler, register, score_sampler, top_k
+
+__all__ = ["Pool", "SAMPLERS", "SamplerSpec", "Selection", "get_sampler", "register", "score_sampler", "top_k"]

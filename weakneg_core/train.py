@@ -1,0 +1,270 @@
+"""The epoch loop: score the negative pool -> select k negatives -> train -> evaluate -> record.
+
+One readable loop. `run_experiment` is what the CLI, the app's workers and the sweeps all call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from .config import RunConfig, negatives_per_epoch
+from .data import BagSet, LoadedBags, load_bags
+from .errors import RunCancelled, WeaknegError
+from .metrics import bag_metrics
+from .models import build_model, pick_device
+from .models.gradients import gradient_embedding
+from .samplers import Pool, Selection, get_sampler
+from .store import CANCELLED, FAILED, FINISHED, RunStore
+
+INFERENCE_BATCH = 256  # bags per forward pass when scoring and evaluating
+CHECK_EVERY_S = 1.0  # how often training looks for a cancel request
+
+
+@dataclass
+class RunResult:
+    run_id: int | None
+    status: str
+    target_name: str
+    n_pos: int
+    pool_size: int
+    k: int
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_epoch: int | None = None
+    error: str | None = None
+
+    @property
+    def final(self) -> dict[str, Any]:
+        if not self.history:
+            return {}
+        return self.history[(self.best_epoch or len(self.history)) - 1]
+
+    def summary(self) -> dict[str, Any]:
+        final = self.final
+        return {"run_id": self.run_id, "status": self.status, "target": self.target_name, "ap": final.get("ap"),
+                "auc": final.get("auc"), "dprime": final.get("dprime"), "epochs": len(self.history),
+                "best_epoch": self.best_epoch, "n_pos": self.n_pos, "pool_size": self.pool_size, "k": self.k,
+                "error": self.error, "history": self.history}
+
+
+EpochCallback = Callable[[dict[str, Any]], None]
+
+
+def prepare(cfg: RunConfig) -> LoadedBags:
+    """Validate a config against its data (raises ConfigError / DatasetMissing); nothing is written."""
+    cfg.validate()
+    return load_bags(cfg)
+
+
+def run_experiment(cfg: RunConfig, store: RunStore | None = None, run_id: int | None = None,
+                   on_epoch: EpochCallback | None = None, data: LoadedBags | None = None) -> RunResult:
+    """Run one experiment. With a store, records everything; `run_id` continues a queued run.
+
+    Invalid configs and missing data raise before anything is written (or mark the queued run failed).
+    """
+    try:
+        experiment = Experiment(cfg, data or prepare(cfg), store, run_id)
+    except WeaknegError as error:
+        if store is not None and run_id is not None:
+            store.finish_run(run_id, FAILED, error=str(error))
+        raise
+    return experiment.run(on_epoch)
+
+
+class Experiment:
+    def __init__(self, cfg: RunConfig, data: LoadedBags, store: RunStore | None, run_id: int | None):
+        self.cfg, self.data, self.store = cfg, data, store
+        self.device = pick_device(cfg.device)
+        torch.manual_seed(cfg.seed)
+        self.train_bags = data.train.to(self.device)
+        self.test_bags = data.test.to(self.device)
+        self.val_bags = data.val.to(self.device) if data.val is not None else None
+        self.model = build_model(cfg.model, cfg.head, self.train_bags.input_shape, self.train_bags.modality).to(self.device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.sampler = get_sampler(cfg.sampler)
+        self.positives = np.flatnonzero(self.train_bags.labels == 1)
+        self.pool = np.flatnonzero(self.train_bags.labels == 0)
+        self.k = len(self.pool) if self.sampler.whole_pool else negatives_per_epoch(len(self.positives), cfg.pn_ratio, len(self.pool))
+        self.shuffle = torch.Generator().manual_seed(cfg.seed)
+        self.amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
+        self.run_id = run_id
+        if store is not None and run_id is None:
+            self.run_id = store.create_run(cfg.to_dict())
+        self._last_check = 0.0
+
+    # --- the loop ------------------------------------------------------------------------------------
+
+    def run(self, on_epoch: EpochCallback | None = None) -> RunResult:
+        result = RunResult(self.run_id, FINISHED, self.data.target_name, len(self.positives), len(self.pool), self.k)
+        self._record_start()
+        chosen, best_val, best_state, stale = np.array([], dtype=np.int64), -np.inf, None, 0
+        try:
+            for epoch in range(1, self.cfg.epochs + 1):
+                times: dict[str, float] = {}
+                resampled = (epoch - 1) % self.cfg.resample_every == 0
+                if resampled:
+                    with _timed(times, "t_score"):
+                        pool_view = self.score_pool(epoch)
+                    with _timed(times, "t_select"):
+                        rng = np.random.default_rng([self.cfg.seed, epoch])
+                        selection = self.sampler(pool_view, self.k, rng, self.cfg.sampler_params)
+                    chosen = self.pool[selection.indices]
+                with _timed(times, "t_train"):
+                    train_loss = self.train_epoch(np.concatenate([self.positives, chosen]))
+                with _timed(times, "t_eval"):
+                    record = {**self.evaluate(self.test_bags), "train_loss": train_loss}
+                    if self.val_bags is not None:
+                        val = self.evaluate(self.val_bags)
+                        record.update(val_loss=val["loss"], val_ap=val["ap"])
+                record.update(times, epoch=epoch, n_pos=len(self.positives), n_neg=len(chosen), resampled=resampled)
+                self._record_epoch(epoch, record, pool_view if resampled else None, selection if resampled else None)
+                result.history.append(record)
+                if on_epoch:
+                    on_epoch(record)
+                if self.val_bags is not None:
+                    score = -np.inf if np.isnan(record["val_ap"]) else record["val_ap"]
+                    if score > best_val:
+                        best_val, best_state, stale, result.best_epoch = score, copy.deepcopy(self.model.state_dict()), 0, epoch
+                    else:
+                        stale += 1
+                        if self.cfg.patience and stale >= self.cfg.patience:
+                            break
+        except RunCancelled:
+            result.status = CANCELLED
+        except Exception as error:  # the run fails, but every finished epoch stays recorded
+            result.status, result.error = FAILED, f"{type(error).__name__}: {error}"
+            if self.store is None:
+                raise
+            self.store.finish_run(self.run_id, FAILED, error=result.error + "\n" + traceback.format_exc(limit=5))
+            return result
+        if best_state is not None:
+            self.model.load_state_dict(best_state)
+        self._record_end(result)
+        return result
+
+    # --- the steps ------------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def forward_all(self, bags: BagSet, positions: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One inference pass: (log-probs (N, 2), bag features (N, d), instance features (N, n, d))."""
+        self.model.eval()
+        outputs = []
+        for batch in torch.as_tensor(positions, dtype=torch.long).split(INFERENCE_BATCH):
+            with self.amp:
+                h = self.model.encoder(bags.inputs(batch.to(self.device)))
+            h = h.float()
+            outputs.append((self.model.head(h), self.model.head.pool(h), h))
+        if not outputs:
+            empty = torch.empty(0, device=self.device)
+            return empty.view(0, 2), empty, empty
+        return tuple(torch.cat(parts) for parts in zip(*outputs))
+
+    def score_pool(self, epoch: int) -> Pool:
+        log_probs, features, instances = self.forward_all(self.train_bags, self.pool)
+        pos_log_probs, pos_features, pos_instances = self.forward_all(self.train_bags, self.positives)
+        labels = torch.zeros(len(self.pool), dtype=torch.long, device=self.device)
+        return Pool(log_probs, features, instances, labels, pos_log_probs, pos_features, self.model.head, epoch,
+                    positive_instance_features=pos_instances)
+
+    def train_epoch(self, positions: np.ndarray) -> float:
+        self.model.train()
+        positions = torch.as_tensor(positions, dtype=torch.long)
+        weights = self.train_bags.sample_weights(positions.numpy()) if self.cfg.weighted_sampling else None
+        if weights is not None:
+            order = torch.multinomial(torch.as_tensor(weights, dtype=torch.float), len(positions), True, generator=self.shuffle)
+        else:
+            order = torch.randperm(len(positions), generator=self.shuffle)
+        total, count = 0.0, 0
+        for batch in positions[order].split(self.cfg.batch_size):
+            self._check_cancel()
+            batch = batch.to(self.device)
+            inputs = self.train_bags.inputs(batch)
+            targets = F.one_hot(torch.as_tensor(self.train_bags.labels, device=self.device)[batch], 2).float()
+            if self.cfg.augment:
+                inputs, targets = self.train_bags.augment(inputs, targets, self.shuffle)
+            with self.amp:
+                h = self.model.encoder(inputs)
+            loss = -(targets * self.model.head(h.float())).sum(1).mean()
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            total, count = total + loss.item() * len(batch), count + len(batch)
+        return total / max(count, 1)
+
+    def evaluate(self, bags: BagSet) -> dict[str, float]:
+        log_probs, _, _ = self.forward_all(bags, np.arange(len(bags)))
+        labels = torch.as_tensor(bags.labels, device=log_probs.device)
+        loss = F.nll_loss(log_probs, labels).item() if len(bags) else float("nan")
+        return {**bag_metrics(bags.labels, log_probs[:, 1].exp().cpu().numpy()), "loss": loss}
+
+    # --- recording ------------------------------------------------------------------------------------
+
+    def _check_cancel(self) -> None:
+        if self.store is None or time.monotonic() - self._last_check < CHECK_EVERY_S:
+            return
+        self._last_check = time.monotonic()
+        if self.store.cancel_requested(self.run_id):
+            raise RunCancelled(f"run {self.run_id} was cancelled")
+        self.store.heartbeat(self.run_id)
+
+    def _record_start(self) -> None:
+        if self.store is None:
+            return
+        self.store.start_run(self.run_id, target_class=self.data.target, target_name=self.data.target_name,
+                             n_pos=len(self.positives), pool_size=len(self.pool), k=self.k)
+        bags = self.train_bags
+        self.store.save_epoch_arrays(self.run_id, 0, bag_ids=bags.ids, labels=bags.labels, contents=bags.contents,
+                                     class_names=np.array(self.data.class_names))
+
+    def _record_epoch(self, epoch: int, record: dict, pool: Pool | None, selection: Selection | None) -> None:
+        if self.store is None:
+            return
+        self.store.add_epoch(self.run_id, epoch, record)
+        if selection is None:
+            return
+        bag_ids = self.train_bags.ids[self.pool]
+        self.store.add_selection(self.run_id, epoch, bag_ids[selection.indices], selection.scores[selection.indices])
+        last = epoch + self.cfg.resample_every > self.cfg.epochs
+        if self.cfg.save_embeddings == "all" or (self.cfg.save_embeddings == "last" and last):
+            self.save_pool_arrays(epoch, pool, selection)
+
+    def save_pool_arrays(self, epoch: int, pool: Pool, selection: Selection) -> None:
+        """The pool as the sampler saw it, plus the positive bags, for the app's maps."""
+        positive = gradient_embedding(pool.head, pool.positive_instance_features,
+                                      torch.ones(len(self.positives), dtype=torch.long, device=self.device))
+        order = np.full(len(pool), -1, dtype=np.int32)
+        order[selection.indices] = np.arange(len(selection.indices))
+        self.store.save_epoch_arrays(
+            self.run_id, epoch,
+            pool_ids=self.train_bags.ids[self.pool], positive_ids=self.train_bags.ids[self.positives],
+            scores=selection.scores.astype(np.float32), pick_order=order,
+            pool_prob=pool.probs[:, 1].float().cpu().numpy(),
+            pool_grad=pool.grad_embedding().matrix().half().cpu().numpy(),
+            positive_prob=pool.positive_log_probs[:, 1].exp().float().cpu().numpy(),
+            positive_grad=positive.matrix().half().cpu().numpy())
+
+    def _record_end(self, result: RunResult) -> None:
+        if self.store is None:
+            return
+        final = result.final
+        self.store.update_run(self.run_id, final_ap=final.get("ap"), final_auc=final.get("auc"),
+                              final_dprime=final.get("dprime"))
+        self.store.finish_run(self.run_id, result.status, result={"best_epoch": result.best_epoch},
+                              error="cancelled by the user; finished epochs are kept" if result.status == CANCELLED else None)
+
+
+@contextlib.contextmanager
+def _timed(times: dict[str, float], key: str):
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        times[key] = times.get(key, 0.0) + time.perf_counter() - start
