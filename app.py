@@ -1,8 +1,22 @@
 """weakneg: the Streamlit app. Pages live in pages/; this file only wires the navigation."""
 
+from pathlib import Path
+
 import streamlit as st
 
 st.set_page_config(page_title="weakneg", page_icon=":material/scatter_plot:", layout="wide")
 
-navigation = st.navigation([st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)])
-navigation.run()
+PAGES = [  # (file, title, icon); a page appears once its file exists
+    ("pages/home.py", "Home", ":material/home:"),
+    ("pages/launch.py", "Launch", ":material/rocket_launch:"),
+    ("pages/runs.py", "Runs", ":material/list:"),
+    ("pages/inspect.py", "Inspect negatives", ":material/scatter_plot:"),
+    ("pages/compare.py", "Compare", ":material/bar_chart:"),
+    ("pages/sweeps.py", "Sweeps", ":material/grid_view:"),
+    ("pages/milcheck.py", "MIL checks", ":material/rule:"),
+    ("pages/playground.py", "Playground", ":material/school:"),
+]
+here = Path(__file__).parent
+pages = [st.Page(path, title=title, icon=icon, default=i == 0)
+         for i, (path, title, icon) in enumerate(PAGES) if (here / path).is_file()]
+st.navigation(pages).run()

@@ -205,6 +205,21 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- worker (started by jobs.dispatch) -------------------------------------------------------------
+
+def add_worker_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_id", type=int)
+    add_store_argument(p)
+
+
+@command("worker", "execute one queued run (the app and sweeps start these)")(add_worker_arguments)
+def cmd_worker(args: argparse.Namespace) -> int:
+    from . import paths
+    from .jobs import worker_main
+
+    return worker_main(args.run_id, args.store or paths.store_url())
+
+
 # --- helpers and entry point ---------------------------------------------------------------------
 
 def _fmt(value) -> str:

@@ -181,7 +181,9 @@ class RunStore:
         """Runs recorded as running whose process is gone: mark them interrupted (their epochs stay)."""
         host, now, dead = socket.gethostname(), time.time(), []
         for run in self.list_runs(status=RUNNING):
-            if run["host"] == host:
+            if run["pid"] is None:  # claimed by a dispatcher, worker still starting
+                gone = (run["heartbeat"] or 0) < now - STALE_AFTER_S
+            elif run["host"] in (host, None):
                 gone = not _pid_alive(run["pid"])
             else:
                 gone = (run["heartbeat"] or 0) < now - STALE_AFTER_S

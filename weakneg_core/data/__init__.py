@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import paths
 from ..errors import ConfigError, DatasetMissing
-from .bags import BagSet, ImageBags, image_bags, make_bags, split_off
+from .bags import BagSet, ImageBags, VectorBags, image_bags, make_bags, split_off
 from .images import ImageData, cifar10_missing, fashion_mnist_missing, load_cifar10, load_digits_data, load_fashion_mnist
 
 
@@ -142,5 +142,5 @@ def _spec(name: str) -> DatasetSpec:
     return DATASETS[name]
 
 
-__all__ = ["BagSet", "DATASETS", "DatasetSpec", "ImageBags", "LoadedBags", "class_names", "dataset_status",
+__all__ = ["BagSet", "DATASETS", "DatasetSpec", "ImageBags", "VectorBags", "LoadedBags", "class_names", "dataset_status",
            "load_bags", "make_bags", "register_dataset", "resolve_class", "split_off"]

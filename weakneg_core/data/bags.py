@@ -85,6 +85,36 @@ class ImageBags(BagSet):
         return self.images[self.members[position]]
 
 
+class VectorBags(BagSet):
+    """Bags of feature vectors held in memory (synthetic worlds, MIL checks): inputs are (b, bag_size, d)."""
+
+    modality = "vector"
+
+    def __init__(self, points: np.ndarray, members: np.ndarray, labels: np.ndarray, contents: np.ndarray,
+                 ids: np.ndarray | None = None, device: torch.device | str = "cpu"):
+        self.points = np.asarray(points, dtype=np.float32)
+        self.members = np.asarray(members, dtype=np.int64)
+        self.labels = np.asarray(labels, dtype=np.int64)
+        self.contents = contents
+        self.ids = np.arange(len(self.labels)) if ids is None else np.asarray(ids, dtype=np.int64)
+        self.device = torch.device(device)
+        self._points = torch.from_numpy(self.points).to(self.device)
+        self._members = torch.from_numpy(self.members).to(self.device)
+
+    def inputs(self, positions: torch.Tensor) -> torch.Tensor:
+        return self._points[self._members[torch.as_tensor(positions, device=self.device)]]
+
+    def subset(self, positions: np.ndarray) -> "VectorBags":
+        positions = np.asarray(positions, dtype=np.int64)
+        return VectorBags(self.points, self.members[positions], self.labels[positions], self.contents[positions],
+                          self.ids[positions], self.device)
+
+    def to(self, device: torch.device | str) -> "VectorBags":
+        if torch.device(device) == self.device:
+            return self
+        return VectorBags(self.points, self.members, self.labels, self.contents, self.ids, device)
+
+
 def _normalise(images: np.ndarray, mean: np.ndarray, std: np.ndarray) -> torch.Tensor:
     pixels = torch.from_numpy(images).float().div_(255.0)
     pixels = (pixels - torch.from_numpy(mean).float()) / torch.from_numpy(std).float()

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from .encoders import resnet18, simple_cnn
+from .encoders import mlp, resnet18, simple_cnn
 from .heads import HEAD_DESCRIPTIONS, HEADS, Head
 
 
@@ -31,6 +31,7 @@ def register_model(spec: ModelSpec) -> ModelSpec:
 
 register_model(ModelSpec("simple_cnn", "image", "2 conv + 3 fully connected layers (the paper's)", simple_cnn))
 register_model(ModelSpec("resnet18", "image", "torchvision ResNet-18, trained from scratch", resnet18))
+register_model(ModelSpec("mlp", "vector", "2-layer MLP for feature vectors", mlp))
 
 
 class BagModel(nn.Module):

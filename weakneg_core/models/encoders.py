@@ -40,3 +40,8 @@ def resnet18(input_shape: tuple[int, ...]) -> PerInstance:
         net.maxpool = nn.Identity()
     net.fc = nn.Identity()
     return PerInstance(net, 512)
+
+
+def mlp(input_shape: tuple[int, ...], dim: int = 32) -> PerInstance:
+    """A small MLP for vector instances (synthetic worlds, MIL checks): trains in well under a second."""
+    return PerInstance(nn.Sequential(nn.Linear(input_shape[-1], 64), nn.ReLU(), nn.Linear(64, dim), nn.ReLU()), dim)
