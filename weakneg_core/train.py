@@ -95,6 +95,8 @@ class Experiment:
         self.k = len(self.pool) if self.sampler.whole_pool else negatives_per_epoch(len(self.positives), cfg.pn_ratio, len(self.pool))
         self.shuffle = torch.Generator().manual_seed(cfg.seed)
         self.amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
+        self.selection: Selection | None = None  # the latest selection and the pool it was made on
+        self.pool_view: Pool | None = None
         self.run_id = run_id
         if store is not None and run_id is None:
             self.run_id = store.create_run(cfg.to_dict())
@@ -117,6 +119,7 @@ class Experiment:
                         rng = np.random.default_rng([self.cfg.seed, epoch])
                         selection = self.sampler(pool_view, self.k, rng, self.cfg.sampler_params)
                     chosen = self.pool[selection.indices]
+                    self.selection, self.pool_view = selection, pool_view  # for callers that draw the choice
                 with _timed(times, "t_train"):
                     train_loss = self.train_epoch(np.concatenate([self.positives, chosen]))
                 with _timed(times, "t_eval"):
