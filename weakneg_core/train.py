@@ -110,6 +110,7 @@ class Experiment:
         chosen, best_val, best_state, stale = np.array([], dtype=np.int64), -np.inf, None, 0
         try:
             for epoch in range(1, self.cfg.epochs + 1):
+                self._check_cancel(force=True)
                 times: dict[str, float] = {}
                 resampled = (epoch - 1) % self.cfg.resample_every == 0
                 if resampled:
@@ -210,8 +211,8 @@ class Experiment:
 
     # --- recording ------------------------------------------------------------------------------------
 
-    def _check_cancel(self) -> None:
-        if self.store is None or time.monotonic() - self._last_check < CHECK_EVERY_S:
+    def _check_cancel(self, force: bool = False) -> None:
+        if self.store is None or (not force and time.monotonic() - self._last_check < CHECK_EVERY_S):
             return
         self._last_check = time.monotonic()
         if self.store.cancel_requested(self.run_id):

@@ -99,7 +99,7 @@ def read_idx(path: Path) -> np.ndarray:
         if zero != 0 or dtype_code != 0x08:
             raise ValueError("not an unsigned-byte IDX file")
         shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-        return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+        return np.frombuffer(bytearray(raw), dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)  # writable
     except (OSError, ValueError, IndexError, EOFError) as error:
         raise DatasetMissing(f"{path} is corrupt or truncated ({error}); replace it with a fresh copy") from error
 
