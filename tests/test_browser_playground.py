@@ -1,0 +1,35 @@
+"""The playground in a real browser: it draws every chosen sampler, and a slider change re-draws the plots."""
+
+from playwright.sync_api import expect
+
+from browser_support import chromium_page, streamlit_app
+
+
+def test_playground_redraws_after_a_slider_change(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    with streamlit_app(home) as url, chromium_page(1600, 1900) as page:
+        page.goto(url)
+        page.get_by_text("Datasets").first.wait_for(timeout=60000)  # app.py's navigation is in place
+        page.get_by_role("link", name="Playground").click()  # through the app's navigation, as a user would
+        explanation = page.get_by_text("negative bags. They come").first  # the first sampler's caption
+        explanation.wait_for(timeout=60000)
+        plots = page.locator(".js-plotly-plot")
+        expect(plots).to_have_count(4, timeout=30000)  # three samplers side by side + the metrics chart
+        page.screenshot(path=str(tmp_path / "playground-before.png"), full_page=True)
+        first_plot = plots.first.screenshot()
+        before = explanation.inner_text()
+
+        overlap = page.locator('[data-testid="stSlider"]').filter(has_text="overlap").get_by_role("slider")
+        overlap.focus()
+        overlap.press("End")  # overlap 1: the near misses land on the concept
+
+        expect(explanation).not_to_have_text(before, timeout=60000)
+        expect(page.locator('[data-testid="stSlider"]').filter(has_text="overlap")).to_contain_text("1.00")
+        expect(plots).to_have_count(4)
+        page.wait_for_timeout(1000)  # let plotly finish drawing the new traces
+        assert plots.first.screenshot() != first_plot
+        assert "overlap=1.0" in page.url  # the URL holds the settings, so the picture can be bookmarked
+        navigation = page.locator('[data-testid="stSidebarNav"]')
+        assert navigation.get_by_text("Playground", exact=True).count() == 1  # app.py's page titles
+        page.screenshot(path=str(tmp_path / "playground-after.png"), full_page=True)
