@@ -45,7 +45,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--resample-every", type=int, default=d.resample_every)
     p.add_argument("--bag-size", type=int, default=d.bag_size)
-    p.add_argument("--model", default=d.model)
+    p.add_argument("--model", default=None, help="default: simple_cnn for images, audio_cnn for audio")
     p.add_argument("--head", default=d.head)
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--weight-decay", type=float, default=d.weight_decay)
@@ -85,14 +85,18 @@ def parse_pairs(pairs: Sequence[str]) -> dict[str, Any]:
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
+    from .data import DATASETS
+    from .models import DEFAULT_MODEL
+
     options = parse_pairs(args.dataset_option)
+    model = args.model or (DEFAULT_MODEL[DATASETS[args.dataset].modality] if args.dataset in DATASETS else "simple_cnn")
     if args.download:
         options["download"] = True
     return RunConfig(
         dataset=args.dataset, target_class=int(args.target_class) if args.target_class.isdigit() else args.target_class,
         sampler=args.sampler,
         sampler_params=parse_pairs(args.sampler_param), pn_ratio=args.pn_ratio, epochs=args.epochs,
-        resample_every=args.resample_every, bag_size=args.bag_size, model=args.model, head=args.head, lr=args.lr,
+        resample_every=args.resample_every, bag_size=args.bag_size, model=model, head=args.head, lr=args.lr,
         weight_decay=args.weight_decay, batch_size=args.batch_size, seed=args.seed, device=args.device,
         val_fraction=args.val_fraction, patience=args.patience, augment=args.augment,
         weighted_sampling=args.weighted_sampling, max_instances=args.max_instances,

@@ -48,6 +48,10 @@ class RunConfig:
         _one_of("dataset", self.dataset, DATASETS)
         _one_of("model", self.model, MODELS)
         _one_of("head", self.head, HEADS)
+        if MODELS[self.model].modality != DATASETS[self.dataset].modality:  # refuse before any data is loaded
+            fits = [m.name for m in MODELS.values() if m.modality == DATASETS[self.dataset].modality]
+            raise ConfigError(f"model {self.model!r} is for {MODELS[self.model].modality} data but {self.dataset} is "
+                              f"{DATASETS[self.dataset].modality}; use one of: {', '.join(fits)}")
         _one_of("device", self.device, DEVICES)
         _one_of("save_embeddings", self.save_embeddings, SAVE_EMBEDDINGS)
         get_sampler(self.sampler).check_params(self.sampler_params)

@@ -25,7 +25,6 @@ from .models.gradients import gradient_embedding
 from .samplers import Pool, Selection, get_sampler
 from .store import CANCELLED, FAILED, FINISHED, RunStore
 
-INFERENCE_BATCH = 256  # bags per forward pass when scoring and evaluating
 CHECK_EVERY_S = 1.0  # how often training looks for a cancel request
 
 
@@ -161,7 +160,7 @@ class Experiment:
         """One inference pass: (log-probs (N, 2), bag features (N, d), instance features (N, n, d))."""
         self.model.eval()
         outputs = []
-        for batch in torch.as_tensor(positions, dtype=torch.long).split(INFERENCE_BATCH):
+        for batch in torch.as_tensor(positions, dtype=torch.long).split(bags.inference_batch):
             with self.amp:
                 h = self.model.encoder(bags.inputs(batch.to(self.device)))
             h = h.float()

@@ -22,6 +22,8 @@ class DatasetSpec:
     missing: Callable[[Path], str | None]  # None when ready, else what to install or where to put files
     class_names: Callable[[Path, dict], list[str]]
     build: Callable[["RunConfig", Path, int], tuple[BagSet, BagSet]]  # noqa: F821  (config, root, target)
+    # Optional: the same check as `missing` when dataset_options name other files (audioset's CSV names).
+    missing_with_options: Callable[[Path, dict], str | None] | None = None
 
 
 @dataclass
@@ -101,7 +103,7 @@ def dataset_status(data_root: str | Path | None = None) -> dict[str, str | None]
 def class_names(dataset: str, data_root: str | Path | None = None, options: dict | None = None) -> list[str]:
     spec = _spec(dataset)
     root = resolve_root(data_root)
-    if (message := spec.missing(root)) and not (options or {}).get("download"):
+    if (message := _missing(spec, root, options or {})) and not (options or {}).get("download"):
         raise DatasetMissing(message)
     return spec.class_names(root, options or {})
 
@@ -125,7 +127,7 @@ def load_bags(cfg) -> LoadedBags:
     """Build the train / test (and optional validation) bags of a run."""
     spec = _spec(cfg.dataset)
     root = resolve_root(cfg.data_root)
-    if (message := spec.missing(root)) and not cfg.dataset_options.get("download"):
+    if (message := _missing(spec, root, cfg.dataset_options)) and not cfg.dataset_options.get("download"):
         raise DatasetMissing(message)
     names = spec.class_names(root, cfg.dataset_options)
     target = resolve_class(names, cfg.target_class)
@@ -136,6 +138,10 @@ def load_bags(cfg) -> LoadedBags:
     return LoadedBags(cfg.dataset, names, target, train, test, val)
 
 
+def _missing(spec: DatasetSpec, root: Path, options: dict) -> str | None:
+    return spec.missing_with_options(root, options) if spec.missing_with_options else spec.missing(root)
+
+
 def _spec(name: str) -> DatasetSpec:
     if name not in DATASETS:
         raise ConfigError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
@@ -144,3 +150,5 @@ def _spec(name: str) -> DatasetSpec:
 
 __all__ = ["BagSet", "DATASETS", "DatasetSpec", "ImageBags", "VectorBags", "LoadedBags", "class_names", "dataset_status",
            "load_bags", "make_bags", "register_dataset", "resolve_class", "split_off"]
+
+from . import audio as _audio, soundscapes as _soundscapes  # noqa: E402,F401  (registers audioset, soundscapes)

@@ -21,6 +21,7 @@ class BagSet:
     contents: np.ndarray  # (B, n_classes) instances (or events) of each true class in the bag
     ids: np.ndarray  # (B,) bag ids, stable for a given dataset, seed and bag size
     modality: str = "image"
+    inference_batch: int = 256  # bags per forward pass when scoring and evaluating; long clips want fewer
 
     def __len__(self) -> int:
         return len(self.labels)

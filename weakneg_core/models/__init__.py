@@ -34,6 +34,9 @@ register_model(ModelSpec("resnet18", "image", "torchvision ResNet-18, trained fr
 register_model(ModelSpec("mlp", "vector", "2-layer MLP for feature vectors", mlp))
 
 
+DEFAULT_MODEL = {"image": "simple_cnn", "audio": "audio_cnn", "vector": "mlp"}  # per data modality
+
+
 class BagModel(nn.Module):
     def __init__(self, encoder: nn.Module, head: Head):
         super().__init__()
@@ -64,5 +67,7 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-__all__ = ["BagModel", "HEADS", "HEAD_DESCRIPTIONS", "Head", "MODELS", "ModelSpec", "build_model", "pick_device",
-           "register_model"]
+__all__ = ["BagModel", "DEFAULT_MODEL", "HEADS", "HEAD_DESCRIPTIONS", "Head", "MODELS", "ModelSpec", "build_model",
+           "pick_device", "register_model"]
+
+from . import audio as _audio  # noqa: E402,F401  (registers effnet_b0, psla, audio_cnn)

@@ -57,10 +57,12 @@ class GradEmbedding:
 def gradient_embedding(head: Head, instance_features: torch.Tensor, labels: torch.Tensor) -> GradEmbedding:
     """Embeddings for bags with instance features (N, n, d) and the labels to take the loss at."""
     with torch.no_grad():
-        if head.closed_form_gradient:
-            log_probs = head(instance_features)
-            q = log_probs.exp() - torch.nn.functional.one_hot(labels, 2).to(log_probs.dtype)
+        if head.closed_form_gradient:  # forward is log_softmax(classifier(pool(h))): pool once, reuse it
             pooled = head.pool(instance_features)
+            probs = torch.softmax(head.classifier(pooled), dim=-1)
+            onehot = torch.nn.functional.one_hot(labels, 2).to(probs.dtype)
+            # p_y - 1 written as -(sum of the other probabilities): exact when p_y rounds to 1 in float32
+            q = torch.where(onehot > 0, -(probs * (1 - onehot)).sum(1, keepdim=True), probs)
             return GradEmbedding(q=q, h=torch.cat([pooled, torch.ones_like(pooled[:, :1])], dim=1))
     return GradEmbedding(dense=torch.cat([_functional_gradients(head, chunk, y) for chunk, y in
                                           zip(instance_features.split(CHUNK), labels.split(CHUNK))]))
