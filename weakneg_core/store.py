@@ -160,6 +160,18 @@ class RunStore:
             db.execute(runs.delete().where(runs.c.id == run_id))
         shutil.rmtree(self.run_dir(run_id, create=False), ignore_errors=True)
 
+    def reset_run(self, run_id: int) -> None:
+        """Queue a run again from scratch (a sweep's retry or resume): its epochs, selections and artifacts go,
+        its id, config and sweep stay."""
+        with self.engine.begin() as db:
+            db.execute(selections.delete().where(selections.c.run_id == run_id))
+            db.execute(epochs.delete().where(epochs.c.run_id == run_id))
+            db.execute(update(runs).where(runs.c.id == run_id).values(
+                status=QUEUED, epochs_done=0, final_ap=None, final_auc=None, final_dprime=None, result=None,
+                error=None, started_at=None, finished_at=None, heartbeat=None, pid=None, host=None,
+                cancel_requested=False))
+        shutil.rmtree(self.run_dir(run_id, create=False), ignore_errors=True)
+
     # --- cancellation and liveness -------------------------------------------------------------------
 
     def request_cancel(self, run_id: int) -> None:

@@ -1,0 +1,120 @@
+"""Sweeps: define a grid (size and estimated time shown before launch), launch it in the background on the
+local workers or on Ray, watch it, cancel it, and open its comparison on the Compare page."""
+
+import streamlit as st
+
+from weakneg_core.config import RunConfig
+from weakneg_core.data import class_names, dataset_status
+from weakneg_core.errors import WeaknegError
+from weakneg_core.models import HEADS
+from weakneg_core.report import write_report
+from weakneg_core.samplers import SAMPLERS
+from weakneg_core.store import RunStore
+from weakneg_core.sweep import (CONFIRM_AT, SweepConfig, cancel_sweep, estimate, format_duration, format_progress,
+                                launch_background, parse_numbers, progress)
+
+store = RunStore()
+st.title("Sweeps")
+st.caption("A grid of runs: every combination of the classes, samplers, seeds and P-N ratios below. Runs land in "
+           "the same store as single runs, tagged with the sweep id; rerunning a sweep id skips its finished runs.")
+
+# --- define ---------------------------------------------------------------------------------------------
+ready = [name for name, missing in dataset_status().items() if missing is None]
+left, right = st.columns(2)
+dataset = left.selectbox("Dataset", ready, key="sw_dataset")
+names = class_names(dataset)
+all_classes = left.checkbox("All classes", key="sw_all_classes")
+classes = names if all_classes else left.multiselect("Classes", names, default=names[:2], key="sw_classes")
+samplers = left.multiselect("Samplers", list(SAMPLERS), default=["random", "grad_norm"], key="sw_samplers",
+                            help="include `random`: deltas and wins are measured against it")
+seeds_text = right.text_input("Seeds", "0", key="sw_seeds", help="numbers and ranges, e.g. `0 1 2` or `0-4`")
+ratios_text = right.text_input("P-N ratios", "0.5", key="sw_ratios", help="0.5 = two negatives per positive")
+heads = right.multiselect("Heads", list(HEADS), default=[RunConfig.head], key="sw_heads")
+epochs = right.number_input("Epochs per run", 1, 500, 3, key="sw_epochs")
+max_instances = right.number_input("Max instances per split (0 = all)", 0, None, 0, step=1000, key="sw_max_inst")
+
+with st.expander("Where and how it runs"):
+    run_cols = st.columns(3)
+    backend = run_cols[0].radio("Backend", ["local", "ray"], key="sw_backend", help="local: worker processes on "
+                                "this machine; ray: Ray tasks (a local Ray, or a cluster by address)")
+    address = run_cols[0].text_input("Ray address (empty: $RAY_ADDRESS or a local Ray)", key="sw_address",
+                                     disabled=backend != "ray")
+    max_concurrent = run_cols[1].number_input("Runs at once (0 = backend default)", 0, 1024, 0, key="sw_conc")
+    retries = run_cols[1].number_input("Retries per failed run", 0, 10, 1, key="sw_retries")
+    num_cpus = run_cols[2].number_input("CPUs per run (Ray)", 0.0, 64.0, 1.0, step=0.5, key="sw_cpus",
+                                        disabled=backend != "ray")
+    num_gpus = run_cols[2].number_input("GPUs per run (Ray; fractions share a GPU)", 0.0, 8.0, 0.0, step=0.25,
+                                        key="sw_gpus", disabled=backend != "ray")
+    save = st.selectbox("Save pool arrays (for the Inspect page)", ["none", "last", "all"], key="sw_save")
+
+sweep, configs, problem = None, [], None
+try:
+    grid = {"target_class": "all" if all_classes else classes, "sampler": samplers, "seed": parse_numbers(seeds_text, int),
+            "pn_ratio": parse_numbers(ratios_text, float), "head": heads}
+    sweep = SweepConfig(base=RunConfig(dataset=dataset, epochs=int(epochs), max_instances=int(max_instances),
+                                       save_embeddings=save),
+                        grid=grid, backend=backend, retries=int(retries), max_concurrent=int(max_concurrent),
+                        num_cpus=float(num_cpus), num_gpus=float(num_gpus), address=address or None)
+    size = sweep.size()
+    configs = sweep.expand(confirm=True)
+except WeaknegError as error:
+    problem = str(error)
+
+confirmed = True
+if problem:
+    st.error(problem)
+else:
+    guess = estimate(store, configs, int(max_concurrent) or None)
+    when = (f"about **{format_duration(guess['wall_seconds'])}** (from {guess['based_on']} past runs)"
+            if guess["wall_seconds"] is not None else "no estimate yet (no comparable finished runs)")
+    st.markdown(f"**{size:,} runs** ({len(classes)} classes × {len(samplers)} samplers × "
+                f"{len(grid['seed'])} seeds × {len(grid['pn_ratio'])} ratios × {len(heads)} heads); {when}.")
+    if size >= CONFIRM_AT:
+        st.warning(f"This grid has {size:,} runs (>= {CONFIRM_AT:,}).")
+        confirmed = st.checkbox(f"Yes, launch {size:,} runs", key="sw_confirm")
+
+if st.button("Launch sweep", type="primary", disabled=bool(problem) or not confirmed, key="sw_launch"):
+    try:
+        sweep_id, _ = launch_background(sweep, store, confirm=confirmed)
+    except WeaknegError as error:
+        st.error(str(error))
+    else:
+        st.session_state["sw_watch"] = sweep_id
+        st.query_params["sweep"] = sweep_id
+        st.success(f"Sweep `{sweep_id}` launched on the {backend} backend.")
+
+# --- watch ---------------------------------------------------------------------------------------------
+st.divider()
+sweeps = [s["id"] for s in store.list_sweeps()]
+if not sweeps:
+    st.info("No sweeps yet. From a terminal: `python -m weakneg_core sweep --dataset digits --classes 0 1 "
+            "--samplers random grad_norm --seeds 0 1 --epochs 3`")
+    st.stop()
+wanted = st.session_state.get("sw_watch") or st.query_params.get("sweep")
+watched = st.selectbox("Sweep", sweeps, index=sweeps.index(wanted) if wanted in sweeps else 0, key="sw_pick")
+
+
+@st.fragment(run_every=2)
+def watch(sweep_id: str) -> None:
+    state = progress(store, sweep_id)
+    total = max(state["n_runs"] or 0, 1)
+    st.progress(state["done"] / total, text=format_progress(state))
+    st.caption(f"status **{state['status']}** · backend {state['backend']}"
+               + (f" · {state['error']}" if state["error"] else ""))
+    cols = st.columns(3)
+    if cols[0].button("Open in Compare", key="sw_compare", disabled=state["finished"] == 0):
+        st.switch_page("pages/compare.py", query_params={"sweep": sweep_id})
+    if cols[1].button("Cancel sweep", key="sw_cancel", disabled=not (state["active"] or state["status"] == "queued")):
+        cancel_sweep(store, sweep_id, grace_s=5)
+        st.rerun(scope="fragment")
+    if cols[2].button("Write report", key="sw_report", disabled=state["finished"] == 0):
+        try:
+            written = write_report(store, sweep_id)
+        except WeaknegError as error:
+            st.error(str(error))
+        else:
+            st.image(str(written["chart"]))
+            st.caption("Written: " + ", ".join(f"`{p}`" for p in written.values()))
+
+
+watch(watched)

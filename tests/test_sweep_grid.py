@@ -1,0 +1,93 @@
+"""Sweep grids: expansion, validation messages, the 10,000-run confirmation (engine and CLI)."""
+
+import itertools
+
+import pytest
+
+from weakneg_core.cli import main
+from weakneg_core.config import RunConfig
+from weakneg_core.errors import ConfigError
+from weakneg_core.sweep import CONFIRM_AT, SweepConfig, SweepTooLarge, progress
+
+
+def test_grid_is_the_product_of_the_lists():
+    sweep = SweepConfig(base=RunConfig(epochs=2), grid={"classes": [0, "3"], "samplers": ["random", "full"],
+                                                        "seeds": [0, 1, 2]})
+    configs = sweep.expand()
+    assert sweep.size() == len(configs) == 2 * 2 * 3
+    got = {(c.target_class, c.sampler, c.seed) for c in configs}
+    assert got == set(itertools.product([0, 3], ["random", "full"], [0, 1, 2]))  # "3" resolved to the index 3
+    assert all(c.epochs == 2 for c in configs)
+
+
+def test_classes_all_expands_from_the_dataset():
+    configs = SweepConfig(grid={"classes": "all", "samplers": ["random"]}).expand()
+    assert sorted(c.target_class for c in configs) == list(range(10))  # digits has 10 classes
+    assert SweepConfig(grid={"classes": ["all"], "pn_ratios": [0.5, 0.25]}).size() == 20
+
+
+@pytest.mark.parametrize("grid, message", [
+    ({"samplers": []}, "'samplers' is an empty list"),
+    ({"samplers": ["random", "no_such_sampler"]}, "unknown sampler 'no_such_sampler'"),
+    ({"classes": [0, 42]}, "out of range"),
+    ({"classes": ["shoe"]}, "unknown target class 'shoe'"),
+    ({"colour": ["red"]}, "unknown sweep field 'colour'"),
+    ({"seeds": 3}, "needs a list"),
+    ({"seeds": [1, 1]}, "repeats a value"),
+    ({"pn_ratios": [0.5, -1]}, "pn_ratio must be a number > 0"),
+    ({"classes": ["all", 1]}, "either 'all' or a list"),
+])
+def test_invalid_grids_say_what_to_fix(grid, message):
+    with pytest.raises(ConfigError, match=message):
+        SweepConfig(grid=grid).expand()
+
+
+def test_invalid_sweep_settings():
+    with pytest.raises(ConfigError, match="unknown backend 'slurm'"):
+        SweepConfig(backend="slurm").validate()
+    with pytest.raises(ConfigError, match="retries must be"):
+        SweepConfig(retries=-1).validate()
+    with pytest.raises(ConfigError, match="num_gpus must be"):
+        SweepConfig(num_gpus=-0.5).validate()
+    SweepConfig(backend="ray", num_gpus=0.25, num_cpus=0.5).validate()  # fractions are fine
+    with pytest.raises(ConfigError, match="unknown sweep setting"):
+        SweepConfig.from_dict({"bakend": "ray"})
+
+
+def test_big_grid_needs_confirmation():
+    sweep = SweepConfig(grid={"classes": "all", "seeds": list(range(CONFIRM_AT // 10))})
+    assert sweep.size() == CONFIRM_AT
+    with pytest.raises(SweepTooLarge, match="10,000 runs"):
+        sweep.expand()
+    assert len(sweep.expand(confirm=True)) == CONFIRM_AT
+    assert len(SweepConfig(grid={"classes": "all", "seeds": list(range(CONFIRM_AT // 10 - 1))}).expand()) < CONFIRM_AT
+
+
+def test_round_trip_through_a_dict():
+    sweep = SweepConfig(base=RunConfig(epochs=1), grid={"classes": [1], "samplers": ["random"]}, backend="ray",
+                        num_gpus=0.5)
+    again = SweepConfig.from_dict(sweep.to_dict())
+    assert again.to_dict() == sweep.to_dict() and again.base.epochs == 1
+
+
+def test_cli_refuses_a_huge_grid_without_yes(store, capsys):
+    args = ["sweep", "--dataset", "digits", "--classes", "all", "--seeds", *map(str, range(1000)),
+            "--store", store.url]
+    assert main(args) == 2
+    assert "--yes" in capsys.readouterr().err
+    assert store.list_sweeps() == [] and store.count_runs() == 0  # nothing written
+    assert main(args + ["--dry-run", "--json"]) == 0
+    assert '"runs": 10000' in capsys.readouterr().out
+
+
+def test_cli_one_line_errors(store, capsys):
+    assert main(["sweep", "--classes", "0", "--samplers", "random", "nope", "--store", store.url]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown sampler 'nope'" in err
+    assert main(["sweep", "--samplers", "random", "--store", store.url]) == 2
+    assert "--classes" in capsys.readouterr().err
+    assert main(["sweep", "--sweep-id", "nope", "--store", store.url]) == 2
+    assert "no sweep 'nope' to resume" in capsys.readouterr().err
+    assert main(["sweep", "--classes", "0", "--grid", "lr=0.1,", "--store", store.url]) == 2  # "" is not a number
+    with pytest.raises(Exception, match="no sweep"):
+        progress(store, "nope")
