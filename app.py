@@ -1,8 +1,15 @@
-"""weakneg: the Streamlit app. Pages live in pages/; this file only wires the navigation."""
+"""weakneg: the Streamlit app. Pages live in pages/; this file only wires the navigation.
+
+On the first page view of a server process it also recovers the job queue: runs whose worker is gone are
+marked interrupted (their finished epochs stay; runs are not resumed) and queued runs are started.
+"""
 
 from pathlib import Path
 
 import streamlit as st
+
+from weakneg_core import jobs, paths
+from weakneg_core.store import RunStore
 
 st.set_page_config(page_title="weakneg", page_icon=":material/scatter_plot:", layout="wide")
 
@@ -16,6 +23,15 @@ PAGES = [  # (file, title, icon); a page appears once its file exists
     ("pages/milcheck.py", "MIL checks", ":material/rule:"),
     ("pages/playground.py", "Playground", ":material/school:"),
 ]
+
+
+@st.cache_resource(show_spinner=False)
+def recover_jobs(store_url: str) -> list[int]:
+    """Once per server process and store: mark dead runs interrupted, start queued runs."""
+    return jobs.dispatch(RunStore(store_url))
+
+
+recover_jobs(paths.store_url())
 here = Path(__file__).parent
 pages = [st.Page(path, title=title, icon=icon, default=i == 0)
          for i, (path, title, icon) in enumerate(PAGES) if (here / path).is_file()]

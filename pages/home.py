@@ -2,21 +2,45 @@
 
 import streamlit as st
 
-from weakneg_core.data import dataset_status
+from weakneg_core import views
 from weakneg_core.store import RunStore
 
 st.title("weakneg")
-st.write("An interactive lab for **negative sampling in weak-label learning**: which negative bags are worth "
-         "training on? (Shah et al., *Importance of negative sampling in weak label learning*, 2023)")
+st.markdown(
+    "An interactive lab for **negative sampling in weak-label learning** (Shah et al., *Importance of negative "
+    "sampling in weak label learning*, 2023). Data come as *bags* (5 images, a 10-second clip); only the bag label "
+    "is known, and negative bags vastly outnumber positive ones. Each epoch keeps every positive bag and a "
+    "*sampler* picks which negatives to train on. **Which negatives are worth training on?**")
+st.markdown("1. **Launch** a run: a dataset, a target class, a sampler.  \n"
+            "2. Follow it on **Runs** (live curves, time split).  \n"
+            "3. **Inspect negatives**: a map of the pool's gradient embeddings, which bags were chosen, what they "
+            "contain.  \n"
+            "4. **Compare** samplers across classes and seeds against `random`.")
+st.page_link("pages/launch.py", label="Launch a run", icon=":material/rocket_launch:")
 
-st.subheader("Datasets")
-for name, message in dataset_status().items():
-    st.write(f"**{name}**: " + ("ready" if message is None else f"not available. {message}"))
+ready, missing = views.dataset_choices()
+left, right = st.columns(2)
+with left:
+    st.subheader("Datasets ready")
+    for name, description in ready.items():
+        st.markdown(f"**{name}**: {description}")
+with right:
+    st.subheader("Datasets not installed")
+    if not missing:
+        st.write("None: every dataset is ready.")
+    for name, message in missing.items():
+        st.markdown(f"**{name}**: {message}")
 
 st.subheader("Latest runs")
-runs = RunStore().list_runs(limit=10)
-if runs:
-    st.dataframe([{k: r[k] for k in ("id", "status", "dataset", "target_name", "sampler", "pn_ratio", "final_ap",
-                                     "final_auc")} for r in runs], hide_index=True)
+latest = views.latest_runs(RunStore(), 10)
+if latest.empty:
+    st.info("No runs yet. Launch one from the **Launch** page, or from a terminal: "
+            "`python -m weakneg_core run --dataset digits --target-class 3 --epochs 5`")
 else:
-    st.info("No runs yet. From a terminal: `python -m weakneg_core run --dataset digits --target-class 3 --epochs 5`")
+    latest.insert(0, "open", [f"runs?run={i}" for i in latest["id"]])
+    st.dataframe(latest[["open", "status", "progress", "dataset", "class", "sampler", "pn_ratio", "ap", "auc"]],
+                 hide_index=True,
+                 column_config={"open": st.column_config.LinkColumn("run", display_text=r"run=(\d+)"),
+                                "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=1),
+                                "ap": st.column_config.NumberColumn("AP", format="%.3f"),
+                                "auc": st.column_config.NumberColumn("AUC", format="%.3f")})

@@ -48,9 +48,10 @@ def streamlit_app(home: Path, timeout_s: float = 60):
     finally:
         server.terminate()
         try:
-            server.wait(10)
+            server.wait(2)  # streamlit can take seconds to stop on SIGTERM; nothing is left to save
         except subprocess.TimeoutExpired:
             server.kill()
+            server.wait()
         log.close()
 
 

@@ -25,6 +25,7 @@ from .store import CANCELLED, FAILED, QUEUED, RUNNING, RunStore, runs
 
 # kind of job -> "module:function" taking (store, run_id, config dict); imported in the worker only.
 JOB_KINDS: dict[str, str] = {"run": "weakneg_core.jobs:run_job"}
+JOB_KINDS["milcheck"] = "weakneg_core.milcheck:run_job"  # MIL-assumption checks (milcheck.py)
 CLAIM_GRACE_S = 60  # a claimed run whose worker has not written its pid yet is still considered alive
 
 
@@ -151,4 +152,7 @@ def run_job(store: RunStore, run_id: int, config: dict[str, Any]) -> None:
 
 def after_epoch_hook(store: RunStore, run_id: int) -> Callable[[dict], None] | None:
     """Work the worker does after each epoch (e.g. the 2-D maps), so the app only reads results."""
-    return None
+    from .projection import MapMaker
+
+    run = store.get_run(run_id)
+    return MapMaker(store, run_id, seed=int((run or {}).get("seed") or 0))

@@ -1,0 +1,130 @@
+"""Every page's wiring in Streamlit's AppTest (through app.py's navigation), on a store of 200 runs; the first
+paint of each page is timed and printed (not asserted: timings on a shared CPU are not a test)."""
+
+import time
+from pathlib import Path
+
+import pytest
+from app_support import lab_store  # noqa: F401  (session fixture)
+from streamlit.testing.v1 import AppTest
+
+from weakneg_core import views
+from weakneg_core.config import RunConfig
+from weakneg_core.store import RunStore
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+PAGES = [("pages/home.py", {}), ("pages/launch.py", {}), ("pages/runs.py", {}), ("pages/runs.py", {"run": "REAL"}),
+         ("pages/inspect.py", {"run": "REAL"}), ("pages/compare.py", {}), ("pages/compare.py", {"sweep": "lab-sweep"})]
+
+
+def open_page(page, params=None, timeout=60):
+    app = AppTest.from_file(str(APP), default_timeout=timeout)
+    app.switch_page(page)
+    for key, value in (params or {}).items():
+        app.query_params[key] = value
+    return app.run()
+
+
+def no_exceptions(app):
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def texts(app, kind):
+    return [element.value for element in getattr(app, kind)]
+
+
+@pytest.fixture
+def lab(lab_store, monkeypatch):  # noqa: F811
+    store, real = lab_store
+    monkeypatch.setenv("WEAKNEG_STORE", store.url)
+    monkeypatch.setenv("WEAKNEG_ARTIFACTS", str(store.artifacts_root))
+    return store, real
+
+
+def test_every_page_with_200_runs_and_its_first_paint(lab):
+    store, real = lab
+    assert store.count_runs() == 200
+    timings = []
+    for page, params in PAGES:
+        params = {k: str(real) if v == "REAL" else v for k, v in params.items()}
+        started = time.perf_counter()
+        app = no_exceptions(open_page(page, params))
+        timings.append((page + (f"?{'&'.join(f'{k}={v}' for k, v in params.items())}" if params else ""),
+                        time.perf_counter() - started))
+        if page == "pages/home.py":
+            assert len(app.dataframe[0].value) == 10 and "Latest runs" in texts(app, "subheader")
+        elif page == "pages/launch.py":
+            assert any("positive bags" in text for text in texts(app, "info"))
+        elif page == "pages/runs.py" and not params:
+            assert len(app.dataframe[0].value) == 200 and "200 of 200 runs" in app.caption[0].value
+        elif page == "pages/runs.py":
+            assert texts(app, "title") == [f"Run {real}: entropy negatives for class 3 of digits"]
+            assert app.dataframe[0].value["phase"].tolist() == ["scoring", "selecting", "training", "evaluating"]
+        elif page == "pages/inspect.py":
+            assert len(app.get("plotly_chart")) == 1 and len(app.get("image")) == 6
+            assert "The sampler's first picks" in texts(app, "subheader")
+        elif params:
+            assert "Runs of sweep `lab-sweep` (from the link)." in texts(app, "caption")
+            assert sorted(app.dataframe[0].value["sampler"]) == ["entropy", "grad_norm", "margin", "random"]
+        else:
+            assert "Table 1: means over classes" in texts(app, "subheader") and len(app.get("download_button")) == 3
+    print("\nfirst paint with 200 runs in the store (AppTest, seconds; the first includes this process's imports):")
+    for name, seconds in timings:
+        print(f"  {seconds:6.2f}  {name}")
+    repeat = [(name, _time(open_page, page, params, real)) for (name, _), (page, params) in zip(timings, PAGES)]
+    print("again, imports warm (what a running server sees):")
+    for name, seconds in repeat:
+        print(f"  {seconds:6.2f}  {name}")
+
+
+def _time(open_, page, params, real):
+    started = time.perf_counter()
+    no_exceptions(open_(page, {k: str(real) if v == "REAL" else v for k, v in params.items()}))
+    return time.perf_counter() - started
+
+
+def test_launch_refuses_a_bad_value_and_queues_a_run(monkeypatch):
+    monkeypatch.setenv("WEAKNEG_MAX_CONCURRENT", "0")  # queue only: no worker process in a unit test
+    app = no_exceptions(open_page("pages/launch.py"))
+    expected = views.launch_counts(RunConfig(dataset="digits", target_class="3"))
+    assert f"**{expected.text}**" in texts(app, "info")
+    app.number_input(key="bag_size").set_value(400).run()
+    assert any("larger than the data allows" in text for text in texts(app, "error"))
+    launch = next(b for b in app.button if b.label == "Launch")
+    assert launch.disabled
+    app.number_input(key="bag_size").set_value(5).run()
+    app.number_input(key="epochs").set_value(2).run()
+    app.selectbox(key="sampler").set_value("margin").run()
+    app.number_input(key="pn_ratio").set_value(0.25).run()
+    assert not app.error
+    next(b for b in app.button if b.label == "Launch").click().run()
+    runs = RunStore().list_runs()
+    assert len(runs) == 1 and runs[0]["status"] == "queued"
+    assert {k: runs[0]["config"][k] for k in ("sampler", "epochs", "pn_ratio", "target_class")} == {
+        "sampler": "margin", "epochs": 2, "pn_ratio": 0.25, "target_class": "3"}
+    assert app.query_params["run"] == [str(runs[0]["id"])] or app.query_params["run"] == str(runs[0]["id"])
+    assert texts(app, "title") == [f"Run {runs[0]['id']}: margin negatives for class 3 of digits"]
+
+
+def test_cancel_from_the_run_page(monkeypatch):
+    monkeypatch.setenv("WEAKNEG_MAX_CONCURRENT", "0")
+    store = RunStore()
+    run_id = store.create_run(RunConfig(dataset="digits", target_class=1).to_dict())
+    app = no_exceptions(open_page("pages/runs.py", {"run": str(run_id)}))
+    assert "queued" in app.get("progress")[0].proto.text
+    app.button(key="cancel").click().run()
+    assert store.get_run(run_id)["status"] == "cancelled"
+    assert not [b for b in app.button if b.key == "cancel"]  # a run that ended has no cancel button
+
+
+def test_runs_filters_and_unknown_links(lab):
+    store, real = lab
+    app = no_exceptions(open_page("pages/runs.py"))
+    app.multiselect(key="filter_sampler").set_value(["margin"]).run()
+    assert app.caption[0].value.startswith("50 of 200 runs")
+    assert set(app.dataframe[0].value["sampler"]) == {"margin"}
+    app = no_exceptions(open_page("pages/runs.py", {"run": "99999"}))
+    assert "There is no run 99999" in app.error[0].value
+    app = no_exceptions(open_page("pages/compare.py", {"runs": f"{real + 1},{real + 2},{real + 3},{real + 4}"}))
+    assert sorted(app.dataframe[0].value["sampler"]) == ["entropy", "grad_norm", "margin", "random"]

@@ -1,0 +1,117 @@
+"""The dashboard end to end in Debian's Chromium against a real `streamlit run`: launch a digits run from the
+form (after a bad value is refused), watch it finish, inspect its map and select bags on it, compare, cancel.
+
+Screenshots of each page go to docs/screenshots/ (refreshed by every run of this test)."""
+
+import re
+import time
+
+from browser_support import ROOT, chromium_page, streamlit_app
+from playwright.sync_api import expect
+
+from weakneg_core import jobs, views
+from weakneg_core.config import RunConfig
+from weakneg_core.store import RunStore
+
+SHOTS = ROOT / "docs" / "screenshots"
+
+
+T0 = time.monotonic()
+
+
+def wait_for_text(page, text, timeout_s=60):
+    page.get_by_text(text).first.wait_for(timeout=timeout_s * 1000)
+    print(f"{time.monotonic() - T0:6.1f} s  saw {text!r}")
+
+
+def shoot(page, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    time.sleep(0.5)  # let charts finish drawing
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def set_number(page, label, value):
+    field = page.get_by_label(label, exact=True)
+    field.fill(str(value))
+    field.press("Enter")
+
+
+def test_dashboard_in_chromium(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("WEAKNEG_HOME", str(home))
+    monkeypatch.setenv("WEAKNEG_MAP_METHOD", "pca")  # UMAP's first compile would dominate this test
+    monkeypatch.setenv("WEAKNEG_MAX_CONCURRENT", "2")
+    with streamlit_app(home) as url, chromium_page(height=1500) as page:
+        # Launch: the live counts, a refused value with its reason, then a real launch.
+        # A fresh server must be opened at its root once: with a pages/ folder Streamlit serves a deep link
+        # as a legacy page until app.py has run st.navigation.
+        page.goto(url)
+        wait_for_text(page, "Latest runs")
+        assert page.get_by_text("digits", exact=True).first.is_visible()  # the datasets ready to use
+        page.get_by_role("link", name="Launch", exact=True).click()
+        wait_for_text(page, "positive bags,")
+        set_number(page, "Bag size (instances per bag)", 400)
+        wait_for_text(page, "larger than the data allows")
+        expect(page.get_by_role("button", name="Launch", exact=True)).to_be_disabled()
+        set_number(page, "Bag size (instances per bag)", 5)
+        set_number(page, "Epochs", 2)
+        set_number(page, "P-N ratio (positive / negative bags per epoch)", 0.25)
+        page.get_by_text("More settings").click()
+        set_number(page, "Max instances per split (0 = all)", 500)
+        expected = views.launch_counts(RunConfig(dataset="digits", target_class="3", pn_ratio=0.25, max_instances=500))
+        wait_for_text(page, expected.text)
+        shoot(page, "launch")
+        launch = page.get_by_role("button", name="Launch", exact=True)
+        expect(launch).to_be_enabled()
+        launch.click()
+
+        # The run page: its URL is shareable, it goes live and finishes.
+        page.wait_for_url(re.compile(r".*/runs\?run=1$"), timeout=30000)
+        wait_for_text(page, "Run 1: random negatives for class 3 of digits")
+        wait_for_text(page, "finished", timeout_s=90)
+        wait_for_text(page, "Where the time went")
+        shoot(page, "run")
+        # A long run to cancel later; its worker starts while we look at the other pages.
+        store = RunStore()
+        long_run = jobs.submit(RunConfig(dataset="digits", target_class=5, epochs=200, save_embeddings="none"), store)
+
+        # Inspect: the map, the sampler's first picks as images, then a box selection on the map.
+        page.get_by_text("Inspect negatives").last.click()
+        wait_for_text(page, "PCA map of the pool's gradient embeddings, epoch 2")
+        wait_for_text(page, "The sampler's first picks")
+        page.locator("[data-testid='stImage'] img").nth(5).wait_for(timeout=30000)  # six bags' image strips
+        wait_for_text(page, "true classes inside:")
+        chart = page.locator(".js-plotly-plot").first
+        box = chart.bounding_box()
+        page.locator(".modebar-btn[data-val='select']").first.click(force=True)
+        page.mouse.move(box["x"] + box["width"] * 0.05, box["y"] + box["height"] * 0.1)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * 0.95, box["y"] + box["height"] * 0.95, steps=8)
+        page.mouse.up()
+        wait_for_text(page, "selected on the map")
+        page.locator("[data-testid='stImage'] img").nth(6).wait_for(timeout=30000)  # up to 12 lassoed bags
+        shoot(page, "inspect")
+
+        # Compare: one finished run gives the per-class chart and the tables.
+        page.goto(f"{url}/compare")
+        wait_for_text(page, "Table 1: means over classes")
+        wait_for_text(page, "per class (mean ± std over seeds)")
+        shoot(page, "compare")
+
+        # Cancel the long run from its page: it stops within seconds.
+        page.goto(f"{url}/runs?run={long_run}")
+        wait_for_text(page, "Cancel run", timeout_s=60)
+        started = time.monotonic()
+        page.get_by_role("button", name="Cancel run").click()
+        wait_for_text(page, "cancelled", timeout_s=30)
+        assert time.monotonic() - started < 20
+        cancelled = store.get_run(long_run)
+        assert cancelled["status"] == "cancelled" and len(store.epochs(long_run)) == cancelled["epochs_done"]
+
+        page.goto(f"{url}/runs")
+        wait_for_text(page, "2 of 2 runs")
+        shoot(page, "runs")
+        page.goto(url)
+        wait_for_text(page, "Latest runs")
+        shoot(page, "home")

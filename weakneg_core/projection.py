@@ -1,0 +1,190 @@
+"""2-D maps of the negative pool's gradient embeddings, one per saved epoch, aligned across epochs.
+
+Computed where the training happens (the worker), saved beside the epoch's arrays, and only read by the
+app, so no page ever waits for UMAP's numba compilation (tens of seconds on first use in a process).
+
+Each epoch gets a PCA map at once (the instant fallback) and, unless WEAKNEG_MAP_METHOD=pca, a UMAP map a
+little later from a background thread: gradients are reduced to 50 dimensions with PCA, UMAP starts from
+the previous epoch's layout, and every map is Procrustes-aligned to the previous epoch's map of the same
+method, so moving the epoch slider shows points moving rather than a new layout.
+Rows of a map are the pool's bags followed by the positive bags (pool and positives are the same bags
+every epoch, so rows line up across epochs).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from typing import Any
+
+import numpy as np
+from scipy.linalg import orthogonal_procrustes
+
+from .store import RunStore
+
+METHODS = ("umap", "pca")  # best first: a page shows the best map that exists
+PCA_DIMS = 50
+UMAP_NEIGHBORS = 15
+
+
+def map_method() -> str:
+    """The best method the worker computes: WEAKNEG_MAP_METHOD (umap by default; pca skips UMAP)."""
+    method = os.environ.get("WEAKNEG_MAP_METHOD", "umap")
+    if method not in METHODS:
+        raise ValueError(f"WEAKNEG_MAP_METHOD must be one of {', '.join(METHODS)}, got {method!r}")
+    return method
+
+
+def embedding_points(arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, int]:
+    """(pool rows then positive rows as float32, number of pool rows) from one epoch's saved arrays."""
+    pool = arrays["pool_grad"].astype(np.float32)
+    positives = arrays.get("positive_grad")
+    points = pool if positives is None or not len(positives) else np.concatenate([pool, positives.astype(np.float32)])
+    return np.nan_to_num(points), len(pool)
+
+
+def pca_reduce(points: np.ndarray, dims: int) -> np.ndarray:
+    """Project onto the top `dims` principal axes (signs are arbitrary, as with any PCA)."""
+    centred = (points - points.mean(0, keepdims=True)).astype(np.float64)
+    # principal axes from the small (d, d) covariance: seconds faster than an SVD of a 50,000-row pool
+    values, vectors = np.linalg.eigh(centred.T @ centred)
+    axes = vectors[:, np.argsort(values)[::-1][:min(dims, len(points))]]
+    reduced = centred @ axes
+    if reduced.shape[1] < dims:  # fewer points or features than dims: pad with zeros
+        reduced = np.pad(reduced, ((0, 0), (0, dims - reduced.shape[1])))
+    return reduced
+
+
+def procrustes_align(xy: np.ndarray, reference: np.ndarray | None) -> np.ndarray:
+    """Rotate/reflect, scale and shift `xy` onto `reference` (same rows); unchanged without a reference."""
+    if reference is None or reference.shape != xy.shape or len(xy) < 3:
+        return xy
+    a, b = xy - xy.mean(0), reference - reference.mean(0)
+    norm_a, norm_b = np.linalg.norm(a), np.linalg.norm(b)
+    if norm_a == 0 or norm_b == 0:
+        return xy
+    rotation, _ = orthogonal_procrustes(a / norm_a, b / norm_b)
+    return (a / norm_a) @ rotation * norm_b + reference.mean(0)
+
+
+def pca_map(points: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
+    """The instant map: the first two principal components, aligned to the previous epoch's."""
+    return procrustes_align(pca_reduce(points, 2), previous).astype(np.float32)
+
+
+def umap_map(points: np.ndarray, previous: np.ndarray | None = None, seed: int = 0) -> np.ndarray:
+    """PCA to 50 dimensions, then UMAP started from the previous epoch's layout (or from PCA), then aligned."""
+    import umap  # imported here: the import alone takes seconds, and it compiles on first use
+
+    reduced = pca_reduce(points, PCA_DIMS)
+    if len(points) <= UMAP_NEIGHBORS + 1:  # too few points for a neighbour graph: PCA is the honest map
+        return pca_map(points, previous)
+    start = previous if previous is not None and previous.shape == (len(points), 2) else pca_reduce(points, 2)
+    start = start + np.random.default_rng(seed).normal(0, 1e-4 * (np.ptp(start) + 1e-12), start.shape)
+    reducer = umap.UMAP(n_neighbors=UMAP_NEIGHBORS, n_components=2, init=start.astype(np.float32), random_state=seed,
+                        n_jobs=1, n_epochs=200 if previous is None else 100, transform_seed=seed)
+    return procrustes_align(reducer.fit_transform(reduced), previous).astype(np.float32)
+
+
+def _path(store: RunStore, run_id: int, epoch: int, method: str):
+    return store.run_dir(run_id, create=False) / f"map_{epoch:04d}_{method}.npz"
+
+
+def save_map(store: RunStore, run_id: int, epoch: int, method: str, xy: np.ndarray, n_pool: int) -> None:
+    path = _path(store, run_id, epoch, method)
+    partial = path.with_suffix(".partial.npz")
+    np.savez(partial, xy=xy.astype(np.float32), n_pool=np.int64(n_pool))
+    os.replace(partial, path)  # a reader never sees half a map
+
+
+def best_method(store: RunStore, run_id: int, epoch: int) -> str | None:
+    """The best method with a stored map for this epoch (a cheap check: cache keys use it)."""
+    return next((m for m in METHODS if _path(store, run_id, epoch, m).is_file()), None)
+
+
+def load_map(store: RunStore, run_id: int, epoch: int, method: str | None = None) -> dict[str, Any] | None:
+    """The best stored map of an epoch ({method, pool_xy, positive_xy}), or a given method's; None if none yet."""
+    for name in (method,) if method else METHODS:
+        path = _path(store, run_id, epoch, name)
+        if path.is_file():
+            with np.load(path) as data:
+                xy, n_pool = data["xy"], int(data["n_pool"])
+            return {"method": name, "pool_xy": xy[:n_pool], "positive_xy": xy[n_pool:]}
+    return None
+
+
+def compute_map(store: RunStore, run_id: int, epoch: int, method: str, previous_epoch: int | None = None,
+                seed: int = 0) -> np.ndarray | None:
+    """Compute, save and return one epoch's map, aligned to `previous_epoch`'s map of the same method."""
+    arrays = store.load_epoch_arrays(run_id, epoch)
+    if arrays is None or "pool_grad" not in arrays:
+        return None
+    points, n_pool = embedding_points(arrays)
+    previous = None
+    if previous_epoch is not None and (stored := load_map(store, run_id, previous_epoch, method)) is not None:
+        previous = np.concatenate([stored["pool_xy"], stored["positive_xy"]])
+    xy = pca_map(points, previous) if method == "pca" else umap_map(points, previous, seed)
+    save_map(store, run_id, epoch, method, xy, n_pool)
+    return xy
+
+
+def compute_all_maps(store: RunStore, run_id: int, method: str = "pca", seed: int = 0) -> list[int]:
+    """Maps for every saved epoch of a run, in order (for runs recorded without the worker hook)."""
+    epochs = [e for e in store.saved_epochs(run_id) if e > 0]
+    previous = None
+    for epoch in epochs:
+        if compute_map(store, run_id, epoch, method, previous, seed) is not None:
+            previous = epoch
+    return epochs
+
+
+class MapMaker:
+    """The worker's after-epoch hook: the PCA map at once, the UMAP map in a background thread.
+
+    The thread is not a daemon, so the worker process finishes the queued UMAP maps before it exits
+    (the run already shows as finished; the page shows PCA until UMAP arrives).
+    """
+
+    def __init__(self, store: RunStore, run_id: int, seed: int = 0, method: str | None = None):
+        self.store, self.run_id, self.seed = store, run_id, seed
+        self.method = method or map_method()
+        self.last_pca: int | None = None
+        self._queue: queue.Queue[int | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+
+    def __call__(self, record: dict[str, Any]) -> None:
+        epoch = int(record["epoch"])
+        if compute_map(self.store, self.run_id, epoch, "pca", self.last_pca, self.seed) is None:
+            return  # no arrays this epoch (no resampling, or embeddings not saved)
+        self.last_pca = epoch
+        if self.method == "umap":
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._umap_loop, name=f"umap-run-{self.run_id}")
+                self._thread.start()
+            self._queue.put(epoch)
+
+    def close(self, wait: bool = True) -> None:
+        """No more epochs; optionally wait for the queued UMAP maps."""
+        if self._thread is not None:
+            self._queue.put(None)
+            if wait:
+                self._thread.join()
+
+    def _umap_loop(self) -> None:
+        previous = None
+        while True:
+            try:
+                epoch = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                if not threading.main_thread().is_alive():  # the run is over and nothing is left to draw
+                    return
+                continue
+            if epoch is None:
+                return
+            try:
+                compute_map(self.store, self.run_id, epoch, "umap", previous, self.seed)
+                previous = epoch
+            except Exception as error:  # a failed map must never fail the run: the PCA map stays
+                print(f"UMAP map of epoch {epoch} failed ({type(error).__name__}: {error}); the PCA map is kept",
+                      flush=True)

@@ -1,0 +1,196 @@
+"""Which negatives a run chose and why: one epoch's map with everything it can be coloured by, what the
+chosen bags contain by true class, how the choice moves from epoch to epoch, and previews of single bags.
+
+True classes inside a bag (contents) are instance labels: shown for analysis only, never used in training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import projection
+from ..config import RunConfig
+from ..data import LoadedBags
+from ..store import RunStore
+from .launch import bags_for
+
+COLOUR_BY = {"selected": "selected this epoch", "score": "sampler score", "times_selected": "times selected so far",
+             "true_class": "true classes inside the bag"}
+
+
+@dataclass
+class EpochView:
+    run_id: int
+    epoch: int
+    method: str  # "umap" or "pca": which map is drawn
+    frame: pd.DataFrame  # one row per bag: pool rows, then positive rows
+    class_names: list[str]
+    contents: np.ndarray  # (rows, n_classes) true-class instance counts, aligned with frame
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pool(self) -> pd.DataFrame:
+        return self.frame[self.frame["kind"] == "negative"]
+
+    def class_count(self, class_name: str) -> np.ndarray:
+        """Instances of one true class in each bag (a colour-by column)."""
+        return self.contents[:, self.class_names.index(class_name)]
+
+    def describe(self, rows: np.ndarray) -> list[str]:
+        """The true classes inside the bags at these frame rows, e.g. "0, 5×2, 9" (text is built on demand:
+        tens of thousands of strings would slow every map)."""
+        return [_describe(self.contents[row], self.class_names) for row in rows]
+
+
+def inspect_epochs(store: RunStore, run_id: int) -> list[int]:
+    """Epochs with a saved pool (the slider's stops)."""
+    return [e for e in store.saved_epochs(run_id) if e > 0]
+
+
+def _describe(counts: np.ndarray, names: list[str]) -> str:
+    return ", ".join(f"{names[c]}×{counts[c]}" if counts[c] > 1 else names[c] for c in np.flatnonzero(counts))
+
+
+def _lookup(counts: dict[int, int], ids: np.ndarray) -> np.ndarray:
+    """counts[id] for each id (0 when absent), vectorised."""
+    if not counts:
+        return np.zeros(len(ids), dtype=np.int64)
+    keys = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+    values = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
+    order = np.argsort(keys)
+    keys, values = keys[order], values[order]
+    at = np.clip(np.searchsorted(keys, ids), 0, len(keys) - 1)
+    return np.where(keys[at] == ids, values[at], 0)
+
+
+def epoch_view(store: RunStore, run_id: int, epoch: int) -> EpochView | None:
+    """Everything the inspect page draws for one epoch; None when the epoch has no saved pool.
+
+    Uses the best stored map (UMAP, else PCA); a run recorded without the worker's map hook (the CLI)
+    gets its PCA map computed here once and stored.
+    """
+    arrays = store.load_epoch_arrays(run_id, epoch)
+    bags = store.load_epoch_arrays(run_id, 0)
+    if arrays is None or bags is None or "pool_ids" not in arrays:
+        return None
+    stored = projection.load_map(store, run_id, epoch)
+    if stored is None:
+        earlier = [e for e in inspect_epochs(store, run_id) if e < epoch]
+        previous = next((e for e in reversed(earlier) if projection.load_map(store, run_id, e, "pca")), None)
+        projection.compute_map(store, run_id, epoch, "pca", previous)
+        stored = projection.load_map(store, run_id, epoch)
+    names = [str(n) for n in bags["class_names"]]
+    row_of = {int(b): i for i, b in enumerate(bags["bag_ids"])}
+    pool_ids, positive_ids = arrays["pool_ids"].astype(np.int64), arrays["positive_ids"].astype(np.int64)
+    ids = np.concatenate([pool_ids, positive_ids])
+    contents = bags["contents"][[row_of[int(b)] for b in ids]]
+    counts = store.selection_counts(run_id, up_to_epoch=epoch)
+    n_pool, n_positive = len(pool_ids), len(positive_ids)
+    pick = np.concatenate([arrays["pick_order"], np.full(n_positive, -1)]).astype(np.int64)
+    xy = np.concatenate([stored["pool_xy"], stored["positive_xy"]])
+    main = contents.argmax(1)
+    frame = pd.DataFrame({
+        "bag_id": ids, "kind": ["negative"] * n_pool + ["positive"] * n_positive,
+        "x": xy[:, 0], "y": xy[:, 1], "selected": pick >= 0, "pick": pick,
+        "score": np.concatenate([arrays["scores"].astype(np.float64), np.full(n_positive, np.nan)]),
+        "prob": np.concatenate([arrays["pool_prob"], arrays["positive_prob"]]).astype(np.float64),
+        "times_selected": np.concatenate([_lookup(counts, pool_ids), np.zeros(n_positive, dtype=np.int64)]),
+        "main_class": np.array(names, dtype=object)[main]})
+    return EpochView(run_id, epoch, stored["method"], frame, names, contents)
+
+
+def class_composition(view: EpochView) -> pd.DataFrame:
+    """Share of instances of each true class in the selected negatives vs the whole pool, and their ratio
+    (lift > 1: the sampler picks bags holding that class more often than chance: it finds it "hard")."""
+    is_pool = (view.frame["kind"] == "negative").to_numpy()
+    selected = is_pool & view.frame["selected"].to_numpy()
+    pool_counts = view.contents[is_pool].sum(0).astype(np.float64)
+    chosen_counts = view.contents[selected].sum(0).astype(np.float64)
+    pool_share = pool_counts / max(pool_counts.sum(), 1)
+    chosen_share = chosen_counts / max(chosen_counts.sum(), 1)
+    keep = pool_counts > 0  # the target class never appears in a negative bag
+    lift = np.divide(chosen_share, pool_share, out=np.full_like(pool_share, np.nan), where=pool_share > 0)
+    return pd.DataFrame({"class": np.array(view.class_names)[keep], "selected": chosen_share[keep],
+                         "pool": pool_share[keep], "lift": lift[keep]})
+
+
+def selection_changes(store: RunStore, run_id: int) -> pd.DataFrame:
+    """For each resampling epoch: how many bags were chosen, how many were also chosen at the previous
+    resampling, how many are new, and the Jaccard overlap of the two choices."""
+    rows, previous = [], None
+    for record in store.epochs(run_id):
+        if not record.get("resampled"):
+            continue
+        chosen = set(store.selection(run_id, record["epoch"])[0].tolist())
+        if previous is None:
+            rows.append({"epoch": record["epoch"], "selected": len(chosen), "kept": np.nan, "new": np.nan,
+                         "overlap": np.nan})
+        else:
+            kept = len(chosen & previous)
+            union = len(chosen | previous)
+            rows.append({"epoch": record["epoch"], "selected": len(chosen), "kept": kept, "new": len(chosen) - kept,
+                         "overlap": kept / union if union else 1.0})
+        previous = chosen
+    return pd.DataFrame(rows, columns=["epoch", "selected", "kept", "new", "overlap"])
+
+
+def run_bags(run: dict[str, Any]) -> LoadedBags:
+    """The run's bags, rebuilt deterministically from its stored config (cached per bag layout)."""
+    return bags_for(RunConfig.from_dict(run["config"]))
+
+
+def thumbnail_strip(images: np.ndarray, height: int = 72, gap: int = 2) -> np.ndarray:
+    """The images of one bag side by side, scaled up by an integer factor (nearest neighbour keeps pixels
+    crisp), uint8 (h, w, C)."""
+    scale = max(1, height // images.shape[1])
+    big = images.repeat(scale, axis=1).repeat(scale, axis=2)
+    spacer = np.full((big.shape[1], gap, big.shape[3]), 255, dtype=np.uint8)
+    parts = [part for image in big for part in (image, spacer)][:-1]
+    strip = np.concatenate(parts, axis=1)
+    return strip[..., 0] if strip.shape[-1] == 1 else strip
+
+
+def spectrogram_image(log_mel: np.ndarray) -> np.ndarray:
+    """A log-mel spectrogram as a grey uint8 picture, low frequencies at the bottom, time to the right.
+    Mel bins are the shorter axis (128 bins against ~1000 frames for a 10 s clip)."""
+    values = np.asarray(log_mel, dtype=np.float32)
+    if values.shape[0] > values.shape[1]:  # (frames, mels) -> (mels, frames)
+        values = values.T
+    low, high = np.nanpercentile(values, [1, 99]) if values.size else (0.0, 1.0)
+    scaled = np.clip((values - low) / (high - low + 1e-9), 0, 1)
+    return np.round(255 * scaled[::-1]).astype(np.uint8)
+
+
+def bag_previews(run: dict[str, Any], view: EpochView, bag_ids: list[int], limit: int = 12) -> list[dict[str, Any]]:
+    """What a person needs to look at chosen bags: id, kind, score, probability, true classes, and the
+    bag itself (an image strip, or a waveform and a log-mel picture for audio)."""
+    data = run_bags(run)
+    position_of = {int(b): i for i, b in enumerate(data.train.ids)}
+    rows = view.frame.reset_index(drop=True).rename_axis("row").reset_index().set_index("bag_id")
+    wanted = [b for b in dict.fromkeys(int(b) for b in bag_ids) if b in rows.index]
+    # the sampler's picks first, in pick order, then the rest by score
+    wanted.sort(key=lambda b: (rows.at[b, "pick"] < 0, rows.at[b, "pick"], -np.nan_to_num(rows.at[b, "score"])))
+    previews = []
+    for bag_id in wanted[:limit]:
+        if bag_id not in position_of:
+            continue
+        info = rows.loc[bag_id]
+        position = position_of[bag_id]
+        preview = {"bag_id": bag_id, "kind": info["kind"], "score": float(info["score"]), "prob": float(info["prob"]),
+                   "pick": int(info["pick"]), "classes": view.describe([int(info["row"])])[0],
+                   "modality": data.train.modality}
+        if hasattr(data.train, "bag_images"):
+            preview["image"] = thumbnail_strip(data.train.bag_images(position))
+        if hasattr(data.train, "names"):
+            preview["name"] = str(data.train.names[position])  # e.g. the clip's YouTube id
+        if hasattr(data.train, "waveform"):
+            samples, rate = data.train.waveform(position)  # (mono float32 samples, sample rate)
+            preview["waveform"], preview["sample_rate"] = np.asarray(samples, dtype=np.float32), int(rate)
+        if hasattr(data.train, "log_mel"):
+            preview["log_mel"] = spectrogram_image(np.asarray(data.train.log_mel(position)))
+        previews.append(preview)
+    return previews

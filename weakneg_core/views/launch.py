@@ -1,0 +1,70 @@
+"""The launch form's choices and its live counts, computed from the real bags (cached per bag layout)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from ..config import RunConfig, negatives_per_epoch
+from ..data import DATASETS, LoadedBags, dataset_status, load_bags
+from ..models import MODELS
+from ..samplers import get_sampler
+
+BAG_FIELDS = ("dataset", "target_class", "bag_size", "seed", "max_instances", "val_fraction", "dataset_options",
+              "data_root")  # everything that changes which bags a run has
+
+
+@dataclass(frozen=True)
+class LaunchCounts:
+    n_pos: int
+    pool: int
+    k: int
+
+    @property
+    def text(self) -> str:
+        return f"{self.n_pos:,} positive bags, {self.k:,} of {self.pool:,} negatives per epoch"
+
+
+def dataset_choices(data_root: str | None = None) -> tuple[dict[str, str], dict[str, str]]:
+    """(datasets ready now: name -> description, datasets missing: name -> how to get them)."""
+    status = dataset_status(data_root)
+    ready = {name: DATASETS[name].description for name, message in status.items() if message is None}
+    missing = {name: message for name, message in status.items() if message is not None}
+    return ready, missing
+
+
+def models_for(dataset: str) -> dict[str, str]:
+    """Models that accept the dataset's modality: name -> description."""
+    modality = DATASETS[dataset].modality
+    return {name: spec.description for name, spec in MODELS.items() if spec.modality == modality}
+
+
+def run_config_from_form(**values: Any) -> RunConfig:
+    """A RunConfig from form values, dropping empty optional fields; validated by the caller (jobs.submit)."""
+    return RunConfig(**{k: v for k, v in values.items() if v is not None})
+
+
+def _bag_key(cfg: RunConfig) -> str:
+    values = cfg.to_dict()
+    return json.dumps({name: values[name] for name in BAG_FIELDS}, sort_keys=True, default=str)
+
+
+@lru_cache(maxsize=16)
+def _cached_bags(key: str) -> LoadedBags:
+    return load_bags(RunConfig(**json.loads(key)))
+
+
+def bags_for(cfg: RunConfig) -> LoadedBags:
+    """The run's bags, rebuilt deterministically from its config and kept for the next call with the same layout."""
+    return _cached_bags(_bag_key(cfg))
+
+
+def launch_counts(cfg: RunConfig) -> LaunchCounts:
+    """Positive bags, negatives per epoch and pool size of a config (raises ConfigError / DatasetMissing)."""
+    bags = bags_for(cfg)
+    n_pos = int((bags.train.labels == 1).sum())
+    pool = int((bags.train.labels == 0).sum())
+    k = pool if get_sampler(cfg.sampler).whole_pool else negatives_per_epoch(n_pos, cfg.pn_ratio, pool)
+    return LaunchCounts(n_pos, pool, k)
