@@ -1,19 +1,23 @@
 """The dashboard end to end in Debian's Chromium against a real `streamlit run`: launch a digits run from the
 form (after a bad value is refused), watch it finish, inspect its map and select bags on it, compare, cancel.
 
-Screenshots of each page go to docs/screenshots/ (refreshed by every run of this test)."""
+Screenshots of each page go to $WEAKNEG_SCREENSHOTS when set (`WEAKNEG_SCREENSHOTS=docs/screenshots` refreshes
+the README's pictures), else to a temporary folder, so a test run never changes the working tree."""
 
+import os
 import re
+import tempfile
 import time
+from pathlib import Path
 
-from browser_support import ROOT, chromium_page, streamlit_app
+from browser_support import chromium_page, streamlit_app
 from playwright.sync_api import expect
 
 from weakneg_core import jobs, views
 from weakneg_core.config import RunConfig
 from weakneg_core.store import RunStore
 
-SHOTS = ROOT / "docs" / "screenshots"
+SHOTS = Path(os.environ.get("WEAKNEG_SCREENSHOTS") or tempfile.mkdtemp(prefix="weakneg-shots-"))
 
 
 T0 = time.monotonic()
