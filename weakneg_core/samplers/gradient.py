@@ -1,0 +1,36 @@
+"""grad_norm: how hard the bag pulls on the last layer (DESIGN.md section 3).
+
+The score is the L2 norm of dLoss/d(classifier weight, bias) for the bag, from the gradient embedding
+the Pool caches (closed form for mean_softmax and attention: sqrt(|p - onehot(y)|^2 (|h_b|^2 + 1)),
+no per-bag backward pass; head-only vmap(grad) for the other heads).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..errors import ConfigError
+from .base import Pool, register, score_sampler
+
+LABELS = ("known", "predicted")
+
+
+def check_label(options: dict) -> str:
+    label = options.get("label", "known")
+    if label not in LABELS:
+        raise ConfigError(f"sampler parameter label must be 'known' or 'predicted', got {label!r}")
+    return label
+
+
+def grad_norm_scores(pool: Pool, options: dict) -> torch.Tensor:
+    return pool.grad_embedding(check_label(options)).sq_norms().double().sqrt()
+
+
+GRAD_NORM = register(score_sampler(
+    "grad_norm",
+    "Gradient norm: the k negative bags whose loss gradient on the last layer (classifier weight and bias) is "
+    "largest, the bags that would move the model most. By default the loss is taken at the bag's known label "
+    "(negative), so the score grows with the model's wrong confidence that the bag is positive; label=predicted "
+    "takes it at the model's own prediction instead (BADGE's pseudo-label, our option). Score = the L2 norm; "
+    "largest wins.",
+    grad_norm_scores, largest=True, params={"label": "known"}))
