@@ -1,6 +1,5 @@
 """The run store: round trip, WAL with concurrent readers, dead workers marked interrupted."""
 
-import multiprocessing
 import subprocess
 import sys
 
@@ -41,28 +40,28 @@ def test_sqlite_uses_wal(store):
         assert db.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 
 
-def _reader(url, rounds, out):
-    reader = RunStore(url)
-    seen = 0
-    for _ in range(rounds):
-        seen = max(seen, len(reader.list_runs()))
-    out.put(seen)
+READER = """
+import sys
+from weakneg_core.store import RunStore
+reader, seen = RunStore(sys.argv[1]), 0
+for _ in range(200):
+    seen = max(seen, len(reader.list_runs()))
+print(seen)
+"""
 
 
 def test_one_writer_and_several_readers(tmp_path):
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     writer = RunStore(url)
-    queue = multiprocessing.get_context("spawn").Queue()
-    readers = [multiprocessing.get_context("spawn").Process(target=_reader, args=(url, 200, queue)) for _ in range(3)]
-    for p in readers:
-        p.start()
+    readers = [subprocess.Popen([sys.executable, "-c", READER, url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True) for _ in range(3)]
     for i in range(60):
         run_id = writer.create_run({"dataset": "digits", "epochs": 1})
         writer.add_epoch(run_id, 1, {"ap": i / 60})
-    for p in readers:
-        p.join(60)
-        assert p.exitcode == 0
-    assert all(0 <= queue.get() <= 60 for _ in readers)
+    for reader in readers:
+        out, err = reader.communicate(timeout=120)
+        assert reader.returncode == 0, err
+        assert 0 <= int(out) <= 60
     assert writer.count_runs() == 60
 
 
