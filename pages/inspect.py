@@ -3,7 +3,7 @@
 import altair as alt
 import streamlit as st
 
-from weakneg_core import paths, projection, views
+from weakneg_core import projection, views
 from weakneg_core.store import RunStore
 
 store = RunStore()

@@ -18,10 +18,9 @@ import sys
 import time
 from typing import Any, Callable
 
-from sqlalchemy import update
 
 from .config import RunConfig
-from .store import CANCELLED, FAILED, QUEUED, RUNNING, RunStore, runs
+from .store import CANCELLED, FAILED, QUEUED, RUNNING, RunStore
 
 # kind of job -> "module:function" taking (store, run_id, config dict); imported in the worker only.
 JOB_KINDS: dict[str, str] = {"run": "weakneg_core.jobs:run_job"}
@@ -62,19 +61,11 @@ def dispatch(store: RunStore, limit: int | None = None) -> list[int]:
     for run in reversed(store.list_runs(status=QUEUED)):
         if free <= 0:
             break
-        if _claim(store, run["id"]):
+        if store.claim_run(run["id"]):
             _spawn_worker(store, run["id"])
             started.append(run["id"])
             free -= 1
     return started
-
-
-def _claim(store: RunStore, run_id: int) -> bool:
-    """Atomically move a queued run to running, so two dispatchers never start the same run."""
-    with store.engine.begin() as db:
-        claimed = db.execute(update(runs).where(runs.c.id == run_id, runs.c.status == QUEUED)
-                             .values(status=RUNNING, heartbeat=time.time(), pid=None)).rowcount
-    return claimed == 1
 
 
 def _spawn_worker(store: RunStore, run_id: int) -> None:

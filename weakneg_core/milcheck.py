@@ -31,13 +31,11 @@ negatives. The paired mean change of a positive test bag's probability caused by
 
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
-import torch
 
 from .config import RunConfig
 from .data import LoadedBags, VectorBags
@@ -298,13 +296,13 @@ class CheckSettings:
 
 def run_test(name: str, settings: CheckSettings) -> dict[str, Any]:
     """Train the settings' model on one test with the real training loop; measure, decide, explain."""
-    from .train import Experiment
+    from .train import Experiment, one_torch_thread
 
     test = _get_test(name)
     bags = make_test_bags(name, settings.seed, settings.sizes)
     data = LoadedBags(f"milcheck:{name}", ["negative", "positive"], 1, bags.train, bags.test)
     experiment = Experiment(settings.validate().run_config(name), data, None, None)
-    with _one_thread():
+    with one_torch_thread():
         result = experiment.run()
     if result.status != "finished":
         raise RuntimeError(f"MIL test {name} training {result.status}: {result.error}")
@@ -320,17 +318,6 @@ def run_test(name: str, settings: CheckSettings) -> dict[str, Any]:
             "test_auc": test_auc, "drop": drop, "drop_se": drop_se, "tolerance": tolerance,
             "shortcut_effect": shortcut_effect, "verdict": verdict,
             "explanation": explain(test, verdict, train_auc, test_auc, shortcut_effect)}
-
-
-@contextlib.contextmanager
-def _one_thread():
-    """Models this small train several times faster on one thread (10x on a busy 2-core machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _positive_probs(experiment, bags: VectorBags) -> np.ndarray:

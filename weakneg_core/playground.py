@@ -9,7 +9,6 @@ the small "mlp" encoder. Everything comes from one seed, so a lecture sees the p
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from dataclasses import dataclass, field
 
@@ -21,7 +20,7 @@ from .data import LoadedBags, VectorBags, make_bags
 from .errors import ConfigError
 from .models import HEADS
 from .samplers import SAMPLERS, get_sampler
-from .train import Experiment
+from .train import Experiment, one_torch_thread
 
 # name, role, angle (degrees) around the concept, share of all instances; the concept sits at the origin.
 CLUSTERS = (
@@ -234,18 +233,6 @@ def run_playground(settings: PlaygroundSettings, samplers: list[str] | tuple[str
     with one_torch_thread():
         runs = {name: run_sampler(settings, world, name, grid_x, grid_y) for name in samplers}
     return PlaygroundResult(settings, world, grid_x, grid_y, runs)
-
-
-@contextlib.contextmanager
-def one_torch_thread():
-    """Tensors this small are fastest on one thread: on a busy CPU, torch's thread pool made a re-run
-    10x slower (1.6 s instead of 0.15 s for two samplers), so the playground trains single-threaded."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 # --- saying why ------------------------------------------------------------------------------------------

@@ -124,6 +124,13 @@ class RunStore:
         self.update_run(run_id, status=RUNNING, started_at=now, heartbeat=now, pid=os.getpid(),
                         host=socket.gethostname(), error=None, **summary)
 
+    def claim_run(self, run_id: int, pid: int | None = None, host: str | None = None) -> bool:
+        """Atomically move a queued run to running: of two dispatchers (or a dispatcher and Ray) only one wins."""
+        with self.engine.begin() as db:
+            claimed = db.execute(update(runs).where(runs.c.id == run_id, runs.c.status == QUEUED).values(
+                status=RUNNING, heartbeat=time.time(), pid=pid, host=host)).rowcount
+        return claimed == 1
+
     def finish_run(self, run_id: int, status: str, error: str | None = None, result: Any = None) -> None:
         values = {"status": status, "finished_at": time.time(), "error": error}
         if result is not None:

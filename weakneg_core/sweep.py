@@ -33,9 +33,9 @@ from typing import Any, Callable
 
 from sqlalchemy import update
 
-from .config import RunConfig
+from .config import RunConfig, from_known_fields
 from .errors import ConfigError, WeaknegError
-from .store import ACTIVE, CANCELLED, FAILED, FINISHED, INTERRUPTED, QUEUED, RUNNING, RunStore, runs, sweeps
+from .store import ACTIVE, CANCELLED, FAILED, FINISHED, INTERRUPTED, QUEUED, RUNNING, RunStore, sweeps
 
 BACKENDS = ("local", "ray")
 CONFIRM_AT = 10_000  # grids this large need an explicit yes (`--yes`, or the app's checkbox)
@@ -166,11 +166,7 @@ class SweepConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "SweepConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"unknown sweep setting(s) {unknown}; known: {sorted(known)}")
-        return cls(**values)
+        return from_known_fields(cls, values, "sweep setting")
 
 
 def _plural(name: str) -> str:
@@ -551,7 +547,7 @@ def execute_run(config: dict, store_url: str, artifacts: str, run_id: int, threa
     from .train import run_experiment
 
     store = RunStore(store_url, artifacts)
-    if not _claim(store, run_id):
+    if not store.claim_run(run_id, pid=os.getpid(), host=socket.gethostname()):
         return "claimed elsewhere"
     torch.set_num_threads(threads)
     hook = after_epoch_hook(store, run_id)  # the same per-epoch work (2-D maps) as a local worker does
@@ -564,14 +560,6 @@ def execute_run(config: dict, store_url: str, artifacts: str, run_id: int, threa
         if hasattr(hook, "close"):
             hook.close()
     return store.get_run(run_id)["status"]
-
-
-def _claim(store: RunStore, run_id: int) -> bool:
-    """Atomically move a queued run to running, so a local dispatcher and Ray never both run it."""
-    with store.engine.begin() as db:
-        claimed = db.execute(update(runs).where(runs.c.id == run_id, runs.c.status == QUEUED).values(
-            status=RUNNING, heartbeat=time.time(), pid=os.getpid(), host=socket.gethostname())).rowcount
-    return claimed == 1
 
 
 # --- cancelling and launching in the background ------------------------------------------------------
