@@ -4,8 +4,6 @@ On the first page view of a server process it also recovers the job queue: runs 
 marked interrupted (their finished epochs stay; runs are not resumed) and queued runs are started.
 """
 
-from pathlib import Path
-
 import streamlit as st
 
 from weakneg_core import jobs, paths
@@ -13,7 +11,7 @@ from weakneg_core.store import RunStore
 
 st.set_page_config(page_title="weakneg", page_icon=":material/scatter_plot:", layout="wide")
 
-PAGES = [  # (file, title, icon); a page appears once its file exists
+PAGES = [  # (file, title, icon)
     ("pages/home.py", "Home", ":material/home:"),
     ("pages/launch.py", "Launch", ":material/rocket_launch:"),
     ("pages/runs.py", "Runs", ":material/list:"),
@@ -32,7 +30,5 @@ def recover_jobs(store_url: str) -> list[int]:
 
 
 recover_jobs(paths.store_url())
-here = Path(__file__).parent
-pages = [st.Page(path, title=title, icon=icon, default=i == 0)
-         for i, (path, title, icon) in enumerate(PAGES) if (here / path).is_file()]
+pages = [st.Page(path, title=title, icon=icon, default=i == 0) for i, (path, title, icon) in enumerate(PAGES)]
 st.navigation(pages).run()

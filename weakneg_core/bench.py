@@ -1,4 +1,4 @@
-"""The sampler benchmark (issue 3): every figure is a ratio of two timings taken in the same run.
+"""The sampler benchmark: every figure is a ratio of two timings taken in the same run.
 
 A pool of negative bags of the default model (simple_cnn, mean_softmax head, bags of five 28x28
 single-channel images shaped like Fashion-MNIST; random pixels, which cost the same to process) on the
@@ -34,7 +34,7 @@ from .samplers import SAMPLERS, Pool
 from .samplers.badge import kmeans_pp_seeds
 from .train import Experiment
 
-# Goals of issue 3: score samplers within 1.2x one inference pass; set samplers' selection within 1x on top.
+# Our speed goals: score samplers within 1.2x one inference pass; set samplers' selection within 1x on top.
 SCORE_GOAL, SELECT_GOAL, GRAD_SPEEDUP_GOAL, GRAD_DIFF_GOAL = 1.2, 1.0, 20.0, 1e-5
 SET_SAMPLERS = ("badge", "coreset", "svm_margin", "adaptive", "mix")
 
@@ -216,7 +216,7 @@ def badge_figures(pool: Pool, settings: BenchSettings, log: Callable[[str], None
 
 
 def goals(result: dict) -> dict:
-    """Which of issue 3's goals this run reached (True / False per goal)."""
+    """Which speed goals this run reached (True / False per goal)."""
     inference = result["inference_s"]
     score_samplers = [n for n in result["samplers"] if n not in SET_SAMPLERS]
     grad = result["grad_embedding"]

@@ -1,4 +1,4 @@
-"""`python -m weakneg_core bench`: the sampler benchmark of issue 3 (`make bench`)."""
+"""`python -m weakneg_core bench`: the sampler benchmark (`make bench`)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
                    help="skip the slow original-BADGE reference (no speedup_vs_original then)")
 
 
-@command("bench", "time every sampler against one inference pass (the figures of issue 3)")(add_bench_arguments)
+@command("bench", "time every sampler against one inference pass, gradient embeddings against autograd, "
+                  "BADGE against the original")(add_bench_arguments)
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import QUICK, BenchSettings, run_benchmark
 
