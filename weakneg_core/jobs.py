@@ -24,7 +24,7 @@ from .store import CANCELLED, FAILED, QUEUED, RUNNING, RunStore
 
 # kind of job -> "module:function" taking (store, run_id, config dict); imported in the worker only.
 JOB_KINDS: dict[str, str] = {"run": "weakneg_core.jobs:run_job"}
-JOB_KINDS["milcheck"] = "weakneg_core.milcheck:run_job"  # MIL-assumption checks (milcheck.py)
+JOB_KINDS["milcheck"] = "weakneg_core.milcheck:run_job"  # MIL-assumption checks (milcheck/)
 CLAIM_GRACE_S = 60  # a claimed run whose worker has not written its pid yet is still considered alive
 
 
