@@ -1,4 +1,4 @@
-"""`python -m weakneg_core milcheck`: does a bag head respect the MIL assumption? (milcheck.py)"""
+"""`python -m weakneg_core milcheck`: does a bag head respect the MIL assumption?"""
 
 from __future__ import annotations
 
