@@ -1,0 +1,17 @@
+"""Retries of a sweep's failed runs, shared by the local and Ray backends."""
+
+from __future__ import annotations
+
+from ..store import RunStore
+
+
+def _retry_or_record(store: RunStore, run: dict, attempts: dict[int, list[str]], retries: int) -> bool:
+    """A run failed: queue it again if it has attempts left (True), else record its attempts (False)."""
+    errors = attempts.setdefault(run["id"], [])
+    errors.append((run["error"] or "unknown error").splitlines()[0])
+    if len(errors) <= retries:
+        store.reset_run(run["id"])
+        return True
+    store.update_run(run["id"], result={"attempts": len(errors), "errors": errors},
+                     error=f"failed after {len(errors)} attempt(s): {run['error']}")
+    return False
