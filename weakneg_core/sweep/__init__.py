@@ -16,13 +16,12 @@ Backends:
 
 # The package's modules, one job each:
 #   grid.py         SweepConfig: the grid, its validation and expansion; parse helpers, run keys, sweep ids
-#   progress.py     estimates from past runs, progress counts, progress reporting while a sweep runs
+#   tracking.py     estimates from past runs, progress counts, progress reporting while a sweep runs
 #   retries.py      retrying a failed run (both backends)
 #   local.py        the local backend (jobs.py worker processes)
 #   ray_backend.py  the Ray backend (execute_run is its Ray task)
 #   run.py          run_sweep, cancel_sweep, launch_background
 # Everything public is re-exported here: `from weakneg_core.sweep import X` works for all of them.
-# Note: the name `progress` here is the function (as before the split), not the progress.py module.
 
 from __future__ import annotations
 
