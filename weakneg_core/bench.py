@@ -79,7 +79,7 @@ def plain_inference(experiment: Experiment, positions: np.ndarray) -> torch.Tens
     """One inference pass over these bags: the model's bag log-probabilities, nothing kept besides."""
     experiment.model.eval()
     outputs = [experiment.model(experiment.train_bags.inputs(batch))
-               for batch in torch.as_tensor(positions).split(experiment.train_bags.inference_batch)]
+               for batch in torch.as_tensor(positions).split(experiment.inference_batch(experiment.train_bags))]
     return torch.cat(outputs)
 
 

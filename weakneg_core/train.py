@@ -160,7 +160,7 @@ class Experiment:
         """One inference pass: (log-probs (N, 2), bag features (N, d), instance features (N, n, d))."""
         self.model.eval()
         outputs = []
-        for batch in torch.as_tensor(positions, dtype=torch.long).split(bags.inference_batch):
+        for batch in torch.as_tensor(positions, dtype=torch.long).split(self.inference_batch(bags)):
             with self.amp:
                 h = self.model.encoder(bags.inputs(batch.to(self.device)))
             h = h.float()
@@ -169,6 +169,9 @@ class Experiment:
             empty = torch.empty(0, device=self.device)
             return empty.view(0, 2), empty, empty
         return tuple(torch.cat(parts) for parts in zip(*outputs))
+
+    def inference_batch(self, bags: BagSet) -> int:
+        return bags.inference_batch * (8 if self.device.type == "cuda" else 1)
 
     def score_pool(self, epoch: int) -> Pool:
         log_probs, features, instances = self.forward_all(self.train_bags, self.pool)
