@@ -3,7 +3,7 @@
 import streamlit as st
 
 from weakneg_core import jobs, views
-from weakneg_core.config import DEVICES, RunConfig
+from weakneg_core.config import DEVICES, RunConfig, parse_value
 from weakneg_core.data import DATASETS, class_names
 from weakneg_core.errors import WeaknegError
 from weakneg_core.models import HEAD_DESCRIPTIONS, HEADS
@@ -39,8 +39,10 @@ with left:
             params[name] = int(st.number_input(f"{sampler}: {name}", value=default, step=1, key=key))
         elif isinstance(default, float):
             params[name] = float(st.number_input(f"{sampler}: {name}", value=default, key=key, format="%g"))
-        else:
-            params[name] = st.text_input(f"{sampler}: {name}", value=str(default), key=key)
+        else:  # text, or a value that may be left empty (null)
+            shown = "" if default is None else str(default)
+            params[name] = parse_value(st.text_input(f"{sampler}: {name}", value=shown, key=key,
+                                                     help="empty = null (the default)" if default is None else None))
     pn_ratio = st.number_input("P-N ratio (positive / negative bags per epoch)", min_value=0.01, max_value=100.0,
                                value=0.5, step=0.05, key="pn_ratio", help="0.5: two negatives per positive (the paper)")
     bag_size = int(st.number_input("Bag size (instances per bag)", min_value=1, value=5, step=1, key="bag_size"))

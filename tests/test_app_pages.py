@@ -107,6 +107,22 @@ def test_launch_refuses_a_bad_value_and_queues_a_run(monkeypatch):
     assert texts(app, "title") == [f"Run {runs[0]['id']}: margin negatives for class 3 of digits"]
 
 
+def test_launch_passes_sampler_parameters_with_their_types(monkeypatch):
+    monkeypatch.setenv("WEAKNEG_MAX_CONCURRENT", "0")
+    app = no_exceptions(open_page("pages/launch.py"))
+    app.selectbox(key="sampler").set_value("adaptive").run()
+    levels = next(t for t in app.text_input if t.key == "param_adaptive_levels")
+    assert levels.value == ""  # null default shown as an empty field
+    next(b for b in app.button if b.label == "Launch").click().run()
+    params = RunStore().list_runs()[0]["config"]["sampler_params"]
+    assert params == {"selection_pressure": 4.0, "warmup_epochs": 1, "levels": None}
+    app = no_exceptions(open_page("pages/launch.py"))
+    app.selectbox(key="sampler").set_value("adaptive").run()
+    next(t for t in app.text_input if t.key == "param_adaptive_levels").input("8").run()
+    next(b for b in app.button if b.label == "Launch").click().run()
+    assert RunStore().list_runs()[0]["config"]["sampler_params"]["levels"] == 8
+
+
 def test_cancel_from_the_run_page(monkeypatch):
     monkeypatch.setenv("WEAKNEG_MAX_CONCURRENT", "0")
     store = RunStore()

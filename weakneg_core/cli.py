@@ -11,7 +11,7 @@ import math
 import sys
 from typing import Any, Sequence
 
-from .config import RunConfig
+from .config import RunConfig, parse_value
 from .errors import WeaknegError
 
 COMMANDS: dict[str, Any] = {}  # name -> (add_arguments, handler); other modules register here
@@ -71,16 +71,13 @@ def add_store_argument(p: argparse.ArgumentParser) -> None:
 
 
 def parse_pairs(pairs: Sequence[str]) -> dict[str, Any]:
-    """KEY=VALUE strings -> dict, values read as JSON when they parse (numbers, true/false), else strings."""
+    """KEY=VALUE strings -> dict (values as `parse_value` reads them)."""
     values = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key:
             raise WeaknegError(f"expected KEY=VALUE, got {pair!r}")
-        try:
-            values[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            values[key] = raw
+        values[key] = parse_value(raw)
     return values
 
 

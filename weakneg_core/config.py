@@ -90,6 +90,16 @@ class RunConfig:
         return dataclasses.replace(self, **changes)
 
 
+def parse_value(text: str) -> Any:
+    """A value a person typed: JSON when it parses (numbers, true/false, null), an empty field is null, else text."""
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
 def from_known_fields(cls, values: dict[str, Any], what: str):
     """Build a dataclass from a dict, naming any key it does not have."""
     known = {f.name for f in dataclasses.fields(cls)}
