@@ -31,8 +31,18 @@ st.query_params["run"] = str(run_id)
 run = store.get_run(run_id)
 
 epochs = views.inspect_epochs(store, run_id)
+
+
+@st.fragment(run_every=3)
+def follow_run(shown: list[int]) -> None:
+    """While the run goes on, redraw the page when a new epoch (or the run's end) is recorded."""
+    if views.inspect_epochs(store, run_id) != shown or store.get_run(run_id)["status"] not in ("queued", "running"):
+        st.rerun()
+    st.caption(f"Run {run['status']}: new epochs appear here as they finish.")
+
+
 if run["status"] in ("queued", "running"):
-    st.button("Refresh", icon=":material/refresh:", help="This run is still going: new epochs appear on refresh.")
+    follow_run(epochs)
 if not epochs:
     st.info("This run has no saved pool yet: it appears after the first epoch (and only when the run saves "
             "embeddings).")

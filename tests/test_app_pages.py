@@ -144,3 +144,16 @@ def test_runs_filters_and_unknown_links(lab):
     assert "There is no run 99999" in app.error[0].value
     app = no_exceptions(open_page("pages/compare.py", {"runs": f"{real + 1},{real + 2},{real + 3},{real + 4}"}))
     assert sorted(app.dataframe[0].value["sampler"]) == ["entropy", "grad_norm", "margin", "random"]
+
+
+def test_inspect_follows_a_running_run(monkeypatch):
+    from weakneg_core.train import run_experiment
+
+    store = RunStore()
+    run_id = run_experiment(RunConfig(dataset="digits", target_class=3, epochs=1), store).run_id
+    store.start_run(run_id)  # recorded as running in this (live) process: the page should follow it
+    app = no_exceptions(open_page("pages/inspect.py", {"run": str(run_id)}))
+    assert any("new epochs appear here as they finish" in c for c in texts(app, "caption"))
+    store.finish_run(run_id, "finished")
+    app = no_exceptions(open_page("pages/inspect.py", {"run": str(run_id)}))
+    assert not any("new epochs appear here" in c for c in texts(app, "caption"))
