@@ -85,8 +85,8 @@ def plain_inference(experiment: Experiment, positions: np.ndarray) -> torch.Tens
 
 def timed_passes(experiment: Experiment, chunks: int) -> tuple[float, float, Pool]:
     """(plain inference time, scoring time, the scored pool). The two passes alternate chunk by chunk, so a busy
-    spell on a shared machine slows both alike; the scoring side is the trainer's `forward_all` over the pool and
-    the positive bags, assembled into a Pool exactly as `Experiment.score_pool` does."""
+    spell on a shared machine slows both alike; the scoring side is the trainer's `forward_all` over the pool,
+    then `Experiment.pool_from` (which scores the positive bags), as `Experiment.score_pool` does."""
     t_inference = t_score = 0.0
     parts = []
     for positions in np.array_split(experiment.pool, chunks):
@@ -94,11 +94,7 @@ def timed_passes(experiment: Experiment, chunks: int) -> tuple[float, float, Poo
         t, part = timed(lambda: experiment.forward_all(experiment.train_bags, positions), 1)
         t_score, parts = t_score + t, parts + [part]
     start = time.perf_counter()
-    log_probs, features, instances = (torch.cat(tensors) for tensors in zip(*parts))
-    pos_log_probs, pos_features, pos_instances = experiment.forward_all(experiment.train_bags, experiment.positives)
-    labels = torch.zeros(len(experiment.pool), dtype=torch.long)
-    pool = Pool(log_probs, features, instances, labels, pos_log_probs, pos_features, experiment.model.head, epoch=2,
-                positive_instance_features=pos_instances)  # epoch 2: adaptive is past its warm-up
+    pool = experiment.pool_from(tuple(torch.cat(tensors) for tensors in zip(*parts)), epoch=2)  # 2: past warm-up
     return t_inference, t_score + time.perf_counter() - start, pool
 
 

@@ -16,16 +16,15 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any, Callable
-
 
 from .config import RunConfig
 from .store import CANCELLED, FAILED, QUEUED, RUNNING, RunStore
 
 # kind of job -> "module:function" taking (store, run_id, config dict); imported in the worker only.
-JOB_KINDS: dict[str, str] = {"run": "weakneg_core.jobs:run_job"}
-JOB_KINDS["milcheck"] = "weakneg_core.milcheck:run_job"  # MIL-assumption checks (milcheck/)
-CLAIM_GRACE_S = 60  # a claimed run whose worker has not written its pid yet is still considered alive
+JOB_KINDS: dict[str, str] = {"run": "weakneg_core.jobs:run_job",
+                             "milcheck": "weakneg_core.milcheck:run_job"}  # MIL-assumption checks
 
 
 def max_concurrent() -> int:
@@ -69,12 +68,18 @@ def dispatch(store: RunStore, limit: int | None = None) -> list[int]:
 
 
 def _spawn_worker(store: RunStore, run_id: int) -> None:
-    log = open(store.run_dir(run_id) / "worker.log", "ab")
-    env = {**os.environ, "WEAKNEG_ARTIFACTS": str(store.artifacts_root)}
-    process = subprocess.Popen([sys.executable, "-m", "weakneg_core", "worker", str(run_id), "--store", store.url],
-                               stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                               start_new_session=True)
+    process = spawn_detached(["worker", str(run_id)], store, store.run_dir(run_id) / "worker.log")
     store.update_run(run_id, pid=process.pid)
+
+
+def spawn_detached(arguments: list[str], store: RunStore, log_path: Path) -> subprocess.Popen:
+    """`python -m weakneg_core ARGUMENTS --store URL` in its own session (it outlives its launcher), logging to a
+    file, from the repository root, with this store's artifacts folder."""
+    env = {**os.environ, "WEAKNEG_ARTIFACTS": str(store.artifacts_root)}
+    with open(log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen([sys.executable, "-m", "weakneg_core", *arguments, "--store", store.url],
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                start_new_session=True, cwd=Path(__file__).resolve().parent.parent)
 
 
 def cancel(store: RunStore, run_id: int, grace_s: float = 10.0) -> str:

@@ -200,11 +200,9 @@ class RunStore:
         """Runs recorded as running whose process is gone: mark them interrupted (their epochs stay)."""
         host, now, dead = socket.gethostname(), time.time(), []
         for run in self.list_runs(status=RUNNING):
-            if run["pid"] is None:  # claimed by a dispatcher, worker still starting
-                gone = (run["heartbeat"] or 0) < now - STALE_AFTER_S
-            elif run["host"] in (host, None):
+            if run["pid"] is not None and run["host"] in (host, None):  # a process here: ask the OS
                 gone = not _pid_alive(run["pid"])
-            else:
+            else:  # another host, or claimed and its worker still starting: judge by the heartbeat
                 gone = (run["heartbeat"] or 0) < now - STALE_AFTER_S
             if gone:
                 dead.append(run["id"])

@@ -174,7 +174,11 @@ class Experiment:
         return bags.inference_batch * (8 if self.device.type == "cuda" else 1)
 
     def score_pool(self, epoch: int) -> Pool:
-        log_probs, features, instances = self.forward_all(self.train_bags, self.pool)
+        return self.pool_from(self.forward_all(self.train_bags, self.pool), epoch)
+
+    def pool_from(self, pool_outputs: tuple[torch.Tensor, torch.Tensor, torch.Tensor], epoch: int) -> Pool:
+        """The Pool a sampler sees, from the pool's forward outputs; the positive bags are scored here."""
+        log_probs, features, instances = pool_outputs
         pos_log_probs, pos_features, pos_instances = self.forward_all(self.train_bags, self.positives)
         labels = torch.zeros(len(self.pool), dtype=torch.long, device=self.device)
         return Pool(log_probs, features, instances, labels, pos_log_probs, pos_features, self.model.head, epoch,

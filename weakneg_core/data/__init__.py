@@ -19,11 +19,10 @@ class DatasetSpec:
     name: str
     modality: str  # "image" or "audio"
     description: str
-    missing: Callable[[Path], str | None]  # None when ready, else what to install or where to put files
+    # (root, dataset_options) -> None when ready, else what to install or where to put the files
+    missing: Callable[[Path, dict], str | None]
     class_names: Callable[[Path, dict], list[str]]
     build: Callable[["RunConfig", Path, int], tuple[BagSet, BagSet]]  # noqa: F821  (config, root, target)
-    # Optional: the same check as `missing` when dataset_options name other files (audioset's CSV names).
-    missing_with_options: Callable[[Path, dict], str | None] | None = None
 
 
 @dataclass
@@ -65,8 +64,8 @@ def image_dataset(name: str, description: str, loader, missing) -> DatasetSpec:
         return (image_bags(images, labels, n_classes, target, cfg.bag_size, cfg.seed, "train", mean, std),
                 image_bags(test_images, test_labels, n_classes, target, cfg.bag_size, cfg.seed, "test", mean, std))
 
-    return DatasetSpec(name, "image", description, missing, lambda root, options: load(root, options).class_names,
-                       build)
+    return DatasetSpec(name, "image", description, lambda root, options: missing(root),
+                       lambda root, options: load(root, options).class_names, build)
 
 
 def _first(images: np.ndarray, labels: np.ndarray, limit: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -97,13 +96,13 @@ def resolve_root(data_root: str | Path | None) -> Path:
 def dataset_status(data_root: str | Path | None = None) -> dict[str, str | None]:
     """For each dataset: None when it can be used now, else the message saying how to get it."""
     root = resolve_root(data_root)
-    return {name: spec.missing(root) for name, spec in DATASETS.items()}
+    return {name: spec.missing(root, {}) for name, spec in DATASETS.items()}
 
 
 def class_names(dataset: str, data_root: str | Path | None = None, options: dict | None = None) -> list[str]:
     spec = _spec(dataset)
     root = resolve_root(data_root)
-    if (message := _missing(spec, root, options or {})) and not (options or {}).get("download"):
+    if (message := spec.missing(root, options or {})) and not (options or {}).get("download"):
         raise DatasetMissing(message)
     return spec.class_names(root, options or {})
 
@@ -127,7 +126,7 @@ def load_bags(cfg) -> LoadedBags:
     """Build the train / test (and optional validation) bags of a run."""
     spec = _spec(cfg.dataset)
     root = resolve_root(cfg.data_root)
-    if (message := _missing(spec, root, cfg.dataset_options)) and not cfg.dataset_options.get("download"):
+    if (message := spec.missing(root, cfg.dataset_options)) and not cfg.dataset_options.get("download"):
         raise DatasetMissing(message)
     names = spec.class_names(root, cfg.dataset_options)
     target = resolve_class(names, cfg.target_class)
@@ -138,17 +137,13 @@ def load_bags(cfg) -> LoadedBags:
     return LoadedBags(cfg.dataset, names, target, train, test, val)
 
 
-def _missing(spec: DatasetSpec, root: Path, options: dict) -> str | None:
-    return spec.missing_with_options(root, options) if spec.missing_with_options else spec.missing(root)
-
-
 def _spec(name: str) -> DatasetSpec:
     if name not in DATASETS:
         raise ConfigError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
     return DATASETS[name]
 
 
-__all__ = ["BagSet", "DATASETS", "DatasetSpec", "ImageBags", "VectorBags", "LoadedBags", "class_names", "dataset_status",
-           "load_bags", "make_bags", "register_dataset", "resolve_class", "split_off"]
+__all__ = ["BagSet", "DATASETS", "DatasetSpec", "ImageBags", "LoadedBags", "VectorBags", "class_names",
+           "dataset_status", "load_bags", "make_bags", "register_dataset", "resolve_class", "split_off"]
 
 from . import audio as _audio, soundscapes as _soundscapes  # noqa: E402,F401  (registers audioset, soundscapes)

@@ -196,8 +196,7 @@ def _split_files(root: Path, options: dict) -> dict[str, Path]:
             for split, prefix in (("train", "train"), ("test", "eval"))}
 
 
-def audioset_missing(root: Path, options: dict | None = None) -> str | None:
-    options = options or {}
+def audioset_missing(root: Path, options: dict) -> str | None:
     needed = [_option_path(root, options, "labels_csv"), *_split_files(root, options).values()]
     absent = [str(path) for path in needed if not path.is_file()]
     if not absent:
@@ -294,8 +293,7 @@ def register() -> None:
 
     register_dataset(DatasetSpec(
         "audioset", "audio", "AudioSet clips from the published CSV layout (or PSLA json) under the data root; "
-        "the paper's audio set", audioset_missing, audioset_class_names, build_audioset,
-        missing_with_options=audioset_missing))
+        "the paper's audio set", audioset_missing, audioset_class_names, build_audioset))
 
 
 register()

@@ -89,8 +89,8 @@ def chosen_families(settings: SoundscapeSettings) -> dict[str, list[Path]]:
     return {name: files for name, files in available.items() if len(files) >= settings.min_files}
 
 
-def soundscapes_missing(root: Path, options: dict | None = None) -> str | None:
-    folder = Path((options or {}).get("samples_dir", SAMPLES_DIR))
+def soundscapes_missing(root: Path, options: dict) -> str | None:
+    folder = Path(options.get("samples_dir", SAMPLES_DIR))
     if folder.is_dir() and any(folder.glob("*.flac")):
         return None
     return (f"soundscapes needs the sonic-pi samples in {folder}: install them with "
@@ -204,7 +204,7 @@ def register() -> None:
     register_dataset(DatasetSpec(
         "soundscapes", "audio", "10-second mixtures of real sonic-pi recordings over noise; weak labels = the "
         "sound families present (bd, sn, tabla, ...); the embedded audio default", soundscapes_missing,
-        soundscapes_class_names, build_soundscapes, missing_with_options=soundscapes_missing))
+        soundscapes_class_names, build_soundscapes))
 
 
 register()

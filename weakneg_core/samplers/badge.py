@@ -19,7 +19,6 @@ import torch
 
 from ..models.gradients import GradEmbedding
 from .base import Pool, SamplerSpec, Selection, register
-from .gradient import check_label
 
 
 def _finite_embedding(emb: GradEmbedding) -> tuple[GradEmbedding, torch.Tensor]:
@@ -84,7 +83,7 @@ def _draw_d2(min_d2: torch.Tensor, taken: np.ndarray, rng: np.random.Generator) 
 
 
 def _badge(pool: Pool, k: int, rng: np.random.Generator, options: dict) -> Selection:
-    indices, scores = kmeans_pp_seeds(pool.grad_embedding(check_label(options)), k, rng)
+    indices, scores = kmeans_pp_seeds(pool.grad_embedding(options["label"]), k, rng)
     return Selection(indices, scores)
 
 

@@ -9,21 +9,11 @@ from __future__ import annotations
 
 import torch
 
-from ..errors import ConfigError
 from .base import Pool, register, score_sampler
-
-LABELS = ("known", "predicted")
-
-
-def check_label(options: dict) -> str:
-    label = options.get("label", "known")
-    if label not in LABELS:
-        raise ConfigError(f"sampler parameter label must be 'known' or 'predicted', got {label!r}")
-    return label
 
 
 def grad_norm_scores(pool: Pool, options: dict) -> torch.Tensor:
-    return pool.grad_embedding(check_label(options)).sq_norms().double().sqrt()
+    return pool.grad_embedding(options["label"]).sq_norms().double().sqrt()  # the Pool checks the label
 
 
 GRAD_NORM = register(score_sampler(

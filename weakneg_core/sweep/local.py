@@ -22,13 +22,14 @@ def _run_local(store: RunStore, sweep: SweepConfig, sweep_id: str, run_ids: list
         while True:
             jobs.dispatch(store, limit=sweep.max_concurrent or None)
             current = store.list_runs(id=run_ids) if run_ids else []
+            retried = False
             for run in current:  # a crashed worker leaves its run interrupted: retried like a failure
                 if run["status"] in (FAILED, INTERRUPTED) and run["id"] not in _given_up(attempts, sweep.retries):
-                    _retry_or_record(store, run, attempts, sweep.retries)
+                    retried |= _retry_or_record(store, run, attempts, sweep.retries)
             _report(store, sweep_id, on_progress, last)
             if _sweep_cancelled(store, sweep_id):
                 return
-            if not any(r["status"] in ACTIVE for r in (store.list_runs(id=run_ids) if run_ids else [])):
+            if not retried and not any(r["status"] in ACTIVE for r in current):
                 return
             time.sleep(poll_s)
 

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import update
@@ -161,12 +157,10 @@ def launch_background(sweep: SweepConfig, store: RunStore, sweep_id: str | None 
     if store.get_sweep(sweep_id) is None:
         store.create_sweep(sweep_id, sweep.to_dict(), sweep.backend, len(configs))
         store.update_sweep(sweep_id, status=QUEUED)
+    from ..jobs import spawn_detached
+
     log_dir = store.artifacts_root / "sweeps"
     log_dir.mkdir(parents=True, exist_ok=True)
-    log = open(log_dir / f"{sweep_id}.log", "ab")
-    env = {**os.environ, "WEAKNEG_ARTIFACTS": str(store.artifacts_root)}
-    process = subprocess.Popen([sys.executable, "-m", "weakneg_core", "sweep", "--sweep-id", sweep_id,
-                                "--store", store.url, "--yes", "--only-if-queued"], stdout=log, stderr=subprocess.STDOUT,
-                               stdin=subprocess.DEVNULL, env=env, start_new_session=True,
-                               cwd=str(Path(__file__).resolve().parent.parent.parent))  # the repository root
+    process = spawn_detached(["sweep", "--sweep-id", sweep_id, "--yes", "--only-if-queued"], store,
+                             log_dir / f"{sweep_id}.log")
     return sweep_id, process.pid
