@@ -22,7 +22,7 @@ def _run_ray(store: RunStore, sweep: SweepConfig, sweep_id: str, todo: list[tupl
     started_ray = _ensure_ray(sweep.address)
     task = ray.remote(execute_run).options(num_cpus=sweep.num_cpus, num_gpus=sweep.num_gpus, max_retries=0)
     threads = max(1, int(sweep.num_cpus))
-    pending = [(run_id, cfg) for run_id, cfg in todo]
+    pending = list(todo)
     in_flight: dict[Any, tuple[int, RunConfig]] = {}
     elsewhere: set[int] = set()  # runs another dispatcher claimed first: watched in the store
     attempts: dict[int, list[str]] = {}
