@@ -1,4 +1,5 @@
-"""weakneg: the Streamlit app. Pages live in pages/; this file only wires the navigation.
+"""weakneg: the Streamlit app. This file only wires the navigation; pages live in app_pages/ (not pages/,
+which Streamlit would also serve in its legacy multipage mode and so break deep links).
 
 On the first page view of a server process it also recovers the job queue: runs whose worker is gone are
 marked interrupted (their finished epochs stay; runs are not resumed) and queued runs are started.
@@ -12,14 +13,14 @@ from weakneg_core.store import RunStore
 st.set_page_config(page_title="weakneg", page_icon=":material/scatter_plot:", layout="wide")
 
 PAGES = [  # (file, title, icon)
-    ("pages/home.py", "Home", ":material/home:"),
-    ("pages/launch.py", "Launch", ":material/rocket_launch:"),
-    ("pages/runs.py", "Runs", ":material/list:"),
-    ("pages/inspect.py", "Inspect negatives", ":material/scatter_plot:"),
-    ("pages/compare.py", "Compare", ":material/bar_chart:"),
-    ("pages/sweeps.py", "Sweeps", ":material/grid_view:"),
-    ("pages/milcheck.py", "MIL checks", ":material/rule:"),
-    ("pages/playground.py", "Playground", ":material/school:"),
+    ("app_pages/home.py", "Home", ":material/home:"),
+    ("app_pages/launch.py", "Launch", ":material/rocket_launch:"),
+    ("app_pages/runs.py", "Runs", ":material/list:"),
+    ("app_pages/inspect.py", "Inspect negatives", ":material/scatter_plot:"),
+    ("app_pages/compare.py", "Compare", ":material/bar_chart:"),
+    ("app_pages/sweeps.py", "Sweeps", ":material/grid_view:"),
+    ("app_pages/milcheck.py", "MIL checks", ":material/rule:"),
+    ("app_pages/playground.py", "Playground", ":material/school:"),
 ]
 
 

@@ -13,8 +13,8 @@ from weakneg_core.config import RunConfig
 from weakneg_core.store import RunStore
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
-PAGES = [("pages/home.py", {}), ("pages/launch.py", {}), ("pages/runs.py", {}), ("pages/runs.py", {"run": "REAL"}),
-         ("pages/inspect.py", {"run": "REAL"}), ("pages/compare.py", {}), ("pages/compare.py", {"sweep": "lab-sweep"})]
+PAGES = [("app_pages/home.py", {}), ("app_pages/launch.py", {}), ("app_pages/runs.py", {}), ("app_pages/runs.py", {"run": "REAL"}),
+         ("app_pages/inspect.py", {"run": "REAL"}), ("app_pages/compare.py", {}), ("app_pages/compare.py", {"sweep": "lab-sweep"})]
 
 
 def open_page(page, params=None, timeout=60):
@@ -52,16 +52,16 @@ def test_every_page_with_200_runs_and_its_first_paint(lab):
         app = no_exceptions(open_page(page, params))
         timings.append((page + (f"?{'&'.join(f'{k}={v}' for k, v in params.items())}" if params else ""),
                         time.perf_counter() - started))
-        if page == "pages/home.py":
+        if page == "app_pages/home.py":
             assert len(app.dataframe[0].value) == 10 and "Latest runs" in texts(app, "subheader")
-        elif page == "pages/launch.py":
+        elif page == "app_pages/launch.py":
             assert any("positive bags" in text for text in texts(app, "info"))
-        elif page == "pages/runs.py" and not params:
+        elif page == "app_pages/runs.py" and not params:
             assert len(app.dataframe[0].value) == 200 and "200 of 200 runs" in app.caption[0].value
-        elif page == "pages/runs.py":
+        elif page == "app_pages/runs.py":
             assert texts(app, "title") == [f"Run {real}: entropy negatives for class 3 of digits"]
             assert app.dataframe[0].value["phase"].tolist() == ["scoring", "selecting", "training", "evaluating"]
-        elif page == "pages/inspect.py":
+        elif page == "app_pages/inspect.py":
             assert len(app.get("plotly_chart")) == 1 and len(app.get("image")) == 6
             assert "The sampler's first picks" in texts(app, "subheader")
         elif params:
@@ -86,7 +86,7 @@ def _time(open_, page, params, real):
 
 def test_launch_refuses_a_bad_value_and_queues_a_run(monkeypatch):
     monkeypatch.setenv("WEAKNEG_MAX_CONCURRENT", "0")  # queue only: no worker process in a unit test
-    app = no_exceptions(open_page("pages/launch.py"))
+    app = no_exceptions(open_page("app_pages/launch.py"))
     expected = views.launch_counts(RunConfig(dataset="digits", target_class="3"))
     assert f"**{expected.text}**" in texts(app, "info")
     app.number_input(key="bag_size").set_value(400).run()
@@ -109,14 +109,14 @@ def test_launch_refuses_a_bad_value_and_queues_a_run(monkeypatch):
 
 def test_launch_passes_sampler_parameters_with_their_types(monkeypatch):
     monkeypatch.setenv("WEAKNEG_MAX_CONCURRENT", "0")
-    app = no_exceptions(open_page("pages/launch.py"))
+    app = no_exceptions(open_page("app_pages/launch.py"))
     app.selectbox(key="sampler").set_value("adaptive").run()
     levels = next(t for t in app.text_input if t.key == "param_adaptive_levels")
     assert levels.value == ""  # null default shown as an empty field
     next(b for b in app.button if b.label == "Launch").click().run()
     params = RunStore().list_runs()[0]["config"]["sampler_params"]
     assert params == {"selection_pressure": 4.0, "warmup_epochs": 1, "levels": None}
-    app = no_exceptions(open_page("pages/launch.py"))
+    app = no_exceptions(open_page("app_pages/launch.py"))
     app.selectbox(key="sampler").set_value("adaptive").run()
     next(t for t in app.text_input if t.key == "param_adaptive_levels").input("8").run()
     next(b for b in app.button if b.label == "Launch").click().run()
@@ -127,7 +127,7 @@ def test_cancel_from_the_run_page(monkeypatch):
     monkeypatch.setenv("WEAKNEG_MAX_CONCURRENT", "0")
     store = RunStore()
     run_id = store.create_run(RunConfig(dataset="digits", target_class=1).to_dict())
-    app = no_exceptions(open_page("pages/runs.py", {"run": str(run_id)}))
+    app = no_exceptions(open_page("app_pages/runs.py", {"run": str(run_id)}))
     assert "queued" in app.get("progress")[0].proto.text
     app.button(key="cancel").click().run()
     assert store.get_run(run_id)["status"] == "cancelled"
@@ -136,13 +136,13 @@ def test_cancel_from_the_run_page(monkeypatch):
 
 def test_runs_filters_and_unknown_links(lab):
     store, real = lab
-    app = no_exceptions(open_page("pages/runs.py"))
+    app = no_exceptions(open_page("app_pages/runs.py"))
     app.multiselect(key="filter_sampler").set_value(["margin"]).run()
     assert app.caption[0].value.startswith("50 of 200 runs")
     assert set(app.dataframe[0].value["sampler"]) == {"margin"}
-    app = no_exceptions(open_page("pages/runs.py", {"run": "99999"}))
+    app = no_exceptions(open_page("app_pages/runs.py", {"run": "99999"}))
     assert "There is no run 99999" in app.error[0].value
-    app = no_exceptions(open_page("pages/compare.py", {"runs": f"{real + 1},{real + 2},{real + 3},{real + 4}"}))
+    app = no_exceptions(open_page("app_pages/compare.py", {"runs": f"{real + 1},{real + 2},{real + 3},{real + 4}"}))
     assert sorted(app.dataframe[0].value["sampler"]) == ["entropy", "grad_norm", "margin", "random"]
 
 
@@ -152,8 +152,8 @@ def test_inspect_follows_a_running_run(monkeypatch):
     store = RunStore()
     run_id = run_experiment(RunConfig(dataset="digits", target_class=3, epochs=1), store).run_id
     store.start_run(run_id)  # recorded as running in this (live) process: the page should follow it
-    app = no_exceptions(open_page("pages/inspect.py", {"run": str(run_id)}))
+    app = no_exceptions(open_page("app_pages/inspect.py", {"run": str(run_id)}))
     assert any("new epochs appear here as they finish" in c for c in texts(app, "caption"))
     store.finish_run(run_id, "finished")
-    app = no_exceptions(open_page("pages/inspect.py", {"run": str(run_id)}))
+    app = no_exceptions(open_page("app_pages/inspect.py", {"run": str(run_id)}))
     assert not any("new epochs appear here" in c for c in texts(app, "caption"))

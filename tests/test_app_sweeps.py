@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def open_page() -> AppTest:
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     app.run()
-    app.switch_page("pages/sweeps.py")
+    app.switch_page("app_pages/sweeps.py")
     return app.run()
 
 

@@ -48,8 +48,10 @@ def test_dashboard_in_chromium(tmp_path, monkeypatch):
     monkeypatch.setenv("WEAKNEG_MAX_CONCURRENT", "2")
     with streamlit_app(home) as url, chromium_page(height=1500) as page:
         # Launch: the live counts, a refused value with its reason, then a real launch.
-        # A fresh server must be opened at its root once: with a pages/ folder Streamlit serves a deep link
-        # as a legacy page until app.py has run st.navigation.
+        # A deep link on a fresh server gets the app's navigation (no legacy pages/ folder to shadow it).
+        page.goto(f"{url}/launch")
+        wait_for_text(page, "positive bags,")
+        expect(page.get_by_role("link", name="Inspect negatives", exact=True)).to_be_visible()
         page.goto(url)
         wait_for_text(page, "Latest runs")
         assert page.get_by_text("digits", exact=True).first.is_visible()  # the datasets ready to use

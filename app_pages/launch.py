@@ -87,4 +87,4 @@ if st.button("Launch", type="primary", disabled=problem is not None, icon=":mate
     except WeaknegError as error:
         st.error(str(error), icon=":material/error:")
     else:
-        st.switch_page("pages/runs.py", query_params={"run": str(run_id)})
+        st.switch_page("app_pages/runs.py", query_params={"run": str(run_id)})

@@ -20,7 +20,7 @@ st.title("Inspect negatives")
 runs = store.list_runs(limit=200, kind="run")
 if not runs:
     st.info("No runs yet: launch one first.")
-    st.page_link("pages/launch.py", label="Launch a run", icon=":material/rocket_launch:")
+    st.page_link("app_pages/launch.py", label="Launch a run", icon=":material/rocket_launch:")
     st.stop()
 labels = {r["id"]: f"run {r['id']} · {r['sampler']} · class {r['target_name'] or r['target_class']} · "
                    f"{r['dataset']} ({r['status']})" for r in runs}

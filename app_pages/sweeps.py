@@ -103,7 +103,7 @@ def watch(sweep_id: str) -> None:
                + (f" · {state['error']}" if state["error"] else ""))
     cols = st.columns(3)
     if cols[0].button("Open in Compare", key="sw_compare", disabled=state["finished"] == 0):
-        st.switch_page("pages/compare.py", query_params={"sweep": sweep_id})
+        st.switch_page("app_pages/compare.py", query_params={"sweep": sweep_id})
     if cols[1].button("Cancel sweep", key="sw_cancel", disabled=not (state["active"] or state["status"] == "queued")):
         cancel_sweep(store, sweep_id, grace_s=5)
         st.rerun(scope="fragment")

@@ -20,7 +20,7 @@ def show_table() -> None:
     everything = views.run_rows(store)
     if everything.empty:
         st.info("No runs yet: start one on the Launch page.")
-        st.page_link("pages/launch.py", label="Launch a run", icon=":material/rocket_launch:")
+        st.page_link("app_pages/launch.py", label="Launch a run", icon=":material/rocket_launch:")
         return
     columns = st.columns(4)
     chosen = {}
@@ -71,7 +71,7 @@ def show_run(run_id: int) -> None:
             del st.query_params["run"]
             st.rerun()
     with links[1]:
-        st.page_link("pages/inspect.py", label="Inspect negatives", icon=":material/scatter_plot:",
+        st.page_link("app_pages/inspect.py", label="Inspect negatives", icon=":material/scatter_plot:",
                      query_params={"run": str(run_id)})
     if detail["counts"]:
         st.caption(detail["counts"] + f" · shareable link: `?run={run_id}`")

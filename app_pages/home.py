@@ -16,7 +16,7 @@ st.markdown("1. **Launch** a run: a dataset, a target class, a sampler.  \n"
             "3. **Inspect negatives**: a map of the pool's gradient embeddings, which bags were chosen, what they "
             "contain.  \n"
             "4. **Compare** samplers across classes and seeds against `random`.")
-st.page_link("pages/launch.py", label="Launch a run", icon=":material/rocket_launch:")
+st.page_link("app_pages/launch.py", label="Launch a run", icon=":material/rocket_launch:")
 
 ready, missing = views.dataset_choices()
 left, right = st.columns(2)
