@@ -6,9 +6,10 @@ import argparse
 import json
 import sys
 
-from .cli import _clean, _table, add_store_argument, command, parse_pairs
-from .config import RunConfig
-from .errors import WeaknegError
+from ..config import RunConfig
+from ..errors import WeaknegError
+from .common import Command, add_store_argument, parse_pairs
+from .format import json_safe, table
 
 GRID_FLAGS = (("classes", "target_class", str), ("samplers", "sampler", str), ("seeds", "seed", int),
               ("pn_ratios", "pn_ratio", float), ("heads", "head", str), ("models", "model", str),
@@ -42,7 +43,7 @@ def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
 
 def sweep_from_args(args: argparse.Namespace, stored: dict | None):
     """The SweepConfig the arguments describe; with only a sweep id, the stored one (resume)."""
-    from .sweep import SweepConfig
+    from ..sweep import SweepConfig
 
     if stored is not None and not _grid_given(args):
         sweep = SweepConfig.from_dict(stored)
@@ -73,10 +74,9 @@ def sweep_from_args(args: argparse.Namespace, stored: dict | None):
     return sweep
 
 
-@command("sweep", "run a grid of runs (classes x samplers x seeds x ...), locally or on Ray")(add_sweep_arguments)
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from .store import RunStore
-    from .sweep import estimate, format_progress, run_sweep
+    from ..store import RunStore
+    from ..sweep import estimate, format_progress, run_sweep
 
     store = RunStore(args.store)
     stored = store.get_sweep(args.sweep_id) if args.sweep_id else None
@@ -108,7 +108,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                "runs": len(result.run_ids) + result.skipped, "skipped_finished": result.skipped,
                "wall_seconds": round(result.wall_seconds, 2), **result.counts}
     if args.json:
-        print(json.dumps(_clean(summary)))
+        print(json.dumps(json_safe(summary)))
     else:
         print(f"sweep {result.sweep_id} {result.status} in {_duration(result.wall_seconds)} on {sweep.backend}: "
               f"{result.counts['finished']} finished, {result.counts['failed']} failed"
@@ -123,7 +123,7 @@ def _grid_given(args) -> bool:
 
 
 def _duration(seconds: float | None) -> str:
-    from .sweep import format_duration
+    from ..sweep import format_duration
 
     return format_duration(seconds)
 
@@ -135,17 +135,16 @@ def add_sweeps_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true")
 
 
-@command("sweeps", "list sweeps with their progress, newest first")(add_sweeps_arguments)
 def cmd_sweeps(args: argparse.Namespace) -> int:
-    from .store import RunStore
-    from .sweep import progress
+    from ..store import RunStore
+    from ..sweep import progress
 
     store = RunStore(args.store)
     rows = [progress(store, s["id"]) for s in store.list_sweeps()]
     if args.json:
-        print(json.dumps(_clean(rows)))
+        print(json.dumps(json_safe(rows)))
     elif rows:
-        print(_table(rows, ("sweep_id", "status", "backend", "n_runs", "finished", "failed", "running", "queued")))
+        print(table(rows, ("sweep_id", "status", "backend", "n_runs", "finished", "failed", "running", "queued")))
     else:
         print("no sweeps yet: try `python -m weakneg_core sweep --dataset digits --classes 0 1 --samplers random "
               "badge --seeds 0 --epochs 2`")
@@ -157,10 +156,9 @@ def add_cancel_arguments(p: argparse.ArgumentParser) -> None:
     add_store_argument(p)
 
 
-@command("sweep-cancel", "cancel a sweep's queued and running runs")(add_cancel_arguments)
 def cmd_sweep_cancel(args: argparse.Namespace) -> int:
-    from .store import RunStore
-    from .sweep import cancel_sweep, format_progress
+    from ..store import RunStore
+    from ..sweep import cancel_sweep, format_progress
 
     print(format_progress(cancel_sweep(RunStore(args.store), args.sweep_id)))
     return 0
@@ -173,10 +171,9 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the written paths as JSON")
 
 
-@command("report", "write a sweep's comparison (CSV, Markdown, PNG chart) to a folder")(add_report_arguments)
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import write_report
-    from .store import RunStore
+    from ..report import write_report
+    from ..store import RunStore
 
     written = write_report(RunStore(args.store), args.sweep_id, args.out)
     if args.json:
@@ -185,3 +182,13 @@ def cmd_report(args: argparse.Namespace) -> int:
         for name, path in written.items():
             print(f"{name:10s} {path}")
     return 0
+
+
+COMMANDS = [
+    Command("sweep", "run a grid of runs (classes x samplers x seeds x ...), locally or on Ray", add_sweep_arguments,
+            cmd_sweep),
+    Command("sweeps", "list sweeps with their progress, newest first", add_sweeps_arguments, cmd_sweeps),
+    Command("sweep-cancel", "cancel a sweep's queued and running runs", add_cancel_arguments, cmd_sweep_cancel),
+    Command("report", "write a sweep's comparison (CSV, Markdown, PNG chart) to a folder", add_report_arguments,
+            cmd_report),
+]

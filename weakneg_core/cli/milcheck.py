@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from .cli import _clean, _table, command, parse_pairs
-from .milcheck import TESTS, CheckSettings, format_cell, overall, run_checks
+from ..milcheck import TESTS, CheckSettings, format_cell, overall, run_checks
+from .common import Command, parse_pairs
+from .format import json_safe, table
 
 ALL_HEADS = "all"
 
@@ -24,10 +25,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-@command("milcheck", "check whether a head respects the multiple-instance assumption (Raff & Holt 2023 "
-                     "algorithmic unit tests)")(add_arguments)
 def cmd_milcheck(args: argparse.Namespace) -> int:
-    from .models import HEADS
+    from ..models import HEADS
 
     heads = list(HEADS) if args.head == ALL_HEADS else [args.head]
     settings = [CheckSettings(head=head, model=args.model, sampler=args.sampler,
@@ -35,7 +34,7 @@ def cmd_milcheck(args: argparse.Namespace) -> int:
                               epochs=args.epochs).validate() for head in heads]  # every input error before training
     results = {s.head: run_checks(s, args.test) for s in settings}
     if args.json:
-        print(json.dumps(_clean({"sampler": args.sampler, "seed": args.seed, "heads": results})))
+        print(json.dumps(json_safe({"sampler": args.sampler, "seed": args.seed, "heads": results})))
         return 0
     print(f"MIL assumption checks: model {args.model}, sampler {args.sampler}, seed {args.seed}, "
           f"{args.epochs} epochs")
@@ -43,12 +42,16 @@ def cmd_milcheck(args: argparse.Namespace) -> int:
         print(f"\n{head}: {overall(result['tests'])}")
         rows = [{"test": t["test"], "train_auc": t["train_auc"], "clean_auc": t["clean_auc"], "test_auc": t["test_auc"],
                  "drop": t["drop"], "tolerance": t["tolerance"], "verdict": t["verdict"]} for t in result["tests"]]
-        print(_table(rows, list(rows[0])))
+        print(table(rows, list(rows[0])))
         for t in result["tests"]:
             print(f"  {t['test']}: {t['explanation']}")
     if len(results) > 1:
         print("\nverdicts (train AUC -> test AUC):")
         rows = [{"test": name, **{head: format_cell(t) for head, r in results.items() for t in r["tests"]
                                   if t["test"] == name}} for name in (args.test or TESTS)]
-        print(_table(rows, ["test", *results]))
+        print(table(rows, ["test", *results]))
     return 0
+
+
+COMMANDS = [Command("milcheck", "check whether a head respects the multiple-instance assumption (Raff & Holt 2023 "
+                               "algorithmic unit tests)", add_arguments, cmd_milcheck)]

@@ -7,8 +7,9 @@ import dataclasses
 import json
 import sys
 
-from .cli import _clean, command
-from .errors import ConfigError
+from ..errors import ConfigError
+from .common import Command
+from .format import json_safe
 
 
 def add_bench_arguments(p: argparse.ArgumentParser) -> None:
@@ -22,10 +23,8 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
                    help="skip the slow original-BADGE reference (no speedup_vs_original then)")
 
 
-@command("bench", "time every sampler against one inference pass, gradient embeddings against autograd, "
-                  "BADGE against the original")(add_bench_arguments)
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import QUICK, BenchSettings, run_benchmark
+    from ..bench import QUICK, BenchSettings, run_benchmark
 
     settings = QUICK if args.quick else BenchSettings()
     changes = {}
@@ -52,7 +51,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     result = run_benchmark(settings, log)
     if args.json:
-        print(json.dumps(_clean(result)))
+        print(json.dumps(json_safe(result)))
     else:
         print(summary(result))
     return 0
@@ -70,3 +69,7 @@ def summary(result: dict) -> str:
     if "speedup_vs_original" in b:
         lines.append(f"  BADGE k={b['k']} of {b['pool']}: {b['speedup_vs_original']:.1f}x faster than the original")
     return "\n".join(lines)
+
+
+COMMANDS = [Command("bench", "time every sampler against one inference pass, gradient embeddings against autograd, "
+                            "BADGE against the original", add_bench_arguments, cmd_bench)]

@@ -1,35 +1,15 @@
-"""`python -m weakneg_core ...`: run, list, show, datasets, bench.
-
-Invalid arguments exit with status 2 and one line saying what is wrong; nothing is written then.
-"""
+"""`run`, `list`, `show` and `worker`: one run from a terminal, and the runs recorded so far."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
-from typing import Any, Sequence
 
-from .config import RunConfig, parse_value
-from .errors import WeaknegError
-
-COMMANDS: dict[str, Any] = {}  # name -> (add_arguments, handler); other modules register here
-
-
-class OneLineParser(argparse.ArgumentParser):
-    def error(self, message: str):  # argparse's default prints the whole usage; we say one line
-        self.exit(2, f"weakneg: error: {message} (see --help)\n")
-
-
-def command(name: str, help: str):
-    def register(add_arguments):
-        def wrap(handler):
-            COMMANDS[name] = (help, add_arguments, handler)
-            return handler
-        return wrap
-    return register
-
+from ..config import RunConfig
+from ..errors import WeaknegError
+from .common import Command, add_store_argument, parse_pairs
+from .format import json_safe, number, table
 
 # --- run ---------------------------------------------------------------------------------------------
 
@@ -65,25 +45,9 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def add_store_argument(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--store", default=None, help="SQLAlchemy URL (default $WEAKNEG_STORE or "
-                                                 "sqlite:///~/.weakneg/runs.db)")
-
-
-def parse_pairs(pairs: Sequence[str]) -> dict[str, Any]:
-    """KEY=VALUE strings -> dict (values as `parse_value` reads them)."""
-    values = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            raise WeaknegError(f"expected KEY=VALUE, got {pair!r}")
-        values[key] = parse_value(raw)
-    return values
-
-
 def config_from_args(args: argparse.Namespace) -> RunConfig:
-    from .data import DATASETS
-    from .models import DEFAULT_MODEL
+    from ..data import DATASETS
+    from ..models import DEFAULT_MODEL
 
     options = parse_pairs(args.dataset_option)
     model = args.model or (DEFAULT_MODEL[DATASETS[args.dataset].modality] if args.dataset in DATASETS else "simple_cnn")
@@ -100,10 +64,9 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         save_embeddings=args.save_embeddings, dataset_options=options, data_root=args.data_root)
 
 
-@command("run", "train one model, selecting negatives every epoch")(add_run_arguments)
 def cmd_run(args: argparse.Namespace) -> int:
-    from .store import RunStore
-    from .train import prepare, run_experiment
+    from ..store import RunStore
+    from ..train import prepare, run_experiment
 
     cfg = config_from_args(args)
     data = prepare(cfg)  # every check that can fail on input happens before the store is touched
@@ -120,11 +83,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         bar.close()
     summary = result.summary()
     if args.json:
-        print(json.dumps(_clean(summary)))
+        print(json.dumps(json_safe(summary)))
     else:
         print(f"run {result.run_id} {result.status}: {cfg.dataset} class {data.target_name!r}, sampler {cfg.sampler}, "
               f"{result.n_pos} positive bags + {result.k} of {result.pool_size} negatives per epoch; "
-              f"AP {_fmt(summary['ap'])}  AUC {_fmt(summary['auc'])}  d' {_fmt(summary['dprime'])}")
+              f"AP {number(summary['ap'])}  AUC {number(summary['auc'])}  d' {number(summary['dprime'])}")
         if result.error:
             print(f"error: {result.error}", file=sys.stderr)
     return 0 if result.status in ("finished", "cancelled") else 1
@@ -151,18 +114,16 @@ LIST_COLUMNS = ("id", "status", "dataset", "target_name", "sampler", "pn_ratio",
                 "epochs_total", "final_ap", "final_auc")
 
 
-@command("list", "list recorded runs, newest first")(add_list_arguments)
 def cmd_list(args: argparse.Namespace) -> int:
-    from .store import RunStore
+    from ..store import RunStore
 
     store = RunStore(args.store)
-    store.mark_dead_runs_interrupted()
     filters = {"status": args.status} if args.status else {}
     rows = [{c: r[c] for c in LIST_COLUMNS} for r in store.list_runs(limit=args.limit, **filters)]
     if args.json:
-        print(json.dumps(_clean(rows)))
+        print(json.dumps(json_safe(rows)))
         return 0
-    print(_table(rows, LIST_COLUMNS) if rows else "no runs yet: try `python -m weakneg_core run --dataset digits "
+    print(table(rows, LIST_COLUMNS) if rows else "no runs yet: try `python -m weakneg_core run --dataset digits "
                                                     "--target-class 3 --epochs 5`")
     return 0
 
@@ -173,9 +134,8 @@ def add_show_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true")
 
 
-@command("show", "one run: config, status and per-epoch metrics")(add_show_arguments)
 def cmd_show(args: argparse.Namespace) -> int:
-    from .store import RunStore
+    from ..store import RunStore
 
     store = RunStore(args.store)
     run = store.get_run(args.run_id)
@@ -183,7 +143,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         raise WeaknegError(f"no run {args.run_id} in {store.url}; `python -m weakneg_core list` shows the runs")
     epochs = store.epochs(args.run_id)
     if args.json:
-        print(json.dumps(_clean({**run, "epochs": epochs})))
+        print(json.dumps(json_safe({**run, "epochs": epochs})))
         return 0
     print(f"run {run['id']}: {run['status']}  {run['dataset']} class {run['target_name']!r}  sampler {run['sampler']}"
           f"  pn_ratio {run['pn_ratio']}  seed {run['seed']}  epochs {run['epochs_done']}/{run['epochs_total']}")
@@ -191,18 +151,25 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(f"error: {run['error'].splitlines()[0]}")
     print(f"config: {json.dumps(run['config'], sort_keys=True)}")
     columns = ("epoch", "train_loss", "ap", "auc", "dprime", "n_pos", "n_neg", "t_score", "t_select", "t_train", "t_eval")
-    print(_table([{c: e[c] for c in columns} for e in epochs], columns))
+    print(table([{c: e[c] for c in columns} for e in epochs], columns))
     return 0
 
 
-# --- datasets ------------------------------------------------------------------------------------
+# --- dispatch and worker -----------------------------------------------------------------------------
 
-@command("datasets", "which datasets are ready, and how to get the others")(lambda p: p.add_argument("--data-root"))
-def cmd_datasets(args: argparse.Namespace) -> int:
-    from .data import dataset_status
+def add_dispatch_arguments(p: argparse.ArgumentParser) -> None:
+    add_store_argument(p)
 
-    for name, message in dataset_status(args.data_root).items():
-        print(f"{name:14s} {'ready' if message is None else 'missing: ' + message}")
+
+def cmd_dispatch(args: argparse.Namespace) -> int:
+    from ..jobs import dispatch
+    from ..store import RunStore
+
+    store = RunStore(args.store)
+    interrupted = store.mark_dead_runs_interrupted()
+    started = dispatch(store)
+    print(f"{len(interrupted)} run(s) whose worker was gone recorded as interrupted; {len(started)} queued run(s) "
+          f"started" + (f": {', '.join(map(str, started))}" if started else ""))
     return 0
 
 
@@ -213,70 +180,19 @@ def add_worker_arguments(p: argparse.ArgumentParser) -> None:
     add_store_argument(p)
 
 
-@command("worker", "execute one queued run (the app and sweeps start these)")(add_worker_arguments)
 def cmd_worker(args: argparse.Namespace) -> int:
-    from . import paths
-    from .jobs import worker_main
+    from .. import paths
+    from ..jobs import worker_main
+    from ..milcheck import jobs as milcheck_jobs  # noqa: F401  (registers the "milcheck" job kind)
 
     return worker_main(args.run_id, args.store or paths.store_url())
 
 
-# --- helpers and entry point ---------------------------------------------------------------------
-
-def _fmt(value) -> str:
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4f}"
-
-
-def _clean(value):
-    """NaN and inf are not JSON: write null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
-
-
-def _table(rows: list[dict], columns: Sequence[str]) -> str:
-    def cell(v):
-        return _fmt(v) if isinstance(v, float) else ("-" if v is None else str(v))
-
-    cells = [[cell(r[c]) for c in columns] for r in rows]
-    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
-    return "\n".join(lines)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    _load_extensions()
-    parser = OneLineParser(prog="python -m weakneg_core", description="negative sampling for weak-label learning")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
-    for name, (help_text, add_arguments, _) in COMMANDS.items():
-        add_arguments(sub.add_parser(name, help=help_text, description=help_text))
-    return parser
-
-
-def _load_extensions() -> None:
-    """Modules that add commands (bench, sweep, milcheck, ...) register them when imported."""
-    import importlib
-
-    for module in ("bench", "sweep", "milcheck"):
-        try:
-            importlib.import_module(f"weakneg_core.{module}_cli")
-        except ModuleNotFoundError as error:
-            if error.name != f"weakneg_core.{module}_cli":
-                raise
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return COMMANDS[args.command][2](args)
-    except WeaknegError as error:
-        print(f"weakneg: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("weakneg: interrupted; finished epochs are kept in the store", file=sys.stderr)
-        return 130
+COMMANDS = [
+    Command("run", "train one model, selecting negatives every epoch", add_run_arguments, cmd_run),
+    Command("list", "list recorded runs, newest first", add_list_arguments, cmd_list),
+    Command("show", "one run: config, status and per-epoch metrics", add_show_arguments, cmd_show),
+    Command("dispatch", "record runs whose worker is gone as interrupted and start queued runs (after a restart)",
+            add_dispatch_arguments, cmd_dispatch),
+    Command("worker", "execute one queued run (the app and sweeps start these)", add_worker_arguments, cmd_worker),
+]
