@@ -7,6 +7,7 @@ per-run artifacts folder, not in the database.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import shutil
@@ -20,7 +21,7 @@ from sqlalchemy import (JSON, Boolean, Column, Float, ForeignKey, Index, Integer
                         create_engine, event, func, insert, select, update)
 from sqlalchemy.engine import Engine
 
-from . import paths
+from . import migrations, paths
 
 QUEUED, RUNNING, FINISHED, FAILED, CANCELLED, INTERRUPTED = (
     "queued", "running", "finished", "failed", "cancelled", "interrupted")
@@ -46,6 +47,9 @@ runs = Table(
     Column("created_at", Float), Column("started_at", Float), Column("finished_at", Float),
     Column("heartbeat", Float), Column("pid", Integer), Column("host", String(255)),
     Column("cancel_requested", Boolean, default=False),
+    Column("name", String(200)), Column("tags", JSON), Column("notes", Text),
+    Column("archived", Boolean, nullable=False, default=False), Column("device", String(16)),
+    sqlite_autoincrement=True,  # ids are never reused
 )
 
 epochs = Table(
@@ -79,6 +83,12 @@ sweeps = Table(
     Column("error", Text),
 )
 
+store_meta = Table(
+    "store_meta", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
 EPOCH_FIELDS = [c.name for c in epochs.columns if c.name not in ("run_id", "epoch")]
 
 
@@ -97,8 +107,14 @@ class RunStore:
         self.engine: Engine = create_engine(self.url, future=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
+        migrations.ensure_current(self.engine)  # writes only when the store is new or made by an older release
         self.artifacts_root = Path(artifacts) if artifacts else _default_artifacts(self.url)
+
+    @property
+    def store_id(self) -> str:
+        """This store's own id (made when the store was created): a recreated store never repeats it."""
+        with self.engine.connect() as db:
+            return db.execute(select(store_meta.c.value).where(store_meta.c.key == "store_id")).scalar_one()
 
     # --- runs ---------------------------------------------------------------------------------------
 
@@ -138,9 +154,10 @@ class RunStore:
         self.update_run(run_id, **values)
 
     def get_run(self, run_id: int) -> dict[str, Any] | None:
+        """The run's row, with the status a reader should show (see `shown`)."""
         with self.engine.connect() as db:
             row = db.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
-        return dict(row) if row else None
+        return shown(dict(row)) if row else None
 
     def list_runs(self, limit: int | None = None, **filters: Any) -> list[dict[str, Any]]:
         """Newest first. Filters are column=value, or column=[values]."""
@@ -151,7 +168,7 @@ class RunStore:
         if limit:
             query = query.limit(limit)
         with self.engine.connect() as db:
-            return [dict(r) for r in db.execute(query).mappings()]
+            return [shown(dict(r)) for r in db.execute(query).mappings()]
 
     def count_runs(self, **filters: Any) -> int:
         query = select(func.count()).select_from(runs)
@@ -197,18 +214,12 @@ class RunStore:
         self.update_run(run_id, heartbeat=time.time())
 
     def mark_dead_runs_interrupted(self) -> list[int]:
-        """Runs recorded as running whose process is gone: mark them interrupted (their epochs stay)."""
-        host, now, dead = socket.gethostname(), time.time(), []
-        for run in self.list_runs(status=RUNNING):
-            if run["pid"] is not None and run["host"] in (host, None):  # a process here: ask the OS
-                gone = not _pid_alive(run["pid"])
-            else:  # another host, or claimed and its worker still starting: judge by the heartbeat
-                gone = (run["heartbeat"] or 0) < now - STALE_AFTER_S
-            if gone:
-                dead.append(run["id"])
-                self.finish_run(run["id"], INTERRUPTED,
-                                error=f"the worker stopped after epoch {run['epochs_done']}; finished epochs are kept")
-        return dead
+        """Runs recorded as running whose worker is gone: record them interrupted (their epochs stay). Only the
+        dispatcher and explicit commands call this; readers show the same status without writing it."""
+        dead = [run for run in self.list_runs(status=RUNNING) if run["status"] == INTERRUPTED]
+        for run in dead:
+            self.finish_run(run["id"], INTERRUPTED, error=run["error"])
+        return [run["id"] for run in dead]
 
     # --- epochs and selections ----------------------------------------------------------------------
 
@@ -262,6 +273,12 @@ class RunStore:
             db.execute(insert(sweeps).values(id=sweep_id, status=RUNNING, backend=backend, config=config,
                                              n_runs=n_runs, created_at=time.time()))
 
+    def claim_sweep(self, sweep_id: str) -> bool:
+        """Atomically move a sweep waiting to start to running: a cancel that came first wins."""
+        with self.engine.begin() as db:
+            return db.execute(update(sweeps).where(sweeps.c.id == sweep_id, sweeps.c.status == QUEUED)
+                              .values(status=RUNNING)).rowcount == 1
+
     def get_sweep(self, sweep_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as db:
             row = db.execute(select(sweeps).where(sweeps.c.id == sweep_id)).mappings().first()
@@ -301,6 +318,36 @@ class RunStore:
     def saved_epochs(self, run_id: int) -> list[int]:
         folder = self.run_dir(run_id, create=False)
         return sorted(int(p.stem.split("_")[1]) for p in folder.glob("epoch_*.npz") if "partial" not in p.name)
+
+
+def open_store(url: str | None = None) -> RunStore:
+    """The process's one RunStore for a URL and artifacts folder (pages call this on every rerun; a store opened
+    once keeps its connection pool)."""
+    url = url or paths.store_url()
+    return _open_store(url, str(_default_artifacts(url)))
+
+
+@functools.lru_cache(maxsize=8)
+def _open_store(url: str, artifacts: str) -> RunStore:
+    return RunStore(url, artifacts)
+
+
+def shown(run: dict[str, Any], now: float | None = None) -> dict[str, Any]:
+    """A run row as a reader shows it: a run recorded as running whose worker is gone is shown interrupted (its
+    process on this host has exited, or, elsewhere, its heartbeat is older than STALE_AFTER_S). `stored_status`
+    keeps what the store says. Computed, never written: only the worker, the dispatcher or a command writes."""
+    run["stored_status"] = run["status"]
+    if run["status"] == RUNNING and _worker_gone(run, now or time.time()):
+        run["status"] = INTERRUPTED
+        run["error"] = run["error"] or f"the worker stopped after epoch {run['epochs_done']}; finished epochs are kept"
+    return run
+
+
+def _worker_gone(run: dict[str, Any], now: float) -> bool:
+    if run["pid"] is not None and run["host"] in (socket.gethostname(), None):  # a process here: ask the OS
+        return not _pid_alive(run["pid"])
+    # another host, or claimed and its worker still starting: judge by the heartbeat
+    return (run["heartbeat"] or 0) < now - STALE_AFTER_S
 
 
 def _default_artifacts(url: str) -> Path:
