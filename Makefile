@@ -8,8 +8,9 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := chromium dataset-fashion-mnist sonic-pi-samples
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT ?= 8501
+HOST ?= 127.0.0.1
 
-.PHONY: setup run test bench apt clean
+.PHONY: setup run test test-fast bench apt clean
 
 setup: $(STAMP) apt
 
@@ -29,11 +30,17 @@ apt:
 	  fi; \
 	else echo "apt-get not available: install chromium, dataset-fashion-mnist, sonic-pi-samples by other means"; fi
 
+# Binds to this machine only; `make run HOST=0.0.0.0` exposes the app to the network.
 run: setup
-	$(PY) -m streamlit run app.py --server.port $(PORT)
+	$(PY) -m weakneg_core dispatch
+	$(PY) -m streamlit run app.py --server.port $(PORT) --server.address $(HOST)
 
 test: setup
 	$(PY) -m pytest -q
+
+# A developer's loop: everything but the slow tests (browser, Ray, database server, audio generation, full datasets).
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow"
 
 bench: setup
 	$(PY) -m weakneg_core bench

@@ -1,14 +1,11 @@
 """weakneg: the Streamlit app. This file only wires the navigation; pages live in app_pages/ (not pages/,
 which Streamlit would also serve in its legacy multipage mode and so break deep links).
 
-On the first page view of a server process it also recovers the job queue: runs whose worker is gone are
-marked interrupted (their finished epochs stay; runs are not resumed) and queued runs are started.
+Pages only read and draw; they start or stop runs only when a person presses a button. Queued runs left
+by a stopped server are started by `python -m weakneg_core dispatch` (`make run` calls it first).
 """
 
 import streamlit as st
-
-from weakneg_core import jobs, paths
-from weakneg_core.store import RunStore
 
 st.set_page_config(page_title="weakneg", page_icon=":material/scatter_plot:", layout="wide")
 
@@ -24,12 +21,5 @@ PAGES = [  # (file, title, icon)
 ]
 
 
-@st.cache_resource(show_spinner=False)
-def recover_jobs(store_url: str) -> list[int]:
-    """Once per server process and store: mark dead runs interrupted, start queued runs."""
-    return jobs.dispatch(RunStore(store_url))
-
-
-recover_jobs(paths.store_url())
 pages = [st.Page(path, title=title, icon=icon, default=i == 0) for i, (path, title, icon) in enumerate(PAGES)]
 st.navigation(pages).run()

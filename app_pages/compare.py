@@ -4,9 +4,9 @@ import plotly.express as px
 import streamlit as st
 
 from weakneg_core import comparison
-from weakneg_core.store import RunStore
+from weakneg_core.store import open_store
 
-store = RunStore()
+store = open_store()
 st.title("Compare samplers")
 sweep_param, runs_param = st.query_params.get("sweep"), st.query_params.get("runs")
 

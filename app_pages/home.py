@@ -3,7 +3,7 @@
 import streamlit as st
 
 from weakneg_core import views
-from weakneg_core.store import RunStore
+from weakneg_core.store import open_store
 
 st.title("weakneg")
 st.markdown(
@@ -32,7 +32,7 @@ with right:
         st.markdown(f"**{name}**: {message}")
 
 st.subheader("Latest runs")
-latest = views.latest_runs(RunStore(), 10)
+latest = views.latest_runs(open_store(), 10)
 if latest.empty:
     st.info("No runs yet. Launch one from the **Launch** page, or from a terminal: "
             "`python -m weakneg_core run --dataset digits --target-class 3 --epochs 5`")

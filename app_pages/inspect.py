@@ -4,16 +4,16 @@ import altair as alt
 import streamlit as st
 
 from weakneg_core import projection, views
-from weakneg_core.store import RunStore
+from weakneg_core.store import open_store
 
-store = RunStore()
+store = open_store()
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def load_view(store_url: str, run_id: int, epoch: int, method: str | None) -> views.EpochView | None:
     """Kept as is (not copied: nothing here changes a view). `method` is in the key so a UMAP map that
     arrives after the PCA one replaces it."""
-    return views.epoch_view(RunStore(store_url), run_id, epoch)
+    return views.epoch_view(open_store(store_url), run_id, epoch)
 
 
 st.title("Inspect negatives")

@@ -8,7 +8,7 @@ from weakneg_core.data import DATASETS, class_names
 from weakneg_core.errors import WeaknegError
 from weakneg_core.models import HEAD_DESCRIPTIONS, HEADS
 from weakneg_core.samplers import SAMPLERS
-from weakneg_core.store import RunStore
+from weakneg_core.store import open_store
 
 st.title("Launch a run")
 ready, missing = views.dataset_choices()
@@ -83,7 +83,7 @@ st.caption(f"Runs execute in background worker processes (at most {jobs.max_conc
            "resumed.")
 if st.button("Launch", type="primary", disabled=problem is not None, icon=":material/rocket_launch:"):
     try:
-        run_id = jobs.submit(cfg, RunStore())
+        run_id = jobs.submit(cfg, open_store())
     except WeaknegError as error:
         st.error(str(error), icon=":material/error:")
     else:

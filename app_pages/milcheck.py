@@ -6,7 +6,7 @@ from weakneg_core import milcheck
 from weakneg_core.errors import WeaknegError
 from weakneg_core.models import HEAD_DESCRIPTIONS, HEADS
 from weakneg_core.samplers import SAMPLERS
-from weakneg_core.store import RunStore
+from weakneg_core.store import open_store
 
 ALL_HEADS = "all heads"
 
@@ -31,7 +31,7 @@ with st.expander("Why this matters for negative sampling"):
                f"standard errors, DeLong's paired test); *inconclusive* when the held-out AUC on training-like bags "
                f"is under {milcheck.MIN_FIT_AUC} (the model did not learn the task).")
 
-store = RunStore()
+store = open_store()
 samplers = list(SAMPLERS)
 with st.form("launch"):
     columns = st.columns(4)

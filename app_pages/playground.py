@@ -5,7 +5,7 @@ import streamlit as st
 from weakneg_core.config import negatives_per_epoch
 from weakneg_core.models import HEADS
 from weakneg_core.playground import PlaygroundSettings, default_samplers, explain_choice, run_playground
-from weakneg_core.playground_figures import choice_figure, legend_html, metrics_figure
+from weakneg_core.views.playground_figures import choice_figure, legend_html, metrics_figure
 from weakneg_core.samplers import SAMPLERS
 
 st.set_page_config(layout="wide")  # side-by-side plots need the width, whichever way the page is opened

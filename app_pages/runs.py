@@ -5,10 +5,10 @@ import pandas as pd
 import streamlit as st
 
 from weakneg_core import jobs, views
-from weakneg_core.store import RunStore
+from weakneg_core.store import open_store
 
 REFRESH_S = 2.0
-store = RunStore()
+store = open_store()
 
 
 def shown(value, pattern: str) -> str:
@@ -85,9 +85,7 @@ def live_view(run_id: int, active: bool) -> None:
     def progress() -> None:
         detail = views.run_detail(store, run_id)
         row, run = detail["row"], detail["run"]
-        if detail["active"]:
-            jobs.dispatch(store)  # starts this run if it is queued and a slot is free
-        elif active:  # it just ended: one full rerun stops the refreshing
+        if not detail["active"] and active:  # it just ended: one full rerun stops the refreshing
             st.rerun(scope="app")
         st.progress(row["progress"], text=f"**{row['status']}** · epoch {row['epochs']}")
         if detail["active"] and st.button("Cancel run", icon=":material/stop_circle:", key="cancel"):

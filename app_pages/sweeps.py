@@ -9,11 +9,11 @@ from weakneg_core.errors import WeaknegError
 from weakneg_core.models import HEADS
 from weakneg_core.report import write_report
 from weakneg_core.samplers import SAMPLERS
-from weakneg_core.store import RunStore
+from weakneg_core.store import open_store
 from weakneg_core.sweep import (CONFIRM_AT, SweepConfig, cancel_sweep, estimate, format_duration, format_progress,
                                 launch_background, parse_numbers, progress)
 
-store = RunStore()
+store = open_store()
 st.title("Sweeps")
 st.caption("A grid of runs: every combination of the classes, samplers, seeds and P-N ratios below. Runs land in "
            "the same store as single runs, tagged with the sweep id; rerunning a sweep id skips its finished runs.")

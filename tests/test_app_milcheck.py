@@ -9,7 +9,7 @@ from weakneg_core import milcheck
 from weakneg_core.milcheck import CheckSettings, Sizes
 from weakneg_core.store import QUEUED, RunStore
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "milcheck.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "milcheck.py")
 QUICK = dict(epochs=8, sizes=Sizes(train_pos=60, train_neg=300, eval_pos=100))
 
 

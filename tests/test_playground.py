@@ -6,7 +6,7 @@ import pytest
 from weakneg_core.errors import ConfigError
 from weakneg_core.playground import (CLUSTERS, CONCEPT, PlaygroundSettings, choice_stats, cluster_centres,
                                      explain_choice, make_world, run_playground)
-from weakneg_core.playground_figures import choice_figure, choice_points, metrics_figure
+from weakneg_core.views.playground_figures import choice_figure, choice_points, metrics_figure
 from weakneg_core.samplers import SAMPLERS
 
 SMALL = PlaygroundSettings(n_bags=40, bag_size=4, epochs=2)

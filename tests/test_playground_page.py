@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from weakneg_core.playground import PlaygroundSettings, default_samplers, explain_choice, run_playground
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "playground.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "playground.py")
 
 
 def open_page(**query) -> AppTest:

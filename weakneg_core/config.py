@@ -42,16 +42,13 @@ class RunConfig:
     def validate(self) -> "RunConfig":
         """Check every field that does not need the data; raise ConfigError naming the fix."""
         from .data import DATASETS
-        from .models import HEADS, MODELS
+        from .models import HEADS, MODELS, check_model_fits
         from .samplers import get_sampler
 
         _one_of("dataset", self.dataset, DATASETS)
         _one_of("model", self.model, MODELS)
         _one_of("head", self.head, HEADS)
-        if MODELS[self.model].modality != DATASETS[self.dataset].modality:  # refuse before any data is loaded
-            fits = [m.name for m in MODELS.values() if m.modality == DATASETS[self.dataset].modality]
-            raise ConfigError(f"model {self.model!r} is for {MODELS[self.model].modality} data but {self.dataset} is "
-                              f"{DATASETS[self.dataset].modality}; use one of: {', '.join(fits)}")
+        check_model_fits(self.model, DATASETS[self.dataset].modality, self.dataset)
         _one_of("device", self.device, DEVICES)
         _one_of("save_embeddings", self.save_embeddings, SAVE_EMBEDDINGS)
         get_sampler(self.sampler).check_params(self.sampler_params)
@@ -109,8 +106,13 @@ def from_known_fields(cls, values: dict[str, Any], what: str):
     return cls(**values)
 
 
-def negatives_per_epoch(n_positive: int, pn_ratio: float, pool_size: int) -> int:
-    """k = round(n_pos / r), capped at the pool size (DESIGN.md section 3)."""
+def negatives_per_epoch(n_positive: int, pn_ratio: float, pool_size: int, sampler: str = "random") -> int:
+    """k = round(n_pos / r), capped at the pool size (docs/definitions.md); the whole pool for a sampler that
+    takes it (`full`)."""
+    from .samplers import get_sampler
+
+    if get_sampler(sampler).whole_pool:
+        return pool_size
     if pn_ratio <= 0:
         raise ConfigError(f"pn_ratio must be > 0, got {pn_ratio}")
     return int(min(round(n_positive / pn_ratio), pool_size))

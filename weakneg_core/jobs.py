@@ -10,7 +10,6 @@ the optimiser state and sampler history of the dead one to stay identical to an 
 
 from __future__ import annotations
 
-import importlib
 import os
 import signal
 import subprocess
@@ -20,11 +19,16 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .config import RunConfig
+from .errors import WeaknegError
 from .store import CANCELLED, FAILED, QUEUED, RUNNING, RunStore
 
-# kind of job -> "module:function" taking (store, run_id, config dict); imported in the worker only.
-JOB_KINDS: dict[str, str] = {"run": "weakneg_core.jobs:run_job",
-                             "milcheck": "weakneg_core.milcheck:run_job"}  # MIL-assumption checks
+JobFunction = Callable[[RunStore, int, dict[str, Any]], None]
+# kind of job -> its function (store, run_id, config); each kind is registered by the module that defines it.
+JOB_KINDS: dict[str, JobFunction] = {}
+
+
+def register_job_kind(kind: str, function: JobFunction) -> None:
+    JOB_KINDS[kind] = function
 
 
 def max_concurrent() -> int:
@@ -129,8 +133,10 @@ def worker_main(run_id: int, store_url: str) -> int:
         return 2
     store.update_run(run_id, pid=os.getpid())
     try:
-        module, function = JOB_KINDS[run["kind"]].split(":")
-        getattr(importlib.import_module(module), function)(store, run_id, run["config"])
+        if run["kind"] not in JOB_KINDS:
+            raise WeaknegError(f"run {run_id} is a {run['kind']!r} job, which this worker does not know; "
+                               f"known: {', '.join(JOB_KINDS)}")
+        JOB_KINDS[run["kind"]](store, run_id, run["config"])
     except Exception as error:  # recorded, never lost: the run shows the error, finished epochs stay
         if store.get_run(run_id)["status"] == RUNNING:
             store.finish_run(run_id, FAILED, error=f"{type(error).__name__}: {error}")
@@ -144,6 +150,9 @@ def run_job(store: RunStore, run_id: int, config: dict[str, Any]) -> None:
     from .train import run_experiment
 
     run_experiment(RunConfig.from_dict(config), store, run_id, on_epoch=after_epoch_hook(store, run_id))
+
+
+register_job_kind("run", run_job)
 
 
 def after_epoch_hook(store: RunStore, run_id: int) -> Callable[[dict], None] | None:

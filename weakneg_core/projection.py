@@ -114,9 +114,10 @@ def load_map(store: RunStore, run_id: int, epoch: int, method: str | None = None
     return None
 
 
-def compute_map(store: RunStore, run_id: int, epoch: int, method: str, previous_epoch: int | None = None,
-                seed: int = 0) -> np.ndarray | None:
-    """Compute, save and return one epoch's map, aligned to `previous_epoch`'s map of the same method."""
+def make_map(store: RunStore, run_id: int, epoch: int, method: str, previous_epoch: int | None = None,
+             seed: int = 0) -> tuple[np.ndarray, int] | None:
+    """(one epoch's map, its pool size), aligned to `previous_epoch`'s stored map of the same method; computed,
+    not saved."""
     arrays = store.load_epoch_arrays(run_id, epoch)
     if arrays is None or "pool_grad" not in arrays:
         return None
@@ -124,19 +125,17 @@ def compute_map(store: RunStore, run_id: int, epoch: int, method: str, previous_
     previous = None
     if previous_epoch is not None and (stored := load_map(store, run_id, previous_epoch, method)) is not None:
         previous = np.concatenate([stored["pool_xy"], stored["positive_xy"]])
-    xy = pca_map(points, previous) if method == "pca" else umap_map(points, previous, seed)
-    save_map(store, run_id, epoch, method, xy, n_pool)
-    return xy
+    return (pca_map(points, previous) if method == "pca" else umap_map(points, previous, seed)), n_pool
 
 
-def compute_all_maps(store: RunStore, run_id: int, method: str = "pca", seed: int = 0) -> list[int]:
-    """Maps for every saved epoch of a run, in order (for runs recorded without the worker hook)."""
-    epochs = [e for e in store.saved_epochs(run_id) if e > 0]
-    previous = None
-    for epoch in epochs:
-        if compute_map(store, run_id, epoch, method, previous, seed) is not None:
-            previous = epoch
-    return epochs
+def compute_map(store: RunStore, run_id: int, epoch: int, method: str, previous_epoch: int | None = None,
+                seed: int = 0) -> np.ndarray | None:
+    """Compute, save and return one epoch's map (the worker's job; readers use `make_map`)."""
+    made = make_map(store, run_id, epoch, method, previous_epoch, seed)
+    if made is None:
+        return None
+    save_map(store, run_id, epoch, method, *made)
+    return made[0]
 
 
 class MapMaker:

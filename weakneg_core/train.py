@@ -91,7 +91,7 @@ class Experiment:
         self.sampler = get_sampler(cfg.sampler)
         self.positives = np.flatnonzero(self.train_bags.labels == 1)
         self.pool = np.flatnonzero(self.train_bags.labels == 0)
-        self.k = len(self.pool) if self.sampler.whole_pool else negatives_per_epoch(len(self.positives), cfg.pn_ratio, len(self.pool))
+        self.k = negatives_per_epoch(len(self.positives), cfg.pn_ratio, len(self.pool), cfg.sampler)
         self.shuffle = torch.Generator().manual_seed(cfg.seed)
         self.amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
         self.selection: Selection | None = None  # the latest selection and the pool it was made on

@@ -13,7 +13,7 @@ from ..data import LoadedBags, VectorBags
 from ..errors import ConfigError
 from ..metrics import bag_metrics
 from .verdict import INCONCLUSIVE, RESPECTS, VIOLATES, decide, explain, paired_auc_difference
-from .worlds import TESTS, Sizes, _get_test, make_test_bags
+from .worlds import TESTS, Sizes, get_test, make_test_bags
 
 # --- running a check ------------------------------------------------------------------------------
 
@@ -39,15 +39,14 @@ class CheckSettings:
                          device="cpu", save_embeddings="none")
 
     def validate(self) -> "CheckSettings":
-        from ..models import HEADS, MODELS
+        from ..models import HEADS, MODELS, models_for
         from ..samplers import get_sampler
 
         if self.head not in HEADS:
             raise ConfigError(f"unknown head {self.head!r}; choose one of: {', '.join(HEADS)}")
         if self.model not in MODELS or MODELS[self.model].modality != "vector":
-            vector = [m.name for m in MODELS.values() if m.modality == "vector"]
-            raise ConfigError(f"MIL checks use feature-vector bags: model must be one of {', '.join(vector)}, "
-                              f"got {self.model!r}")
+            raise ConfigError(f"MIL checks use feature-vector bags: model must be one of "
+                              f"{', '.join(models_for('vector'))}, got {self.model!r}")
         get_sampler(self.sampler).check_params(self.sampler_params)
         if not isinstance(self.epochs, int) or self.epochs < 1:
             raise ConfigError(f"epochs must be an integer >= 1, got {self.epochs!r}")
@@ -75,7 +74,7 @@ def run_test(name: str, settings: CheckSettings) -> dict[str, Any]:
     """Train the settings' model on one test with the real training loop; measure, decide, explain."""
     from ..train import Experiment, one_torch_thread
 
-    test = _get_test(name)
+    test = get_test(name)
     bags = make_test_bags(name, settings.seed, settings.sizes)
     data = LoadedBags(f"milcheck:{name}", ["negative", "positive"], 1, bags.train, bags.test)
     experiment = Experiment(settings.validate().run_config(name), data, None, None)
@@ -108,7 +107,7 @@ def run_checks(settings: CheckSettings, tests: list[str] | None = None,
     settings.validate()
     names = list(tests or TESTS)
     for name in names:
-        _get_test(name)
+        get_test(name)
     results = []
     for name in names:
         results.append(run_test(name, settings))

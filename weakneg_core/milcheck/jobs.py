@@ -1,4 +1,4 @@
-"""MIL checks as jobs: the worker entry `run_job` (jobs.JOB_KINDS["milcheck"]) and the store-facing
+"""MIL checks as jobs: the worker entry `run_job` (registered as the "milcheck" job kind) and the store-facing
 helpers used by the page and the CLI (`submit`, `active_checks`, `latest_results`)."""
 
 from __future__ import annotations
@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ConfigError, RunCancelled
+from ..jobs import register_job_kind, submit_job
 from .check import CheckSettings, run_checks
-from .worlds import TESTS, _get_test
+from .worlds import TESTS, get_test
 
 # --- as a job -----------------------------------------------------------------------------------
 
@@ -17,7 +18,7 @@ def job_config(settings: CheckSettings, tests: list[str] | None = None) -> dict[
 
 
 def run_job(store, run_id: int, config: dict[str, Any]) -> None:
-    """Worker entry (jobs.JOB_KINDS["milcheck"]): run the checks, keep partial results, store the result."""
+    """Worker entry of the "milcheck" job kind: run the checks, keep partial results, store the result."""
     from ..store import CANCELLED, FAILED, FINISHED
 
     try:
@@ -44,13 +45,14 @@ def run_job(store, run_id: int, config: dict[str, Any]) -> None:
     store.finish_run(run_id, FINISHED, result=result)
 
 
+register_job_kind("milcheck", run_job)
+
+
 def submit(store, settings: CheckSettings, tests: list[str] | None = None) -> int:
     """Validate, then queue a MIL-check job and start it when a worker slot is free."""
-    from ..jobs import submit_job
-
     settings.validate()
     for name in tests or []:
-        _get_test(name)
+        get_test(name)
     return submit_job("milcheck", job_config(settings, tests), store)
 
 

@@ -120,7 +120,7 @@ class Sizes:
 
 def make_test_bags(name: str, seed: int = 0, sizes: Sizes = Sizes()) -> TestBags:
     """The bags of one test, deterministic from (test, seed)."""
-    test = _get_test(name)
+    test = get_test(name)
     rng = np.random.default_rng([seed, list(TESTS).index(name)])
 
     def split(phase: tuple[Composition, Composition], n_pos: int, n_neg: int) -> tuple[np.ndarray, np.ndarray]:
@@ -143,7 +143,7 @@ def make_test_bags(name: str, seed: int = 0, sizes: Sizes = Sizes()) -> TestBags
                     {"train": train_kinds, "heldout": heldout_kinds, "test": kinds, "clean": clean_kinds})
 
 
-def _get_test(name: str) -> MilTest:
+def get_test(name: str) -> MilTest:
     if name not in TESTS:
         raise ConfigError(f"unknown MIL test {name!r}; choose one of: {', '.join(TESTS)}")
     return TESTS[name]

@@ -52,13 +52,21 @@ def build_model(model: str, head: str, input_shape: tuple[int, ...], modality: s
         raise ConfigError(f"unknown model {model!r}; choose one of: {', '.join(MODELS)}")
     if head not in HEADS:
         raise ConfigError(f"unknown head {head!r}; choose one of: {', '.join(HEADS)}")
-    spec = MODELS[model]
-    if spec.modality != modality:
-        fits = [m.name for m in MODELS.values() if m.modality == modality]
-        raise ConfigError(f"model {model!r} is for {spec.modality} data but this dataset is {modality}; "
-                          f"use one of: {', '.join(fits)}")
-    encoder = spec.build(input_shape)
+    check_model_fits(model, modality)
+    encoder = MODELS[model].build(input_shape)
     return BagModel(encoder, HEADS[head](encoder.dim))
+
+
+def models_for(modality: str) -> list[str]:
+    """Names of the models that accept data of this modality."""
+    return [m.name for m in MODELS.values() if m.modality == modality]
+
+
+def check_model_fits(model: str, modality: str, what: str = "this dataset") -> None:
+    """Refuse a model built for another kind of data (before any data is loaded), naming those that fit."""
+    if MODELS[model].modality != modality:
+        raise ConfigError(f"model {model!r} is for {MODELS[model].modality} data but {what} is {modality}; "
+                          f"use one of: {', '.join(models_for(modality))}")
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -68,6 +76,6 @@ def pick_device(name: str = "auto") -> torch.device:
 
 
 __all__ = ["BagModel", "DEFAULT_MODEL", "HEADS", "HEAD_DESCRIPTIONS", "Head", "MODELS", "ModelSpec", "build_model",
-           "pick_device", "register_model"]
+           "check_model_fits", "models_for", "pick_device", "register_model"]
 
 from . import audio as _audio  # noqa: E402,F401  (registers effnet_b0, psla, audio_cnn)

@@ -8,11 +8,11 @@ import time
 
 from ..store import ACTIVE, FAILED, INTERRUPTED, RunStore
 from .grid import SweepConfig
-from .tracking import ProgressCallback, _report, _sweep_cancelled
-from .retries import _retry_or_record
+from .tracking import ProgressCallback, report_progress, sweep_cancelled
+from .retries import retry_or_record
 
 
-def _run_local(store: RunStore, sweep: SweepConfig, sweep_id: str, run_ids: list[int],
+def run_local(store: RunStore, sweep: SweepConfig, sweep_id: str, run_ids: list[int],
                on_progress: ProgressCallback | None, poll_s: float) -> None:
     from .. import jobs
 
@@ -25,9 +25,9 @@ def _run_local(store: RunStore, sweep: SweepConfig, sweep_id: str, run_ids: list
             retried = False
             for run in current:  # a crashed worker leaves its run interrupted: retried like a failure
                 if run["status"] in (FAILED, INTERRUPTED) and run["id"] not in _given_up(attempts, sweep.retries):
-                    retried |= _retry_or_record(store, run, attempts, sweep.retries)
-            _report(store, sweep_id, on_progress, last)
-            if _sweep_cancelled(store, sweep_id):
+                    retried |= retry_or_record(store, run, attempts, sweep.retries)
+            report_progress(store, sweep_id, on_progress, last)
+            if sweep_cancelled(store, sweep_id):
                 return
             if not retried and not any(r["status"] in ACTIVE for r in current):
                 return

@@ -11,11 +11,11 @@ from typing import Any
 from ..config import RunConfig
 from ..store import ACTIVE, CANCELLED, FAILED, INTERRUPTED, RunStore
 from .grid import SweepConfig
-from .tracking import ProgressCallback, _report, _sweep_cancelled
-from .retries import _retry_or_record
+from .tracking import ProgressCallback, report_progress, sweep_cancelled
+from .retries import retry_or_record
 
 
-def _run_ray(store: RunStore, sweep: SweepConfig, sweep_id: str, todo: list[tuple[int, RunConfig]],
+def run_ray(store: RunStore, sweep: SweepConfig, sweep_id: str, todo: list[tuple[int, RunConfig]],
              on_progress: ProgressCallback | None, poll_s: float) -> None:
     import ray
 
@@ -50,14 +50,14 @@ def _run_ray(store: RunStore, sweep: SweepConfig, sweep_id: str, todo: list[tupl
                     elsewhere.add(run_id)
                     continue
                 run = store.get_run(run_id)
-                if run["status"] == FAILED and _retry_or_record(store, run, attempts, sweep.retries):
+                if run["status"] == FAILED and retry_or_record(store, run, attempts, sweep.retries):
                     pending.append((run_id, cfg))
             for run_id in list(elsewhere):
                 run = store.get_run(run_id)
                 if run["status"] not in ACTIVE:
                     elsewhere.discard(run_id)
-            _report(store, sweep_id, on_progress, last)
-            if _sweep_cancelled(store, sweep_id):
+            report_progress(store, sweep_id, on_progress, last)
+            if sweep_cancelled(store, sweep_id):
                 break
     finally:
         _stop_ray_tasks(store, in_flight, pending)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..store import RunStore
 
 
-def _retry_or_record(store: RunStore, run: dict, attempts: dict[int, list[str]], retries: int) -> bool:
+def retry_or_record(store: RunStore, run: dict, attempts: dict[int, list[str]], retries: int) -> bool:
     """A run failed: queue it again if it has attempts left (True), else record its attempts (False)."""
     errors = attempts.setdefault(run["id"], [])
     errors.append((run["error"] or "unknown error").splitlines()[0])

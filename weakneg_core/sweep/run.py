@@ -7,15 +7,13 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
-
 from ..config import RunConfig
 from ..errors import ConfigError, WeaknegError
-from ..store import ACTIVE, CANCELLED, FAILED, FINISHED, INTERRUPTED, QUEUED, RUNNING, RunStore, sweeps
+from ..store import ACTIVE, CANCELLED, FAILED, FINISHED, INTERRUPTED, QUEUED, RUNNING, RunStore
 from .grid import SweepConfig, check_data, new_sweep_id, run_key
-from .local import _run_local
+from .local import run_local
 from .tracking import ProgressCallback, progress
-from .ray_backend import _run_ray
+from .ray_backend import run_ray
 
 
 class SweepNotPending(WeaknegError):
@@ -47,7 +45,7 @@ def run_sweep(sweep: SweepConfig, store: RunStore, sweep_id: str | None = None, 
     if check:
         check_data(configs)
     sweep_id = sweep_id or new_sweep_id()
-    if only_if_queued and not _claim_sweep(store, sweep_id):
+    if only_if_queued and not store.claim_sweep(sweep_id):
         raise SweepNotPending(f"sweep {sweep_id!r} is no longer waiting to start (cancelled?); rerun it with "
                               f"`python -m weakneg_core sweep --sweep-id {sweep_id}`")
     started = time.monotonic()
@@ -55,9 +53,9 @@ def run_sweep(sweep: SweepConfig, store: RunStore, sweep_id: str | None = None, 
     run_ids = [run_id for run_id, _ in todo]
     try:
         if sweep.backend == "local":
-            _run_local(store, sweep, sweep_id, run_ids, on_progress, poll_s)
+            run_local(store, sweep, sweep_id, run_ids, on_progress, poll_s)
         else:
-            _run_ray(store, sweep, sweep_id, todo, on_progress, poll_s)
+            run_ray(store, sweep, sweep_id, todo, on_progress, poll_s)
     except BaseException as error:  # Ctrl-C or a crash of the driver: the sweep can be resumed by its id
         if (store.get_sweep(sweep_id) or {}).get("status") == RUNNING:
             store.update_sweep(sweep_id, status=INTERRUPTED, finished_at=time.time(),
@@ -107,13 +105,6 @@ def _prepare_runs(store: RunStore, sweep: SweepConfig, sweep_id: str,
                 store.reset_run(run["id"])
             todo.append((run["id"], cfg))
     return todo, skipped
-
-
-def _claim_sweep(store: RunStore, sweep_id: str) -> bool:
-    """Atomically move a sweep waiting to start to running: a cancel that came first wins."""
-    with store.engine.begin() as db:
-        return db.execute(update(sweeps).where(sweeps.c.id == sweep_id, sweeps.c.status == QUEUED)
-                          .values(status=RUNNING)).rowcount == 1
 
 
 def _grid_identity(values: dict) -> str:

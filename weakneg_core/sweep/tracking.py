@@ -61,11 +61,11 @@ def format_progress(p: dict[str, Any]) -> str:
 ProgressCallback = Callable[[dict[str, Any]], None]
 
 
-def _sweep_cancelled(store: RunStore, sweep_id: str) -> bool:
+def sweep_cancelled(store: RunStore, sweep_id: str) -> bool:
     return store.get_sweep(sweep_id)["status"] == CANCELLED
 
 
-def _report(store, sweep_id, on_progress, last: list) -> None:
+def report_progress(store, sweep_id, on_progress, last: list) -> None:
     if on_progress is None:
         return
     current = progress(store, sweep_id)

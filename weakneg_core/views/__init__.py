@@ -7,10 +7,10 @@ inspect: one epoch's map with colour-by columns, class composition, selection ch
 from .inspect import (COLOUR_BY, EpochView, bag_previews, class_composition, epoch_view, inspect_epochs, run_bags,
                       selection_changes, spectrogram_image, thumbnail_strip)
 from .figures import map_figure, selected_bag_ids
-from .launch import LaunchCounts, dataset_choices, launch_counts, models_for, run_config_from_form
+from .launch import LaunchCounts, dataset_choices, launch_counts, models_for
 from .runs import RUN_COLUMNS, curves, latest_runs, run_detail, run_rows, time_split
 
 __all__ = ["COLOUR_BY", "EpochView", "LaunchCounts", "RUN_COLUMNS", "bag_previews", "class_composition", "curves",
            "dataset_choices", "epoch_view", "inspect_epochs", "latest_runs", "launch_counts", "map_figure",
-           "models_for", "run_bags", "run_config_from_form", "run_detail", "run_rows", "selected_bag_ids",
+           "models_for", "run_bags", "run_detail", "run_rows", "selected_bag_ids",
            "selection_changes", "spectrogram_image", "thumbnail_strip", "time_split"]

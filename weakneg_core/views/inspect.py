@@ -70,8 +70,8 @@ def _lookup(counts: dict[int, int], ids: np.ndarray) -> np.ndarray:
 def epoch_view(store: RunStore, run_id: int, epoch: int) -> EpochView | None:
     """Everything the inspect page draws for one epoch; None when the epoch has no saved pool.
 
-    Uses the best stored map (UMAP, else PCA); a run recorded without the worker's map hook (the CLI)
-    gets its PCA map computed here once and stored.
+    Uses the best stored map (UMAP, else PCA); a run recorded without the worker's map hook (the CLI) gets a
+    PCA map computed here, in memory only (a view never writes).
     """
     arrays = store.load_epoch_arrays(run_id, epoch)
     bags = store.load_epoch_arrays(run_id, 0)
@@ -81,8 +81,8 @@ def epoch_view(store: RunStore, run_id: int, epoch: int) -> EpochView | None:
     if stored is None:
         earlier = [e for e in inspect_epochs(store, run_id) if e < epoch]
         previous = next((e for e in reversed(earlier) if projection.load_map(store, run_id, e, "pca")), None)
-        projection.compute_map(store, run_id, epoch, "pca", previous)
-        stored = projection.load_map(store, run_id, epoch)
+        xy, n_pool = projection.make_map(store, run_id, epoch, "pca", previous)
+        stored = {"method": "pca", "pool_xy": xy[:n_pool], "positive_xy": xy[n_pool:]}
     names = [str(n) for n in bags["class_names"]]
     row_of = {int(b): i for i, b in enumerate(bags["bag_ids"])}
     pool_ids, positive_ids = arrays["pool_ids"].astype(np.int64), arrays["positive_ids"].astype(np.int64)

@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 from ..config import RunConfig, negatives_per_epoch
 from ..data import DATASETS, LoadedBags, dataset_status, load_bags
-from ..models import MODELS
-from ..samplers import get_sampler
+from ..models import MODELS, models_for as models_for_modality
 
 BAG_FIELDS = ("dataset", "target_class", "bag_size", "seed", "max_instances", "val_fraction", "dataset_options",
               "data_root")  # everything that changes which bags a run has
@@ -37,13 +35,7 @@ def dataset_choices(data_root: str | None = None) -> tuple[dict[str, str], dict[
 
 def models_for(dataset: str) -> dict[str, str]:
     """Models that accept the dataset's modality: name -> description."""
-    modality = DATASETS[dataset].modality
-    return {name: spec.description for name, spec in MODELS.items() if spec.modality == modality}
-
-
-def run_config_from_form(**values: Any) -> RunConfig:
-    """A RunConfig from form values, dropping empty optional fields; validated by the caller (jobs.submit)."""
-    return RunConfig(**{k: v for k, v in values.items() if v is not None})
+    return {name: MODELS[name].description for name in models_for_modality(DATASETS[dataset].modality)}
 
 
 def _bag_key(cfg: RunConfig) -> str:
@@ -66,5 +58,4 @@ def launch_counts(cfg: RunConfig) -> LaunchCounts:
     bags = bags_for(cfg)
     n_pos = int((bags.train.labels == 1).sum())
     pool = int((bags.train.labels == 0).sum())
-    k = pool if get_sampler(cfg.sampler).whole_pool else negatives_per_epoch(n_pos, cfg.pn_ratio, pool)
-    return LaunchCounts(n_pos, pool, k)
+    return LaunchCounts(n_pos, pool, negatives_per_epoch(n_pos, cfg.pn_ratio, pool, cfg.sampler))

@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .playground import PlaygroundResult
+from ..playground import PlaygroundResult
 
 CLUSTER_COLOURS = ("#d62728", "#9467bd", "#e377c2", "#1f77b4", "#17becf", "#8c8c8c")
 SAMPLER_COLOURS = ("#c2410c", "#2563eb", "#059669", "#7c3aed", "#db2777", "#ca8a04", "#0891b2", "#4b5563")

@@ -47,7 +47,6 @@ def run_rows(store: RunStore, limit: int | None = None, kind: str | None = "run"
     """One row per run, newest first (columns RUN_COLUMNS). Filters are store columns, e.g. status=[...]."""
     if kind is not None:
         filters["kind"] = kind
-    store.mark_dead_runs_interrupted()  # cheap: a worker that died mid-session shows as interrupted at once
     now = time.time()
     rows = [run_row(r, now) for r in store.list_runs(limit=limit, **{k: v for k, v in filters.items() if v})]
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
@@ -59,7 +58,6 @@ def latest_runs(store: RunStore, n: int = 10) -> pd.DataFrame:
 
 def run_detail(store: RunStore, run_id: int) -> dict[str, Any] | None:
     """The run's stored row plus its table row, epochs and a one-line description; None if it does not exist."""
-    store.mark_dead_runs_interrupted()
     run = store.get_run(run_id)
     if run is None:
         return None
