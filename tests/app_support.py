@@ -1,4 +1,4 @@
-"""A run store shaped like a lab's after a while, shared by the app and view tests (built once per session):
+"""A run store shaped like a lab's after a while, shared by the app and view tests (built once per session by the `lab_store` fixture in conftest.py):
 one real digits run trained in this process (its arrays, selections and PCA maps are real) and 199 recorded
 runs of several samplers, classes and seeds, so every page has 200 runs to list and compare."""
 
@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import pytest
 
 from weakneg_core.config import RunConfig
 from weakneg_core.projection import MapMaker
@@ -38,18 +37,8 @@ def record_runs(store: RunStore, n: int, sweep_id: str = "lab-sweep") -> list[in
     return ids
 
 
-_LAB: dict[str, tuple[RunStore, int]] = {}  # built once per session even when several modules import the fixture
-
-
-@pytest.fixture(scope="session")
-def lab_store(tmp_path_factory):
+def build_lab(folder) -> tuple[RunStore, int]:
     """(store, the real run's id): the real run first, then 199 recorded runs."""
-    if "lab" not in _LAB:
-        _LAB["lab"] = _build_lab(tmp_path_factory.mktemp("lab"))
-    return _LAB["lab"]
-
-
-def _build_lab(folder) -> tuple[RunStore, int]:
     store = RunStore(f"sqlite:///{folder / 'runs.db'}")
     real = store.create_run(REAL.to_dict())
     maps = MapMaker(store, real, seed=REAL.seed, method="pca")

@@ -11,6 +11,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from processes import stop_weakneg_processes
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-dev-shm-usage",
@@ -46,6 +48,7 @@ def streamlit_app(home: Path, timeout_s: float = 60):
             time.sleep(0.3)
         yield url
     finally:
+        stop_weakneg_processes(server.pid)  # runs the app launched: they would outlive the server
         server.terminate()
         try:
             server.wait(2)  # streamlit can take seconds to stop on SIGTERM; nothing is left to save
@@ -67,3 +70,16 @@ def chromium_page(width: int = 1400, height: int = 1000):
             yield page
         finally:
             browser.close()
+
+
+def wait_until_charts_drawn(page, timeout_s: float = 30) -> None:
+    """Every plotly chart on the page has drawn its traces (instead of sleeping before a screenshot)."""
+    page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')]"
+                           ".every(chart => chart._fullData && chart.querySelector('.main-svg'))",
+                           timeout=timeout_s * 1000)
+
+
+def chart_data(page, index: int = 0) -> str:
+    """The traces (x, y) plotly holds for the index-th chart: what a user sees, without comparing pixels."""
+    return page.evaluate("i => JSON.stringify(document.querySelectorAll('.js-plotly-plot')[i].data"
+                         ".map(trace => [trace.x, trace.y]))", index)

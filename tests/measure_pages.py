@@ -29,11 +29,11 @@ def _fresh_home() -> Path:
 
 
 def first_paint() -> None:
-    from app_support import _build_lab
+    from app_support import build_lab
     from browser_support import chromium_page, streamlit_app
 
     home = _fresh_home()
-    store, real = _build_lab(home)
+    store, real = build_lab(home)
     os.environ["WEAKNEG_STORE"] = store.url
     pages = [("", "Latest runs"), ("launch", "positive bags,"), ("runs", "200 of 200 runs"),
              (f"runs?run={real}", "Where the time went"), (f"inspect?run={real}", "true classes inside:"),

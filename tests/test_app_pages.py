@@ -5,7 +5,6 @@ import time
 from pathlib import Path
 
 import pytest
-from app_support import lab_store  # noqa: F401  (session fixture)
 from streamlit.testing.v1 import AppTest
 
 from weakneg_core import views
@@ -13,10 +12,6 @@ from weakneg_core.config import RunConfig
 from weakneg_core.store import RunStore
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
-PAGES = [("app_pages/home.py", {}), ("app_pages/launch.py", {}), ("app_pages/runs.py", {}), ("app_pages/runs.py", {"run": "REAL"}),
-         ("app_pages/inspect.py", {"run": "REAL"}), ("app_pages/compare.py", {}), ("app_pages/compare.py", {"sweep": "lab-sweep"})]
-
-
 def open_page(page, params=None, timeout=60):
     app = AppTest.from_file(str(APP), default_timeout=timeout)
     app.switch_page(page)
@@ -35,53 +30,58 @@ def texts(app, kind):
 
 
 @pytest.fixture
-def lab(lab_store, monkeypatch):  # noqa: F811
+def lab(lab_store, monkeypatch):
     store, real = lab_store
     monkeypatch.setenv("WEAKNEG_STORE", store.url)
     monkeypatch.setenv("WEAKNEG_ARTIFACTS", str(store.artifacts_root))
     return store, real
 
 
-def test_every_page_with_200_runs_and_its_first_paint(lab):
+def check_home(app, real):
+    assert len(app.dataframe[0].value) == 10 and "Latest runs" in texts(app, "subheader")
+
+
+def check_launch(app, real):
+    assert any("positive bags" in text for text in texts(app, "info"))
+
+
+def check_run_table(app, real):
+    assert len(app.dataframe[0].value) == 200 and "200 of 200 runs" in app.caption[0].value
+
+
+def check_one_run(app, real):
+    assert texts(app, "title") == [f"Run {real}: entropy negatives for class 3 of digits"]
+    assert app.dataframe[0].value["phase"].tolist() == ["scoring", "selecting", "training", "evaluating"]
+
+
+def check_inspect(app, real):
+    assert len(app.get("plotly_chart")) == 1 and len(app.get("image")) == 6
+    assert "The sampler's first picks" in texts(app, "subheader")
+
+
+def check_compare(app, real):
+    assert "Table 1: means over classes" in texts(app, "subheader") and len(app.get("download_button")) == 3
+
+
+def check_compare_sweep(app, real):
+    assert "Runs of sweep `lab-sweep` (from the link)." in texts(app, "caption")
+    assert sorted(app.dataframe[0].value["sampler"]) == ["entropy", "grad_norm", "margin", "random"]
+
+
+PAGE_CHECKS = [("app_pages/home.py", {}, check_home), ("app_pages/launch.py", {}, check_launch),
+               ("app_pages/runs.py", {}, check_run_table), ("app_pages/runs.py", {"run": "REAL"}, check_one_run),
+               ("app_pages/inspect.py", {"run": "REAL"}, check_inspect), ("app_pages/compare.py", {}, check_compare),
+               ("app_pages/compare.py", {"sweep": "lab-sweep"}, check_compare_sweep)]
+
+
+@pytest.mark.parametrize("page, params, check", PAGE_CHECKS, ids=[c.__name__.removeprefix("check_") for *_, c in PAGE_CHECKS])
+def test_each_page_on_a_store_of_200_runs(lab, page, params, check):
     store, real = lab
     assert store.count_runs() == 200
-    timings = []
-    for page, params in PAGES:
-        params = {k: str(real) if v == "REAL" else v for k, v in params.items()}
-        started = time.perf_counter()
-        app = no_exceptions(open_page(page, params))
-        timings.append((page + (f"?{'&'.join(f'{k}={v}' for k, v in params.items())}" if params else ""),
-                        time.perf_counter() - started))
-        if page == "app_pages/home.py":
-            assert len(app.dataframe[0].value) == 10 and "Latest runs" in texts(app, "subheader")
-        elif page == "app_pages/launch.py":
-            assert any("positive bags" in text for text in texts(app, "info"))
-        elif page == "app_pages/runs.py" and not params:
-            assert len(app.dataframe[0].value) == 200 and "200 of 200 runs" in app.caption[0].value
-        elif page == "app_pages/runs.py":
-            assert texts(app, "title") == [f"Run {real}: entropy negatives for class 3 of digits"]
-            assert app.dataframe[0].value["phase"].tolist() == ["scoring", "selecting", "training", "evaluating"]
-        elif page == "app_pages/inspect.py":
-            assert len(app.get("plotly_chart")) == 1 and len(app.get("image")) == 6
-            assert "The sampler's first picks" in texts(app, "subheader")
-        elif params:
-            assert "Runs of sweep `lab-sweep` (from the link)." in texts(app, "caption")
-            assert sorted(app.dataframe[0].value["sampler"]) == ["entropy", "grad_norm", "margin", "random"]
-        else:
-            assert "Table 1: means over classes" in texts(app, "subheader") and len(app.get("download_button")) == 3
-    print("\nfirst paint with 200 runs in the store (AppTest, seconds; the first includes this process's imports):")
-    for name, seconds in timings:
-        print(f"  {seconds:6.2f}  {name}")
-    repeat = [(name, _time(open_page, page, params, real)) for (name, _), (page, params) in zip(timings, PAGES)]
-    print("again, imports warm (what a running server sees):")
-    for name, seconds in repeat:
-        print(f"  {seconds:6.2f}  {name}")
-
-
-def _time(open_, page, params, real):
     started = time.perf_counter()
-    no_exceptions(open_(page, {k: str(real) if v == "REAL" else v for k, v in params.items()}))
-    return time.perf_counter() - started
+    app = no_exceptions(open_page(page, {k: str(real) if v == "REAL" else v for k, v in params.items()}))
+    print(f"first paint of {page} {params}: {time.perf_counter() - started:.2f} s (AppTest; printed, not asserted)")
+    check(app, real)
 
 
 def test_launch_refuses_a_bad_value_and_queues_a_run(monkeypatch):

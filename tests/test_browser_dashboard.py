@@ -10,12 +10,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from browser_support import chromium_page, streamlit_app
+import pytest
+
+from browser_support import chromium_page, streamlit_app, wait_until_charts_drawn
 from playwright.sync_api import expect
 
 from weakneg_core import jobs, views
 from weakneg_core.config import RunConfig
 from weakneg_core.store import RunStore
+
+pytestmark = pytest.mark.slow  # a real browser and a served app
 
 SHOTS = Path(os.environ.get("WEAKNEG_SCREENSHOTS") or tempfile.mkdtemp(prefix="weakneg-shots-"))
 
@@ -30,7 +34,7 @@ def wait_for_text(page, text, timeout_s=60):
 
 def shoot(page, name):
     SHOTS.mkdir(parents=True, exist_ok=True)
-    time.sleep(0.5)  # let charts finish drawing
+    wait_until_charts_drawn(page)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 

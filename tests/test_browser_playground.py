@@ -1,8 +1,11 @@
 """The playground in a real browser: it draws every chosen sampler, and a slider change re-draws the plots."""
 
+import pytest
 from playwright.sync_api import expect
 
-from browser_support import chromium_page, streamlit_app
+from browser_support import chart_data, chromium_page, streamlit_app, wait_until_charts_drawn
+
+pytestmark = pytest.mark.slow  # a real browser and a served app
 
 
 def test_playground_redraws_after_a_slider_change(tmp_path):
@@ -16,8 +19,9 @@ def test_playground_redraws_after_a_slider_change(tmp_path):
         explanation.wait_for(timeout=60000)
         plots = page.locator(".js-plotly-plot")
         expect(plots).to_have_count(4, timeout=30000)  # three samplers side by side + the metrics chart
+        wait_until_charts_drawn(page)
         page.screenshot(path=str(tmp_path / "playground-before.png"), full_page=True)
-        first_plot = plots.first.screenshot()
+        first_plot = chart_data(page)
         before = explanation.inner_text()
 
         overlap = page.locator('[data-testid="stSlider"]').filter(has_text="overlap").get_by_role("slider")
@@ -27,8 +31,10 @@ def test_playground_redraws_after_a_slider_change(tmp_path):
         expect(explanation).not_to_have_text(before, timeout=60000)
         expect(page.locator('[data-testid="stSlider"]').filter(has_text="overlap")).to_contain_text("1.00")
         expect(plots).to_have_count(4)
-        page.wait_for_timeout(1000)  # let plotly finish drawing the new traces
-        assert plots.first.screenshot() != first_plot
+        page.wait_for_function("before => JSON.stringify(document.querySelector('.js-plotly-plot').data"
+                               ".map(trace => [trace.x, trace.y])) !== before", arg=first_plot, timeout=60000)
+        wait_until_charts_drawn(page)
+        assert chart_data(page) != first_plot  # the chosen negatives moved with the concept
         assert "overlap=1.0" in page.url  # the URL holds the settings, so the picture can be bookmarked
         navigation = page.locator('[data-testid="stSidebarNav"]')
         assert navigation.get_by_text("Playground", exact=True).count() == 1  # app.py's page titles

@@ -17,6 +17,8 @@ from weakneg_core.errors import ConfigError, DatasetMissing
 from weakneg_core.store import FINISHED
 from weakneg_core.train import run_experiment
 
+pytestmark = pytest.mark.slow  # generates audio from the Debian samples
+
 FAMILIES = ["ambi", "bd", "tabla"]
 OPTIONS = {"n_train": 24, "n_test": 12, "families": FAMILIES}
 

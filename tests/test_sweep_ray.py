@@ -7,6 +7,8 @@ from weakneg_core.config import RunConfig
 from weakneg_core.store import FAILED, FINISHED, INTERRUPTED
 from weakneg_core.sweep import SweepConfig, run_sweep
 
+pytestmark = pytest.mark.slow  # starts Ray
+
 BASE = RunConfig(dataset="digits", epochs=1, save_embeddings="none")
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from app_support import REAL, lab_store  # noqa: F401  (session fixture)
+from app_support import REAL
 
 from weakneg_core import views
 from weakneg_core.config import RunConfig
@@ -11,7 +11,7 @@ from weakneg_core.data import load_bags
 from weakneg_core.errors import ConfigError
 
 
-def test_run_rows_progress_filters_and_kinds(lab_store):  # noqa: F811
+def test_run_rows_progress_filters_and_kinds(lab_store):
     store, real = lab_store
     rows = views.run_rows(store)
     assert len(rows) == 200 and list(rows.columns) == views.RUN_COLUMNS
@@ -24,7 +24,7 @@ def test_run_rows_progress_filters_and_kinds(lab_store):  # noqa: F811
     assert views.run_rows(store, kind="milcheck").empty
 
 
-def test_run_detail_curves_and_time_split(lab_store):  # noqa: F811
+def test_run_detail_curves_and_time_split(lab_store):
     store, real = lab_store
     detail = views.run_detail(store, real)
     run = store.get_run(real)
@@ -38,7 +38,7 @@ def test_run_detail_curves_and_time_split(lab_store):  # noqa: F811
     assert views.run_detail(store, 10_000) is None
 
 
-def test_epoch_view_matches_the_store_and_the_bags(lab_store):  # noqa: F811
+def test_epoch_view_matches_the_store_and_the_bags(lab_store):
     store, real = lab_store
     assert views.inspect_epochs(store, real) == [1, 2, 3]
     view = views.epoch_view(store, real, 2)
@@ -74,7 +74,7 @@ def test_epoch_view_matches_the_store_and_the_bags(lab_store):  # noqa: F811
     assert (view.class_count("3")[: len(pool)] == 0).all() and (view.class_count("3")[len(pool):] > 0).all()
 
 
-def test_class_composition_by_hand(lab_store):  # noqa: F811
+def test_class_composition_by_hand(lab_store):
     store, real = lab_store
     view = views.epoch_view(store, real, 3)
     table = views.class_composition(view).set_index("class")
@@ -87,7 +87,7 @@ def test_class_composition_by_hand(lab_store):  # noqa: F811
     assert table.loc["7", "lift"] == pytest.approx(table.loc["7", "selected"] / table.loc["7", "pool"])
 
 
-def test_selection_changes_count_kept_bags(lab_store):  # noqa: F811
+def test_selection_changes_count_kept_bags(lab_store):
     store, real = lab_store
     changes = views.selection_changes(store, real).set_index("epoch")
     one, two = (set(store.selection(real, e)[0].tolist()) for e in (1, 2))
@@ -96,7 +96,7 @@ def test_selection_changes_count_kept_bags(lab_store):  # noqa: F811
     assert np.isnan(changes.loc[1, "kept"])
 
 
-def test_bag_previews_show_the_bags_images(lab_store):  # noqa: F811
+def test_bag_previews_show_the_bags_images(lab_store):
     store, real = lab_store
     view = views.epoch_view(store, real, 1)
     run = store.get_run(real)
@@ -116,7 +116,7 @@ def test_bag_previews_show_the_bags_images(lab_store):  # noqa: F811
     np.testing.assert_array_equal(strip[::scale, 8 * scale + 2: 16 * scale + 2: scale], images[1, :, :, 0])
 
 
-def test_map_figure_and_reading_a_selection_back(lab_store):  # noqa: F811
+def test_map_figure_and_reading_a_selection_back(lab_store):
     store, real = lab_store
     view = views.epoch_view(store, real, 2)
     figure, ids = views.map_figure(view, "selected", show_positives=True)

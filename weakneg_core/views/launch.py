@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..config import RunConfig, negatives_per_epoch
-from ..data import DATASETS, LoadedBags, dataset_status, load_bags
+from ..data import DATASETS, LoadedBags, dataset_status, load_bags, resolve_root
 from ..models import MODELS, models_for as models_for_modality
 
 BAG_FIELDS = ("dataset", "target_class", "bag_size", "seed", "max_instances", "val_fraction", "dataset_options",
@@ -39,7 +39,8 @@ def models_for(dataset: str) -> dict[str, str]:
 
 
 def _bag_key(cfg: RunConfig) -> str:
-    values = cfg.to_dict()
+    """The bag layout, with the data folder resolved: two homes (or two tests) never share an entry."""
+    values = {**cfg.to_dict(), "data_root": str(resolve_root(cfg.data_root).resolve())}
     return json.dumps({name: values[name] for name in BAG_FIELDS}, sort_keys=True, default=str)
 
 
