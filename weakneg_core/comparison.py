@@ -1,7 +1,7 @@
 """Comparing finished runs: per-class means over seeds, deltas vs `random`, wins, cost. Pure pandas over the store.
 
 Two runs are comparable when they share a *setting*: dataset, target class, P-N ratio, head, model and epochs
-(DESIGN.md section 3). Deltas pair a sampler's run with the `random` run of the same setting *and seed*, so
+(docs/definitions.md). Deltas pair a sampler's run with the `random` run of the same setting *and seed*, so
 both saw the same bags and the same initial weights.
 """
 
