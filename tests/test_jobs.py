@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from weakneg_core import jobs
+from weakneg_core import jobs, views
 from weakneg_core.config import RunConfig
 from weakneg_core.errors import ConfigError
 from weakneg_core.store import CANCELLED, FINISHED, INTERRUPTED, QUEUED, RUNNING
@@ -45,10 +45,15 @@ def test_cancel_stops_a_running_worker_within_seconds(store):
     assert run["status"] == CANCELLED and len(store.epochs(run_id)) == run["epochs_done"] >= 1
 
 
-def test_killed_worker_is_marked_interrupted(store):
+def test_a_killed_worker_shows_interrupted_to_readers_who_write_nothing(store):
     run_id = jobs.submit(RunConfig(dataset="digits", target_class=3, epochs=500, save_embeddings="none"), store)
     wait_for(lambda: store.get_run(run_id)["epochs_done"] >= 1 and store.get_run(run_id)["pid"])
     os.killpg(store.get_run(run_id)["pid"], signal.SIGKILL)
-    wait_for(lambda: run_id in store.mark_dead_runs_interrupted() or store.get_run(run_id)["status"] == INTERRUPTED)
+    wait_for(lambda: store.get_run(run_id)["status"] == INTERRUPTED)  # as soon as the process is gone
     run = store.get_run(run_id)
-    assert run["status"] == INTERRUPTED and len(store.epochs(run_id)) >= 1
+    assert run["stored_status"] == RUNNING and "stopped after epoch" in run["error"]  # shown, not written
+    assert views.run_rows(store)["status"].tolist() == [INTERRUPTED]
+    assert store.get_run(run_id)["stored_status"] == RUNNING  # listing wrote nothing either
+    assert store.mark_dead_runs_interrupted() == [run_id]  # the dispatcher's job: now it is recorded
+    run = store.get_run(run_id)
+    assert run["stored_status"] == INTERRUPTED and len(store.epochs(run_id)) >= 1
