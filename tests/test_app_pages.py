@@ -66,9 +66,12 @@ def test_every_page_with_200_runs_and_its_first_paint(lab):
             assert "The sampler's first picks" in texts(app, "subheader")
         elif params:
             assert "Runs of sweep `lab-sweep` (from the link)." in texts(app, "caption")
-            assert sorted(app.dataframe[0].value["sampler"]) == ["entropy", "grad_norm", "margin", "random"]
+            verdicts = app.dataframe[0].value  # 2 seeds per class: verdicts, with intervals
+            assert sorted(verdicts["sampler"]) == ["entropy", "grad_norm(label=known)", "margin"]
+            assert verdicts["95% CI low"].notna().all()
         else:
-            assert "Table 1: means over classes" in texts(app, "subheader") and len(app.get("download_button")) == 3
+            assert "AP vs random: verdicts per sampler" in texts(app, "subheader")
+            assert len(app.get("download_button")) == 4
     print("\nfirst paint with 200 runs in the store (AppTest, seconds; the first includes this process's imports):")
     for name, seconds in timings:
         print(f"  {seconds:6.2f}  {name}")
@@ -143,7 +146,9 @@ def test_runs_filters_and_unknown_links(lab):
     app = no_exceptions(open_page("app_pages/runs.py", {"run": "99999"}))
     assert "There is no run 99999" in app.error[0].value
     app = no_exceptions(open_page("app_pages/compare.py", {"runs": f"{real + 1},{real + 2},{real + 3},{real + 4}"}))
-    assert sorted(app.dataframe[0].value["sampler"]) == ["entropy", "grad_norm", "margin", "random"]
+    verdicts = app.dataframe[0].value  # one seed each: paired with random, but too few seeds for a verdict
+    assert sorted(verdicts["sampler"]) == ["entropy", "grad_norm(label=known)", "margin"]
+    assert set(verdicts["verdict"]) == {"too few seeds"}
 
 
 def test_inspect_follows_a_running_run(monkeypatch):
