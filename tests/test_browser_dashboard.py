@@ -103,7 +103,7 @@ def test_dashboard_in_chromium(tmp_path, monkeypatch):
         page.goto(f"{url}/compare")
         wait_for_text(page, "Table 1: AP and AUC per class")
         wait_for_text(page, "Curves over epochs")
-        shoot(page, "compare")
+        shoot(page, "compare_one_run")
 
         # Cancel the long run from its page: it stops within seconds.
         page.goto(f"{url}/runs?run={long_run}")

@@ -72,13 +72,15 @@ def test_numbers_match_scipy_and_statsmodels(store):
     sd = math.sqrt(np.mean(per_class_var))
     assert row["pooled_sd"] == pytest.approx(sd)
     z = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)
-    assert row["seeds_needed_0.01"] == math.ceil((z * sd / 0.01) ** 2)
-    assert row["seeds_needed_0.02"] == math.ceil((z * sd / 0.02) ** 2)
+    assert row["seeds_needed_0.01"] == max(2, math.ceil((z * sd / 0.01) ** 2))
+    assert row["seeds_needed_0.02"] == max(2, math.ceil((z * sd / 0.02) ** 2))
 
 
 def test_seeds_needed_by_hand():
     # z_0.975 + z_0.8 = 1.959964 + 0.841621 = 2.801585; sd 0.01, delta 0.01 -> 7.849 -> 8; delta 0.02 -> 1.96 -> 2
     assert paired_stats.seeds_needed(0.01, 0.01) == 8 and paired_stats.seeds_needed(0.01, 0.02) == 2
+    assert paired_stats.seeds_needed(0.03, 0.01) == 71  # (2.801585 * 3)^2 = 70.64 -> 71
+    assert paired_stats.seeds_needed(0.001, 0.02) == 2  # 0.0196 -> 1, but a paired test needs 2
     assert paired_stats.seeds_needed(float("nan"), 0.01) is None
 
 

@@ -167,10 +167,11 @@ def pooled_sd(per_class: list[np.ndarray]) -> float:
 
 def seeds_needed(sd: float, effect: float, power: float = POWER, alpha: float = ALPHA) -> int | None:
     """Paired seeds to detect a mean difference `effect` with a two-sided test at `alpha` and `power`:
-    n = ceil(((z_(1-alpha/2) + z_power) * sd / effect)^2) (normal approximation). None without an SD."""
+    n = ceil(((z_(1-alpha/2) + z_power) * sd / effect)^2) (normal approximation), at least 2. None without an SD."""
     if sd is None or math.isnan(sd):
         return None
-    return math.ceil(((stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * sd / effect) ** 2)
+    n = math.ceil(((stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * sd / effect) ** 2)
+    return max(2, n)  # a paired test needs two seeds however small the spread
 
 
 def to_json(result: dict) -> dict:
