@@ -60,8 +60,8 @@ def figure1(classes: pd.DataFrame, path: Path, metric: str = "ap", title: str = 
     import matplotlib.pyplot as plt
 
     panels = list(classes.groupby(["setting", "sampler"])) if not classes.empty else []
-    width = max(6.0, 1.5 + 0.45 * (classes["class"].nunique() if not classes.empty else 1))
-    fig, axes = plt.subplots(max(1, len(panels)), 1, figsize=(width, 3.0 * max(1, len(panels))), squeeze=False)
+    width = max(7.0, 1.5 + 0.45 * (classes["class"].nunique() if not classes.empty else 1))
+    fig, axes = plt.subplots(max(1, len(panels)), 1, figsize=(width, 3.4 * max(1, len(panels))), squeeze=False)
     if not panels:
         axes[0, 0].text(0.5, 0.5, "no sampler has a random run to pair with", ha="center",
                         transform=axes[0, 0].transAxes)
@@ -79,8 +79,8 @@ def figure1(classes: pd.DataFrame, path: Path, metric: str = "ap", title: str = 
         ax.set_xticks(x, [str(c) for c in rows["class"]], rotation=30, ha="right")
         ax.set_ylabel(f"{metric.upper()} - random")
         better = int((rows["verdict"] == paired_stats.BETTER).sum())
-        ax.set_title(f"{title + ': ' if title else ''}{sampler} [{setting}]: better in {better} of {len(rows)} "
-                     f"classes", fontsize="medium")
+        ax.set_title(f"{title + ': ' if title else ''}{sampler} [{setting}]\nbetter in {better} of {len(rows)} "
+                     f"classes (Holm-adjusted paired t-test)", fontsize="medium")
         ax.legend(fontsize="small", loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -89,7 +89,7 @@ def figure1(classes: pd.DataFrame, path: Path, metric: str = "ap", title: str = 
 
 
 def curves_chart(table: pd.DataFrame, path: Path, metric: str = "ap") -> Path:
-    """Per class (one panel each, first setting only when several), per sampler: the mean curve over runs and a
+    """Per class and setting (one panel each), per sampler: the mean curve over runs and a
     band of ± 1 SD; the legend says how many runs each band holds."""
     import matplotlib
 
@@ -105,10 +105,14 @@ def curves_chart(table: pd.DataFrame, path: Path, metric: str = "ap") -> Path:
         for sampler, line in panel.groupby("sampler"):
             ax.plot(line["epoch"], line["mean"], marker=".", label=f"{sampler} (n={int(line['runs'].max())})")
             ax.fill_between(line["epoch"], line["low"], line["high"], alpha=0.2)
-        ax.set_title(str(name), fontsize="medium")
+        several = table["setting"].nunique() > 1
+        ax.set_title(f"{name} [{setting}]" if several else str(name), fontsize="medium")
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_xlabel("epoch")
         ax.set_ylabel(f"test {metric.upper()}")
         ax.legend(fontsize="x-small")
+    for ax in axes.flat[len(keys):]:
+        ax.set_visible(False)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
