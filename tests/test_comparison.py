@@ -154,3 +154,13 @@ def test_empty_frames_keep_their_columns(store):
     assert "ap_mean" in comparison.per_class(frame).columns
     assert comparison.paired_deltas(frame).empty and comparison.unpaired_runs(frame) == []
     assert comparison.table1(frame).empty and comparison.cost(frame).empty
+
+
+def test_a_real_run_records_the_device_it_used(store):
+    from weakneg_core.train import run_experiment
+
+    cfg = RunConfig(dataset="digits", target_class=3, sampler="random", epochs=1, max_instances=300, device="auto",
+                    save_embeddings="none")
+    run_experiment(cfg, store)
+    row = comparison.runs_frame(store).iloc[0]
+    assert row["device"] == "cpu" and json.loads(row["setting_key"])["device"] == "cpu"  # not 'auto'
