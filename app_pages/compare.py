@@ -1,10 +1,10 @@
-"""Compare samplers: per-class AP/AUC, delta vs random (the paper's Figure 1), Table 1, wins, time."""
+"""Compare samplers with paired statistics vs random: verdicts, Figure 1 with intervals, Table 1, curves, cost."""
 
-import plotly.express as px
 import streamlit as st
 
-from weakneg_core import comparison
+from weakneg_core import comparison, curves, paired_stats
 from weakneg_core.store import open_store
+from weakneg_core.views import compare as view
 
 store = open_store()
 st.title("Compare samplers")
@@ -45,55 +45,55 @@ if frame.empty:
     st.warning("No finished runs match. Only finished runs are compared.")
     st.stop()
 
-samplers = sorted(frame["sampler"].unique())
-st.caption(f"{len(frame)} finished runs · {frame['target_name'].nunique()} classes · samplers: {', '.join(samplers)}"
-           f" · seeds: {', '.join(map(str, sorted(frame['seed'].unique())))}")
-per_class = comparison.per_class(frame)
-delta = comparison.delta_vs_random(frame)
-won = comparison.wins(delta)
-table = comparison.table1(frame)
+metric = st.radio("Metric", ["AP", "AUC"], horizontal=True)
+result = paired_stats.compare(frame, metric.lower())
+st.caption(f"{len(frame)} finished runs · {frame['target_name'].nunique()} classes · samplers: "
+           f"{', '.join(sorted(frame['sampler_id'].unique()))} · seeds: "
+           f"{', '.join(map(str, sorted(frame['seed'].unique())))}")
+if result["notice"]:
+    st.warning(result["notice"], icon=":material/call_split:")
+if result["unpaired_runs"]:
+    st.info(f"No `random` run of the same setting, class and seed to pair with: runs "
+            f"{', '.join(map(str, result['unpaired_runs']))}. They are left out of the statistics.")
 
-st.subheader("Table 1: means over classes")
-st.dataframe(table, hide_index=True, column_config={
-    "mAP": st.column_config.NumberColumn(format="%.3f"), "mAUC": st.column_config.NumberColumn(format="%.3f"),
-    "d_prime": st.column_config.NumberColumn("d'", format="%.2f"),
-    "improved": st.column_config.TextColumn("improved AP vs random (classes)")})
-downloads = st.columns(3)
+st.subheader(f"{metric} vs random: verdicts per sampler")
+if result["samplers"].empty:
+    st.info("No sampler has a `random` run of the same setting, class and seed: nothing to pair.")
+else:
+    st.markdown("  \n".join(view.verdict_lines(result)))
+    st.dataframe(view.sampler_table(result), hide_index=True)
+    st.subheader(f"Δ{metric} vs random per class (Figure 1, 95% intervals)")
+    st.plotly_chart(view.delta_figure(result), key="delta_chart")
+    with st.expander("Per class: paired differences, t-intervals, Holm-adjusted p"):
+        st.dataframe(view.class_table(result), hide_index=True)
+
+st.subheader("Table 1: AP and AUC per class (mean ± 95% interval over seeds)")
+table = comparison.table1(frame)
+st.dataframe(table, hide_index=True)
+downloads = st.columns(4)
 downloads[0].download_button("Table 1 (CSV)", table.to_csv(index=False), "table1.csv", "text/csv",
                              icon=":material/download:")
-downloads[1].download_button("Per class (CSV)", per_class.to_csv(index=False), "per_class.csv", "text/csv",
+downloads[1].download_button(f"Figure 1 {metric} (CSV)", result["classes"].to_csv(index=False),
+                             f"figure1_{metric.lower()}.csv", "text/csv", icon=":material/download:")
+downloads[2].download_button("Per sampler (CSV)", result["samplers"].to_csv(index=False),
+                             f"samplers_{metric.lower()}.csv", "text/csv", icon=":material/download:")
+downloads[3].download_button("All runs (CSV)", frame.to_csv(index=False), "runs.csv", "text/csv",
                              icon=":material/download:")
-downloads[2].download_button("All runs (CSV)", frame.to_csv(index=False), "runs.csv", "text/csv",
-                             icon=":material/download:")
-if not won.empty:
-    st.markdown("  \n".join(f"**{row.sampler}**: {row.summary} (AUC: {row.improved_auc} of {row.classes})"
-                            for row in won.itertuples()))
 
-metric = st.radio("Metric", ["AP", "AUC"], horizontal=True)
-key = metric.lower()
-left, right = st.columns(2)
-with left:
-    st.subheader(f"{metric} per class (mean ± std over seeds)")
-    st.plotly_chart(px.bar(per_class, x="target_name", y=f"{key}_mean", error_y=f"{key}_std", color="sampler",
-                           barmode="group", labels={"target_name": "class", f"{key}_mean": metric},
-                           hover_data=["n_seeds"]).update_layout(height=380, margin={"t": 10})
-                    .update_xaxes(type="category"),
-                    key="per_class_chart")
-with right:
-    st.subheader(f"Δ{metric} vs random per class (Figure 1)")
-    if delta.empty:
-        st.info("No sampler has a `random` run at the same dataset, class, seed, ratio, head, model and epochs.")
-    else:
-        mean_delta = (delta.groupby(["target_name", "sampler"])[f"delta_{key}"].agg(["mean", "std"]).reset_index())
-        st.plotly_chart(px.bar(mean_delta, x="target_name", y="mean", error_y="std", color="sampler",
-                               barmode="group", labels={"target_name": "class", "mean": f"Δ{metric}"})
-                        .update_layout(height=380, margin={"t": 10}).update_xaxes(type="category")
-                        .add_hline(y=0, line_color="#334155"),
-                        key="delta_chart")
+st.subheader("Curves over epochs (mean ± 1 SD over runs)")
+curve_label = st.radio("Curve", list(curves.CURVE_METRICS.values()), horizontal=True)
+curve_metric = next(k for k, v in curves.CURVE_METRICS.items() if v == curve_label)
+epochs = curves.epoch_frame(store, frame)
+st.plotly_chart(view.curves_figure(curves.curves(epochs, curve_metric), curve_label), key="curves_chart")
+reach = curves.time_to_full(epochs)
+if not reach.empty:
+    st.caption("Epoch at which each sampler's mean AP first reaches 95% of `full`'s final AP (empty: never).")
+    st.dataframe(reach, hide_index=True)
 
 st.subheader("Time per sampler")
+st.caption("Seconds per epoch; the extra over random is paired by setting, class and seed, and timings are only "
+           "compared between runs that agree on whether maps were saved.")
 spent = comparison.cost(frame)
 st.dataframe(spent, hide_index=True, column_config={
-    column: st.column_config.NumberColumn(format="%.3f") for column in spent.columns if column.endswith("_s")})
-with st.expander("Per-class table"):
-    st.dataframe(per_class, hide_index=True)
+    column: st.column_config.NumberColumn(format="%.3f") for column in spent.columns
+    if "s/epoch" in column or column.startswith("extra")})

@@ -12,6 +12,8 @@ from weakneg_core.config import RunConfig
 from weakneg_core.store import RunStore
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
+
+
 def open_page(page, params=None, timeout=60):
     app = AppTest.from_file(str(APP), default_timeout=timeout)
     app.switch_page(page)
@@ -60,12 +62,15 @@ def check_inspect(app, real):
 
 
 def check_compare(app, real):
-    assert "Table 1: means over classes" in texts(app, "subheader") and len(app.get("download_button")) == 3
+    assert "AP vs random: verdicts per sampler" in texts(app, "subheader")
+    assert len(app.get("download_button")) == 4
 
 
 def check_compare_sweep(app, real):
     assert "Runs of sweep `lab-sweep` (from the link)." in texts(app, "caption")
-    assert sorted(app.dataframe[0].value["sampler"]) == ["entropy", "grad_norm", "margin", "random"]
+    verdicts = app.dataframe[0].value  # 2 seeds per class: verdicts, with intervals
+    assert sorted(verdicts["sampler"]) == ["entropy", "grad_norm(label=known)", "margin"]
+    assert verdicts["95% CI low"].notna().all()
 
 
 PAGE_CHECKS = [("app_pages/home.py", {}, check_home), ("app_pages/launch.py", {}, check_launch),
@@ -143,7 +148,9 @@ def test_runs_filters_and_unknown_links(lab):
     app = no_exceptions(open_page("app_pages/runs.py", {"run": "99999"}))
     assert "There is no run 99999" in app.error[0].value
     app = no_exceptions(open_page("app_pages/compare.py", {"runs": f"{real + 1},{real + 2},{real + 3},{real + 4}"}))
-    assert sorted(app.dataframe[0].value["sampler"]) == ["entropy", "grad_norm", "margin", "random"]
+    verdicts = app.dataframe[0].value  # one seed each: paired with random, but too few seeds for a verdict
+    assert sorted(verdicts["sampler"]) == ["entropy", "grad_norm(label=known)", "margin"]
+    assert set(verdicts["verdict"]) == {"too few seeds"}
 
 
 def test_inspect_follows_a_running_run(monkeypatch):

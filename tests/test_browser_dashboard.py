@@ -103,11 +103,11 @@ def test_dashboard_in_chromium(tmp_path, monkeypatch):
         page.locator("[data-testid='stImage'] img").nth(6).wait_for(timeout=30000)  # up to 12 lassoed bags
         shoot(page, "inspect")
 
-        # Compare: one finished run gives the per-class chart and the tables.
+        # Compare: one finished run gives Table 1, the curves and the tables.
         page.goto(f"{url}/compare")
-        wait_for_text(page, "Table 1: means over classes")
-        wait_for_text(page, "per class (mean ± std over seeds)")
-        shoot(page, "compare")
+        wait_for_text(page, "Table 1: AP and AUC per class")
+        wait_for_text(page, "Curves over epochs")
+        shoot(page, "compare_one_run")
 
         # Cancel the long run from its page: it stops within seconds.
         page.goto(f"{url}/runs?run={long_run}")

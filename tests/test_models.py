@@ -1,4 +1,4 @@
-"""Every head: output shapes, valid probabilities, and the definitions of docs/definitions.md."""
+"""Every head: output shapes, valid probabilities, and the definitions of docs/definitions.md ("Heads")."""
 
 import pytest
 import torch

@@ -1,43 +1,56 @@
-"""report.py on a hand-built sweep: the files exist, hold the comparison's numbers, and the chart is a PNG."""
+"""report.py on a hand-built sweep: the files exist, hold paired_stats' numbers, and the charts are PNGs."""
 
 import pandas as pd
 import pytest
 
-from weakneg_core.config import RunConfig
+from weakneg_core import comparison, paired_stats
 from weakneg_core.errors import WeaknegError
 from weakneg_core.report import md_table, write_report
 from weakneg_core.store import FINISHED
 from weakneg_core.sweep import SweepConfig
 
-AP = {(0, "random"): 0.40, (0, "entropy"): 0.50, (1, "random"): 0.70, (1, "entropy"): 0.60}
+from compare_support import record
+
+# (class, sampler) -> final AP per seed 0, 1, 2; curves rise by 0.1 per epoch to it over 3 epochs
+AP = {(0, "random"): [0.40, 0.42, 0.44], (0, "entropy"): [0.50, 0.53, 0.53], (0, "full"): [0.60, 0.60, 0.60],
+      (1, "random"): [0.70, 0.72, 0.74], (1, "entropy"): [0.60, 0.61, 0.66]}
 
 
 @pytest.fixture
 def sweep_store(store):
-    sweep = SweepConfig(grid={"classes": [0, 1], "samplers": ["random", "entropy"]})
-    store.create_sweep("rep", sweep.to_dict(), "local", 4)
-    for (cls, sampler), ap in AP.items():
-        run_id = store.create_run(RunConfig(target_class=cls, sampler=sampler, epochs=1).to_dict(), sweep_id="rep")
-        store.start_run(run_id, target_name=f"c{cls}")
-        store.add_epoch(run_id, 1, {"ap": ap, "auc": ap + 0.1, "dprime": 0.5, "t_score": 0.2, "t_select": 0.1,
-                                    "t_train": 1.0, "t_eval": 0.1})
-        store.finish_run(run_id, FINISHED)
+    store.create_sweep("rep", SweepConfig(grid={"classes": [0, 1]}).to_dict(), "local", 15)
+    for (cls, sampler), values in AP.items():
+        for seed, ap in enumerate(values):
+            record(store, sampler, cls, seed, ap, sweep_id="rep", curve=[ap - 0.2, ap - 0.1])
     store.update_sweep("rep", status=FINISHED)
     return store
 
 
 def test_report_files_hold_the_comparison(sweep_store, tmp_path):
     written = write_report(sweep_store, "rep", tmp_path / "out")
-    assert set(written) == {"runs", "per_class", "delta_vs_random", "wins", "cost", "table1", "chart", "markdown"}
-    delta = pd.read_csv(written["delta_vs_random"]).set_index("target_class")
-    assert delta.loc[0, "delta_ap"] == pytest.approx(0.10) and delta.loc[1, "delta_ap"] == pytest.approx(-0.10)
-    wins = pd.read_csv(written["wins"])
-    assert wins.loc[0, "summary"] == "improved AP in 1 of 2 classes"
-    assert written["chart"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert {"runs", "per_class", "table1", "cost", "curves", "time_to_full", "deltas_ap", "classes_ap",
+            "samplers_ap", "deltas_auc", "classes_auc", "samplers_auc", "figure1", "curves_chart", "markdown"} == set(written)
+    expected = paired_stats.compare(comparison.runs_frame(sweep_store, sweep_id="rep"), "ap")
+    classes = pd.read_csv(written["classes_ap"])
+    assert set(classes["sampler"]) == {"entropy", "full"}  # full is compared with random too
+    classes = classes[classes["sampler"] == "entropy"].set_index("target_class")
+    # class 0: entropy - random = 0.10, 0.11, 0.09 -> mean 0.10; class 1: -0.10, -0.11, -0.08 -> -0.0967
+    assert classes.loc[0, "delta_mean"] == pytest.approx(0.10) and classes.loc[1, "delta_mean"] == pytest.approx(
+        -0.29 / 3)
+    assert pd.read_csv(written["classes_ap"])["p_adjusted"].tolist() == pytest.approx(
+        expected["classes"]["p_adjusted"].tolist(), nan_ok=True)
+    samplers = pd.read_csv(written["samplers_ap"])
+    assert samplers["verdict"].tolist() == expected["samplers"]["verdict"].tolist()
+    assert written["figure1"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert written["curves_chart"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = written["markdown"].read_text()
-    assert "# Sweep rep" in text and "improved AP in 1 of 2 classes" in text and "delta_chart.png" in text
-    assert "| 0 | c0 | 0.500 | 0.400 |" in text  # per-class AP pivot: entropy, random columns (one seed: no ±)
-    assert len(pd.read_csv(written["runs"])) == 4
+    assert "# Sweep rep" in text and "figure1.png" in text and "curves.png" in text
+    assert expected["samplers"].loc[0, "summary"] in text
+    assert "| random |" in text and "0.420 ± 0.050" in text  # Table 1: 0.42 +- 4.3027 * 0.02 / sqrt(3)
+    reach = pd.read_csv(written["time_to_full"]).set_index("sampler")
+    # full's final AP 0.60 -> target 0.57; entropy's mean curve at class 0: 0.32, 0.42, 0.52: never; full: epoch 3
+    assert reach.loc["full", "first_epoch"] == 3 and pd.isna(reach.loc["entropy", "first_epoch"])
+    assert len(pd.read_csv(written["runs"])) == 15
 
 
 def test_report_errors_are_one_line(store):

@@ -36,7 +36,7 @@ def test_ray_sweep_lands_in_the_store(store):
         assert len(store.epochs(run["id"])) == 1 and run["pid"] is not None
     assert seen[-1][FINISHED] == 4 and seen[-1]["done"] == 4
     frame = comparison.runs_frame(store, sweep_id="ray-grid")
-    assert len(comparison.delta_vs_random(frame)) == 2  # margin vs random, per class
+    assert len(comparison.paired_deltas(frame)) == 2  # margin vs random, per class
     assert store.get_sweep("ray-grid")["status"] == FINISHED
 
 

@@ -229,7 +229,8 @@ class Experiment:
         if self.store is None:
             return
         self.store.start_run(self.run_id, target_class=self.data.target, target_name=self.data.target_name,
-                             n_pos=len(self.positives), pool_size=len(self.pool), k=self.k)
+                             n_pos=len(self.positives), pool_size=len(self.pool), k=self.k,
+                             device=self.device.type)
         bags = self.train_bags
         self.store.save_epoch_arrays(self.run_id, 0, bag_ids=bags.ids, labels=bags.labels, contents=bags.contents,
                                      class_names=np.array(self.data.class_names))

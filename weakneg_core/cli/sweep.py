@@ -179,8 +179,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({k: str(v) for k, v in written.items()}))
     else:
+        width = max(map(len, written))
         for name, path in written.items():
-            print(f"{name:10s} {path}")
+            print(f"{name:{width}s}  {path}")
     return 0
 
 

@@ -1,6 +1,6 @@
 """Log-mel features as in PSLA, computed once per audio file and cached on disk as float16 arrays.
 
-Settings (docs/definitions.md): 16 kHz mono, Kaldi-style filterbank with 128 mel bins, 25 ms
+Settings: 16 kHz mono, Kaldi-style filterbank with 128 mel bins, 25 ms
 window, 10 ms hop, padded or cut to 1056 frames. The cache key is the audio file (resolved path,
 size, modification time) plus the feature settings, so editing a file or a setting recomputes
 only what changed. Each clip is one `.npy` file opened memory-mapped: a dataset larger than RAM

@@ -1,4 +1,4 @@
-"""Bag aggregation heads (docs/definitions.md). Each maps instance features h (B, n, d) to bag
+"""Bag aggregation heads (docs/definitions.md, "Heads"). Each maps instance features h (B, n, d) to bag
 log-probabilities (B, 2) [negative, positive], and says what its bag feature h_b is.
 
 Every head ends in `classifier`, the linear layer whose gradient is the bag's gradient embedding.

@@ -1,4 +1,4 @@
-"""grad_norm: how hard the bag pulls on the last layer (docs/definitions.md).
+"""grad_norm: how hard the bag pulls on the last layer (docs/definitions.md, "Samplers").
 
 The score is the L2 norm of dLoss/d(classifier weight, bias) for the bag, from the gradient embedding
 the Pool caches (closed form for mean_softmax and attention: sqrt(|p - onehot(y)|^2 (|h_b|^2 + 1)),

@@ -1,4 +1,4 @@
-"""Uncertainty samplers: how unsure the current model is about a negative bag (docs/definitions.md).
+"""Uncertainty samplers: how unsure the current model is about a negative bag (docs/definitions.md, "Samplers").
 
 All three read only the bag probabilities p_b = [p_neg, p_pos] the scoring pass produced, so they cost
 nothing on top of that pass. The pool always has two classes, so each is a function of min(p). A bag

@@ -1,0 +1,31 @@
+"""docs/definitions.md says what the code computes: the app's sampler and head descriptions appear there word for
+word, every registered sampler and head is defined, and no code points to design notes outside the repository."""
+
+from pathlib import Path
+
+from weakneg_core import comparison, paired_stats
+from weakneg_core.models.heads import HEAD_DESCRIPTIONS, HEADS
+from weakneg_core.samplers import SAMPLERS
+
+ROOT = Path(__file__).resolve().parents[1]
+TEXT = (ROOT / "docs" / "definitions.md").read_text()
+
+
+def test_every_sampler_and_head_is_defined_in_the_apps_words():
+    for name, spec in SAMPLERS.items():
+        assert f"**`{name}`**" in TEXT and spec.description in TEXT, name
+    for name in HEADS:
+        assert f"`{name}`" in TEXT and HEAD_DESCRIPTIONS[name] in TEXT, name
+
+
+def test_the_statistics_named_are_the_ones_computed():
+    for field in comparison.NOT_RESULTS:
+        assert f"`{field}`" in TEXT
+    for verdict in (paired_stats.BETTER, paired_stats.WORSE, paired_stats.NO_DIFFERENCE, paired_stats.TOO_FEW):
+        assert f"`{verdict}`" in TEXT
+    assert f"{paired_stats.BOOTSTRAP_DRAWS} draws" in TEXT and "method=\"holm\"" in TEXT
+
+
+def test_code_points_to_the_repositorys_definitions_only():
+    for path in [*ROOT.glob("weakneg_core/**/*.py"), *ROOT.glob("app_pages/*.py"), *ROOT.glob("tests/*.py")]:
+        assert "DESIGN" + ".md" not in path.read_text(), path  # spelled apart so this file passes too
