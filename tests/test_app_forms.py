@@ -121,3 +121,35 @@ def test_the_artifacts_cap_refuses_runs_that_would_save_arrays(tmp_path):
     with pytest.raises(ConfigError, match="saved pool arrays already take"):
         capped.check_run(RunConfig(save_embeddings="last"), tmp_path)
     capped.check_run(RunConfig(save_embeddings="none"), tmp_path)  # saves nothing: allowed
+
+
+def test_rename_tag_filter_and_delete_from_the_run_pages(store, monkeypatch):
+    from app_support import record_runs
+
+    monkeypatch.setenv("WEAKNEG_STORE", store.url)
+    ids = record_runs(store, 4)
+    store.save_epoch_arrays(ids[1], 1, pool_ids=[1, 2])
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    app.switch_page("app_pages/runs.py")
+    app.query_params["run"] = str(ids[1])
+    app.run()
+    app.text_input(key="edit_name").input("lr probe")
+    app.text_input(key="edit_tags").input("probe, digits")
+    app.text_area(key="edit_notes").input("try 1e-2 next")
+    next(b for b in app.button if b.label == "Save").click().run()
+    no_exceptions(app)
+    run = store.get_run(ids[1])
+    assert (run["name"], run["tags"], run["notes"]) == ("lr probe", ["probe", "digits"], "try 1e-2 next")
+    assert any("lr probe" in m.value for m in app.markdown)
+
+    table = open_page("app_pages/runs.py")
+    table.text_input(key="runs_search").input("tags:probe").run()
+    assert table.caption[0].value.startswith("1 of 4 runs") and table.dataframe[0].value["name"].tolist() == ["lr probe"]
+    assert table.dataframe[0].value["AP"].tolist() == [f"{run['final_ap']:.3f}"]
+
+    app.button(key="one_delete").click().run()
+    assert any("cannot be undone" in w.value for w in app.warning) and store.get_run(ids[1]) is not None
+    app.button(key="one_delete_yes").click().run()
+    no_exceptions(app)
+    assert store.get_run(ids[1]) is None and not store.run_dir(ids[1], create=False).exists()
+    assert any("Deleted run(s)" in s.value for s in app.success)  # back on the table, which says what went
