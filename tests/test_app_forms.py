@@ -153,3 +153,20 @@ def test_rename_tag_filter_and_delete_from_the_run_pages(store, monkeypatch):
     no_exceptions(app)
     assert store.get_run(ids[1]) is None and not store.run_dir(ids[1], create=False).exists()
     assert any("Deleted run(s)" in s.value for s in app.success)  # back on the table, which says what went
+
+
+def test_read_only_mil_checks_run_in_the_page_and_queue_no_job(monkeypatch):
+    monkeypatch.setenv("WEAKNEG_READONLY", "1")
+    app = AppTest.from_file(str(APP.parent / "app_pages" / "milcheck.py"), default_timeout=300)
+    app.run()
+    app.selectbox[0].set_value("all heads")
+    app.button[0].click().run()
+    assert any("one head at a time" in e for e in errors(app))
+    app.selectbox[0].set_value("softmax_max")
+    app.number_input[0].set_value(3)
+    app.number_input[1].set_value(2)
+    app.button[0].click().run()
+    no_exceptions(app)
+    assert RunStore().count_runs() == 0  # nothing queued, nothing written
+    assert any("softmax_max" in e.label and "run in this tab" in e.label for e in app.expander)
+    assert "Verdicts with sampler `random`, seed 3" in [s.value for s in app.subheader]
