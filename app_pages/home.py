@@ -37,10 +37,9 @@ if latest.empty:
     st.info("No runs yet. Launch one from the **Launch** page, or from a terminal: "
             "`python -m weakneg_core run --dataset digits --target-class 3 --epochs 5`")
 else:
-    latest.insert(0, "open", [f"runs?run={i}" for i in latest["id"]])
-    st.dataframe(latest[["open", "status", "progress", "dataset", "class", "sampler", "pn_ratio", "ap", "auc"]],
-                 hide_index=True,
+    shown = views.display_rows(latest, ["name", "status", "progress", "dataset", "class", "sampler", "pn_ratio", "ap",
+                                        "auc"])
+    shown.insert(0, "open", [f"runs?run={i}" for i in latest["id"]])
+    st.dataframe(shown, hide_index=True, width="stretch",
                  column_config={"open": st.column_config.LinkColumn("run", display_text=r"run=(\d+)"),
-                                "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=1),
-                                "ap": st.column_config.NumberColumn("AP", format="%.3f"),
-                                "auc": st.column_config.NumberColumn("AUC", format="%.3f")})
+                                "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=1)})

@@ -2,13 +2,34 @@
 
 import streamlit as st
 
-from weakneg_core import jobs, views
+from weakneg_core import jobs, limits, views
+from weakneg_core.cli.common import parse_pairs
 from weakneg_core.config import DEVICES, RunConfig, parse_value
 from weakneg_core.data import DATASETS, class_names
 from weakneg_core.errors import WeaknegError
 from weakneg_core.models import HEAD_DESCRIPTIONS, HEADS
 from weakneg_core.samplers import SAMPLERS
+from weakneg_core.samplers.params import Param
 from weakneg_core.store import open_store
+
+
+
+def param_widget(sampler: str, name: str, param: Param):
+    """The widget a declared parameter asks for; its value goes to the engine unchecked (the engine says
+    what is wrong, and Launch stays disabled until it is fixed)."""
+    key, label = f"param_{sampler}_{name}", f"{sampler}: {name}"
+    help_ = f"{param.help} ({param.bounds_text()})"
+    if param.kind == "choice":
+        return st.selectbox(label, param.choices, index=param.choices.index(param.default), key=key, help=help_)
+    if param.kind == "bool":
+        return st.checkbox(label, value=param.default, key=key, help=help_)
+    if param.nullable:  # empty = null, so a text field: a number box cannot be empty
+        shown = "" if param.default is None else str(param.default)
+        return parse_value(st.text_input(label, value=shown, key=key, help=help_))
+    if param.kind == "int":
+        return st.number_input(label, value=param.default, step=1, key=key, help=help_)
+    return st.number_input(label, value=float(param.default), key=key, format="%g", help=help_)
+
 
 st.title("Launch a run")
 ready, missing = views.dataset_choices()
@@ -31,26 +52,18 @@ with left:
     sampler = st.selectbox("Sampler", list(SAMPLERS), key="sampler", help="Which negative bags to train on.")
     st.caption(SAMPLERS[sampler].description)
     params = {}
-    for name, default in SAMPLERS[sampler].params.items():
-        key = f"param_{sampler}_{name}"
-        if isinstance(default, bool):
-            params[name] = st.checkbox(f"{sampler}: {name}", value=default, key=key)
-        elif isinstance(default, int):
-            params[name] = int(st.number_input(f"{sampler}: {name}", value=default, step=1, key=key))
-        elif isinstance(default, float):
-            params[name] = float(st.number_input(f"{sampler}: {name}", value=default, key=key, format="%g"))
-        else:  # text, or a value that may be left empty (null)
-            shown = "" if default is None else str(default)
-            params[name] = parse_value(st.text_input(f"{sampler}: {name}", value=shown, key=key,
-                                                     help="empty = null (the default)" if default is None else None))
-    pn_ratio = st.number_input("P-N ratio (positive / negative bags per epoch)", min_value=0.01, max_value=100.0,
-                               value=0.5, step=0.05, key="pn_ratio", help="0.5: two negatives per positive (the paper)")
-    bag_size = int(st.number_input("Bag size (instances per bag)", min_value=1, value=5, step=1, key="bag_size"))
-    seed = int(st.number_input("Seed", min_value=0, value=0, step=1, key="seed"))
+    for name, param in SAMPLERS[sampler].param_types.items():
+        params[name] = param_widget(sampler, name, param)
+    # No min/max on the number boxes: a box with bounds turns red and keeps its last value without a word; here
+    # every value reaches the engine, which says what is wrong.
+    pn_ratio = st.number_input("P-N ratio (positive / negative bags per epoch)", value=0.5, step=0.05, key="pn_ratio",
+                               help="0.5: two negatives per positive (the paper)")
+    bag_size = st.number_input("Bag size (instances per bag)", value=5, step=1, key="bag_size")
+    seed = st.number_input("Seed", value=0, step=1, key="seed")
 with right:
     st.subheader("Training")
-    epochs = int(st.number_input("Epochs", min_value=1, value=10, step=1, key="epochs"))
-    resample_every = int(st.number_input("Resample every (epochs)", min_value=1, value=1, step=1, key="resample"))
+    epochs = st.number_input("Epochs", value=10, step=1, key="epochs")
+    resample_every = st.number_input("Resample every (epochs)", value=1, step=1, key="resample")
     models = views.models_for(dataset)
     model = st.selectbox("Model", list(models), format_func=lambda m: f"{m}: {models[m]}", key="model")
     head = st.selectbox("Aggregation head", list(HEADS), format_func=lambda h: f"{h}: {HEAD_DESCRIPTIONS.get(h, '')}",
@@ -58,32 +71,42 @@ with right:
     augment = st.checkbox("Augmentation", value=False, key="augment")
     device = st.selectbox("Device", DEVICES, key="device")
     with st.expander("More settings"):
-        lr = st.number_input("Learning rate", min_value=1e-6, value=1e-3, format="%g", key="lr")
-        batch_size = int(st.number_input("Batch size", min_value=1, value=32, step=1, key="batch_size"))
-        max_instances = int(st.number_input("Max instances per split (0 = all)", min_value=0, value=0, step=1000,
-                                            key="max_instances"))
+        lr = st.number_input("Learning rate", value=1e-3, format="%g", key="lr")
+        batch_size = st.number_input("Batch size", value=32, step=1, key="batch_size")
+        max_instances = st.number_input("Max instances per split (0 = all)", value=0, step=1000, key="max_instances")
         save_embeddings = st.selectbox("Save pool embeddings (for the map)", ["all", "last", "none"], key="save")
+        typed = st.text_input("Sampler parameters as text (KEY=VALUE ..., as on the command line; overrides the "
+                              "fields above)", key="param_text", placeholder="e.g. label=known")
 
 cfg = RunConfig(dataset=dataset, target_class=target, sampler=sampler, sampler_params=params, pn_ratio=pn_ratio,
                 epochs=epochs, resample_every=resample_every, bag_size=bag_size, model=model, head=head, seed=seed,
                 device=device, augment=augment, lr=lr, batch_size=batch_size, max_instances=max_instances,
                 save_embeddings=save_embeddings)
 problem = None
+allowed = limits.current()
+store = open_store()
+if allowed.readonly:
+    st.info("This server is a read-only demo: runs cannot be launched here. Every existing run can be viewed on "
+            "Runs, Inspect and Compare; Playground and MIL checks work.", icon=":material/visibility:")
 try:
+    cfg.sampler_params.update(parse_pairs(typed.split()))
     cfg.validate()
     counts = views.launch_counts(cfg)
     st.info(f"**{counts.text}**", icon=":material/balance:")
+    allowed.check_run(cfg, store.artifacts_root)
+except limits.ReadOnly as error:  # said once above, in a calmer colour
+    problem = str(error)
 except WeaknegError as error:
     problem = str(error)
     st.error(problem, icon=":material/error:")
 
-st.caption(f"Runs execute in background worker processes (at most {jobs.max_concurrent()} at once; set "
-           "WEAKNEG_MAX_CONCURRENT to change): closing the tab does not stop them. If the app or a worker is "
-           "killed, the run is marked *interrupted* on the next start and keeps its finished epochs; it is not "
-           "resumed.")
+st.caption(f"Runs execute in background worker processes (this server's caps: {allowed.max_concurrent} at once, "
+           f"{allowed.max_epochs} epochs each): closing the tab does not stop them. If the app or a worker is killed, "
+           "the run is marked *interrupted* on the next start and keeps its finished epochs.")
 if st.button("Launch", type="primary", disabled=problem is not None, icon=":material/rocket_launch:"):
     try:
-        run_id = jobs.submit(cfg, open_store())
+        allowed.check_run(cfg, store.artifacts_root)  # again: the disk may have filled since the page was drawn
+        run_id = jobs.submit(cfg, store)
     except WeaknegError as error:
         st.error(str(error), icon=":material/error:")
     else:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from weakneg_core import milcheck
+from weakneg_core import limits, milcheck
 from weakneg_core.errors import WeaknegError
 from weakneg_core.models import HEAD_DESCRIPTIONS, HEADS
 from weakneg_core.samplers import SAMPLERS
@@ -42,7 +42,18 @@ with st.form("launch"):
     epochs = int(columns[3].number_input("Epochs", min_value=1, max_value=500, value=milcheck.CheckSettings().epochs))
     launched = st.form_submit_button("Run checks", type="primary")
 
-if launched:
+readonly = limits.current().readonly
+if launched and readonly:  # a demo server starts no jobs: one head's checks run here, kept in this tab only
+    try:
+        if head == ALL_HEADS:
+            raise WeaknegError("on this read-only demo the checks run in this page: choose one head at a time")
+        with st.spinner(f"Running the MIL checks for {head} in this page (about a minute)…"):
+            result = milcheck.run_checks(milcheck.CheckSettings(head=head, sampler=sampler, seed=seed,
+                                                                epochs=min(epochs, milcheck.CheckSettings().epochs)))
+        st.session_state.setdefault("milcheck_here", {})[(sampler, seed, head)] = result
+    except WeaknegError as error:
+        st.error(str(error))
+elif launched:
     heads = list(HEADS) if head == ALL_HEADS else [head]
     try:
         ids = [milcheck.submit(store, milcheck.CheckSettings(head=h, sampler=sampler, seed=seed, epochs=epochs))
@@ -71,6 +82,8 @@ progress()
 
 st.subheader(f"Verdicts with sampler `{sampler}`, seed {seed}")
 results = milcheck.latest_results(store, sampler=sampler, seed=seed)
+results.update({h: {**r, "run_id": "this tab"} for (s, sd, h), r in st.session_state.get("milcheck_here", {}).items()
+                if (s, sd) == (sampler, seed)})
 if not results:
     st.info("No finished checks for this sampler and seed yet: choose a head and press **Run checks**. "
             "From a terminal: `python -m weakneg_core milcheck --head all`")
@@ -79,7 +92,8 @@ else:
     st.dataframe(milcheck.verdict_table(ordered), hide_index=True)
     st.caption("Each cell: verdict (AUC on held-out training-like bags -> AUC on the swapped test bags).")
     for name, result in ordered.items():
-        with st.expander(f"{name}: {milcheck.overall(result['tests'])} (job #{result['run_id']})"):
+        where = "run in this tab" if result["run_id"] == "this tab" else f"job #{result['run_id']}"
+        with st.expander(f"{name}: {milcheck.overall(result['tests'])} ({where})"):
             st.dataframe([{"test": t["test"], "train AUC": round(t["train_auc"], 3),
                            "clean AUC": round(t["clean_auc"], 3), "test AUC": round(t["test_auc"], 3),
                            "drop": round(t["drop"], 3), "tolerance": round(t["tolerance"], 3),

@@ -1,10 +1,13 @@
 """Runs: every run in a filterable table; `?run=ID` shows one run, live while it runs."""
 
+import hashlib
+
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from weakneg_core import jobs, views
+from weakneg_core import jobs, limits, run_actions, views
+from weakneg_core.errors import WeaknegError
 from weakneg_core.store import open_store
 
 REFRESH_S = 2.0
@@ -17,43 +20,117 @@ def shown(value, pattern: str) -> str:
 
 def show_table() -> None:
     st.title("Runs")
-    everything = views.run_rows(store)
-    if everything.empty:
+    allowed = limits.current()
+    if store.count_runs(kind="run") == 0:
         st.info("No runs yet: start one on the Launch page.")
         st.page_link("app_pages/launch.py", label="Launch a run", icon=":material/rocket_launch:")
         return
-    columns = st.columns(4)
-    chosen = {}
+    if "runs_notice" in st.session_state:
+        st.success(st.session_state.pop("runs_notice"))
+    columns = st.columns([1, 1, 1, 3])
+    chosen, choices = {}, views.run_rows(store)
     for column, (field, label) in zip(columns[:3], [("status", "Status"), ("dataset", "Dataset"),
                                                      ("sampler", "Sampler")]):
         with column:
-            chosen[field] = st.multiselect(label, sorted(everything[field].dropna().unique()), key=f"filter_{field}")
+            chosen[field] = st.multiselect(label, sorted(choices[field].dropna().unique()), key=f"filter_{field}")
     with columns[3]:
-        text = st.text_input("Class contains", key="filter_class")
-    shown = everything
-    for field, values in chosen.items():
-        if values:
-            shown = shown[shown[field].isin(values)]
-    if text:
-        shown = shown[shown["class"].str.contains(text, case=False, regex=False)]
-    st.caption(f"{len(shown)} of {len(everything)} runs. Click a row (or its id) to open the run. Runs go on in "
-               "worker processes when the tab closes; a run whose worker was killed is marked interrupted (finished "
-               "epochs kept, not resumed).")
-    table = shown.assign(open=[f"runs?run={i}" for i in shown["id"]])
-    event = st.dataframe(
-        table[["open", "status", "progress", "dataset", "class", "sampler", "pn_ratio", "head", "seed", "epochs", "ap",
-               "auc", "duration_s", "sweep", "created"]],
-        hide_index=True, on_select="rerun", selection_mode="single-row", key="runs_table",
-        column_config={"open": st.column_config.LinkColumn("run", display_text=r"run=(\d+)"),
-                       "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=1),
-                       "pn_ratio": st.column_config.NumberColumn("P-N ratio"),
-                       "ap": st.column_config.NumberColumn("AP", format="%.3f"),
-                       "auc": st.column_config.NumberColumn("AUC", format="%.3f"),
-                       "duration_s": st.column_config.NumberColumn("duration (s)", format="%.1f"),
-                       "created": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm")})
-    if event.selection.rows:
-        st.query_params["run"] = str(int(table.iloc[event.selection.rows[0]]["id"]))
-        st.rerun()
+        query = st.text_input("Search", key="runs_search", placeholder="words, or field:value and AP>0.7, e.g. "
+                              "tags:baseline class:3", help="Every word must match. `field:value` looks in one "
+                              "column (its name or header: name, tags, notes, sampler, class, seed, AP, ...); "
+                              "`<`, `>`, `<=`, `>=` compare numbers; a bare word matches any column.")
+    options = st.columns([4, 1])
+    with options[0]:
+        shown_columns = st.multiselect("Columns", [c for c in views.ALL_COLUMNS if c != "id"],
+                                       default=views.DEFAULT_SHOWN, format_func=views.RUN_LABELS.get,
+                                       key="runs_columns")
+    with options[1]:
+        archived = st.checkbox("Show archived", key="runs_archived")
+    any_active = store.count_runs(status="running") + store.count_runs(status="queued") > 0
+    run_table(chosen, query, shown_columns, archived, allowed, REFRESH_S if any_active else 10 * REFRESH_S)
+
+
+def run_table(chosen, query, shown_columns, archived, allowed, every) -> None:
+    @st.fragment(run_every=every)
+    def table() -> None:
+        everything = views.run_rows(store, more=True)
+        rows = everything if archived else everything[~everything["archived"]]
+        for field, values in chosen.items():
+            if values:
+                rows = rows[rows[field].isin(values)]
+        try:
+            rows = views.search_runs(rows, query)
+        except ValueError as error:
+            st.error(str(error))
+        hidden = int(everything["archived"].sum())
+        st.caption(f"{len(rows)} of {len(everything)} runs" + (f" ({hidden} archived, hidden)" if hidden and not archived
+                                                                else "")
+                   + ". Select rows to compare, tag, archive or delete them; the run column opens one. Runs go on "
+                   "in worker processes when the tab closes; this table follows them live.")
+        shown = views.display_rows(rows, shown_columns)
+        shown.insert(0, "open", [f"runs?run={i}" for i in rows["id"]])
+        # the selection is kept by row position: a new key whenever the listed runs change (a new run, a filter)
+        # so a selection never silently points at another run
+        listed = hashlib.sha1(",".join(map(str, rows["id"])).encode()).hexdigest()[:10]
+        event = st.dataframe(
+            shown, hide_index=True, on_select="rerun", selection_mode="multi-row", key=f"runs_table_{listed}",
+            width="stretch",
+            column_config={"open": st.column_config.LinkColumn("run", display_text=r"run=(\d+)", width="small"),
+                           views.RUN_LABELS["progress"]: st.column_config.ProgressColumn(
+                               views.RUN_LABELS["progress"], min_value=0, max_value=1, width="small"),
+                           views.RUN_LABELS["notes"]: st.column_config.TextColumn(width="medium")})
+        picked = [int(rows.iloc[i]["id"]) for i in event.selection.rows if i < len(rows)]
+        if picked:
+            selection_actions(picked, allowed)
+
+    table()
+
+
+def selection_actions(picked: list[int], allowed) -> None:
+    names = ", ".join(map(str, picked[:12])) + (" ..." if len(picked) > 12 else "")
+    st.markdown(f"**{len(picked)} selected:** runs {names}")
+    buttons = st.columns([1, 1, 1, 2, 1])
+    locked = allowed.readonly
+    if buttons[0].button("Open in Compare", icon=":material/bar_chart:", key="sel_compare"):
+        st.switch_page("app_pages/compare.py", query_params={"runs": ",".join(map(str, sorted(picked)))})
+    if len(picked) == 1 and buttons[1].button("Open", icon=":material/open_in_new:", key="sel_open"):
+        st.query_params["run"] = str(picked[0])
+        st.rerun(scope="app")
+    if buttons[2].button("Archive", icon=":material/archive:", key="sel_archive", disabled=locked):
+        run_actions.archive(store, picked, archived=True)
+        st.rerun(scope="app")
+    with buttons[3]:
+        tag_text = st.text_input("Add tags", key="sel_tags", placeholder="tags, e.g. baseline", disabled=locked,
+                                 label_visibility="collapsed")
+    if buttons[4].button("Add tags", key="sel_add_tags", disabled=locked or not tag_text.strip()):
+        run_actions.add_tags(store, picked, views.parse_tags(tag_text))
+        st.rerun(scope="app")
+    if delete_with_confirmation(picked, locked, key="sel"):
+        st.rerun(scope="app")
+
+
+def delete_with_confirmation(picked: list[int], locked: bool, key: str) -> bool:
+    """A Delete button, then a confirmation naming what goes; True once deleted."""
+    asking = st.session_state.get(f"{key}_confirm_delete")
+    if asking != picked:
+        if st.button(f"Delete {len(picked)} run(s)…", icon=":material/delete:", key=f"{key}_delete",
+                     disabled=locked):
+            st.session_state[f"{key}_confirm_delete"] = picked
+            st.rerun(scope="app")
+        return False
+    active = [r for r in picked if (store.get_run(r) or {}).get("status") in ("queued", "running")]
+    st.warning(f"Delete run(s) {', '.join(map(str, picked))} with their epochs, selections and saved arrays? "
+               "This cannot be undone." + (f" Run(s) {', '.join(map(str, active))} will be cancelled first."
+                                           if active else ""))
+    yes, no = st.columns(2)
+    if yes.button("Yes, delete", type="primary", key=f"{key}_delete_yes", disabled=locked):
+        deleted = run_actions.delete_runs(store, picked)
+        st.session_state.pop(f"{key}_confirm_delete", None)
+        st.session_state["runs_notice"] = f"Deleted run(s) {', '.join(map(str, deleted))} and their saved arrays."
+        return True
+    if no.button("Keep them", key=f"{key}_delete_no"):
+        st.session_state.pop(f"{key}_confirm_delete", None)
+        st.rerun(scope="app")
+    return False
 
 
 def show_run(run_id: int) -> None:
@@ -64,7 +141,10 @@ def show_run(run_id: int) -> None:
             del st.query_params["run"]
             st.rerun()
         return
+    run = detail["run"]
     st.title(detail["title"])
+    if run.get("name") or run.get("tags"):
+        st.markdown(f"**{run.get('name') or ''}**  " + " ".join(f"`{t}`" for t in run.get("tags") or []))
     links = st.columns([1, 2, 3])
     with links[0]:
         if st.button("All runs", icon=":material/list:"):
@@ -75,9 +155,37 @@ def show_run(run_id: int) -> None:
                      query_params={"run": str(run_id)})
     if detail["counts"]:
         st.caption(detail["counts"] + f" · shareable link: `?run={run_id}`")
+    if run.get("notes"):
+        st.markdown(run["notes"])
     live_view(run_id, detail["active"])
+    edit_run(run)
     with st.expander("Configuration"):
         st.json(detail["config"])
+
+
+def edit_run(run: dict) -> None:
+    locked = limits.current().readonly
+    with st.expander("Name, tags, notes; archive or delete" + (" (read-only server)" if locked else "")):
+        with st.form(f"edit_{run['id']}", border=False):
+            name = st.text_input("Name", value=run.get("name") or "", key="edit_name", disabled=locked)
+            tags = st.text_input("Tags (commas or spaces)", value=", ".join(run.get("tags") or []), key="edit_tags",
+                                 disabled=locked)
+            notes = st.text_area("Notes", value=run.get("notes") or "", key="edit_notes", disabled=locked)
+            if st.form_submit_button("Save", disabled=locked):
+                try:
+                    run_actions.label_run(store, run["id"], name=name, tags=views.parse_tags(tags), notes=notes)
+                except WeaknegError as error:
+                    st.error(str(error))
+                else:
+                    st.rerun()
+        archived = bool(run.get("archived"))
+        if st.button("Unarchive" if archived else "Archive", key="edit_archive", disabled=locked,
+                     help="Archived runs are hidden from the table (tick Show archived) and stay everywhere else."):
+            run_actions.archive(store, [run["id"]], archived=not archived)
+            st.rerun()
+        if delete_with_confirmation([run["id"]], locked, key="one"):
+            del st.query_params["run"]
+            st.rerun()
 
 
 def live_view(run_id: int, active: bool) -> None:
@@ -88,7 +196,8 @@ def live_view(run_id: int, active: bool) -> None:
         if not detail["active"] and active:  # it just ended: one full rerun stops the refreshing
             st.rerun(scope="app")
         st.progress(row["progress"], text=f"**{row['status']}** · epoch {row['epochs']}")
-        if detail["active"] and st.button("Cancel run", icon=":material/stop_circle:", key="cancel"):
+        if detail["active"] and st.button("Cancel run", icon=":material/stop_circle:", key="cancel",
+                                          disabled=limits.current().readonly):
             status = jobs.cancel(store, run_id, grace_s=8)
             st.toast(f"run {run_id}: {status}; finished epochs are kept")
             st.rerun(scope="app")

@@ -3,6 +3,7 @@ local workers or on Ray, watch it, cancel it, and open its comparison on the Com
 
 import streamlit as st
 
+from weakneg_core import limits
 from weakneg_core.config import RunConfig
 from weakneg_core.data import class_names, dataset_status
 from weakneg_core.errors import WeaknegError
@@ -10,8 +11,8 @@ from weakneg_core.models import HEADS
 from weakneg_core.report import write_report
 from weakneg_core.samplers import SAMPLERS
 from weakneg_core.store import open_store
-from weakneg_core.sweep import (CONFIRM_AT, SweepConfig, cancel_sweep, estimate, format_duration, format_progress,
-                                launch_background, parse_numbers, progress)
+from weakneg_core.sweep import (CONFIRM_AT, SweepConfig, cancel_sweep, count_numbers, estimate, format_duration,
+                                format_progress, launch_background, parse_numbers, progress)
 
 store = open_store()
 st.title("Sweeps")
@@ -19,6 +20,10 @@ st.caption("A grid of runs: every combination of the classes, samplers, seeds an
            "the same store as single runs, tagged with the sweep id; rerunning a sweep id skips its finished runs.")
 
 # --- define ---------------------------------------------------------------------------------------------
+allowed = limits.current()
+if allowed.readonly:
+    st.info("This server is a read-only demo: sweeps cannot be launched or cancelled here; existing sweeps can be "
+            "watched and opened in Compare.", icon=":material/visibility:")
 ready = [name for name, missing in dataset_status().items() if missing is None]
 left, right = st.columns(2)
 dataset = left.selectbox("Dataset", ready, key="sw_dataset")
@@ -30,51 +35,68 @@ samplers = left.multiselect("Samplers", list(SAMPLERS), default=["random", "grad
 seeds_text = right.text_input("Seeds", "0", key="sw_seeds", help="numbers and ranges, e.g. `0 1 2` or `0-4`")
 ratios_text = right.text_input("P-N ratios", "0.5", key="sw_ratios", help="0.5 = two negatives per positive")
 heads = right.multiselect("Heads", list(HEADS), default=[RunConfig.head], key="sw_heads")
-epochs = right.number_input("Epochs per run", 1, 500, 3, key="sw_epochs")
-max_instances = right.number_input("Max instances per split (0 = all)", 0, None, 0, step=1000, key="sw_max_inst")
+# no bounds on the number boxes: the engine and the server's caps say what is wrong (a bounded box would keep its
+# last valid value without a word)
+epochs = right.number_input("Epochs per run", value=3, step=1, key="sw_epochs")
+max_instances = right.number_input("Max instances per split (0 = all)", value=0, step=1000, key="sw_max_inst")
 
 with st.expander("Where and how it runs"):
     run_cols = st.columns(3)
     backend = run_cols[0].radio("Backend", ["local", "ray"], key="sw_backend", help="local: worker processes on "
-                                "this machine; ray: Ray tasks (a local Ray, or a cluster by address)")
-    address = run_cols[0].text_input("Ray address (empty: $RAY_ADDRESS or a local Ray)", key="sw_address",
-                                     disabled=backend != "ray")
-    max_concurrent = run_cols[1].number_input("Runs at once (0 = backend default)", 0, 1024, 0, key="sw_conc")
-    retries = run_cols[1].number_input("Retries per failed run", 0, 10, 1, key="sw_retries")
-    num_cpus = run_cols[2].number_input("CPUs per run (Ray)", 0.0, 64.0, 1.0, step=0.5, key="sw_cpus",
+                                "this machine; ray: Ray tasks")
+    run_cols[0].caption("Ray cluster: " + (f"`{allowed.ray_address}`" if allowed.ray_address else "a local Ray")
+                        + " (set by the server's RAY_ADDRESS, not here)")
+    max_concurrent = run_cols[1].number_input(f"Runs at once (0 = the server's {allowed.max_concurrent})",
+                                              value=0, step=1, key="sw_conc")
+    retries = run_cols[1].number_input("Retries per failed run", value=1, step=1, key="sw_retries")
+    num_cpus = run_cols[2].number_input("CPUs per run (Ray)", value=1.0, step=0.5, key="sw_cpus",
                                         disabled=backend != "ray")
-    num_gpus = run_cols[2].number_input("GPUs per run (Ray; fractions share a GPU)", 0.0, 8.0, 0.0, step=0.25,
+    num_gpus = run_cols[2].number_input("GPUs per run (Ray; fractions share a GPU)", value=0.0, step=0.25,
                                         key="sw_gpus", disabled=backend != "ray")
     save = st.selectbox("Save pool arrays (for the Inspect page)", ["none", "last", "all"], key="sw_save")
 
-sweep, configs, problem = None, [], None
+sweep, configs, problem, size = None, [], None, None
 try:
-    grid = {"target_class": "all" if all_classes else classes, "sampler": samplers, "seed": parse_numbers(seeds_text, int),
-            "pn_ratio": parse_numbers(ratios_text, float), "head": heads}
+    # counted first, from the text (a range like 0-9999999 is never expanded before it is known to fit the cap)
+    size = len(names if all_classes else classes) * len(samplers) * count_numbers(seeds_text, int) * \
+        count_numbers(ratios_text, float) * len(heads)
+    if int(max_concurrent) > allowed.max_concurrent:
+        raise WeaknegError(f"runs at once {int(max_concurrent)} is above this server's cap of "
+                           f"{allowed.max_concurrent} (WEAKNEG_MAX_CONCURRENT)")
+    allowed.check_grid(size)
+    grid = {"target_class": "all" if all_classes else classes, "sampler": samplers,
+            "seed": parse_numbers(seeds_text, int), "pn_ratio": parse_numbers(ratios_text, float), "head": heads}
     sweep = SweepConfig(base=RunConfig(dataset=dataset, epochs=int(epochs), max_instances=int(max_instances),
                                        save_embeddings=save),
                         grid=grid, backend=backend, retries=int(retries), max_concurrent=int(max_concurrent),
-                        num_cpus=float(num_cpus), num_gpus=float(num_gpus), address=address or None)
-    size = sweep.size()
+                        num_cpus=float(num_cpus), num_gpus=float(num_gpus), address=allowed.ray_address)
+    sweep.base.validate()
+    allowed.check_run(sweep.base, store.artifacts_root)
     configs = sweep.expand(confirm=True)
+except limits.ReadOnly as error:
+    problem = str(error)
 except WeaknegError as error:
     problem = str(error)
+    st.error(problem)
 
 confirmed = True
-if problem:
-    st.error(problem)
-else:
-    guess = estimate(store, configs, int(max_concurrent) or None)
-    when = (f"about **{format_duration(guess['wall_seconds'])}** (from {guess['based_on']} past runs)"
-            if guess["wall_seconds"] is not None else "no estimate yet (no comparable finished runs)")
-    st.markdown(f"**{size:,} runs** ({len(classes)} classes × {len(samplers)} samplers × "
-                f"{len(grid['seed'])} seeds × {len(grid['pn_ratio'])} ratios × {len(heads)} heads); {when}.")
-    if size >= CONFIRM_AT:
+if size:
+    shape = (f"{len(names if all_classes else classes)} classes × {len(samplers)} samplers × "
+             f"{count_numbers(seeds_text, int):,} seeds × "
+             f"{count_numbers(ratios_text, float)} ratios × {len(heads)} heads")
+    when = ""
+    if configs:
+        guess = estimate(store, configs, int(max_concurrent) or None)
+        when = ("; about **" + format_duration(guess["wall_seconds"]) + f"** (from {guess['based_on']} past runs)"
+                if guess["wall_seconds"] is not None else "; no estimate yet (no comparable finished runs)")
+    st.markdown(f"**{size:,} runs** ({shape}){when}.")
+    if not problem and size >= CONFIRM_AT:
         st.warning(f"This grid has {size:,} runs (>= {CONFIRM_AT:,}).")
         confirmed = st.checkbox(f"Yes, launch {size:,} runs", key="sw_confirm")
 
 if st.button("Launch sweep", type="primary", disabled=bool(problem) or not confirmed, key="sw_launch"):
     try:
+        allowed.check_grid(size)
         sweep_id, _ = launch_background(sweep, store, confirm=confirmed)
     except WeaknegError as error:
         st.error(str(error))
@@ -104,17 +126,19 @@ def watch(sweep_id: str) -> None:
     cols = st.columns(3)
     if cols[0].button("Open in Compare", key="sw_compare", disabled=state["finished"] == 0):
         st.switch_page("app_pages/compare.py", query_params={"sweep": sweep_id})
-    if cols[1].button("Cancel sweep", key="sw_cancel", disabled=not (state["active"] or state["status"] == "queued")):
+    if cols[1].button("Cancel sweep", key="sw_cancel",
+                      disabled=allowed.readonly or not (state["active"] or state["status"] == "queued")):
         cancel_sweep(store, sweep_id, grace_s=5)
         st.rerun(scope="fragment")
-    if cols[2].button("Write report", key="sw_report", disabled=state["finished"] == 0):
+    if cols[2].button("Write report", key="sw_report", disabled=allowed.readonly or state["finished"] == 0):
         try:
-            written = write_report(store, sweep_id)
+            st.session_state[f"sw_report_{sweep_id}"] = {k: str(v) for k, v in write_report(store, sweep_id).items()}
         except WeaknegError as error:
             st.error(str(error))
-        else:
-            st.image(str(written["chart"]))
-            st.caption("Written: " + ", ".join(f"`{p}`" for p in written.values()))
+    written = st.session_state.get(f"sw_report_{sweep_id}")  # kept: the fragment's next refresh redraws it
+    if written:
+        st.image(written["chart"])
+        st.caption("Written: " + ", ".join(f"`{p}`" for p in written.values()))
 
 
 watch(watched)

@@ -15,6 +15,7 @@ import torch
 from ..errors import ConfigError
 from .base import Pool, SamplerSpec, Selection, register, top_k
 from .common import number
+from .params import Param
 
 
 def adaptive_probabilities(loss: torch.Tensor, pressure: float, levels: int | None = None) -> np.ndarray:
@@ -57,4 +58,8 @@ ADAPTIVE = register(SamplerSpec(
     "with probability proportional to s_e^(q/N), so the hardest bags are s_e = selection_pressure (default 4) "
     "times likelier than the easiest; k bags drawn without replacement. Uniform during the first "
     "`warmup_epochs` epochs. Score = the bag's probability of being the first draw.",
-    _adaptive, params={"selection_pressure": 4.0, "warmup_epochs": 1, "levels": None}))
+    _adaptive, params={
+        "selection_pressure": Param(4.0, "float", "how much likelier the hardest bags are than the easiest (s_e)",
+                                    above=0),
+        "warmup_epochs": Param(1, "int", "epochs of uniform draws before losses are used", minimum=0),
+        "levels": Param(None, "int", "loss levels N (empty: the pool size)", minimum=1, nullable=True)}))

@@ -19,6 +19,7 @@ import torch
 
 from ..models.gradients import GradEmbedding
 from .base import Pool, SamplerSpec, Selection, register
+from .params import label_param
 
 
 def _finite_embedding(emb: GradEmbedding) -> tuple[GradEmbedding, torch.Tensor]:
@@ -95,4 +96,5 @@ BADGE = register(SamplerSpec(
     "one, never the same bag twice. Gradients at the model's predicted label by default, as in the original "
     "(label=known takes them at the known negative label, our option). Score = D^2 at the moment the bag was "
     "picked (unpicked bags: D^2 to the nearest chosen bag at the end; the first pick: its squared norm).",
-    _badge, params={"label": "predicted"}))
+    _badge, params={"label": label_param("predicted", "gradients at the model's predicted label (BADGE's own) or at "
+                                                    "the known negative label")}))

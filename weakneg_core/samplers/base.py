@@ -16,6 +16,7 @@ import torch
 from ..errors import ConfigError
 from ..models.gradients import GradEmbedding, gradient_embedding
 from ..models.heads import Head
+from .params import Param, check_values, split
 
 
 @dataclass
@@ -69,20 +70,28 @@ class SamplerSpec:
     name: str
     description: str
     select_fn: SelectFn
-    params: dict[str, Any] = field(default_factory=dict)  # defaults; the only keys a user may set
+    params: dict[str, Any] = field(default_factory=dict)  # name -> Param (typed) or a bare default; stored as defaults
     whole_pool: bool = False  # ignores k and takes every candidate ("full")
+    param_types: dict[str, Param] = field(default_factory=dict)  # filled from `params` (see params.py)
 
-    def check_params(self, params: dict[str, Any]) -> None:
+    def __post_init__(self):
+        defaults, typed = split(self.params)
+        object.__setattr__(self, "params", defaults)
+        object.__setattr__(self, "param_types", {**typed, **self.param_types})
+
+    def check_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The parameters checked against the declarations (unknown names, types, bounds), normalised."""
         unknown = sorted(set(params) - set(self.params))
         if unknown:
             allowed = ", ".join(self.params) or "none"
             raise ConfigError(f"sampler {self.name!r} has no parameter(s) {unknown}; its parameters: {allowed}")
+        return check_values(self.name, self.param_types, params)
 
     def __call__(self, pool: Pool, k: int, rng: np.random.Generator, params: dict | None = None) -> Selection:
         """Pick k pool positions. k is clamped to [0, len(pool)]: asking for more than the pool gives all of it."""
-        self.check_params(params or {})
+        params = self.check_params(params or {})
         k = len(pool) if self.whole_pool else int(max(0, min(k, len(pool))))
-        chosen = self.select_fn(pool, k, rng, {**self.params, **(params or {})})
+        chosen = self.select_fn(pool, k, rng, {**self.params, **params})
         indices = np.asarray(chosen.indices, dtype=np.int64)
         if len(indices) != k or len(np.unique(indices)) != k:
             raise RuntimeError(f"sampler {self.name} returned {len(indices)} picks ({len(np.unique(indices))} "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 
 from .base import Pool, register, score_sampler
+from .params import label_param
 
 
 def grad_norm_scores(pool: Pool, options: dict) -> torch.Tensor:
@@ -23,4 +24,5 @@ GRAD_NORM = register(score_sampler(
     "(negative), so the score grows with the model's wrong confidence that the bag is positive; label=predicted "
     "takes it at the model's own prediction instead (BADGE's pseudo-label, our option). Score = the L2 norm; "
     "largest wins.",
-    grad_norm_scores, largest=True, params={"label": "known"}))
+    grad_norm_scores, largest=True,
+    params={"label": label_param("known", "loss gradient at the known negative label, or at the model's prediction")}))

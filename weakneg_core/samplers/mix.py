@@ -16,6 +16,7 @@ import torch
 from .base import Pool, register, score_sampler
 from .common import min_max, number
 from .gradient import grad_norm_scores
+from .params import Param
 
 
 def similarity_to_positives(pool: Pool) -> torch.Tensor:
@@ -49,4 +50,7 @@ MIX = register(score_sampler(
     "rescaled to [0, 1] over the pool: uncertainty (its gradient norm, as grad_norm), similarity to the positives "
     "(minus its feature distance to the positive centroid) and diversity (its mean squared feature distance to the "
     "other negatives). Weights w_uncertainty, w_similarity, w_diversity (default 1 each); the k largest win.",
-    mix_scores, largest=True, params={"w_uncertainty": 1.0, "w_similarity": 1.0, "w_diversity": 1.0}))
+    mix_scores, largest=True,
+    params={"w_uncertainty": Param(1.0, "float", "weight of the gradient-norm term", minimum=0),
+            "w_similarity": Param(1.0, "float", "weight of the closeness-to-positives term", minimum=0),
+            "w_diversity": Param(1.0, "float", "weight of the distance-to-other-negatives term", minimum=0)}))

@@ -12,6 +12,7 @@ from sklearn.svm import LinearSVC
 
 from .base import Pool, register, score_sampler
 from .common import number, require_positives
+from .params import Param
 
 
 def svm_margin_scores(pool: Pool, options: dict) -> np.ndarray:
@@ -39,4 +40,6 @@ SVM_MARGIN = register(score_sampler(
     "fitted on standardised bag features h_b, positive bags against the negative pool, and each negative is "
     "scored by its signed margin y*f(h_b) with y = -1. The k smallest win: negatives the SVM puts on the "
     "positive side first, then those closest to the boundary.",
-    svm_margin_scores, largest=False, params={"C": 1.0, "max_iter": 2000}))
+    svm_margin_scores, largest=False,
+    params={"C": Param(1.0, "float", "SVM regularisation: larger C fits the training bags more tightly", above=0),
+            "max_iter": Param(2000, "int", "iterations of the SVM solver", minimum=1, maximum=1_000_000)}))

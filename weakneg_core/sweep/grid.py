@@ -196,6 +196,23 @@ def parse_numbers(text: str, kind: type = int) -> list:
     return values
 
 
+def count_numbers(text: str, kind: type = int) -> int:
+    """How many numbers `parse_numbers` would return, without building them: `0-9999999` costs nothing."""
+    total = 0
+    for part in text.replace(",", " ").split():
+        low, dash, high = part.partition("-")
+        try:
+            if dash and low and kind is int:
+                total += max(0, int(high) - int(low) + 1)
+            else:
+                kind(part)
+                total += 1
+        except ValueError:
+            raise ConfigError(f"cannot read {part!r} as {'an integer' if kind is int else 'a number'} "
+                              f"(write e.g. `0 1 2` or `0-4`)") from None
+    return total
+
+
 def format_duration(seconds: float | None) -> str:
     if seconds is None:
         return "unknown"

@@ -8,9 +8,10 @@ from .inspect import (COLOUR_BY, EpochView, bag_previews, class_composition, epo
                       selection_changes, spectrogram_image, thumbnail_strip)
 from .figures import map_figure, selected_bag_ids
 from .launch import LaunchCounts, dataset_choices, launch_counts, models_for
-from .runs import RUN_COLUMNS, curves, latest_runs, run_detail, run_rows, time_split
+from .runs import (ALL_COLUMNS, DEFAULT_SHOWN, LABELS as RUN_LABELS, RUN_COLUMNS, curves, display_rows, latest_runs,
+                   parse_tags, run_detail, run_rows, search_runs, time_split)
 
-__all__ = ["COLOUR_BY", "EpochView", "LaunchCounts", "RUN_COLUMNS", "bag_previews", "class_composition", "curves",
+__all__ = ["ALL_COLUMNS", "COLOUR_BY", "DEFAULT_SHOWN", "RUN_LABELS", "display_rows", "parse_tags", "search_runs", "EpochView", "LaunchCounts", "RUN_COLUMNS", "bag_previews", "class_composition", "curves",
            "dataset_choices", "epoch_view", "inspect_epochs", "latest_runs", "launch_counts", "map_figure",
            "models_for", "run_bags", "run_detail", "run_rows", "selected_bag_ids",
            "selection_changes", "spectrogram_image", "thumbnail_strip", "time_split"]
