@@ -13,13 +13,13 @@ ENGINE = ROOT / "weakneg_core"
 
 # Each engine part and its layer: a module may import its own part and parts of a lower layer, never higher.
 LAYERS = {
-    "errors": 0, "paths": 0, "metrics": 0, "migrations": 0,
+    "errors": 0, "paths": 0, "metrics": 0, "migrations": 0, "limits": 0,
     "store": 1, "data": 1, "models": 1,
     "samplers": 2,
     "config": 3, "projection": 3,
     "train": 4,
     "jobs": 5, "comparison": 5, "paired_stats": 5, "curves": 5, "report": 5, "bench": 5, "playground": 5,
-    "milcheck": 6, "sweep": 6,
+    "milcheck": 6, "sweep": 6, "run_actions": 6,
     "views": 7, "cli": 7,
     "__main__": 8, "__init__": 0,
 }
