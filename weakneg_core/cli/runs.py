@@ -189,7 +189,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     store = RunStore(args.store)
     resume(store, args.run_id)
     run = store.get_run(args.run_id)
-    print(f"run {args.run_id} {run['status']}: continues after epoch {run['epochs_done']} from its last checkpoint")
+    print(f"run {args.run_id} {run['status']}: its worker continues from the checkpoint of its last finished epoch")
     return 0
 
 
