@@ -172,6 +172,8 @@ class RunStore:
 
     def update_run(self, run_id: int, **values: Any) -> None:
         values = {k: _finite(v) for k, v in values.items()}
+        if not values:
+            return
         with self.engine.begin() as db:
             db.execute(update(runs).where(runs.c.id == run_id).values(**values))
 
