@@ -6,8 +6,8 @@ server database (PostgreSQL is tested). Large per-run blobs (per-epoch pool scor
 and the run id (a recreated store can never mistake an old folder for a new run); with a server database, in
 its `artifacts` table, so that every node of a cluster and the app reach them without a shared filesystem.
 
-A store whose SQLite file or folder is not writable (a read-only mount, a full disk's snapshot) opens
-read-only: every read works, nothing is attempted that would write.
+A store whose SQLite file or folder is not writable (permissions, a read-only mount), or asked for with
+`sqlite:///PATH?mode=ro`, opens read-only: every read works, nothing is attempted that would write.
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ class RunStore:
         self.url = url or paths.store_url()
         sqlite_file = _sqlite_file(self.url)
         self.read_only = bool(read_only) if read_only is not None else (
-            sqlite_file is not None and _not_writable(sqlite_file))
+            sqlite_file is not None and ("mode=ro" in self.url or _not_writable(sqlite_file)))
         if sqlite_file is not None and not self.read_only:
             sqlite_file.parent.mkdir(parents=True, exist_ok=True)
         if self.read_only and sqlite_file is not None:
@@ -571,17 +571,20 @@ def _not_writable(db: Path) -> bool:
 
 
 def _read_only_sqlite(db: Path) -> Engine:
-    """Open a SQLite file without writing anything: mode=ro; a WAL store whose -shm cannot be created needs
-    immutable=1 (nothing can write it anyway: its folder is read-only)."""
+    """Open a SQLite file without writing anything. With a -wal file beside it (a writer is at work, or died),
+    mode=ro reads the committed pages in it; without one, immutable=1: SQLite then creates no -shm or -wal (a
+    read-only folder cannot take them, and no writer can start there)."""
     import sqlite3
 
     def connect():
-        try:
-            connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True, check_same_thread=False)
-            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            return connection
-        except sqlite3.OperationalError:
-            return sqlite3.connect(f"file:{db}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        if Path(f"{db}-wal").exists():
+            try:
+                connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True, check_same_thread=False)
+                connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                return connection
+            except sqlite3.OperationalError:
+                pass  # its -shm cannot be opened: read the main file alone
+        return sqlite3.connect(f"file:{db}?mode=ro&immutable=1", uri=True, check_same_thread=False)
 
     return create_engine("sqlite://", creator=connect, future=True)
 
