@@ -9,8 +9,11 @@ import sys
 import time
 from pathlib import Path
 
+import threading
+
 import numpy as np
 import pytest
+from postgres_support import any_store, postgres_cluster  # noqa: F401  (fixtures)
 
 from weakneg_core import jobs, projection
 from weakneg_core.cli import main
@@ -145,7 +148,8 @@ def test_a_killed_worker_resumes_to_exactly_the_uninterrupted_run(store, referen
           f"recorded epochs redone {recorded - checkpointed}, identical")
 
 
-def test_a_worker_killed_from_outside_at_any_moment_resumes_identically(store, reference):
+def test_a_worker_killed_from_outside_at_any_moment_resumes_identically(any_store, reference):  # noqa: F811
+    store = any_store  # SQLite, and PostgreSQL with its arrays and checkpoint in the database
     run_id = jobs.submit(CFG, store)
     deadline = time.monotonic() + 300
     while store.get_run(run_id)["epochs_done"] < 2:
@@ -160,7 +164,34 @@ def test_a_worker_killed_from_outside_at_any_moment_resumes_identically(store, r
     done = store.get_run(run_id)["epochs_done"]
     assert resume_and_wait(store, run_id)["status"] == FINISHED
     assert_identical(outcome(store, run_id), reference)
-    print(f"KILL-RESUME external (SIGKILL from the test): killed with {done} epochs recorded, identical")
+    print(f"KILL-RESUME external (SIGKILL from the test, {store.engine.dialect.name}): killed with {done} epochs "
+          f"recorded, identical")
+
+
+def test_a_sweep_resumes_the_run_whose_worker_was_killed(any_store, reference):  # noqa: F811
+    from weakneg_core.sweep import SweepConfig, run_sweep
+
+    store = any_store
+    sweep = SweepConfig(base=CFG, grid={"classes": [3], "seeds": [7]}, retries=1, max_concurrent=1)
+    killed = []
+
+    def kill_one():
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not killed:
+            for run in store.list_runs(sweep_id="durable"):
+                if run["epochs_done"] >= 2 and run["status"] == "running" and jobs.kill_worker(run):
+                    killed.append(run["id"])
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_one)
+    killer.start()
+    result = run_sweep(sweep, store, sweep_id="durable", poll_s=0.3)
+    killer.join()
+    assert killed and result.status == FINISHED and result.counts[FINISHED] == 1
+    [run] = store.list_runs(sweep_id="durable")
+    assert run["id"] == killed[0]
+    assert "resumes after epoch" in (store.run_dir(run["id"]) / "worker.log").read_text()
+    assert_identical(outcome(store, run["id"]), reference)
 
 
 def test_resume_refuses_a_finished_or_unknown_run(store, capsys):
