@@ -6,16 +6,15 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
-import threading
-
-import numpy as np
 import pytest
 from postgres_support import any_store, postgres_cluster  # noqa: F401  (fixtures)
+from resume_support import assert_identical, outcome
 
-from weakneg_core import jobs, projection
+from weakneg_core import jobs
 from weakneg_core.cli import main
 from weakneg_core.config import RunConfig
 from weakneg_core.store import FINISHED, INTERRUPTED, LOCAL, QUEUED
@@ -71,32 +70,6 @@ sys.exit(jobs.worker_main(run_id, url))
 def pca_maps(monkeypatch):
     monkeypatch.setenv("WEAKNEG_MAP_METHOD", "pca")  # UMAP maps are made in a thread; PCA ones are enough here
     monkeypatch.setenv("WEAKNEG_MAX_CONCURRENT", "1")
-
-
-def outcome(store, run_id):
-    """Everything a run produced that must not depend on an interruption (timings excluded)."""
-    epochs = [{k: v for k, v in e.items() if not k.startswith("t_") and k != "run_id"} for e in store.epochs(run_id)]
-    run = store.get_run(run_id)
-    selections = [store.selection(run_id, e["epoch"]) for e in epochs]
-    arrays = [store.load_epoch_arrays(run_id, e["epoch"]) for e in epochs]
-    maps = [projection.load_map(store, run_id, e["epoch"], "pca") for e in epochs]
-    return {"status": run["status"], "final": (run["final_ap"], run["final_auc"], run["final_dprime"]),
-            "result": run["result"], "epochs": epochs, "selections": selections, "arrays": arrays, "maps": maps}
-
-
-def assert_identical(got, want):
-    assert got["status"] == want["status"] == FINISHED
-    assert got["epochs"] == want["epochs"]  # every metric, exactly
-    assert got["final"] == want["final"] and got["result"] == want["result"]
-    for (ids, scores), (ids0, scores0) in zip(got["selections"], want["selections"], strict=True):
-        np.testing.assert_array_equal(ids, ids0)
-        np.testing.assert_array_equal(scores, scores0)
-    for arrays, arrays0 in zip(got["arrays"], want["arrays"], strict=True):
-        assert arrays.keys() == arrays0.keys()
-        for key in arrays:
-            np.testing.assert_array_equal(arrays[key], arrays0[key])
-    for xy, xy0 in zip(got["maps"], want["maps"], strict=True):
-        np.testing.assert_array_equal(xy["pool_xy"], xy0["pool_xy"])
 
 
 def start_killer(store, point):
