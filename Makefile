@@ -1,11 +1,12 @@
 # Two commands on a fresh machine: `make run` (the app on bundled data) and `make test`.
 # Both set everything up first: .venv with the pinned packages, and, where apt is available,
-# Debian's chromium (browser tests), dataset-fashion-mnist and sonic-pi-samples.
+# Debian's chromium (browser tests), dataset-fashion-mnist, sonic-pi-samples and postgresql (throwaway
+# clusters for the store tests).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-APT_PACKAGES := chromium dataset-fashion-mnist sonic-pi-samples
+APT_PACKAGES := chromium dataset-fashion-mnist sonic-pi-samples postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT ?= 8501
 HOST ?= 127.0.0.1

@@ -3,24 +3,31 @@
 Runs execute in worker processes (`python -m weakneg_core worker RUN_ID`) started in their own
 session, so they survive a closed browser tab or a restarted app. The queue is the store itself:
 a queued run starts when fewer than `max_concurrent()` runs are running; every submission and every
-finishing worker dispatches the next. A worker that dies is found by its missing process and its
-run is marked interrupted (finished epochs kept); we do not resume, because a resumed run would need
-the optimiser state and sampler history of the dead one to stay identical to an uninterrupted run.
+finishing worker dispatches the next (only runs of the local backend: a Ray sweep's runs are its driver's).
+
+A worker beats a heartbeat every 2 s from a thread; a reader shows a run whose heartbeat is older than 30 s,
+or whose process (PID and start time, on this host) is gone, as interrupted. `resume` queues an interrupted
+run again: its next worker continues from the checkpoint written at the end of the last finished epoch, and
+makes the same selections and metrics as an uninterrupted run. A worker that cannot write the store records
+its failure in a sidecar file beside its log; the dispatcher moves it into the store.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Any, Callable
 
+from . import liveness
 from .config import RunConfig
 from .errors import WeaknegError
-from .store import CANCELLED, FAILED, QUEUED, RUNNING, RunStore
+from .store import CANCELLED, FAILED, LOCAL, QUEUED, RUNNING, RunStore
 
 JobFunction = Callable[[RunStore, int, dict[str, Any]], None]
 # kind of job -> its function (store, run_id, config); each kind is registered by the module that defines it.
@@ -59,12 +66,13 @@ def submit_job(kind: str, config: dict[str, Any], store: RunStore, start: bool =
 def dispatch(store: RunStore, limit: int | None = None) -> list[int]:
     """Start queued runs, oldest first, while fewer than `limit` are running. Returns the started ids."""
     store.mark_dead_runs_interrupted()
+    store.record_sidecar_failures()
     free = (limit or max_concurrent()) - store.count_runs(status=RUNNING)
     started = []
     for run in reversed(store.list_runs(status=QUEUED)):
         if free <= 0:
             break
-        if store.claim_run(run["id"]):
+        if store.claim_run(run["id"], backend=LOCAL):
             _spawn_worker(store, run["id"])
             started.append(run["id"])
             free -= 1
@@ -73,7 +81,20 @@ def dispatch(store: RunStore, limit: int | None = None) -> list[int]:
 
 def _spawn_worker(store: RunStore, run_id: int) -> None:
     process = spawn_detached(["worker", str(run_id)], store, store.run_dir(run_id) / "worker.log")
-    store.update_run(run_id, pid=process.pid)
+    store.update_run(run_id, **liveness.identity(process.pid))
+
+
+def resume(store: RunStore, run_id: int, start: bool = True) -> None:
+    """Queue an interrupted, failed or cancelled run again; its worker continues from the last checkpoint."""
+    run = store.get_run(run_id)
+    if run is None:
+        raise WeaknegError(f"no run {run_id} in {store.url}; `python -m weakneg_core list` shows the runs")
+    if run["kind"] != "run":
+        raise WeaknegError(f"run {run_id} is a {run['kind']!r} job; only training runs resume")
+    if not store.requeue_run(run_id, backend=LOCAL):
+        raise WeaknegError(f"run {run_id} is {run['status']}; only an interrupted, failed or cancelled run resumes")
+    if start:
+        dispatch(store)
 
 
 def spawn_detached(arguments: list[str], store: RunStore, log_path: Path) -> subprocess.Popen:
@@ -96,14 +117,28 @@ def cancel(store: RunStore, run_id: int, grace_s: float = 10.0) -> str:
             return run["status"] if run else CANCELLED
         time.sleep(0.2)
     run = store.get_run(run_id)
-    if run and run["status"] == RUNNING and run["pid"]:
-        try:
-            os.killpg(run["pid"], signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    if run and run["status"] == RUNNING:
+        if liveness.same_process_alive(run["pid"], run["process_start"], run["host"]) is None:
+            return RUNNING  # a worker on another host (or not started): it stops at its next check of the flag
+        kill_worker(run)
         store.finish_run(run_id, CANCELLED, error=f"cancelled by the user; stopped after epoch {run['epochs_done']}, "
                                                   f"finished epochs are kept")
     return CANCELLED
+
+
+def kill_worker(run: dict) -> bool:
+    """SIGKILL the run's worker, only if the process recorded for it (host, PID and start time) still runs:
+    a reused PID belongs to someone else. Its process group when it leads one (workers start their own)."""
+    if not liveness.same_process_alive(run["pid"], run["process_start"], run["host"]):
+        return False
+    try:
+        if os.getpgid(run["pid"]) == run["pid"]:
+            os.killpg(run["pid"], signal.SIGKILL)
+        else:
+            os.kill(run["pid"], signal.SIGKILL)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def wait(store: RunStore, run_ids: list[int], timeout_s: float | None = None, poll_s: float = 0.5,
@@ -131,19 +166,47 @@ def worker_main(run_id: int, store_url: str) -> int:
     if run is None:
         print(f"no run {run_id} in {store_url}", file=sys.stderr)
         return 2
-    store.update_run(run_id, pid=os.getpid())
+    store.update_run(run_id, **liveness.identity())
     try:
-        if run["kind"] not in JOB_KINDS:
-            raise WeaknegError(f"run {run_id} is a {run['kind']!r} job, which this worker does not know; "
-                               f"known: {', '.join(JOB_KINDS)}")
-        JOB_KINDS[run["kind"]](store, run_id, run["config"])
+        with store.keep_alive(run_id):
+            if run["kind"] not in JOB_KINDS:
+                raise WeaknegError(f"run {run_id} is a {run['kind']!r} job, which this worker does not know; "
+                                   f"known: {', '.join(JOB_KINDS)}")
+            JOB_KINDS[run["kind"]](store, run_id, run["config"])
     except Exception as error:  # recorded, never lost: the run shows the error, finished epochs stay
-        if store.get_run(run_id)["status"] == RUNNING:
-            store.finish_run(run_id, FAILED, error=f"{type(error).__name__}: {error}")
+        record_failure(store, run_id, error)
         raise
     finally:
-        dispatch(store)
+        try:
+            dispatch(store)
+        except Exception as error:  # noqa: BLE001 - a store that cannot be written: the sidecar has the cause
+            print(f"could not dispatch the next run: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
     return 0
+
+
+def record_failure(store: RunStore, run_id: int, error: BaseException) -> None:
+    """Write the cause beside the worker log first (a local file: it works when the store does not, e.g. a
+    full disk under the database), flush the log, then record it in the store if the worker did not."""
+    chain, seen = [], error
+    while seen is not None and len(chain) < 3:  # the failure, and what it happened while handling
+        chain.append(f"{type(seen).__name__}: {str(seen).splitlines()[0] if str(seen) else ''}")
+        seen = seen.__context__
+    cause = "; while handling ".join(chain)
+    sidecar = store.failure_sidecar(run_id)
+    try:
+        sidecar.parent.mkdir(parents=True, exist_ok=True)
+        sidecar.write_text(json.dumps({"error": cause, "time": time.time(), "traceback": traceback.format_exc()}))
+    except OSError as sidecar_error:
+        print(f"could not write {sidecar}: {sidecar_error}", file=sys.stderr)
+    print(f"run {run_id} failed: {cause}", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    try:
+        if store.get_run(run_id)["stored_status"] == RUNNING:
+            store.finish_run(run_id, FAILED, error=cause)
+        sidecar.unlink(missing_ok=True)  # recorded in the store: the sidecar has done its job
+    except Exception as store_error:  # noqa: BLE001 - the dispatcher records the sidecar once the store works
+        print(f"could not record the failure in the store ({type(store_error).__name__}: {store_error}); "
+              f"{sidecar} keeps it", file=sys.stderr, flush=True)
 
 
 def run_job(store: RunStore, run_id: int, config: dict[str, Any]) -> None:

@@ -87,29 +87,25 @@ def umap_map(points: np.ndarray, previous: np.ndarray | None = None, seed: int =
     return procrustes_align(reducer.fit_transform(reduced), previous).astype(np.float32)
 
 
-def _path(store: RunStore, run_id: int, epoch: int, method: str):
-    return store.run_dir(run_id, create=False) / f"map_{epoch:04d}_{method}.npz"
+def map_name(epoch: int, method: str) -> str:
+    return f"map_{epoch:04d}_{method}.npz"
 
 
 def save_map(store: RunStore, run_id: int, epoch: int, method: str, xy: np.ndarray, n_pool: int) -> None:
-    path = _path(store, run_id, epoch, method)
-    partial = path.with_suffix(".partial.npz")
-    np.savez(partial, xy=xy.astype(np.float32), n_pool=np.int64(n_pool))
-    os.replace(partial, path)  # a reader never sees half a map
+    store.save_arrays(run_id, map_name(epoch, method), xy=xy.astype(np.float32), n_pool=np.int64(n_pool))
 
 
 def best_method(store: RunStore, run_id: int, epoch: int) -> str | None:
     """The best method with a stored map for this epoch (a cheap check: cache keys use it)."""
-    return next((m for m in METHODS if _path(store, run_id, epoch, m).is_file()), None)
+    return next((m for m in METHODS if store.has_artifact(run_id, map_name(epoch, m))), None)
 
 
 def load_map(store: RunStore, run_id: int, epoch: int, method: str | None = None) -> dict[str, Any] | None:
     """The best stored map of an epoch ({method, pool_xy, positive_xy}), or a given method's; None if none yet."""
     for name in (method,) if method else METHODS:
-        path = _path(store, run_id, epoch, name)
-        if path.is_file():
-            with np.load(path) as data:
-                xy, n_pool = data["xy"], int(data["n_pool"])
+        data = store.load_arrays(run_id, map_name(epoch, name))
+        if data is not None:
+            xy, n_pool = data["xy"], int(data["n_pool"])
             return {"method": name, "pool_xy": xy[:n_pool], "positive_xy": xy[n_pool:]}
     return None
 
@@ -138,6 +134,14 @@ def compute_map(store: RunStore, run_id: int, epoch: int, method: str, previous_
     return made[0]
 
 
+def latest_map_before(store: RunStore, run_id: int, epoch: int, method: str) -> int | None:
+    """The last epoch before `epoch` with a stored map of this method (None: none)."""
+    suffix = f"_{method}.npz"
+    found = [int(name[4:8]) for name in store.artifact_names(run_id)
+             if name.startswith("map_") and name.endswith(suffix) and int(name[4:8]) < epoch]
+    return max(found, default=None)
+
+
 class MapMaker:
     """The worker's after-epoch hook: the PCA map at once, the UMAP map in a background thread.
 
@@ -154,6 +158,8 @@ class MapMaker:
 
     def __call__(self, record: dict[str, Any]) -> None:
         epoch = int(record["epoch"])
+        if self.last_pca is None:  # a resumed run aligns to the map its killed worker made last
+            self.last_pca = latest_map_before(self.store, self.run_id, epoch, "pca")
         if compute_map(self.store, self.run_id, epoch, "pca", self.last_pca, self.seed) is None:
             return  # no arrays this epoch (no resampling, or embeddings not saved)
         self.last_pca = epoch
@@ -181,6 +187,8 @@ class MapMaker:
                 continue
             if epoch is None:
                 return
+            if previous is None:
+                previous = latest_map_before(self.store, self.run_id, epoch, "umap")
             try:
                 compute_map(self.store, self.run_id, epoch, "umap", previous, self.seed)
                 previous = epoch

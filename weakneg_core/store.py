@@ -1,33 +1,44 @@
 """The run store: every run's config, status, per-epoch metrics and timings, and its selections.
 
 SQLite by default (one file, WAL: one writer and many readers at once); any SQLAlchemy URL works for a
-server database. Large per-epoch arrays (pool scores, gradient embeddings, 2-D maps) live in a
-per-run artifacts folder, not in the database.
+server database (PostgreSQL is tested). Large per-run blobs (per-epoch pool scores and gradient embeddings,
+2-D maps, the resume checkpoint) live, with SQLite, in a per-run artifacts folder keyed by the store's own id
+and the run id (a recreated store can never mistake an old folder for a new run); with a server database, in
+its `artifacts` table, so that every node of a cluster and the app reach them without a shared filesystem.
+
+A store whose SQLite file or folder is not writable (permissions, a read-only mount), or asked for with
+`sqlite:///PATH?mode=ro`, opens read-only: every read works, nothing is attempted that would write.
 """
 
 from __future__ import annotations
 
 import functools
+import io
+import json
 import math
 import os
+import re
 import shutil
-import socket
 import time
+import zipfile
 from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
-from sqlalchemy import (JSON, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text,
-                        create_engine, event, func, insert, select, update)
+from sqlalchemy import (JSON, Boolean, Column, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String,
+                        Table, Text, create_engine, delete, event, func, insert, select, update)
 from sqlalchemy.engine import Engine
 
-from . import migrations, paths
+from . import liveness, migrations, paths
+from .errors import WeaknegError
 
 QUEUED, RUNNING, FINISHED, FAILED, CANCELLED, INTERRUPTED = (
     "queued", "running", "finished", "failed", "cancelled", "interrupted")
 ACTIVE = (QUEUED, RUNNING)
 DONE = (FINISHED, FAILED, CANCELLED, INTERRUPTED)
-STALE_AFTER_S = 180  # a running run on another host whose heartbeat is this old is considered dead
+STALE_AFTER_S = liveness.STALE_AFTER_S  # a running run whose heartbeat is this old is shown interrupted
+# who executes a run: jobs.py's dispatcher, a Ray sweep's driver, or the process that created it (`run`)
+LOCAL, RAY, DIRECT = "local", "ray", "direct"
 
 metadata = MetaData()
 
@@ -49,6 +60,7 @@ runs = Table(
     Column("cancel_requested", Boolean, default=False),
     Column("name", String(200)), Column("tags", JSON), Column("notes", Text),
     Column("archived", Boolean, nullable=False, default=False), Column("device", String(16)),
+    Column("backend", String(16)), Column("process_start", String(64)),
     sqlite_autoincrement=True,  # ids are never reused
 )
 
@@ -81,6 +93,17 @@ sweeps = Table(
     Column("n_runs", Integer),
     Column("created_at", Float), Column("finished_at", Float),
     Column("error", Text),
+    Column("heartbeat", Float), Column("driver_pid", Integer), Column("driver_host", String(255)),
+    Column("driver_start", String(64)),
+)
+
+# With a server database: every run's blobs (epoch arrays, maps, checkpoint), reachable from every node.
+artifacts = Table(
+    "artifacts", metadata,
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(128), primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+    Column("saved_at", Float),
 )
 
 store_meta = Table(
@@ -99,18 +122,34 @@ def _finite(value):
     return float(value) if isinstance(value, np.floating) else value
 
 
+class CorruptArtifact(WeaknegError):
+    """A stored array file cannot be read; the message names it and what to do."""
+
+
 class RunStore:
-    def __init__(self, url: str | None = None, artifacts: str | Path | None = None):
+    def __init__(self, url: str | None = None, artifacts: str | Path | None = None, read_only: bool | None = None):
         self.url = url or paths.store_url()
-        if self.url.startswith("sqlite:///"):
-            Path(self.url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(self.url, future=True)
-        if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        migrations.ensure_current(self.engine)  # writes only when the store is new or made by an older release
+        sqlite_file = _sqlite_file(self.url)
+        self.read_only = bool(read_only) if read_only is not None else (
+            sqlite_file is not None and ("mode=ro" in self.url or _not_writable(sqlite_file)))
+        if sqlite_file is not None and not self.read_only:
+            sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+        if self.read_only and sqlite_file is not None:
+            if not sqlite_file.is_file():
+                raise WeaknegError(f"no run store at {sqlite_file} (and its folder is read-only, so none can be made)")
+            self.engine: Engine = _read_only_sqlite(sqlite_file)
+        else:
+            self.engine = create_engine(self.url, future=True)
+            if self.engine.dialect.name == "sqlite":
+                event.listen(self.engine, "connect", _sqlite_pragmas)
+        if self.read_only:
+            migrations.require_current(self.engine)
+        else:
+            migrations.ensure_current(self.engine)  # writes only when the store is new or made by an older release
+        self.arrays_in_database = self.engine.dialect.name != "sqlite"
         self.artifacts_root = Path(artifacts) if artifacts else _default_artifacts(self.url)
 
-    @property
+    @functools.cached_property
     def store_id(self) -> str:
         """This store's own id (made when the store was created): a recreated store never repeats it."""
         with self.engine.connect() as db:
@@ -119,8 +158,9 @@ class RunStore:
     # --- runs ---------------------------------------------------------------------------------------
 
     def create_run(self, config: dict[str, Any], kind: str = "run", sweep_id: str | None = None,
-                   status: str = QUEUED, **summary: Any) -> int:
+                   status: str = QUEUED, backend: str = LOCAL, **summary: Any) -> int:
         row = {"kind": kind, "status": status, "config": config, "sweep_id": sweep_id, "created_at": time.time(),
+               "backend": backend,
                "epochs_done": 0, "cancel_requested": False,
                "dataset": config.get("dataset"), "sampler": config.get("sampler"), "pn_ratio": config.get("pn_ratio"),
                "seed": config.get("seed"), "model": config.get("model"), "head": config.get("head"),
@@ -132,19 +172,29 @@ class RunStore:
 
     def update_run(self, run_id: int, **values: Any) -> None:
         values = {k: _finite(v) for k, v in values.items()}
+        if not values:
+            return
         with self.engine.begin() as db:
             db.execute(update(runs).where(runs.c.id == run_id).values(**values))
 
     def start_run(self, run_id: int, **summary: Any) -> None:
         now = time.time()
-        self.update_run(run_id, status=RUNNING, started_at=now, heartbeat=now, pid=os.getpid(),
-                        host=socket.gethostname(), error=None, **summary)
+        self.update_run(run_id, status=RUNNING, started_at=now, heartbeat=now, error=None, **liveness.identity(),
+                        **summary)
 
-    def claim_run(self, run_id: int, pid: int | None = None, host: str | None = None) -> bool:
-        """Atomically move a queued run to running: of two dispatchers (or a dispatcher and Ray) only one wins."""
+    def claim_run(self, run_id: int, pid: int | None = None, host: str | None = None,
+                  backend: str | None = None) -> bool:
+        """Atomically move a queued run to running: of two dispatchers (or a dispatcher and Ray) only one wins.
+        With `backend`, only a run queued for that backend (a Ray sweep's runs are never a local worker's)."""
+        query = update(runs).where(runs.c.id == run_id, runs.c.status == QUEUED)
+        if backend == LOCAL:
+            query = query.where((runs.c.backend == LOCAL) | runs.c.backend.is_(None))
+        elif backend is not None:
+            query = query.where(runs.c.backend == backend)
+        start = liveness.process_start(pid) if pid and (host in (None, liveness.host())) else None
         with self.engine.begin() as db:
-            claimed = db.execute(update(runs).where(runs.c.id == run_id, runs.c.status == QUEUED).values(
-                status=RUNNING, heartbeat=time.time(), pid=pid, host=host)).rowcount
+            claimed = db.execute(query.values(status=RUNNING, heartbeat=time.time(), pid=pid, host=host,
+                                              process_start=start)).rowcount
         return claimed == 1
 
     def finish_run(self, run_id: int, status: str, error: str | None = None, result: Any = None) -> None:
@@ -179,6 +229,7 @@ class RunStore:
 
     def delete_run(self, run_id: int) -> None:
         with self.engine.begin() as db:
+            db.execute(artifacts.delete().where(artifacts.c.run_id == run_id))
             db.execute(selections.delete().where(selections.c.run_id == run_id))
             db.execute(epochs.delete().where(epochs.c.run_id == run_id))
             db.execute(runs.delete().where(runs.c.id == run_id))
@@ -188,13 +239,39 @@ class RunStore:
         """Queue a run again from scratch (a sweep's retry or resume): its epochs, selections and artifacts go,
         its id, config and sweep stay."""
         with self.engine.begin() as db:
+            db.execute(artifacts.delete().where(artifacts.c.run_id == run_id))
             db.execute(selections.delete().where(selections.c.run_id == run_id))
             db.execute(epochs.delete().where(epochs.c.run_id == run_id))
             db.execute(update(runs).where(runs.c.id == run_id).values(
                 status=QUEUED, epochs_done=0, final_ap=None, final_auc=None, final_dprime=None, result=None,
                 error=None, started_at=None, finished_at=None, heartbeat=None, pid=None, host=None,
-                cancel_requested=False))
+                process_start=None, cancel_requested=False))
         shutil.rmtree(self.run_dir(run_id, create=False), ignore_errors=True)
+
+    def requeue_run(self, run_id: int, backend: str | None = None) -> bool:
+        """Queue an interrupted or failed run again, keeping its epochs and checkpoint: its worker resumes from
+        the last checkpoint. Returns False when the run is not in a state to resume."""
+        values = dict(status=QUEUED, error=None, finished_at=None, heartbeat=None, pid=None, host=None,
+                      process_start=None, cancel_requested=False)
+        if backend:
+            values["backend"] = backend
+        run = self.get_run(run_id)
+        if run is None or run["status"] not in (INTERRUPTED, FAILED, CANCELLED):
+            return False
+        with self.engine.begin() as db:  # the stored status may still say running (a dead worker)
+            return db.execute(update(runs).where(runs.c.id == run_id, runs.c.status == run["stored_status"])
+                              .values(**values)).rowcount == 1
+
+    def truncate_run(self, run_id: int, after_epoch: int) -> None:
+        """Forget what a killed worker recorded after its last checkpoint (epochs, selections, arrays, maps)."""
+        with self.engine.begin() as db:
+            db.execute(selections.delete().where(selections.c.run_id == run_id, selections.c.epoch > after_epoch))
+            db.execute(epochs.delete().where(epochs.c.run_id == run_id, epochs.c.epoch > after_epoch))
+            db.execute(update(runs).where(runs.c.id == run_id).values(epochs_done=after_epoch))
+        for name in self.artifact_names(run_id):
+            match = re.match(r"(?:epoch|map)_(\d{4})", name)
+            if match and int(match.group(1)) > after_epoch:
+                self.delete_artifact(run_id, name)
 
     # --- cancellation and liveness -------------------------------------------------------------------
 
@@ -212,6 +289,10 @@ class RunStore:
 
     def heartbeat(self, run_id: int) -> None:
         self.update_run(run_id, heartbeat=time.time())
+
+    def keep_alive(self, run_id: int) -> liveness.Heartbeat:
+        """A context manager: the run's heartbeat, every few seconds from a thread, while the block runs."""
+        return liveness.Heartbeat(lambda: self.heartbeat(run_id), name=f"heartbeat-run-{run_id}")
 
     def mark_dead_runs_interrupted(self) -> list[int]:
         """Runs recorded as running whose worker is gone: record them interrupted (their epochs stay). Only the
@@ -280,44 +361,143 @@ class RunStore:
                               .values(status=RUNNING)).rowcount == 1
 
     def get_sweep(self, sweep_id: str) -> dict[str, Any] | None:
+        """The sweep's row, with the status a reader should show (see `shown_sweep`)."""
         with self.engine.connect() as db:
             row = db.execute(select(sweeps).where(sweeps.c.id == sweep_id)).mappings().first()
-        return dict(row) if row else None
+        return shown_sweep(dict(row)) if row else None
 
     def list_sweeps(self) -> list[dict[str, Any]]:
         with self.engine.connect() as db:
-            return [dict(r) for r in db.execute(select(sweeps).order_by(sweeps.c.created_at.desc())).mappings()]
+            return [shown_sweep(dict(r))
+                    for r in db.execute(select(sweeps).order_by(sweeps.c.created_at.desc())).mappings()]
+
+    def drive_sweep(self, sweep_id: str) -> liveness.Heartbeat:
+        """This process drives the sweep: record its identity; the returned context manager beats its heartbeat."""
+        self.update_sweep(sweep_id, heartbeat=time.time(), driver_pid=os.getpid(), driver_host=liveness.host(),
+                          driver_start=liveness.process_start(os.getpid()))
+        return liveness.Heartbeat(lambda: self.update_sweep(sweep_id, heartbeat=time.time()),
+                                  name=f"heartbeat-sweep-{sweep_id}")
 
     def update_sweep(self, sweep_id: str, **values: Any) -> None:
         with self.engine.begin() as db:
             db.execute(update(sweeps).where(sweeps.c.id == sweep_id).values(**values))
 
-    # --- artifacts -----------------------------------------------------------------------------------
+    # --- artifacts: per-run blobs (files beside a SQLite store, rows of `artifacts` in a server database) -----
 
     def run_dir(self, run_id: int, create: bool = True) -> Path:
-        folder = self.artifacts_root / str(run_id)
+        """The run's local folder (its worker.log, failure sidecar and, with SQLite, its arrays), keyed by the
+        store's id so that a recreated store's run 1 never meets an old run 1's files."""
+        folder = self.artifacts_root / self.store_id / str(run_id)
         if create:
             folder.mkdir(parents=True, exist_ok=True)
         return folder
 
-    def save_epoch_arrays(self, run_id: int, epoch: int, **arrays: np.ndarray) -> Path:
-        """Write one epoch's arrays atomically (a reader never sees half a file)."""
-        path = self.run_dir(run_id) / f"epoch_{epoch:04d}.npz"
-        partial = path.with_suffix(".partial.npz")
-        np.savez(partial, **arrays)
+    def save_blob(self, run_id: int, name: str, data: bytes) -> None:
+        """Write one named blob atomically (a reader sees the old one or the new one, never half of it)."""
+        if self.arrays_in_database:
+            with self.engine.begin() as db:
+                db.execute(delete(artifacts).where(artifacts.c.run_id == run_id, artifacts.c.name == name))
+                db.execute(insert(artifacts).values(run_id=run_id, name=name, data=data, saved_at=time.time()))
+            return
+        path = self.run_dir(run_id) / name
+        partial = path.with_name(path.name + ".partial")
+        with open(partial, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())  # a crash right after the rename still finds the whole file
         os.replace(partial, path)
-        return path
+
+    def load_blob(self, run_id: int, name: str) -> bytes | None:
+        if self.arrays_in_database:
+            with self.engine.connect() as db:
+                return db.execute(select(artifacts.c.data).where(artifacts.c.run_id == run_id,
+                                                                 artifacts.c.name == name)).scalar()
+        path = self.run_dir(run_id, create=False) / name
+        return path.read_bytes() if path.is_file() else None
+
+    def artifact_names(self, run_id: int) -> list[str]:
+        if self.arrays_in_database:
+            with self.engine.connect() as db:
+                return sorted(db.execute(select(artifacts.c.name).where(artifacts.c.run_id == run_id)).scalars())
+        folder = self.run_dir(run_id, create=False)
+        if not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.endswith(".partial"))
+
+    def has_artifact(self, run_id: int, name: str) -> bool:
+        if self.arrays_in_database:
+            with self.engine.connect() as db:
+                return db.execute(select(func.count()).select_from(artifacts).where(
+                    artifacts.c.run_id == run_id, artifacts.c.name == name)).scalar_one() > 0
+        return (self.run_dir(run_id, create=False) / name).is_file()
+
+    def delete_artifact(self, run_id: int, name: str) -> None:
+        if self.arrays_in_database:
+            with self.engine.begin() as db:
+                db.execute(delete(artifacts).where(artifacts.c.run_id == run_id, artifacts.c.name == name))
+        else:
+            (self.run_dir(run_id, create=False) / name).unlink(missing_ok=True)
+
+    def save_arrays(self, run_id: int, name: str, **arrays: np.ndarray) -> None:
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        self.save_blob(run_id, name, buffer.getvalue())
+
+    def load_arrays(self, run_id: int, name: str) -> dict[str, np.ndarray] | None:
+        data = self.load_blob(run_id, name)
+        if data is None:
+            return None
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as loaded:
+                return {k: loaded[k] for k in loaded.files}
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as error:
+            where = (f"artifact {name!r} of run {run_id} in {self.url}" if self.arrays_in_database
+                     else str(self.run_dir(run_id, create=False) / name))
+            raise CorruptArtifact(f"{where} is corrupt or truncated ({type(error).__name__}: {error}); delete it "
+                                  f"and resume the run (`python -m weakneg_core resume {run_id}`) to rewrite it, or "
+                                  f"delete the run") from error
+
+    def save_epoch_arrays(self, run_id: int, epoch: int, **arrays: np.ndarray) -> None:
+        """Write one epoch's arrays atomically (a reader never sees half a file)."""
+        self.save_arrays(run_id, f"epoch_{epoch:04d}.npz", **arrays)
 
     def load_epoch_arrays(self, run_id: int, epoch: int) -> dict[str, np.ndarray] | None:
-        path = self.run_dir(run_id, create=False) / f"epoch_{epoch:04d}.npz"
-        if not path.is_file():
-            return None
-        with np.load(path) as data:
-            return {k: data[k] for k in data.files}
+        return self.load_arrays(run_id, f"epoch_{epoch:04d}.npz")
 
     def saved_epochs(self, run_id: int) -> list[int]:
-        folder = self.run_dir(run_id, create=False)
-        return sorted(int(p.stem.split("_")[1]) for p in folder.glob("epoch_*.npz") if "partial" not in p.name)
+        return sorted(int(m.group(1)) for name in self.artifact_names(run_id)
+                      if (m := re.fullmatch(r"epoch_(\d{4})\.npz", name)))
+
+    def save_checkpoint(self, run_id: int, data: bytes) -> None:
+        self.save_blob(run_id, CHECKPOINT, data)
+
+    def load_checkpoint(self, run_id: int) -> bytes | None:
+        return self.load_blob(run_id, CHECKPOINT)
+
+    # --- failures a worker could not record ----------------------------------------------------------
+
+    def failure_sidecar(self, run_id: int) -> Path:
+        return self.run_dir(run_id, create=False) / "failure.json"
+
+    def record_sidecar_failures(self) -> list[int]:
+        """Runs whose worker could not write the store (disk full, ...) left their cause in a sidecar file:
+        record them failed with it, now that the store takes writes. The dispatcher calls this."""
+        recorded = []
+        for run in self.list_runs(status=[RUNNING, INTERRUPTED, FAILED]):
+            sidecar = self.failure_sidecar(run["id"])
+            if run["status"] == RUNNING or not sidecar.is_file():  # a live worker records its own outcome
+                continue
+            try:
+                cause = json.loads(sidecar.read_text()).get("error", "unknown error")
+            except (OSError, ValueError):
+                cause = f"unreadable failure record {sidecar}"
+            self.finish_run(run["id"], FAILED, error=f"failed: {cause}")
+            sidecar.replace(sidecar.with_name("failure.recorded.json"))
+            recorded.append(run["id"])
+        return recorded
+
+
+CHECKPOINT = "checkpoint.pt"
 
 
 def open_store(url: str | None = None) -> RunStore:
@@ -333,9 +513,10 @@ def _open_store(url: str, artifacts: str) -> RunStore:
 
 
 def shown(run: dict[str, Any], now: float | None = None) -> dict[str, Any]:
-    """A run row as a reader shows it: a run recorded as running whose worker is gone is shown interrupted (its
-    process on this host has exited, or, elsewhere, its heartbeat is older than STALE_AFTER_S). `stored_status`
-    keeps what the store says. Computed, never written: only the worker, the dispatcher or a command writes."""
+    """A run row as a reader shows it: a run recorded as running whose worker is gone is shown interrupted: its
+    heartbeat is older than STALE_AFTER_S (30 s; the worker beats every 2 s whatever it is doing), or, on this
+    host, its process (PID and start time) has exited. `stored_status` keeps what the store says. Computed,
+    never written: only the worker, the dispatcher or a command writes."""
     run["stored_status"] = run["status"]
     if run["status"] == RUNNING and _worker_gone(run, now or time.time()):
         run["status"] = INTERRUPTED
@@ -344,10 +525,22 @@ def shown(run: dict[str, Any], now: float | None = None) -> dict[str, Any]:
 
 
 def _worker_gone(run: dict[str, Any], now: float) -> bool:
-    if run["pid"] is not None and run["host"] in (socket.gethostname(), None):  # a process here: ask the OS
-        return not _pid_alive(run["pid"])
-    # another host, or claimed and its worker still starting: judge by the heartbeat
-    return (run["heartbeat"] or 0) < now - STALE_AFTER_S
+    if (run["heartbeat"] or 0) < now - STALE_AFTER_S:
+        return True
+    return liveness.same_process_alive(run["pid"], run.get("process_start"), run["host"]) is False
+
+
+def shown_sweep(sweep: dict[str, Any], now: float | None = None) -> dict[str, Any]:
+    """A sweep as a reader shows it: running with its driver gone (same rule as runs) shows interrupted."""
+    sweep["stored_status"] = sweep["status"]
+    if sweep["status"] == RUNNING and sweep.get("heartbeat") is not None:
+        gone = (sweep["heartbeat"] < (now or time.time()) - STALE_AFTER_S or liveness.same_process_alive(
+            sweep["driver_pid"], sweep["driver_start"], sweep["driver_host"]) is False)
+        if gone:
+            sweep["status"] = INTERRUPTED
+            sweep["error"] = sweep["error"] or (f"the sweep's driver stopped; resume with `python -m weakneg_core "
+                                                f"sweep --sweep-id {sweep['id']}`")
+    return sweep
 
 
 def _default_artifacts(url: str) -> Path:
@@ -358,6 +551,44 @@ def _default_artifacts(url: str) -> Path:
     return paths.artifacts_root()
 
 
+def _sqlite_file(url: str) -> Path | None:
+    if not url.startswith("sqlite:///") or url.removeprefix("sqlite:///") in ("", ":memory:"):
+        return None
+    return Path(url.removeprefix("sqlite:///").split("?")[0]).expanduser()
+
+
+def _not_writable(db: Path) -> bool:
+    """A store we must not (or cannot) write: its file or folder is read-only. Root passes every permission
+    check, so this also asks whether the folder's file system is mounted read-only."""
+    if not db.parent.exists():
+        return False
+    if not os.access(db.parent, os.W_OK) or (db.exists() and not os.access(db, os.W_OK)):
+        return True
+    try:
+        return bool(os.statvfs(db.parent).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def _read_only_sqlite(db: Path) -> Engine:
+    """Open a SQLite file without writing anything. With a -wal file beside it (a writer is at work, or died),
+    mode=ro reads the committed pages in it; without one, immutable=1: SQLite then creates no -shm or -wal (a
+    read-only folder cannot take them, and no writer can start there)."""
+    import sqlite3
+
+    def connect():
+        if Path(f"{db}-wal").exists():
+            try:
+                connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True, check_same_thread=False)
+                connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                return connection
+            except sqlite3.OperationalError:
+                pass  # its -shm cannot be opened: read the main file alone
+        return sqlite3.connect(f"file:{db}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+
+    return create_engine("sqlite://", creator=connect, future=True)
+
+
 def _sqlite_pragmas(connection, _record) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
@@ -365,19 +596,3 @@ def _sqlite_pragmas(connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
-
-
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (exited, not yet reaped) is not alive
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import io
+import random
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -107,8 +109,11 @@ class Experiment:
         result = RunResult(self.run_id, FINISHED, self.data.target_name, len(self.positives), len(self.pool), self.k)
         self._record_start()
         chosen, best_val, best_state, stale = np.array([], dtype=np.int64), -np.inf, None, 0
+        first, stopped = 1, False
+        if (restored := self._resume(result)) is not None:  # a killed worker's run continues where it stopped
+            first, chosen, best_val, best_state, stale, stopped = restored
         try:
-            for epoch in range(1, self.cfg.epochs + 1):
+            for epoch in range(first, 0 if stopped else self.cfg.epochs + 1):
                 self._check_cancel(force=True)
                 times: dict[str, float] = {}
                 resampled = (epoch - 1) % self.cfg.resample_every == 0
@@ -132,14 +137,17 @@ class Experiment:
                 result.history.append(record)
                 if on_epoch:
                     on_epoch(record)
+                stop = False
                 if self.val_bags is not None:
                     score = -np.inf if np.isnan(record["val_ap"]) else record["val_ap"]
                     if score > best_val:
                         best_val, best_state, stale, result.best_epoch = score, copy.deepcopy(self.model.state_dict()), 0, epoch
                     else:
                         stale += 1
-                        if self.cfg.patience and stale >= self.cfg.patience:
-                            break
+                        stop = bool(self.cfg.patience and stale >= self.cfg.patience)
+                self._checkpoint(epoch, result, chosen, best_val, best_state, stale, stop)
+                if stop:
+                    break
         except RunCancelled:
             result.status = CANCELLED
         except Exception as error:  # the run fails, but every finished epoch stays recorded
@@ -215,6 +223,56 @@ class Experiment:
         loss = F.nll_loss(log_probs, labels).item() if len(bags) else float("nan")
         return {**bag_metrics(bags.labels, log_probs[:, 1].exp().cpu().numpy()), "loss": loss}
 
+    # --- checkpoint and resume --------------------------------------------------------------------------
+
+    def _checkpoint(self, epoch: int, result: RunResult, chosen: np.ndarray, best_val: float,
+                    best_state: dict | None, stale: int, stopped: bool) -> None:
+        """Everything the next epoch needs, written atomically at the end of each epoch: with it a resumed run
+        makes exactly the selections and metrics an uninterrupted one makes (the sampler's generator is seeded
+        per epoch; model, optimiser, the shuffling generator and the global RNGs are saved here)."""
+        if self.store is None:
+            return
+        state = {"epoch": epoch, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                 "shuffle": self.shuffle.get_state(), "torch_rng": torch.get_rng_state(),
+                 "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
+                 "numpy_rng": _numpy_state(), "python_rng": repr(random.getstate()),
+                 "chosen": torch.as_tensor(chosen, dtype=torch.long), "best_val": float(best_val),
+                 "best_state": best_state, "stale": stale, "stopped": stopped, "best_epoch": result.best_epoch,
+                 "history": [{k: v.item() if isinstance(v, np.generic) else v for k, v in record.items()}
+                             for record in result.history]}
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        self.store.save_checkpoint(self.run_id, buffer.getvalue())
+
+    def _resume(self, result: RunResult) -> tuple | None:
+        """Restore the last checkpoint of this run, if any, and drop what was recorded after it (a worker killed
+        mid-epoch). Returns (first epoch to run, chosen, best_val, best_state, stale, stopped) or None."""
+        if self.store is None or self.run_id is None:
+            return None
+        blob = self.store.load_checkpoint(self.run_id)
+        state = None
+        if blob is not None:
+            try:
+                state = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
+            except Exception as error:  # an unreadable checkpoint: the run starts over (same results, more time)
+                print(f"the checkpoint of run {self.run_id} is unreadable ({type(error).__name__}: {error}); "
+                      f"starting the run over", flush=True)
+        self.store.truncate_run(self.run_id, state["epoch"] if state else 0)
+        if state is None:
+            return None
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.shuffle.set_state(state["shuffle"])
+        torch.set_rng_state(state["torch_rng"])
+        if state["cuda_rng"]:
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        _set_numpy_state(state["numpy_rng"])
+        random.setstate(_literal(state["python_rng"]))
+        result.history, result.best_epoch = list(state["history"]), state["best_epoch"]
+        print(f"run {self.run_id} resumes after epoch {state['epoch']}", flush=True)
+        return (state["epoch"] + 1, state["chosen"].numpy(), state["best_val"], state["best_state"], state["stale"],
+                state["stopped"])
+
     # --- recording ------------------------------------------------------------------------------------
 
     def _check_cancel(self, force: bool = False) -> None:
@@ -270,6 +328,23 @@ class Experiment:
                               final_dprime=final.get("dprime"))
         self.store.finish_run(self.run_id, result.status, result={"best_epoch": result.best_epoch},
                               error="cancelled by the user; finished epochs are kept" if result.status == CANCELLED else None)
+
+
+def _numpy_state() -> dict:
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    return {"kind": kind, "keys": torch.as_tensor(keys.astype(np.int64)), "pos": int(pos), "has_gauss": int(has_gauss),
+            "gauss": float(gauss)}
+
+
+def _set_numpy_state(state: dict) -> None:
+    np.random.set_state((state["kind"], state["keys"].numpy().astype(np.uint32), state["pos"], state["has_gauss"],
+                         state["gauss"]))
+
+
+def _literal(text: str):
+    import ast
+
+    return ast.literal_eval(text)
 
 
 @contextlib.contextmanager

@@ -65,7 +65,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from ..store import RunStore
+    from ..store import DIRECT, RunStore
     from ..train import prepare, run_experiment
 
     cfg = config_from_args(args)
@@ -78,7 +78,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             bar.set_postfix(ap=f"{record['ap']:.3f}", auc=f"{record['auc']:.3f}", loss=f"{record['train_loss']:.3f}")
             bar.update(1)
 
-    result = run_experiment(cfg, store, data=data, on_epoch=on_epoch)
+    run_id = store.create_run(cfg.to_dict(), backend=DIRECT)  # this process runs it: no dispatcher claims it
+    with store.keep_alive(run_id):
+        result = run_experiment(cfg, store, run_id, data=data, on_epoch=on_epoch)
     if bar is not None:
         bar.close()
     summary = result.summary()
@@ -167,9 +169,27 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
 
     store = RunStore(args.store)
     interrupted = store.mark_dead_runs_interrupted()
+    failed = store.record_sidecar_failures()
     started = dispatch(store)
-    print(f"{len(interrupted)} run(s) whose worker was gone recorded as interrupted; {len(started)} queued run(s) "
+    print(f"{len(interrupted)} run(s) whose worker was gone recorded as interrupted; {len(failed)} failure(s) "
+          f"left beside worker logs recorded; {len(started)} queued run(s) "
           f"started" + (f": {', '.join(map(str, started))}" if started else ""))
+    return 0
+
+
+def add_resume_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_id", type=int)
+    add_store_argument(p)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from ..jobs import resume
+    from ..store import RunStore
+
+    store = RunStore(args.store)
+    resume(store, args.run_id)
+    run = store.get_run(args.run_id)
+    print(f"run {args.run_id} {run['status']}: its worker continues from the checkpoint of its last finished epoch")
     return 0
 
 
@@ -194,5 +214,7 @@ COMMANDS = [
     Command("show", "one run: config, status and per-epoch metrics", add_show_arguments, cmd_show),
     Command("dispatch", "record runs whose worker is gone as interrupted and start queued runs (after a restart)",
             add_dispatch_arguments, cmd_dispatch),
+    Command("resume", "queue an interrupted or failed run again; it continues from its last finished epoch",
+            add_resume_arguments, cmd_resume),
     Command("worker", "execute one queued run (the app and sweeps start these)", add_worker_arguments, cmd_worker),
 ]

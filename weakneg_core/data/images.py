@@ -79,6 +79,10 @@ def load_fashion_mnist(root: Path, options: dict) -> ImageData:
     splits = {}
     for split, (images, labels) in FASHION_FILES.items():
         splits[split] = (read_idx(_idx_path(folder, images))[..., None], read_idx(_idx_path(folder, labels)).astype(np.int64))
+        if len(splits[split][0]) != len(splits[split][1]):  # never train on a silently shortened split
+            raise DatasetMissing(f"{_idx_path(folder, images)} holds {len(splits[split][0])} images but "
+                                 f"{_idx_path(folder, labels)} {len(splits[split][1])} labels; replace them with "
+                                 f"fresh copies of the same release")
     return ImageData(FASHION_CLASSES, *splits["train"], *splits["test"])
 
 
@@ -99,6 +103,9 @@ def read_idx(path: Path) -> np.ndarray:
         if zero != 0 or dtype_code != 0x08:
             raise ValueError("not an unsigned-byte IDX file")
         shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+        if len(raw) - 4 - 4 * ndim != int(np.prod(shape)):
+            raise ValueError(f"its header says {shape} ({int(np.prod(shape))} bytes), it holds "
+                             f"{len(raw) - 4 - 4 * ndim}")
         return np.frombuffer(bytearray(raw), dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)  # writable
     except (OSError, ValueError, IndexError, EOFError) as error:
         raise DatasetMissing(f"{path} is corrupt or truncated ({error}); replace it with a fresh copy") from error
@@ -132,16 +139,31 @@ def load_cifar10(root: Path, options: dict) -> ImageData:
     names = CIFAR_CLASSES
     if (folder / "batches.meta").is_file():
         with open(folder / "batches.meta", "rb") as handle:
-            names = [n.decode() if isinstance(n, bytes) else n for n in pickle.load(handle, encoding="bytes")[b"label_names"]]
+            names = [n.decode() if isinstance(n, bytes) else n
+                     for n in ArraysOnlyUnpickler(handle, encoding="bytes").load()[b"label_names"]]
     return ImageData(names, np.concatenate([x for x, _ in train]), np.concatenate([y for _, y in train]),
                      test_images, test_labels)
+
+
+class ArraysOnlyUnpickler(pickle.Unpickler):
+    """CIFAR batches are pickles of dicts, lists, bytes and numpy arrays; a pickle may name any callable, so
+    only what rebuilds those is allowed (a crafted file cannot run code)."""
+
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"), ("numpy", "ndarray"),
+               ("numpy", "dtype"), ("_codecs", "encode")}
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refused {module}.{name}: a CIFAR batch holds only arrays and lists")
+        return super().find_class(module, name)
 
 
 def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """One pickled CIFAR batch -> (N, 32, 32, 3) uint8 images and int64 labels."""
     try:
         with open(path, "rb") as handle:
-            batch = pickle.load(handle, encoding="bytes")
+            batch = ArraysOnlyUnpickler(handle, encoding="bytes").load()
         images = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
         return np.ascontiguousarray(images), np.asarray(batch[b"labels"], dtype=np.int64)
     except (OSError, pickle.UnpicklingError, KeyError, ValueError, EOFError) as error:

@@ -54,6 +54,14 @@ def ensure_current(engine: Engine) -> None:
                            f"is it writable?") from error
 
 
+def require_current(engine: Engine) -> None:
+    """A read-only store cannot be upgraded: refuse one made by an older release (a read, nothing written)."""
+    found = current(engine)
+    if found != head():
+        raise WeaknegError(f"the run store {engine.url!r} is read-only and at schema revision {found}, not "
+                           f"{head()}; open it once with write access to upgrade it")
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.connect() as connection:
         sqlite = engine.dialect.name == "sqlite"

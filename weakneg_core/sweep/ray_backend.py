@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import RunConfig
-from ..store import ACTIVE, CANCELLED, FAILED, INTERRUPTED, RunStore
+from ..store import ACTIVE, CANCELLED, FAILED, INTERRUPTED, RAY, RunStore
 from .grid import SweepConfig
 from .tracking import ProgressCallback, report_progress, sweep_cancelled
 from .retries import retry_or_record
@@ -41,16 +41,16 @@ def run_ray(store: RunStore, sweep: SweepConfig, sweep_id: str, todo: list[tuple
                 run_id, cfg = in_flight.pop(ref)
                 try:
                     outcome = ray.get(ref)
-                except Exception as error:  # the task's process died (out of memory, node lost, ...)
-                    outcome = FAILED
-                    if store.get_run(run_id)["status"] in ACTIVE:
-                        store.finish_run(run_id, FAILED, error=f"the Ray task failed: {type(error).__name__}: "
-                                                               f"{str(error).splitlines()[0] if str(error) else ''}")
+                except Exception as error:  # the task's process died (out of memory, node lost, ...): the run
+                    outcome = INTERRUPTED  # resumes from its last checkpoint, on whichever node Ray picks
+                    if store.get_run(run_id)["stored_status"] in ACTIVE:
+                        store.finish_run(run_id, INTERRUPTED, error=f"the Ray task died: {type(error).__name__}: "
+                                                                    f"{str(error).splitlines()[0] if str(error) else ''}")
                 if outcome == "claimed elsewhere":
                     elsewhere.add(run_id)
                     continue
                 run = store.get_run(run_id)
-                if run["status"] == FAILED and retry_or_record(store, run, attempts, sweep.retries):
+                if run["status"] in (FAILED, INTERRUPTED) and retry_or_record(store, run, attempts, sweep.retries):
                     pending.append((run_id, cfg))
             for run_id in list(elsewhere):
                 run = store.get_run(run_id)
@@ -104,14 +104,15 @@ def execute_run(config: dict, store_url: str, artifacts: str, run_id: int, threa
     from ..train import run_experiment
 
     store = RunStore(store_url, artifacts)
-    if not store.claim_run(run_id, pid=os.getpid(), host=socket.gethostname()):
+    if not store.claim_run(run_id, pid=os.getpid(), host=socket.gethostname(), backend=RAY):
         return "claimed elsewhere"
     torch.set_num_threads(threads)
     hook = after_epoch_hook(store, run_id)  # the same per-epoch work (2-D maps) as a local worker does
     try:
-        run_experiment(RunConfig.from_dict(config), store, run_id, on_epoch=hook)
+        with store.keep_alive(run_id):
+            run_experiment(RunConfig.from_dict(config), store, run_id, on_epoch=hook)
     except Exception as error:  # recorded in the store; the driver decides about a retry
-        if store.get_run(run_id)["status"] in ACTIVE:
+        if store.get_run(run_id)["stored_status"] in ACTIVE:
             store.finish_run(run_id, FAILED, error=f"{type(error).__name__}: {error}")
     finally:
         if hasattr(hook, "close"):

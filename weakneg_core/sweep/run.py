@@ -52,18 +52,19 @@ def run_sweep(sweep: SweepConfig, store: RunStore, sweep_id: str | None = None, 
     todo, skipped = _prepare_runs(store, sweep, sweep_id, configs)
     run_ids = [run_id for run_id, _ in todo]
     try:
-        if sweep.backend == "local":
-            run_local(store, sweep, sweep_id, run_ids, on_progress, poll_s)
-        else:
-            run_ray(store, sweep, sweep_id, todo, on_progress, poll_s)
+        with store.drive_sweep(sweep_id):  # its heartbeat: a dead driver shows its sweep interrupted
+            if sweep.backend == "local":
+                run_local(store, sweep, sweep_id, run_ids, on_progress, poll_s)
+            else:
+                run_ray(store, sweep, sweep_id, todo, on_progress, poll_s)
     except BaseException as error:  # Ctrl-C or a crash of the driver: the sweep can be resumed by its id
-        if (store.get_sweep(sweep_id) or {}).get("status") == RUNNING:
+        if (store.get_sweep(sweep_id) or {}).get("stored_status") == RUNNING:
             store.update_sweep(sweep_id, status=INTERRUPTED, finished_at=time.time(),
                                error=f"the sweep's driver stopped ({type(error).__name__}); resume with "
                                      f"`python -m weakneg_core sweep --sweep-id {sweep_id}`")
         raise
     final = progress(store, sweep_id)
-    status = store.get_sweep(sweep_id)["status"]
+    status = store.get_sweep(sweep_id)["stored_status"]
     if status == RUNNING:
         status = FINISHED if final[FINISHED] == final["n_runs"] else FAILED
         failed = final[FAILED] + final[INTERRUPTED] + final[CANCELLED]
@@ -78,8 +79,9 @@ def run_sweep(sweep: SweepConfig, store: RunStore, sweep_id: str | None = None, 
 
 def _prepare_runs(store: RunStore, sweep: SweepConfig, sweep_id: str,
                   configs: list[RunConfig]) -> tuple[list[tuple[int, RunConfig]], int]:
-    """Create the sweep's record and one queued run per grid point not finished yet. Returns (run id, config)
-    pairs still to do and the number of finished runs skipped."""
+    """Create the sweep's record and one queued run per grid point not finished yet (an interrupted run resumes
+    from its last checkpoint; a failed or cancelled one starts over). Returns (run id, config) pairs still to
+    do and the number of finished runs skipped."""
     existing = store.get_sweep(sweep_id)
     if existing is None:
         store.create_sweep(sweep_id, sweep.to_dict(), sweep.backend, len(configs))
@@ -97,12 +99,16 @@ def _prepare_runs(store: RunStore, sweep: SweepConfig, sweep_id: str,
     for cfg in configs:
         run = latest.get(run_key(cfg))
         if run is None:
-            todo.append((store.create_run(cfg.to_dict(), sweep_id=sweep_id), cfg))
+            todo.append((store.create_run(cfg.to_dict(), sweep_id=sweep_id, backend=sweep.backend), cfg))
         elif run["status"] == FINISHED:
             skipped += 1
         else:
-            if run["status"] not in ACTIVE:  # failed, cancelled or interrupted before: from scratch
+            if run["status"] == INTERRUPTED:
+                store.requeue_run(run["id"], backend=sweep.backend)
+            elif run["status"] not in ACTIVE:  # failed or cancelled before: from scratch
                 store.reset_run(run["id"])
+            if run["status"] != RUNNING:
+                store.update_run(run["id"], backend=sweep.backend)
             todo.append((run["id"], cfg))
     return todo, skipped
 

@@ -16,7 +16,11 @@ down_revision = "0001"
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("runs", recreate="always", table_kwargs={"sqlite_autoincrement": True}) as runs:
+    # SQLite needs the table rebuilt to get AUTOINCREMENT; a server database's sequences never reuse ids and
+    # cannot drop a primary key other tables refer to, so it only adds the columns
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    with op.batch_alter_table("runs", recreate="always" if sqlite else "auto",
+                              table_kwargs={"sqlite_autoincrement": True}) as runs:
         runs.add_column(sa.Column("name", sa.String(200)))
         runs.add_column(sa.Column("tags", sa.JSON))
         runs.add_column(sa.Column("notes", sa.Text))
