@@ -1,10 +1,14 @@
-"""`datasets`: which datasets are ready, and how to get the others."""
+"""The data commands: `datasets` (which are ready, how to get the others), `benchmark-mil` (our heads on the
+classic MIL benchmarks beside published figures)."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 
 from .common import Command
+from .format import json_safe, table
 
 
 def add_datasets_arguments(p: argparse.ArgumentParser) -> None:
@@ -15,9 +19,61 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     from ..data import dataset_status
 
     for name, message in dataset_status(args.data_root).items():
-        print(f"{name:14s} {'ready' if message is None else 'missing: ' + message}")
+        print(f"{name:20s} {'ready' if message is None else 'missing: ' + message}")
+    return 0
+
+
+# --- benchmark-mil --------------------------------------------------------------------------------
+
+def names(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.replace(" ", ",").split(",") if part.strip())
+
+
+def add_benchmark_mil_arguments(p: argparse.ArgumentParser) -> None:
+    from ..mil_benchmark import MilSettings
+
+    d = MilSettings()
+    p.add_argument("--datasets", default=",".join(d.datasets), help="comma-separated: musk1, musk2, elephant, "
+                   "protein, corel_dogs, ucsb_breast_cancer, birds_brown_creeper, web_recommendation_1")
+    p.add_argument("--heads", default=",".join(d.heads), help="comma-separated heads")
+    p.add_argument("--samplers", default=",".join(d.samplers),
+                   help="comma-separated samplers (full: every negative; others take k = positives / pn-ratio)")
+    p.add_argument("--folds", type=int, default=d.folds)
+    p.add_argument("--seeds", default="0", help="comma-separated seeds (each seed draws its own folds)")
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--pn-ratio", type=float, default=d.pn_ratio)
+    p.add_argument("--json", action="store_true", help="print one JSON list of rows")
+
+
+def cmd_benchmark_mil(args: argparse.Namespace) -> int:
+    from ..errors import ConfigError
+    from ..mil_benchmark import PUBLISHED_SOURCE, MilSettings, run_benchmark
+
+    try:
+        seeds = tuple(int(s) for s in names(args.seeds))
+    except ValueError as error:
+        raise ConfigError(f"--seeds must be comma-separated integers, got {args.seeds!r}") from error
+    settings = MilSettings(datasets=names(args.datasets), heads=names(args.heads), samplers=names(args.samplers),
+                           folds=args.folds, epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay,
+                           batch_size=args.batch_size, pn_ratio=args.pn_ratio, seeds=seeds)
+    rows = run_benchmark(settings, log=lambda line: print(line, file=sys.stderr, flush=True))
+    if args.json:
+        print(json.dumps(json_safe(rows)))
+        return 0
+    shown = [{"dataset": r["dataset"], "head": r["head"], "sampler": r["sampler"], "runs": r["runs"],
+              **{m: f"{r[m]:.3f} ± {r[m + '_sd']:.3f}" for m in ("accuracy", "ap", "auc")},
+              "published accuracy": "-" if r["published_accuracy"] is None else f"{r['published_accuracy']:.2f}"}
+             for r in rows]
+    print(table(shown, ("dataset", "head", "sampler", "runs", "accuracy", "ap", "auc", "published accuracy")))
+    print(f"published: {PUBLISHED_SOURCE}; ours: mean ± sd over {settings.folds} folds x {len(seeds)} seed(s), "
+          f"{settings.epochs} epochs, mlp encoder")
     return 0
 
 
 COMMANDS = [Command("datasets", "which datasets are ready, and how to get the others", add_datasets_arguments,
-                    cmd_datasets)]
+                    cmd_datasets),
+            Command("benchmark-mil", "our heads on the classic MIL benchmarks (k-fold CV) beside published figures",
+                    add_benchmark_mil_arguments, cmd_benchmark_mil)]
