@@ -146,5 +146,5 @@ def _spec(name: str) -> DatasetSpec:
 __all__ = ["BagSet", "DATASETS", "DatasetSpec", "ImageBags", "LoadedBags", "VectorBags", "class_names",
            "dataset_status", "load_bags", "make_bags", "register_dataset", "resolve_class", "split_off"]
 
-# registers audioset, the MIL benchmarks, soundscapes
-from . import audio as _audio, mil as _mil, soundscapes as _soundscapes  # noqa: E402,F401
+# registers audioset, the MIL benchmarks, soundscapes, the user's own data
+from . import audio as _audio, mil as _mil, soundscapes as _soundscapes, user as _user  # noqa: E402,F401
