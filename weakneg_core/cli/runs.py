@@ -42,8 +42,9 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--download", action="store_true", help="fetch a missing dataset (needs internet)")
     p.add_argument("--data-root", default=None, help="dataset root (default $WEAKNEG_DATA_ROOT or ~/.weakneg/data)")
     p.add_argument("--data", default=None, metavar="PATH", help="your own data instead of --dataset: an instance "
-                   "table (.csv, .tsv, .parquet, .npz); on a cluster, a path every node can read")
-    p.add_argument("--data-format", default=None, help="the format of --data when its name does not say (table)")
+                   "table (.csv/.parquet/.npz), an image-bag CSV (bag_id,path) or a clip CSV (clip,labels); on a "
+                   "cluster, a path every node can read")
+    p.add_argument("--data-format", default=None, help="table, images or audio, when the file does not say")
     add_store_argument(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 

@@ -142,10 +142,7 @@ def read_instance_table(path: Path, options: dict) -> NaturalBags:
     label_col = options.get("label_column", "label")
     instance_col = options.get("instance_label_column", "instance_label")
     split_col = options.get("split_column", "split")
-    bag_table = None
-    if options.get("bags"):
-        bag_path = Path(options["bags"]).expanduser()
-        bag_table = read_frame(check_readable(bag_path if bag_path.is_absolute() else path.parent / bag_path))
+    bag_table = read_bag_table(path, options)
     if len(frame) == 0:
         raise ConfigError(f"{path}: the table has no rows")
     if bag_col not in frame:
@@ -162,6 +159,29 @@ def read_instance_table(path: Path, options: dict) -> NaturalBags:
     if problems:
         raise ConfigError(problem_line(path, problems))
 
+    bag_of, names, contents, class_names, split = bag_labels(frame, path, options, bag_table)
+    instance_labels = frame[instance_col].to_numpy() if instance_col in frame else None
+    return NaturalBags(points, bag_of, names, contents, class_names, split, instance_labels)
+
+
+def read_bag_table(path: Path, options: dict):
+    """The separate bag table of dataset option `bags` (relative to the instance file's folder), or None."""
+    if not options.get("bags"):
+        return None
+    bag_path = Path(options["bags"]).expanduser()
+    return read_frame(check_readable(bag_path if bag_path.is_absolute() else path.parent / bag_path))
+
+
+def bag_labels(frame, path: Path, options: dict, bag_table=None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray | None]:
+    """From an instance frame (one row per instance): (bag position of each row, bag names in file order,
+    contents (B, C), class names, split per bag or None); ConfigError naming every problem."""
+    problems: list[str] = []
+    bag_col = options.get("bag_column", "bag_id")
+    label_col = options.get("label_column", "label")
+    split_col = options.get("split_column", "split")
+    if frame[bag_col].isna().any():
+        problems.append(f"{path.name}: {int(frame[bag_col].isna().sum())} row(s) have no bag id")
     bag_ids = frame[bag_col].astype(str).to_numpy()
     names, first, bag_of = np.unique(bag_ids, return_index=True, return_inverse=True)
     order = np.argsort(first)  # bags in file order
@@ -199,8 +219,7 @@ def read_instance_table(path: Path, options: dict) -> NaturalBags:
     index = {name: i for i, name in enumerate(class_names)}
     for b, labels in enumerate(sets):
         contents[b, [index[label] for label in labels]] = 1
-    instance_labels = frame[instance_col].to_numpy() if instance_col in frame else None
-    return NaturalBags(points, bag_of, names, contents, class_names, split, instance_labels)
+    return bag_of, names, contents, class_names, split
 
 
 def _bag_table_labels(table, names: np.ndarray, bag_col: str, label_col: str, classes, problems: list[str],
