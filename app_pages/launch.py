@@ -9,6 +9,7 @@ from weakneg_core.errors import WeaknegError
 from weakneg_core.models import HEAD_DESCRIPTIONS, HEADS
 from weakneg_core.samplers import SAMPLERS
 from weakneg_core.store import open_store
+from weakneg_core.views import data_check
 
 st.title("Launch a run")
 ready, missing = views.dataset_choices()
@@ -76,6 +77,15 @@ try:
 except WeaknegError as error:
     problem = str(error)
     st.error(problem, icon=":material/error:")
+
+with st.expander("Your own data: check a file before a run (`data check` on the command line)"):
+    own = st.text_input("Path (an instance table, an image-bag CSV or a clip CSV)", key="own_data_path")
+    if own:
+        try:
+            report = data_check.check_data(data_check.allowed_path(own), pn_ratio=pn_ratio, sampler=sampler)
+            (st.code if report.ok else st.error)("\n".join(report.lines()))
+        except WeaknegError as error:
+            st.error(str(error), icon=":material/error:")
 
 st.caption(f"Runs execute in background worker processes (at most {jobs.max_concurrent()} at once; set "
            "WEAKNEG_MAX_CONCURRENT to change): closing the tab does not stop them. If the app or a worker is "

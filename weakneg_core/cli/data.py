@@ -1,5 +1,6 @@
-"""The data commands: `datasets` (which are ready, how to get the others), `benchmark-mil` (our heads on the
-classic MIL benchmarks beside published figures)."""
+"""The data commands: `datasets` (which are ready, how to get the others), `data check` (what a file or a
+natural-bag data set holds and what a run on it would look like), `benchmark-mil` (our heads on the classic
+MIL benchmarks beside published figures)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,45 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     for name, message in dataset_status(args.data_root).items():
         print(f"{name:20s} {'ready' if message is None else 'missing: ' + message}")
     return 0
+
+
+# --- data check ----------------------------------------------------------------------------------
+
+def add_data_arguments(p: argparse.ArgumentParser) -> None:
+    from .common import OneLineParser
+
+    sub = p.add_subparsers(dest="data_command", required=True, parser_class=OneLineParser)
+    check = sub.add_parser("check", help="bags, instances per bag, positives per class, problems, k at a P-N ratio")
+    check.add_argument("path", help="your file (instance table, image-bag CSV, clip CSV) or a MIL benchmark name")
+    check.add_argument("--format", default=None, help="table, images or audio, when the file does not say")
+    check.add_argument("--target-class", default="0", help="class index or name (default 0)")
+    check.add_argument("--pn-ratio", type=float, default=0.5)
+    check.add_argument("--sampler", default="random")
+    check.add_argument("--seed", type=int, default=0)
+    check.add_argument("--dataset-option", action="append", default=[], metavar="KEY=VALUE")
+    check.add_argument("--json", action="store_true")
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    """Exit 0 when the data can be used, 1 when problems were found (each printed), 2 for bad arguments."""
+    import dataclasses
+
+    from ..samplers import get_sampler
+    from ..views.data_check import check_data
+    from .common import parse_pairs
+
+    get_sampler(args.sampler)
+    if not args.pn_ratio > 0:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"--pn-ratio must be > 0, got {args.pn_ratio}")
+    result = check_data(args.path, args.format, args.target_class, args.pn_ratio, args.sampler, args.seed,
+                        parse_pairs(args.dataset_option))
+    if args.json:
+        print(json.dumps(json_safe({**dataclasses.asdict(result), "ok": result.ok})))
+    else:
+        print("\n".join(result.lines()))
+    return 0 if result.ok else 1
 
 
 # --- benchmark-mil --------------------------------------------------------------------------------
@@ -75,5 +115,7 @@ def cmd_benchmark_mil(args: argparse.Namespace) -> int:
 
 COMMANDS = [Command("datasets", "which datasets are ready, and how to get the others", add_datasets_arguments,
                     cmd_datasets),
+            Command("data", "your own data: `data check PATH` says what it holds and what a run would look like",
+                    add_data_arguments, cmd_data),
             Command("benchmark-mil", "our heads on the classic MIL benchmarks (k-fold CV) beside published figures",
                     add_benchmark_mil_arguments, cmd_benchmark_mil)]

@@ -23,6 +23,7 @@ class DatasetSpec:
     missing: Callable[[Path, dict], str | None]
     class_names: Callable[[Path, dict], list[str]]
     build: Callable[["RunConfig", Path, int], tuple[BagSet, BagSet]]  # noqa: F821  (config, root, target)
+    by_path: bool = False  # the user's own data, named by --data PATH: not listed among the built-in data sets
 
 
 @dataclass
@@ -96,7 +97,7 @@ def resolve_root(data_root: str | Path | None) -> Path:
 def dataset_status(data_root: str | Path | None = None) -> dict[str, str | None]:
     """For each dataset: None when it can be used now, else the message saying how to get it."""
     root = resolve_root(data_root)
-    return {name: spec.missing(root, {}) for name, spec in DATASETS.items()}
+    return {name: spec.missing(root, {}) for name, spec in DATASETS.items() if not spec.by_path}
 
 
 def class_names(dataset: str, data_root: str | Path | None = None, options: dict | None = None) -> list[str]:

@@ -27,7 +27,7 @@ def check_readable(path: str | Path) -> Path:
     except IsADirectoryError:
         return path
     except OSError as error:
-        raise ConfigError(f"{path} cannot be read on {socket.gethostname()} ({error.strerror or error}); your own "
+        raise ConfigError(f"{path} cannot be read on {socket.gethostname()} ({error.strerror or error}) - your own "
                           f"data must sit on a path every machine that runs it can read (a shared file system)"
                           ) from error
     return path

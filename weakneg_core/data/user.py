@@ -136,7 +136,7 @@ def register() -> None:
     for dataset, (modality, description) in descriptions.items():
         register_dataset(DatasetSpec(dataset, modality, description, missing_for(dataset),
                                      lambda root, options, dataset=dataset: class_names_of(dataset, options),
-                                     builders[dataset]))
+                                     builders[dataset], by_path=True))
 
 
 register()
