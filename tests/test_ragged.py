@@ -176,3 +176,11 @@ def test_a_run_on_ragged_bags_records_everything(store, sampler):
     arrays = store.load_epoch_arrays(result.run_id, 2)
     assert np.isfinite(arrays["pool_grad"].astype(np.float32)).all()
     assert 0 <= result.history[-1]["ap"] <= 1
+
+
+def test_bag_membership_is_saved_with_the_epoch0_arrays(store):
+    cfg, data = ragged_experiment(sampler="random")
+    result = run_experiment(cfg.replace(epochs=1), store, data=data)
+    saved = store.load_epoch_arrays(result.run_id, 0)
+    np.testing.assert_array_equal(saved["members"], data.train.members)
+    np.testing.assert_array_equal((saved["members"] >= 0).sum(1), data.train.sizes)

@@ -241,8 +241,13 @@ class Experiment:
         self.store.start_run(self.run_id, target_class=self.data.target, target_name=self.data.target_name,
                              n_pos=len(self.positives), pool_size=len(self.pool), k=self.k)
         bags = self.train_bags
+        membership = {}  # which instance rows (or clip files) make each bag: Inspect reads them, rebuilding nothing
+        if getattr(bags, "members", None) is not None:
+            membership["members"] = bags.members  # (B, n_max), -1 after a bag's last instance
+        if getattr(bags, "audio_files", None) is not None:
+            membership["audio_files"] = np.array([str(f) for f in bags.audio_files])
         self.store.save_epoch_arrays(self.run_id, 0, bag_ids=bags.ids, labels=bags.labels, contents=bags.contents,
-                                     class_names=np.array(self.data.class_names))
+                                     class_names=np.array(self.data.class_names), **membership)
 
     def _record_epoch(self, epoch: int, record: dict, pool: Pool | None, selection: Selection | None) -> None:
         if self.store is None:
