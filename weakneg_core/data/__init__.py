@@ -40,16 +40,21 @@ class LoadedBags:
         return self.class_names[self.target]
 
 
-_IMAGE_CACHE: dict[tuple, ImageData] = {}
+IMAGE_CACHE_SIZE = 3  # loaded image sets kept per process (Fashion-MNIST: ~55 MB of uint8 each)
+_IMAGE_CACHE: dict[tuple, ImageData] = {}  # insertion order = least recently used first
 
 
 def image_dataset(name: str, description: str, loader, missing) -> DatasetSpec:
     """A registry entry for an image dataset whose loader returns ImageData."""
 
     def load(root: Path, options: dict) -> ImageData:
-        key = (name, str(root))
-        if key not in _IMAGE_CACHE:  # loading Fashion-MNIST/CIFAR takes seconds: keep one copy per process
+        key = (name, str(root.resolve()))  # one copy however the root is spelled
+        if key in _IMAGE_CACHE:  # loading Fashion-MNIST/CIFAR takes seconds: keep a few per process
+            _IMAGE_CACHE[key] = _IMAGE_CACHE.pop(key)
+        else:
             _IMAGE_CACHE[key] = loader(root, options)
+            while len(_IMAGE_CACHE) > IMAGE_CACHE_SIZE:
+                _IMAGE_CACHE.pop(next(iter(_IMAGE_CACHE)))
         return _IMAGE_CACHE[key]
 
     def build(cfg, root: Path, target: int) -> tuple[BagSet, BagSet]:
@@ -67,6 +72,15 @@ def image_dataset(name: str, description: str, loader, missing) -> DatasetSpec:
 
     return DatasetSpec(name, "image", description, lambda root, options: missing(root),
                        lambda root, options: load(root, options).class_names, build)
+
+
+def loaded_image_sets() -> list[tuple[str, str]]:
+    """(dataset, resolved root) of the image sets this process holds, least recently used first."""
+    return list(_IMAGE_CACHE)
+
+
+def forget_image_sets() -> None:
+    _IMAGE_CACHE.clear()
 
 
 def _first(images: np.ndarray, labels: np.ndarray, limit: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

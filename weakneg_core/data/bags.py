@@ -111,14 +111,16 @@ class ImageBags(MemberBags):
     modality = "image"
 
     def __init__(self, images: np.ndarray, mean: np.ndarray, std: np.ndarray, members: np.ndarray,
-                 labels: np.ndarray, contents: np.ndarray, ids: np.ndarray, device: torch.device | str = "cpu"):
+                 labels: np.ndarray, contents: np.ndarray, ids: np.ndarray, device: torch.device | str = "cpu",
+                 pixels: torch.Tensor | None = None):
         self.images = images  # (N, H, W, C) uint8: what a person sees
         self.mean, self.std = mean, std
         self.labels = np.asarray(labels, dtype=np.int64)
         self.contents = contents
         self.ids = np.asarray(ids, dtype=np.int64)
         self.device = torch.device(device)
-        self._pixels = _normalise(images, mean, std).to(self.device)
+        # the normalised copy (N, C, H, W) float32: made once per image set and shared by every subset of it
+        self._pixels = (_normalise(images, mean, std) if pixels is None else pixels).to(self.device)
         self._set_members(members, self.device)
 
     def inputs(self, positions: torch.Tensor) -> torch.Tensor:
@@ -127,12 +129,13 @@ class ImageBags(MemberBags):
     def subset(self, positions: np.ndarray) -> "ImageBags":
         positions = np.asarray(positions, dtype=np.int64)
         return ImageBags(self.images, self.mean, self.std, self.members[positions], self.labels[positions],
-                         self.contents[positions], self.ids[positions], self.device)
+                         self.contents[positions], self.ids[positions], self.device, self._pixels)
 
     def to(self, device: torch.device | str) -> "ImageBags":
         if torch.device(device) == self.device:
             return self
-        return ImageBags(self.images, self.mean, self.std, self.members, self.labels, self.contents, self.ids, device)
+        return ImageBags(self.images, self.mean, self.std, self.members, self.labels, self.contents, self.ids, device,
+                         self._pixels)
 
     def bag_images(self, position: int) -> np.ndarray:
         """The images of one bag, (bag_size, H, W, C) uint8, for thumbnails."""
