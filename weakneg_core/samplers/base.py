@@ -25,13 +25,15 @@ class Pool:
 
     log_probs: torch.Tensor  # (N, 2) bag log-probabilities [negative, positive]
     features: torch.Tensor  # (N, d) bag features h_b (the head's pooled feature)
-    instance_features: torch.Tensor  # (N, n, d)
+    instance_features: torch.Tensor  # (N, n, d); bags of different sizes padded to n (see instance_mask)
     labels: torch.Tensor  # (N,) known bag labels (0: the pool holds negatives)
     positive_log_probs: torch.Tensor  # (P, 2)
     positive_features: torch.Tensor  # (P, d)
     head: Head
     epoch: int = 1
     positive_instance_features: torch.Tensor | None = None  # (P, n, d)
+    instance_mask: torch.Tensor | None = None  # (N, n) True on real instances; None when every bag is full
+    positive_instance_mask: torch.Tensor | None = None  # (P, n)
     _grads: dict[str, GradEmbedding] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
@@ -52,7 +54,7 @@ class Pool:
             raise ConfigError(f"label must be 'known' or 'predicted', got {label!r}")
         if label not in self._grads:
             labels = self.labels if label == "known" else self.log_probs.argmax(1)
-            self._grads[label] = gradient_embedding(self.head, self.instance_features, labels)
+            self._grads[label] = gradient_embedding(self.head, self.instance_features, labels, self.instance_mask)
         return self._grads[label]
 
 

@@ -1,0 +1,134 @@
+"""The user's own image bags: image files (any format PIL reads) and a CSV `bag_id,path[,instance_label]`.
+
+Bag labels: a `label` column on the rows (0/1 or class names, `cat;dog` for several), or a separate bag table
+(dataset option bags), exactly as for an instance table (data/table.py); an optional `split` column.
+Paths are relative to the CSV's folder (or to dataset option image_dir). Every image is read once, converted
+to RGB (option channels=1: grayscale) and resized to image_size x image_size (default 32); those pixels are
+both the model's input and the thumbnails Inspect shows. Bags may hold any number of images.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError
+from .bags import ImageBags
+from .fingerprint import check_readable
+from .natural import SPLIT_OPTIONS, NaturalBags, padded_members, test_positions
+from .table import bag_labels, problem_line, read_bag_table, read_frame
+
+IMAGE_OPTIONS = ("path", "bags", "bag_column", "label_column", "path_column", "instance_label_column",
+                 "split_column", "classes", "class_name", "image_dir", "image_size", "channels", "fingerprint",
+                 "download") + SPLIT_OPTIONS
+SHOWN = 3
+
+
+def image_paths(path: Path, options: dict) -> list[Path]:
+    """The image files the CSV names (in row order), resolved against image_dir or the CSV's folder."""
+    frame = read_frame(check_readable(path))
+    column = options.get("path_column", "path")
+    if column not in frame:
+        return []
+    folder = Path(options.get("image_dir") or path.parent).expanduser()
+    return [p if p.is_absolute() else folder / p for p in map(Path, frame[column].astype(str))]
+
+
+def read_images(paths: list[Path], size: int, channels: int) -> tuple[np.ndarray, list[str]]:
+    """(N, size, size, channels) uint8 and the problems: files that are missing or do not open as images."""
+    from PIL import Image, UnidentifiedImageError
+
+    images = np.zeros((len(paths), size, size, channels), dtype=np.uint8)
+    broken = []
+    for row, file in enumerate(paths):
+        try:
+            with Image.open(file) as image:
+                image = image.convert("L" if channels == 1 else "RGB").resize((size, size), Image.Resampling.BILINEAR)
+                images[row] = np.asarray(image).reshape(size, size, channels)
+        except (OSError, UnidentifiedImageError, ValueError) as error:
+            broken.append(f"{file.name} ({'missing' if isinstance(error, FileNotFoundError) else 'not an image'})")
+    problems = []
+    if broken:
+        shown = ", ".join(broken[:SHOWN]) + (f" and {len(broken) - SHOWN} more" if len(broken) > SHOWN else "")
+        problems.append(f"{len(broken)} of {len(paths)} image(s) do not open: {shown}")
+    return images, problems
+
+
+def read_image_bags(path: Path, options: dict) -> tuple[NaturalBags, np.ndarray]:
+    """(bags, images): NaturalBags whose points are row numbers into the images array."""
+    unknown = sorted(set(options) - set(IMAGE_OPTIONS))
+    if unknown:
+        raise ConfigError(f"unknown dataset option(s) {unknown} for image bags; known: {list(IMAGE_OPTIONS)}")
+    size, channels = options.get("image_size", 32), options.get("channels", 3)
+    if not isinstance(size, int) or not 8 <= size <= 256:
+        raise ConfigError(f"dataset option image_size must be an integer in 8..256, got {size!r}")
+    if channels not in (1, 3):
+        raise ConfigError(f"dataset option channels must be 1 or 3, got {channels!r}")
+    frame = read_frame(check_readable(path))
+    bag_table = read_bag_table(path, options)
+    problems = []
+    for what, column in (("bag id", options.get("bag_column", "bag_id")), ("path", options.get("path_column", "path"))):
+        if column not in frame:
+            problems.append(f"{path.name}: missing {what} column {column!r}")
+    label_col = options.get("label_column", "label")
+    if bag_table is None and label_col not in frame:
+        problems.append(f"{path.name}: missing label column {label_col!r} (or give a bag table with dataset option bags)")
+    if len(frame) == 0:
+        problems.append(f"{path.name}: no rows")
+    if problems:
+        raise ConfigError(problem_line(path, problems))
+    images, problems = read_images(image_paths(path, options), size, channels)
+    try:
+        bag_of, names, contents, class_names, split = bag_labels(frame, path, options, bag_table)
+    except ConfigError as error:
+        raise ConfigError(problem_line(path, problems + [str(error)])) from error
+    if problems:
+        raise ConfigError(problem_line(path, problems))
+    instance_col = options.get("instance_label_column", "instance_label")
+    instance_labels = frame[instance_col].to_numpy() if instance_col in frame else None
+    rows = np.arange(len(frame), dtype=np.float32)[:, None]
+    return NaturalBags(rows, bag_of, names, contents, class_names, split, instance_labels), images
+
+
+@functools.lru_cache(maxsize=2)  # decoded pixels: keep the latest two image sets per process
+def _cached(path: str, stamp: tuple, options_json: str) -> tuple[NaturalBags, np.ndarray]:
+    return read_image_bags(Path(path), json.loads(options_json))
+
+
+def load_image_bags(options: dict) -> tuple[NaturalBags, np.ndarray]:
+    if not options.get("path"):
+        raise ConfigError("image bags need their CSV: --data PATH (dataset option path)")
+    path = check_readable(Path(options["path"]).expanduser())
+    stat = path.stat()
+    shown = {k: v for k, v in options.items() if k not in ("fingerprint", "download") + SPLIT_OPTIONS}
+    return _cached(str(path.resolve()), (stat.st_mtime_ns, stat.st_size), json.dumps(shown, sort_keys=True))
+
+
+def image_splits(options: dict, target: int, seed: int) -> tuple[ImageBags, ImageBags]:
+    """Train and test ImageBags; pixels normalised with the training images' per-channel mean and std."""
+    natural, images = load_image_bags(options)
+    labels = natural.labels(target)
+    test = np.zeros(natural.n_bags, dtype=bool)
+    test[test_positions(natural, labels, options, seed)] = True
+    splits = []
+    for name, chosen in (("train", ~test), ("test", test)):
+        positions = np.flatnonzero(chosen)
+        n_pos = int(labels[positions].sum())
+        if n_pos == 0 or n_pos == len(positions):
+            raise ConfigError(f"{Path(options['path']).name}: the {name} split has no "
+                              f"{'positive' if n_pos == 0 else 'negative'} bag for class "
+                              f"{natural.class_names[target]!r} ({len(positions)} bags); use fewer folds or another split")
+        rows = np.flatnonzero(chosen[natural.bag_of])
+        renumber = np.full(natural.n_bags, -1, dtype=np.int64)
+        renumber[positions] = np.arange(len(positions))
+        splits.append((rows, padded_members(renumber[natural.bag_of[rows]], len(positions)), positions))
+    train_pixels = images[splits[0][0]].reshape(-1, images.shape[-1]) / 255.0
+    mean, std = train_pixels.mean(0), train_pixels.std(0) + 1e-6
+    return tuple(ImageBags(images[rows], mean, std, members, labels[positions], natural.contents[positions], positions)
+                 for rows, members, positions in splits)
+
+
+__all__ = ["image_paths", "image_splits", "load_image_bags", "read_image_bags"]
