@@ -107,8 +107,7 @@ if not allowed.readonly:  # read-only demo: nothing is typed as a path
         if own:
             try:
                 report = data_check.check_data(data_check.allowed_path(own), pn_ratio=pn_ratio, sampler=sampler)
-                (st.code if report.ok else st.error)("
-".join(report.lines()))
+                (st.code if report.ok else st.error)("\n".join(report.lines()))
             except WeaknegError as error:
                 st.error(str(error), icon=":material/error:")
 
