@@ -117,7 +117,8 @@ def test_different_bag_sizes_and_sampler_params_are_never_paired(store):
     frame = comparison.runs_frame(store)
     result = paired_stats.compare(frame)
     assert result["notice"].startswith("2 settings among these runs: bag_size 10 vs 5.")
-    assert {s["setting"] for s in result["settings"]} == {"digits (bag_size=5)", "digits (bag_size=10)"}
+    assert {s["setting"]: s["differs"] for s in result["settings"]} == {
+        "digits (bag_size=5)": {"bag_size": 5}, "digits (bag_size=10)": {"bag_size": 10}}
     classes = result["classes"].set_index(["setting", "sampler"])
     small = classes.loc[("digits (bag_size=5)", "badge(label=predicted)")]
     assert small["delta_mean"] == pytest.approx(0.11) and small["n_seeds"] == 3

@@ -30,7 +30,8 @@ SAMPLER_COLUMNS = ["setting", "sampler", "better", "worse", "no_difference", "to
 def compare(frame: pd.DataFrame, metric: str = "ap", seed: int = 0) -> dict:
     """Everything a comparison says, for one metric ('ap' or 'auc').
 
-    Returns {"metric", "settings" (list of {setting, runs, classes, samplers}), "notice" (None or the settings
+    Returns {"metric", "settings" (list of {setting, runs, classes, samplers, differs: the values of the fields
+    that differ between the settings}), "notice" (None or the settings
     sentence), "unpaired_runs" (ids), "deltas" (the paired differences), "classes" and "samplers" (DataFrames
     with CLASS_COLUMNS and SAMPLER_COLUMNS)}. `seed` seeds the bootstrap, so the same runs give the same numbers.
     """
@@ -41,7 +42,9 @@ def compare(frame: pd.DataFrame, metric: str = "ap", seed: int = 0) -> dict:
     samplers = sampler_stats(deltas, classes, seed)
     settings = [] if frame.empty else [
         {"setting": name, "runs": int(len(group)), "classes": int(group["target_class"].nunique()),
-         "samplers": sorted(group["sampler_id"].unique())} for name, group in frame.groupby("setting")]
+         "samplers": sorted(group["sampler_id"].unique()),
+         "differs": comparison.differing_values(frame["setting_key"], group["setting_key"].iloc[0])}
+        for name, group in frame.groupby("setting")]
     return {"metric": metric, "settings": settings, "notice": comparison.settings_notice(frame),
             "unpaired_runs": comparison.unpaired_runs(frame), "deltas": deltas, "classes": classes,
             "samplers": samplers}
