@@ -117,7 +117,8 @@ def test_different_bag_sizes_and_sampler_params_are_never_paired(store):
     frame = comparison.runs_frame(store)
     result = paired_stats.compare(frame)
     assert result["notice"].startswith("2 settings among these runs: bag_size 10 vs 5.")
-    assert {s["setting"] for s in result["settings"]} == {"digits (bag_size=5)", "digits (bag_size=10)"}
+    assert {s["setting"]: s["differs"] for s in result["settings"]} == {
+        "digits (bag_size=5)": {"bag_size": 5}, "digits (bag_size=10)": {"bag_size": 10}}
     classes = result["classes"].set_index(["setting", "sampler"])
     small = classes.loc[("digits (bag_size=5)", "badge(label=predicted)")]
     assert small["delta_mean"] == pytest.approx(0.11) and small["n_seeds"] == 3
@@ -132,3 +133,21 @@ def test_empty_store_has_empty_tables(store):
     result = _compare(store)
     assert result["classes"].empty and result["samplers"].empty and result["settings"] == []
     assert result["notice"] is None and result["unpaired_runs"] == []
+
+
+def test_one_class_uses_its_t_interval_and_few_pairs_give_no_overall_verdict(store):
+    record(store, "random", 0, 0, 0.50)
+    record(store, "random", 0, 1, 0.60)
+    record(store, "badge", 0, 0, 0.507)  # deltas +0.007, +0.009: same sign, but two seeds
+    record(store, "badge", 0, 1, 0.609)
+    result = _compare(store)
+    row, cls = result["samplers"].iloc[0], result["classes"].iloc[0]
+    interval = stats.ttest_1samp([0.007, 0.009], 0).confidence_interval(0.95)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((interval.low, interval.high))
+    assert row["verdict"] == cls["verdict"] == NO_DIFFERENCE  # a bootstrap over 2 seeds would have said better
+    record(store, "random", 1, 0, 0.50)
+    record(store, "random", 1, 1, 0.60)
+    record(store, "badge", 1, 0, 0.505)
+    record(store, "badge", 1, 1, 0.61)
+    row = _compare(store)["samplers"].iloc[0]
+    assert row["ci_low"] > 0 and row["verdict"] == TOO_FEW  # 4 same-signed differences: no overall verdict yet

@@ -115,6 +115,12 @@ def setting_names(keys: pd.Series) -> dict[str, str]:
     return names
 
 
+def differing_values(keys: pd.Series, key: str) -> dict:
+    """The fields of setting `key` whose values differ among `keys`, with this setting's values."""
+    fields = json.loads(key)
+    return {name: fields.get(name) for name in _varying_fields([json.loads(k) for k in keys.unique()])}
+
+
 def settings_notice(frame: pd.DataFrame) -> str | None:
     """One sentence when the runs fall into several settings: "3 settings among these runs: bag_size 5 vs 10;
     lr 0.001 vs 0.0001. Runs of different settings are never averaged or paired." None for one setting."""

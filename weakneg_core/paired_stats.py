@@ -19,6 +19,7 @@ ALPHA = 0.05
 POWER = 0.80
 EFFECTS = (0.01, 0.02)  # the differences whose seeds-needed we report
 BOOTSTRAP_DRAWS = 4000
+MIN_PAIRS = 6  # paired differences over several classes needed for an overall verdict (see enough_pairs)
 CLASS_COLUMNS = ["setting", "class", "target_class", "sampler", "n_seeds", "delta_mean", "ci_low", "ci_high",
                  "p_value", "p_adjusted", "verdict"]
 SAMPLER_COLUMNS = ["setting", "sampler", "better", "worse", "no_difference", "too_few_seeds", "classes",
@@ -29,7 +30,8 @@ SAMPLER_COLUMNS = ["setting", "sampler", "better", "worse", "no_difference", "to
 def compare(frame: pd.DataFrame, metric: str = "ap", seed: int = 0) -> dict:
     """Everything a comparison says, for one metric ('ap' or 'auc').
 
-    Returns {"metric", "settings" (list of {setting, runs, classes, samplers}), "notice" (None or the settings
+    Returns {"metric", "settings" (list of {setting, runs, classes, samplers, differs: the values of the fields
+    that differ between the settings}), "notice" (None or the settings
     sentence), "unpaired_runs" (ids), "deltas" (the paired differences), "classes" and "samplers" (DataFrames
     with CLASS_COLUMNS and SAMPLER_COLUMNS)}. `seed` seeds the bootstrap, so the same runs give the same numbers.
     """
@@ -40,7 +42,9 @@ def compare(frame: pd.DataFrame, metric: str = "ap", seed: int = 0) -> dict:
     samplers = sampler_stats(deltas, classes, seed)
     settings = [] if frame.empty else [
         {"setting": name, "runs": int(len(group)), "classes": int(group["target_class"].nunique()),
-         "samplers": sorted(group["sampler_id"].unique())} for name, group in frame.groupby("setting")]
+         "samplers": sorted(group["sampler_id"].unique()),
+         "differs": comparison.differing_values(frame["setting_key"], group["setting_key"].iloc[0])}
+        for name, group in frame.groupby("setting")]
     return {"metric": metric, "settings": settings, "notice": comparison.settings_notice(frame),
             "unpaired_runs": comparison.unpaired_runs(frame), "deltas": deltas, "classes": classes,
             "samplers": samplers}
@@ -91,8 +95,9 @@ def class_verdict(n_seeds: int, mean: float, p_adjusted: float) -> str:
 
 def sampler_stats(deltas: pd.DataFrame, classes: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """Per setting and sampler, across classes: verdict counts, a sign test and a Wilcoxon signed-rank test on
-    the per-class mean differences, the mean difference over classes with a 95% hierarchical bootstrap interval
-    (classes, then seeds within classes), the overall verdict from that interval, and seeds needed."""
+    the per-class mean differences (every class with a paired seed), the mean difference over the classes with 2 or
+    more paired seeds with a 95% interval (`overall_interval`), the overall verdict from that interval, and the
+    seeds needed."""
     if classes.empty:
         return pd.DataFrame(columns=SAMPLER_COLUMNS)
     rng = np.random.default_rng(seed)
@@ -102,17 +107,18 @@ def sampler_stats(deltas: pd.DataFrame, classes: pd.DataFrame, seed: int = 0) ->
         per_class = [g["delta"].dropna().to_numpy() for _, g in mine.groupby("target_class")]
         per_class = [d for d in per_class if len(d)]
         means = np.array([d.mean() for d in per_class])
-        low, high = hierarchical_bootstrap(per_class, rng)
+        usable = [d for d in per_class if len(d) >= 2]  # a one-seed class has no spread to resample
+        mean, low, high = overall_interval(usable, rng)
+        if not usable:
+            mean = float(means.mean()) if len(means) else math.nan
         counts = group["verdict"].value_counts()
-        enough = int(group["n_seeds"].max()) >= 2
-        verdict = TOO_FEW if not enough else (
-            BETTER if low > 0 else WORSE if high < 0 else NO_DIFFERENCE)
+        verdict = TOO_FEW if not enough_pairs(usable) else BETTER if low > 0 else WORSE if high < 0 else NO_DIFFERENCE
         sd = pooled_sd(per_class)
         row = {"setting": setting, "sampler": sampler, "better": int(counts.get(BETTER, 0)),
                "worse": int(counts.get(WORSE, 0)), "no_difference": int(counts.get(NO_DIFFERENCE, 0)),
                "too_few_seeds": int(counts.get(TOO_FEW, 0)), "classes": len(group),
                "sign_test_p": sign_test_p(means), "wilcoxon_p": wilcoxon_p(means),
-               "mean_delta": float(means.mean()) if len(means) else math.nan, "ci_low": low, "ci_high": high,
+               "mean_delta": mean, "ci_low": low, "ci_high": high,
                "verdict": verdict, "pooled_sd": sd,
                **{f"seeds_needed_{effect}": seeds_needed(sd, effect) for effect in EFFECTS}}
         row["summary"] = (f"better in {row['better']}, worse in {row['worse']}, no detectable difference in the "
@@ -134,6 +140,28 @@ def wilcoxon_p(means: np.ndarray) -> float:
     if len(means) < 2 or not np.any(means != 0):
         return math.nan
     return float(stats.wilcoxon(means).pvalue)
+
+
+def enough_pairs(usable: list[np.ndarray]) -> bool:
+    """Enough paired seeds for an overall verdict: one class with 2 or more (its t-interval decides), or over
+    several classes at least MIN_PAIRS in all. A percentile bootstrap interval never leaves the range of the data,
+    so with fewer it would call any set of same-signed differences `better` or `worse` (6 is the fewest for which
+    even a sign test of same-signed differences reaches p < 0.05)."""
+    if len(usable) == 1:
+        return True
+    return sum(len(d) for d in usable) >= MIN_PAIRS
+
+
+def overall_interval(per_class: list[np.ndarray], rng: np.random.Generator) -> tuple[float, float, float]:
+    """(mean over classes of the per-class mean differences, 95% low, high) over classes with 2 or more paired
+    seeds: the hierarchical bootstrap interval, or with a single class (nothing to resample across classes) that
+    class's t-interval. NaN without any such class."""
+    if not per_class:
+        return math.nan, math.nan, math.nan
+    if len(per_class) == 1:
+        return comparison.t_interval(per_class[0])
+    low, high = hierarchical_bootstrap(per_class, rng)
+    return float(np.mean([d.mean() for d in per_class])), low, high
 
 
 def hierarchical_bootstrap(per_class: list[np.ndarray], rng: np.random.Generator,

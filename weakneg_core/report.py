@@ -12,6 +12,7 @@ import pandas as pd
 from . import comparison, curves, paired_stats, paths
 from .errors import WeaknegError
 from .store import RunStore
+from .views import compare as compare_view
 
 METRICS = ("ap", "auc")
 
@@ -132,13 +133,13 @@ def markdown(sweep: dict, frame: pd.DataFrame, results: dict, tables: dict[str, 
                   f"statistics): {', '.join(map(str, ap['unpaired_runs']))}.", ""]
     for metric, result in results.items():
         label = metric.upper()
-        lines += [f"## {label} vs random, per sampler", "", md_table(result["samplers"].drop(columns=["summary"])), ""]
+        lines += [f"## {label} vs random, per sampler", "", md_table(compare_view.sampler_table(result)), ""]
         lines += [f"- **{r['sampler']}** [{r['setting']}]: {r['summary']}; mean Δ{label} {r['mean_delta']:+.4f} "
                   f"(95% CI {r['ci_low']:+.4f} to {r['ci_high']:+.4f}): **{r['verdict']}**; seeds needed to detect "
                   f"Δ{label} 0.01: {_seeds(r['seeds_needed_0.01'])}, 0.02: {_seeds(r['seeds_needed_0.02'])}"
                   for r in result["samplers"].to_dict("records")]
         lines += ["", f"## {label} vs random, per class (paired over seeds; Holm over classes)", "",
-                  md_table(result["classes"].drop(columns=["target_class"])), ""]
+                  md_table(compare_view.class_table(result)), ""]
     lines += [f"![Figure 1: per-class ΔAP vs random with 95% intervals]({figure_name})", "",
               "## Table 1: AP and AUC per class (mean ± 95% t-interval half-width over seeds)", "",
               md_table(tables["table1"]), "",

@@ -38,9 +38,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if frame.empty:
         raise WeaknegError("no finished runs match; only finished runs are compared (`python -m weakneg_core list`)")
     result = paired_stats.compare(frame, args.metric)
+    sweep = store.get_sweep(args.sweep) if args.sweep is not None else None
     if args.json:
-        print(json.dumps(json_safe(paired_stats.to_json(result))))
+        print(json.dumps(json_safe({**paired_stats.to_json(result), "runs_compared": int(len(frame))})))
         return 0
+    if sweep is not None and sweep["n_runs"] and len(frame) < sweep["n_runs"]:
+        print(f"sweep {sweep['id']} ({sweep['status']}): {len(frame)} of its {sweep['n_runs']} runs finished; "
+              f"only those are compared\n")
     print(format_result(result))
     return 0
 
