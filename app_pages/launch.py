@@ -84,6 +84,9 @@ with st.expander("Your own data: check a file before a run (`data check` on the 
         try:
             report = data_check.check_data(data_check.allowed_path(own), pn_ratio=pn_ratio, sampler=sampler)
             (st.code if report.ok else st.error)("\n".join(report.lines()))
+            if report.ok and st.button("Launch on this data (settings above)", key="launch_own"):
+                run_id = jobs.submit(data_check.run_config(report, cfg), open_store())
+                st.switch_page("app_pages/runs.py", query_params={"run": str(run_id)})
         except WeaknegError as error:
             st.error(str(error), icon=":material/error:")
 
