@@ -108,6 +108,11 @@ if not allowed.readonly:  # read-only demo: nothing is typed as a path
             try:
                 report = data_check.check_data(data_check.allowed_path(own), pn_ratio=pn_ratio, sampler=sampler)
                 (st.code if report.ok else st.error)("\n".join(report.lines()))
+                if report.ok and st.button("Launch on this data (settings above)", key="launch_own"):
+                    own_cfg = data_check.run_config(report, cfg)
+                    allowed.check_run(own_cfg, store.artifacts_root)
+                    run_id = jobs.submit(own_cfg, store)
+                    st.switch_page("app_pages/runs.py", query_params={"run": str(run_id)})
             except WeaknegError as error:
                 st.error(str(error), icon=":material/error:")
 

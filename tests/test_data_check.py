@@ -94,3 +94,52 @@ def test_launch_panel_checks_a_file(tmp_path, monkeypatch):
     assert any("bags: 40" in code.value for code in app.code)
     app.text_input(key="own_data_path").input("/etc/passwd").run()
     assert any("outside the folders this app may read" in e.value for e in app.error)
+
+
+def test_launch_panel_queues_a_run_on_the_checked_table(tmp_path, monkeypatch):
+    from weakneg_core.store import RunStore
+
+    monkeypatch.setenv("WEAKNEG_MAX_CONCURRENT", "0")  # queue only: no worker process in a unit test
+    monkeypatch.setenv("WEAKNEG_DATA_FOLDERS", str(tmp_path))
+    write_table(tmp_path / "t.csv")
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    app.switch_page("app_pages/launch.py")
+    app.run()
+    app.number_input(key="epochs").set_value(2).run()
+    app.text_input(key="own_data_path").input(str(tmp_path / "t.csv")).run()
+    app.button(key="launch_own").click().run()
+    assert not app.exception
+    (run,) = RunStore().list_runs()
+    assert run["status"] == "queued" and run["dataset"] == "table" and run["config"]["model"] == "mlp"
+    assert run["config"]["epochs"] == 2 and run["config"]["target_class"] == "positive"
+    assert run["config"]["dataset_options"]["path"] == str((tmp_path / "t.csv").resolve())
+    assert run["config"]["dataset_options"]["fingerprint"].startswith("sha256:")
+
+
+def test_a_run_on_own_image_bags_from_launch_to_inspect(tmp_path, monkeypatch):
+    """Launch panel -> queued run -> a real worker (in this process) -> Inspect draws the real images."""
+    from test_user_images_audio import write_image_bags
+
+    from weakneg_core import jobs
+    from weakneg_core.store import RunStore
+
+    monkeypatch.setenv("WEAKNEG_MAX_CONCURRENT", "0")
+    monkeypatch.setenv("WEAKNEG_DATA_FOLDERS", str(tmp_path))
+    path, _, _ = write_image_bags(tmp_path)
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    app.switch_page("app_pages/launch.py")
+    app.run()
+    app.number_input(key="epochs").set_value(1).run()
+    app.text_input(key="own_data_path").input(str(path)).run()
+    app.button(key="launch_own").click().run()
+    (run,) = RunStore().list_runs()
+    assert run["dataset"] == "image_bags" and run["config"]["model"] == "simple_cnn"
+    assert jobs.worker_main(run["id"], RunStore().url) == 0
+    assert RunStore().get_run(run["id"])["status"] == "finished"
+    inspect = AppTest.from_file(str(APP), default_timeout=120)
+    inspect.switch_page("app_pages/inspect.py")
+    inspect.query_params["run"] = str(run["id"])
+    inspect.run()
+    assert not inspect.exception, [e.value for e in inspect.exception]
+    assert "The sampler's first picks" in [s.value for s in inspect.subheader]
+    assert len(inspect.get("image")) >= 1  # the bags' real images, as thumbnails

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import negatives_per_epoch
+from ..config import RunConfig, negatives_per_epoch
 from ..data import resolve_class
 from ..data.natural import NaturalBags, test_positions
 from ..errors import ConfigError, WeaknegError
@@ -28,6 +28,7 @@ ALLOWED_ENV = "WEAKNEG_DATA_FOLDERS"
 class DataCheck:
     source: str
     dataset: str | None = None
+    options: dict = field(default_factory=dict)  # the dataset_options a run on these data gets (path, fingerprint)
     class_names: list[str] = field(default_factory=list)
     n_bags: int = 0
     n_instances: int = 0
@@ -114,6 +115,7 @@ def check_data(source: str | Path, fmt: str | None = None, target: int | str = 0
     except WeaknegError as error:
         result.problems = problems_of(str(error))
         return result
+    result.options = options
     sizes = natural.sizes
     result.class_names = list(natural.class_names)
     result.n_bags, result.n_instances = natural.n_bags, int(sizes.sum())
@@ -131,6 +133,17 @@ def check_data(source: str | Path, fmt: str | None = None, target: int | str = 0
     except WeaknegError as error:
         result.problems = problems_of(str(error))
     return result
+
+
+def run_config(report: DataCheck, form: RunConfig) -> RunConfig:
+    """The Launch form's settings, on the checked data: its dataset, options, target and a model that fits."""
+    from ..data import DATASETS
+    from ..models import DEFAULT_MODEL, models_for
+
+    modality = DATASETS[report.dataset].modality
+    model = form.model if form.model in models_for(modality) else DEFAULT_MODEL[modality]
+    return form.replace(dataset=report.dataset, dataset_options=dict(report.options), target_class=report.target,
+                        model=model, data_root=None)
 
 
 def looks_like_path(source: str) -> bool:
