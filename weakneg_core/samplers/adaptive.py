@@ -57,4 +57,4 @@ ADAPTIVE = register(SamplerSpec(
     "with probability proportional to s_e^(q/N), so the hardest bags are s_e = selection_pressure (default 4) "
     "times likelier than the easiest; k bags drawn without replacement. Uniform during the first "
     "`warmup_epochs` epochs. Score = the bag's probability of being the first draw.",
-    _adaptive, params={"selection_pressure": 4.0, "warmup_epochs": 1, "levels": None}))
+    _adaptive, params={"selection_pressure": 4.0, "warmup_epochs": 1, "levels": None}, uses_positives=False))

@@ -142,4 +142,4 @@ BADGE = register(SamplerSpec(
     "one, never the same bag twice. Gradients at the model's predicted label by default, as in the original "
     "(label=known takes them at the known negative label, our option). Score = D^2 at the moment the bag was "
     "picked (unpicked bags: D^2 to the nearest chosen bag at the end; the first pick: its squared norm).",
-    _badge, params={"label": "predicted"}))
+    _badge, params={"label": "predicted"}, uses_positives=False))

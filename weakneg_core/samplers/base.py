@@ -71,6 +71,8 @@ class SamplerSpec:
     select_fn: SelectFn
     params: dict[str, Any] = field(default_factory=dict)  # defaults; the only keys a user may set
     whole_pool: bool = False  # ignores k and takes every candidate ("full")
+    uses_scores: bool = True  # reads the scoring pass; False: the trainer skips that pass (random, full)
+    uses_positives: bool = True  # reads the positive bags' outputs; False: the trainer does not score them
 
     def check_params(self, params: dict[str, Any]) -> None:
         unknown = sorted(set(params) - set(self.params))

@@ -53,7 +53,7 @@ def uncertainty_sampler(name: str, description: str, score: Callable[[Pool, dict
         key[key == -np.inf] = -np.finfo(np.float64).max  # p = 0 exactly: after every real bag, before NaN
         return Selection(top_k(key, k, largest=True), score(pool, options).cpu().numpy())
 
-    return SamplerSpec(name, description, select)
+    return SamplerSpec(name, description, select, uses_positives=False)
 
 
 MARGIN = register(uncertainty_sampler(
