@@ -113,3 +113,49 @@ def test_duplicates_and_non_finite_embeddings():
         assert order[0] == 2  # largest finite norm; the inf row counts as D^2 = 0
         assert set(order[:3].tolist()) == {2, 0, 4} or set(order[:3].tolist()) == {2, 1, 4}
         assert sorted(order.tolist()) == list(range(5)) and np.isfinite(scores).all()
+
+
+def float32_embedding(n, d, seed):
+    """A float32 embedding as the model gives it (mean_softmax head, float32 features), and its exact float64
+    matrix: the reference distribution is computed from the very values our sampler sees."""
+    torch.manual_seed(seed)
+    layer = HEADS["mean_softmax"](d)
+    h = torch.randn(n, 5, d) * 2
+    emb = gradient_embedding(layer, h, torch.arange(n) % 2)
+    assert emb.q.dtype == torch.float32 and emb.factored
+    return emb, emb.matrix().double().numpy()
+
+
+def test_picks_follow_d2_sampling_exactly_in_float32():
+    emb, g = float32_embedding(5, 4, seed=7)
+    exact = exact_sequence_probabilities(g, 3)
+    runs = 3000
+    counts = dict.fromkeys(exact, 0)
+    for seed in range(runs):
+        counts[tuple(kmeans_pp_seeds(emb, 3, np.random.default_rng(seed))[0].tolist())] += 1
+    keys = sorted(exact, key=exact.get, reverse=True)
+    observed = np.array([counts[key] for key in keys], dtype=float)
+    expected = np.array([exact[key] for key in keys]) * runs
+    big = expected >= 5
+    if not big.all():
+        observed, expected = np.r_[observed[big], observed[~big].sum()], np.r_[expected[big], expected[~big].sum()]
+    assert sum(counts.values()) == runs and stats.chisquare(observed, expected).pvalue > 1e-3
+
+
+def test_second_pick_distribution_across_blocks_in_float32():
+    """A pool spanning three blocks of the two-level draw (and a partial last one): the second pick's frequencies
+    against the exact D^2 / sum D^2, in 20 cells of equal expected mass taken in pool order."""
+    n, runs = 2_200, 2_500
+    emb, g = float32_embedding(n, 16, seed=3)
+    first = int(np.argmax((g ** 2).sum(1)))
+    d2 = ((g - g[first]) ** 2).sum(1)
+    probabilities = d2 / d2.sum()
+    seconds = np.array([kmeans_pp_seeds(emb, 2, np.random.default_rng(seed))[0] for seed in range(runs)])
+    assert (seconds[:, 0] == first).all() and (seconds[:, 1] != first).all()
+    cells = np.minimum((np.cumsum(probabilities) - probabilities / 2) * 20, 19).astype(int)  # cell of each bag
+    observed = np.bincount(cells[seconds[:, 1]], minlength=20)
+    expected = np.bincount(cells, weights=probabilities, minlength=20) * runs
+    assert stats.chisquare(observed, expected).pvalue > 1e-3
+    # and the picked bag's score is its D^2 to the first pick, to float32 rounding of the inputs
+    picks, scores = kmeans_pp_seeds(emb, 2, np.random.default_rng(0))
+    np.testing.assert_allclose(scores[picks[1]], d2[picks[1]], rtol=1e-4)

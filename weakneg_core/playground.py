@@ -203,6 +203,7 @@ def run_sampler(settings: PlaygroundSettings, world: World, sampler: str, grid_x
     spec = get_sampler(sampler)
     data = LoadedBags("playground", list(world.names), CONCEPT, world.train, world.test)
     experiment = Experiment(settings.config(sampler), data, None, None)
+    experiment.always_score = True  # every epoch shows the pool's predictions, whatever the sampler
     xx, yy = np.meshgrid(grid_x, grid_y)  # rows follow y, as plotting libraries expect
     grid = torch.from_numpy(np.stack([xx.ravel(), yy.ravel()], axis=1).astype(np.float32))
     grids = [_grid_probs(experiment, grid, len(grid_x))]

@@ -99,6 +99,7 @@ class Experiment:
         self.amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
         self.selection: Selection | None = None  # the latest selection and the pool it was made on
         self.pool_view: Pool | None = None
+        self.always_score = False  # callers that show every epoch's pool predictions (the playground) set it
         self.run_id = run_id
         if store is not None and run_id is None:
             self.run_id = store.create_run(cfg.to_dict())
@@ -120,7 +121,7 @@ class Experiment:
                 resampled = (epoch - 1) % self.cfg.resample_every == 0
                 if resampled:
                     with _timed(times, "t_score"):
-                        pool_view = self.score_pool(epoch)
+                        pool_view = self.score_pool(epoch, full=self.always_score or self._saves_maps(epoch))
                     with _timed(times, "t_select"):
                         rng = np.random.default_rng([self.cfg.seed, epoch])
                         selection = self.sampler(pool_view, self.k, rng, self.cfg.sampler_params)
@@ -189,13 +190,30 @@ class Experiment:
     def inference_batch(self, bags: BagSet) -> int:
         return bags.inference_batch * (8 if self.device.type == "cuda" else 1)
 
-    def score_pool(self, epoch: int) -> Pool:
-        return self.pool_from(self.forward_all(self.train_bags, self.pool), epoch)
+    def score_pool(self, epoch: int, full: bool = True) -> Pool:
+        """The pool as the sampler needs it: no pass at all for samplers that read no scores (random, full), the
+        positive bags only for samplers that read them; `full` scores everything (maps are saved this epoch)."""
+        if not (full or self.sampler.uses_scores):
+            return self.unscored_pool(epoch)
+        return self.pool_from(self.forward_all(self.train_bags, self.pool), epoch,
+                              positives=full or self.sampler.uses_positives)
 
-    def pool_from(self, pool_outputs: tuple[torch.Tensor, torch.Tensor, torch.Tensor], epoch: int) -> Pool:
-        """The Pool a sampler sees, from the pool's forward outputs; the positive bags are scored here."""
+    def unscored_pool(self, epoch: int) -> Pool:
+        """A pool of the right size with nothing measured: NaN predictions, no features, no positive bags."""
+        n, nothing = len(self.pool), torch.empty(0, device=self.device)
+        return Pool(torch.full((n, 2), float("nan"), device=self.device), nothing.view(n, 0), nothing.view(n, 0, 0),
+                    torch.zeros(n, dtype=torch.long, device=self.device), nothing.view(0, 2), nothing.view(0, 0),
+                    self.model.head, epoch)
+
+    def pool_from(self, pool_outputs: tuple[torch.Tensor, torch.Tensor, torch.Tensor], epoch: int,
+                  positives: bool = True) -> Pool:
+        """The Pool a sampler sees, from the pool's forward outputs; the positive bags are scored here (or, with
+        positives=False, left empty)."""
         log_probs, features, instances = pool_outputs
-        pos_log_probs, pos_features, pos_instances = self.forward_all(self.train_bags, self.positives)
+        if positives:
+            pos_log_probs, pos_features, pos_instances = self.forward_all(self.train_bags, self.positives)
+        else:
+            pos_log_probs, pos_features, pos_instances = log_probs[:0], features[:0], instances[:0]
         labels = torch.zeros(len(self.pool), dtype=torch.long, device=self.device)
         return Pool(log_probs, features, instances, labels, pos_log_probs, pos_features, self.model.head, epoch,
                     positive_instance_features=pos_instances,
@@ -316,9 +334,14 @@ class Experiment:
             return
         bag_ids = self.train_bags.ids[self.pool]
         self.store.add_selection(self.run_id, epoch, bag_ids[selection.indices], selection.scores[selection.indices])
-        last = epoch + self.cfg.resample_every > self.cfg.epochs
-        if self.cfg.save_embeddings == "all" or (self.cfg.save_embeddings == "last" and last):
+        if self._saves_maps(epoch):
             self.save_pool_arrays(epoch, pool, selection)
+
+    def _saves_maps(self, epoch: int) -> bool:
+        """Whether this epoch's pool arrays (maps) are stored: they need the whole scoring pass."""
+        last = epoch + self.cfg.resample_every > self.cfg.epochs
+        return self.store is not None and (self.cfg.save_embeddings == "all" or
+                                           (self.cfg.save_embeddings == "last" and last))
 
     def save_pool_arrays(self, epoch: int, pool: Pool, selection: Selection) -> None:
         """The pool as the sampler saw it, plus the positive bags, for the app's maps."""

@@ -62,4 +62,5 @@ ADAPTIVE = register(SamplerSpec(
         "selection_pressure": Param(4.0, "float", "how much likelier the hardest bags are than the easiest (s_e)",
                                     above=0),
         "warmup_epochs": Param(1, "int", "epochs of uniform draws before losses are used", minimum=0),
-        "levels": Param(None, "int", "loss levels N (empty: the pool size)", minimum=1, nullable=True)}))
+        "levels": Param(None, "int", "loss levels N (empty: the pool size)", minimum=1, nullable=True)},
+    uses_positives=False))

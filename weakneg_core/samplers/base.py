@@ -75,6 +75,8 @@ class SamplerSpec:
     params: dict[str, Any] = field(default_factory=dict)  # name -> Param (typed) or a bare default; stored as defaults
     whole_pool: bool = False  # ignores k and takes every candidate ("full")
     param_types: dict[str, Param] = field(default_factory=dict)  # filled from `params` (see params.py)
+    uses_scores: bool = True  # reads the scoring pass; False: the trainer skips that pass (random, full)
+    uses_positives: bool = True  # reads the positive bags' outputs; False: the trainer does not score them
 
     def __post_init__(self):
         defaults, typed = split(self.params)

@@ -17,7 +17,8 @@ def _full(pool: Pool, k: int, rng: np.random.Generator, options: dict) -> Select
 
 
 register(SamplerSpec("random", "k negative bags drawn uniformly without replacement, anew each epoch: the paper's "
-                               "baseline. Its score is the random key each bag drew (the k largest keys win).", _random))
+                               "baseline. Its score is the random key each bag drew (the k largest keys win).", _random,
+                     uses_scores=False, uses_positives=False))
 register(SamplerSpec("full", "No filtering: the whole negative pool every epoch, whatever the P-N ratio. The "
                              "reference the paper's samplers try to approach at a fraction of the cost.", _full,
-                     whole_pool=True))
+                     whole_pool=True, uses_scores=False, uses_positives=False))

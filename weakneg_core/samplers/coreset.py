@@ -4,6 +4,14 @@ Each candidate keeps its distance to the nearest center; the next pick is the ca
 every center so far (ties: lower position), which then becomes a center. The picked distances never
 increase. Without positive bags the pool mean stands in as the first center. Candidates with
 non-finite features count as distance 0: they come after every other candidate.
+
+Precision: the distance updates run in float32 on points centred at their mean (|a|^2 + |b|^2 - 2ab
+loses less to cancellation near the data than far from the origin), one matrix-vector product per pick.
+The picks are nevertheless those of exact arithmetic: every float32 squared distance is within
+`tolerance` of the true one, so when another candidate comes within twice that of the float32 maximum,
+those few candidates get their distance to every center recomputed in float64 from the differences, and
+the largest of those wins (ties: lower position). Picks therefore match a float64 implementation such as
+scikit-activeml's CoreSet, at float32 speed.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import torch
 from .base import Pool, SamplerSpec, Selection, register
 
 CHUNK = 4096  # candidates per block when measuring distances to the initial centers
+UNIT = 2.0 ** -24  # float32 unit roundoff
 
 
 def squared_distances(points: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
@@ -21,30 +30,61 @@ def squared_distances(points: torch.Tensor, centers: torch.Tensor) -> torch.Tens
     return (points.pow(2).sum(1)[:, None] + centers.pow(2).sum(1)[None] - 2 * points @ centers.T).clamp_min_(0)
 
 
+def tolerance(points: torch.Tensor, centers: torch.Tensor) -> float:
+    """A bound on |float32 d^2 - exact d^2| for any point and center: rounding the inputs to float32 and the
+    (m + 2)-term sums of the expansion each cost at most a few units of u (|a| + |b|)^2 <= 4 R^2 u."""
+    radius2 = max(float(points.pow(2).sum(1).max()) if len(points) else 0.0,
+                  float(centers.pow(2).sum(1).max()) if len(centers) else 0.0)
+    return (points.shape[1] + 8) * UNIT * 4 * radius2
+
+
 def k_center_greedy(points: torch.Tensor, centers: torch.Tensor, k: int) -> tuple[np.ndarray, np.ndarray]:
     """k positions in pick order, and per candidate its distance to the nearest center when it was picked
-    (unpicked: after the last pick). Works in the dtype of `points` (float32 from the model)."""
+    (unpicked: after the last pick)."""
     bad = ~torch.isfinite(points).all(1)
-    points = points.masked_fill(bad[:, None], 0.0)
-    centers = centers.to(points.dtype)
+    exact = points.double().masked_fill(bad[:, None], 0.0)
+    centers = centers.double()
     centers = centers[torch.isfinite(centers).all(1)]
     if len(centers) == 0:
-        centers = points[~bad].mean(0, keepdim=True) if (~bad).any() else points[:1]
-    min_d2 = torch.cat([squared_distances(block, centers).amin(1) for block in points.split(CHUNK)])
+        centers = exact[~bad].mean(0, keepdim=True) if (~bad).any() else exact[:1]
+    origin = exact[~bad].mean(0) if (~bad).any() else exact.new_zeros(exact.shape[1])
+    exact, centers = (exact - origin).masked_fill(bad[:, None], 0.0), centers - origin
+    fast = exact.float().T.contiguous().T  # column-major: the per-pick product reads memory in long runs
+    slack = 2 * tolerance(exact, centers)
+    min_d2 = torch.cat([squared_distances(block, centers.float()).amin(1) for block in fast.split(CHUNK)])
     min_d2.masked_fill_(bad, -1.0)  # below every real distance: broken rows come after all others
-    norms = points.pow(2).sum(1)
-    scores = min_d2.clone()
-    picks = []
+    norms = fast.pow(2).sum(1)
+    scores = min_d2.double()
+    picks: list[int] = []
     for _ in range(k):
         j = int(torch.argmax(min_d2))  # first maximal value: ties go to the lower position
-        scores[j] = min_d2[j]
+        best = float(min_d2[j])
+        if best > 0 and slack > 0:
+            near = torch.nonzero(min_d2 >= best - slack).flatten()
+            if len(near) > 1:  # a near tie in float32: decide it in float64
+                j, scores[j] = _exact_farthest(exact, centers, picks, near)
+            else:
+                scores[j] = best
+        else:
+            scores[j] = best
         picks.append(j)
-        torch.minimum(min_d2, (norms + norms[j] - 2 * points @ points[j]).clamp_min_(0), out=min_d2)
+        d2 = torch.addmv(norms, fast, fast[j], alpha=-2).add_(norms[j]).clamp_min_(0)
+        torch.minimum(min_d2, d2, out=min_d2)
         min_d2[j] = -np.inf  # taken: never the argmax again (min with distances >= 0 keeps -inf and -1)
     picked = torch.zeros(len(points), dtype=torch.bool, device=points.device)
     picked[picks] = True
-    scores = torch.where(picked, scores, min_d2).clamp_min(0)
-    return np.asarray(picks, dtype=np.int64), scores.double().sqrt().cpu().numpy()
+    scores = torch.where(picked, scores, min_d2.double()).clamp_min(0)
+    return np.asarray(picks, dtype=np.int64), scores.sqrt().cpu().numpy()
+
+
+def _exact_farthest(exact: torch.Tensor, centers: torch.Tensor, picks: list[int],
+                    near: torch.Tensor) -> tuple[int, float]:
+    """Among the candidates `near` (ascending positions), the one farthest from every center, in float64 from the
+    differences (no cancellation), a few candidates at a time to bound memory."""
+    everything = torch.cat([centers, exact[picks]]) if picks else centers
+    d2 = torch.cat([(exact[chunk, None, :] - everything[None]).pow(2).sum(2).amin(1) for chunk in near.split(16)])
+    best = int(torch.argmax(d2))  # first maximal: the lower position among exact ties
+    return int(near[best]), float(d2[best])
 
 
 def _coreset(pool: Pool, k: int, rng: np.random.Generator, options: dict) -> Selection:
