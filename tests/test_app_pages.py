@@ -62,8 +62,11 @@ def test_every_page_with_200_runs_and_its_first_paint(lab):
             assert texts(app, "title") == [f"Run {real}: entropy negatives for class 3 of digits"]
             assert app.dataframe[0].value["phase"].tolist() == ["scoring", "selecting", "training", "evaluating"]
         elif page == "app_pages/inspect.py":
-            assert len(app.get("plotly_chart")) == 1 and len(app.get("image")) == 6
-            assert "The sampler's first picks" in texts(app, "subheader")
+            k = store.get_run(real)["k"]
+            charts = app.get("vega_lite_chart")
+            assert len(charts) == 3 and len(app.get("image")) == min(k, 12)  # the map, composition, overlap
+            assert f"The {k} bags entropy chose at epoch 3" in texts(app, "subheader")
+            assert any("prediction's entropy" in text for text in texts(app, "info"))
         elif params:
             assert "Runs of sweep `lab-sweep` (from the link)." in texts(app, "caption")
             assert sorted(app.dataframe[0].value["sampler"]) == ["entropy", "grad_norm", "margin", "random"]
