@@ -1,4 +1,10 @@
-"""Inspect negatives: the pool's gradient-embedding map per epoch, which bags the sampler chose, what they hold."""
+"""Inspect negatives: why these bags? The pool's map in the space the sampler chose in, per epoch, following a
+live run; what the score means; every chosen bag, sortable, filterable and exportable; single bags up close.
+
+Links: `?run=ID` (any run, however old), `&epoch=E` (an epoch), `&bag=B` (a bag's card)."""
+
+import math
+import time
 
 import altair as alt
 import streamlit as st
@@ -7,6 +13,8 @@ from weakneg_core import projection, views
 from weakneg_core.store import open_store
 
 store = open_store()
+PAGE_SIZE = 12
+UMAP_WAIT_S = 120  # after a run ends, keep looking this long for the UMAP maps its worker is still computing
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -17,61 +25,142 @@ def load_view(store_url: str, run_id: int, epoch: int, method: str | None) -> vi
 
 
 st.title("Inspect negatives")
-runs = store.list_runs(limit=200, kind="run")
-if not runs:
-    st.info("No runs yet: launch one first.")
-    st.page_link("app_pages/launch.py", label="Launch a run", icon=":material/rocket_launch:")
-    st.stop()
-labels = {r["id"]: f"run {r['id']} · {r['sampler']} · class {r['target_name'] or r['target_class']} · "
-                   f"{r['dataset']} ({r['status']})" for r in runs}
+recent = store.list_runs(limit=200, kind="run")
 requested = st.query_params.get("run")
-run_id = int(requested) if requested and requested.isdigit() and int(requested) in labels else runs[0]["id"]
-run_id = st.selectbox("Run", list(labels), index=list(labels).index(run_id), format_func=labels.get)
-st.query_params["run"] = str(run_id)
-run = store.get_run(run_id)
+run = views.pick_run(store, requested, recent)
+if run is None:
+    if requested is None:
+        st.info("No runs yet: launch one first.")
+        st.page_link("app_pages/launch.py", label="Launch a run", icon=":material/rocket_launch:")
+    else:
+        st.error(f"There is no run {requested}: it may have been deleted. Pick one on the Runs page.")
+        st.page_link("app_pages/runs.py", label="All runs", icon=":material/list:")
+    st.stop()
+choices = {r["id"]: r for r in recent} | {run["id"]: run}  # an old run from a link joins the recent ones
 
+
+def label(run_id: int) -> str:
+    r = choices[run_id]
+    name = f"{r['name']} · " if r.get("name") else ""
+    return (f"run {run_id} · {name}{r['sampler']} · class {r['target_name'] or r['target_class']} · {r['dataset']} "
+            f"({r['status']})")
+
+
+ids = sorted(choices, reverse=True)
+run_id = st.selectbox("Run", ids, index=ids.index(run["id"]), format_func=label)
+if run_id != run["id"]:  # another run chosen: its own link, latest epoch
+    st.query_params.clear()
+    st.query_params["run"] = str(run_id)
+    st.rerun()
+st.query_params["run"] = str(run_id)
+active = run["status"] in ("queued", "running")
 epochs = views.inspect_epochs(store, run_id)
 
-
-@st.fragment(run_every=3)
-def follow_run(shown: list[int]) -> None:
-    """While the run goes on, redraw the page when a new epoch (or the run's end) is recorded."""
-    if views.inspect_epochs(store, run_id) != shown or store.get_run(run_id)["status"] not in ("queued", "running"):
-        st.rerun()
-    st.caption(f"Run {run['status']}: new epochs appear here as they finish.")
-
-
-if run["status"] in ("queued", "running"):
-    follow_run(epochs)
 if not epochs:
-    st.info("This run has no saved pool yet: it appears after the first epoch (and only when the run saves "
-            "embeddings).")
+    if active:
+        st.info("This run's first map appears here when its first epoch finishes.")
+    elif (run["config"] or {}).get("save_embeddings") == "none":
+        st.info("This run saved no pool arrays (saved embeddings: none), so there is no map to draw. Launch with "
+                "'all' or 'last' to see one.")
+    else:
+        st.info(f"This run ({run['status']}) recorded no epoch with a saved pool.")
+
+# --- the epoch: follows a live run unless the person moved the slider --------------------------------------------
+follow_key, slider_key = f"follow_{run_id}", f"epoch_{run_id}"
+if epochs:
+    linked = st.query_params.get("epoch")
+    if slider_key not in st.session_state:
+        start = int(linked) if linked and linked.isdigit() and int(linked) in epochs else epochs[-1]
+        st.session_state[slider_key] = start
+        st.session_state[follow_key] = start == epochs[-1]
+    elif st.session_state.get(follow_key, True) or st.session_state[slider_key] not in epochs:
+        st.session_state[slider_key] = epochs[-1]
+
+    def moved() -> None:
+        st.session_state[follow_key] = st.session_state[slider_key] == epochs[-1]
+
+    if len(epochs) == 1:
+        epoch = epochs[0]
+    else:
+        epoch = st.select_slider("Epoch", epochs, key=slider_key, on_change=moved,
+                                 help="Follows the newest epoch while the run goes on, until you move it.")
+    st.query_params["epoch"] = str(epoch)
+    method = projection.best_method(store, run_id, epoch)
+else:
+    epoch, method = None, None
+
+waiting_for_umap = (method == "pca" and projection.map_method() == "umap" and run.get("finished_at")
+                    and time.time() - run["finished_at"] < UMAP_WAIT_S)
+
+
+@st.fragment(run_every=3 if active or waiting_for_umap else None)
+def follow_run(shown_epochs: list[int], shown_method: str | None) -> None:
+    """While the run goes on (or its UMAP maps are still coming), redraw the page when something new lands."""
+    now = store.get_run(run_id)
+    if (views.inspect_epochs(store, run_id) != shown_epochs or (now and now["status"] != run["status"])
+            or (epoch is not None and projection.best_method(store, run_id, epoch) != shown_method)):
+        st.rerun()
+    if active:
+        st.caption(f"Run {run['status']}: new epochs appear here as they finish.")
+    elif waiting_for_umap:
+        st.caption("The UMAP map is being computed by the run's worker; it replaces the PCA map when it lands.")
+
+
+if active or waiting_for_umap:
+    follow_run(epochs, method)
+if not epochs:
     st.stop()
-epoch = epochs[0] if len(epochs) == 1 else st.select_slider("Epoch", epochs, value=epochs[-1], key=f"epoch_{run_id}")
-view = load_view(store.url, run_id, epoch, projection.best_method(store, run_id, epoch))
+view = load_view(store.url, run_id, epoch, method)
 if view is None:
     st.warning(f"Epoch {epoch} has no saved pool.")
     st.stop()
 
-controls = st.columns([2, 2, 1])
+# --- the map -----------------------------------------------------------------------------------------------------
+controls = st.columns([3, 2, 1])
 with controls[0]:
-    colour_by = st.radio("Colour by", list(views.COLOUR_BY), format_func=views.COLOUR_BY.get, horizontal=True)
+    colour_by = st.radio("Colour by", list(views.COLOUR_BY), format_func=views.COLOUR_BY.get, horizontal=True,
+                         key="colour_by")
 with controls[1]:
-    class_name = (st.selectbox("True class", [c for c in view.class_names if c != run["target_name"]])
-                  if colour_by == "true_class" else None)
+    class_name, scale = None, "rank"
+    if colour_by == "true_class":
+        class_name = st.selectbox("True class", [c for c in view.class_names if c != run["target_name"]])
+    elif colour_by == "score":
+        scale = st.radio("Score scale", list(views.SCALES), horizontal=True, key="score_scale",
+                         format_func=lambda s: {"rank": "rank", "log": "log"}[s],
+                         help="Rank survives outliers (one huge score cannot flatten the rest); log keeps sizes.")
 with controls[2]:
-    show_positives = st.checkbox("Show positive bags")
-if view.method == "pca":
-    st.caption("Showing the PCA map; the UMAP map is computed by the worker and replaces it when ready "
-               "(or set WEAKNEG_MAP_METHOD=pca to keep PCA only).")
+    show_positives = st.checkbox("Show positive bags", key="show_positives",
+                                 help="Crosses, drawn inside the negatives' ranges (the negatives are not rescaled).")
 
+sampler = run["sampler"]
+label_text = view.extra.get("grad_label", "known")
 left, right = st.columns([3, 2])
 with left:
-    st.markdown(f"**{view.method.upper()} map of the pool's gradient embeddings, epoch {epoch}**")
-    figure, trace_ids = views.map_figure(view, colour_by, class_name, show_positives)
-    event = st.plotly_chart(figure, on_select="rerun", selection_mode=("points", "box", "lasso"),
-                            key=f"map_{run_id}_{epoch}_{colour_by}_{show_positives}")
-    picked = views.selected_bag_ids(event.selection.points if event else [], trace_ids)
+    st.markdown(f"**{view.method.upper()} map of the pool's last-layer gradients at the {label_text} label, "
+                f"epoch {epoch}**")
+    picked = []
+    if len(view.frame) <= views.ALTAIR_UP_TO:
+        chart = views.map_chart(view, colour_by, class_name, show_positives, scale)
+        event = st.altair_chart(chart, on_select="rerun", key=f"map_{run_id}_{epoch}_{colour_by}_{show_positives}",
+                                width="stretch")
+        picked = views.chosen_on_map(dict(event.selection) if event else {}, view, show_positives)
+        st.caption("Click a bag to open its card, drag a box to take every bag inside; double-click clears. Chosen "
+                   "bags have a dark ring whatever the colouring.")
+    else:
+        figure, trace_ids = views.map_figure(view, colour_by, class_name, show_positives)
+        figure.update_layout(dragmode="pan")  # a large map draws with WebGL, which reacts to clicks in pan mode
+        event = st.plotly_chart(figure, on_select="rerun", selection_mode=("points", "box", "lasso"),
+                                key=f"map_{run_id}_{epoch}_{colour_by}_{show_positives}")
+        picked = views.selected_bag_ids(event.selection.points if event else [], trace_ids)
+        st.caption(f"{len(view.frame):,} bags: drawn with WebGL. Click a bag (pan mode) to open its card; box and "
+                   "lasso from the toolbar take many.")
+    if show_positives:
+        (xr, yr) = views.figures.map_domain(view)
+        positives = view.frame[view.frame["kind"] == "positive"]
+        outside = int((~positives["x"].between(*xr) | ~positives["y"].between(*yr)).sum())
+        if outside:
+            st.caption(f"{outside} of {len(positives)} positive bags lie outside the negatives' ranges (not drawn).")
+    st.info(views.score_meaning(sampler), icon=":material/help:")
 with right:
     pool = view.pool
     stats = st.columns(3)
@@ -98,26 +187,60 @@ with right:
     else:
         st.caption("One selection so far.")
 
+
+def bag_cards(bag_ids: list[int], key: str) -> None:
+    """Cards of the bags, PAGE_SIZE at a time."""
+    pages = max(1, math.ceil(len(bag_ids) / PAGE_SIZE))
+    page = 1
+    if pages > 1:
+        page = int(st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1, key=f"page_{key}"))
+    shown = bag_ids[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    previews = {p["bag_id"]: p for p in views.bag_previews(run, view, shown, limit=PAGE_SIZE)}
+    grid = st.columns(3)
+    for i, bag_id in enumerate(b for b in shown if b in previews):
+        preview = previews[bag_id]
+        with grid[i % 3]:
+            pick = f"picked #{preview['pick'] + 1}" if preview["pick"] >= 0 else "not picked"
+            caption = (f"bag {preview['bag_id']} · {preview['kind']} · {pick} · score {preview['score']:.4g} · "
+                       f"p(pos) {preview['prob']:.3f}")
+            if "image" in preview:
+                st.image(preview["image"], caption=caption)
+            else:
+                st.caption(caption)
+            if "waveform" in preview:
+                st.audio(preview["waveform"], sample_rate=preview["sample_rate"])
+            if "log_mel" in preview:
+                st.image(preview["log_mel"], caption="log-mel spectrogram")
+            st.caption(f"true classes inside: {preview['classes']}")
+
+
+# --- bags picked on the map (or named by the link) -------------------------------------------------------------
+linked_bag = st.query_params.get("bag")
+if not picked and linked_bag and linked_bag.isdigit() and int(linked_bag) in set(view.frame["bag_id"]):
+    picked = [int(linked_bag)]
 if picked:
-    st.subheader(f"{len(picked)} bag(s) selected on the map" + (" (first 12 shown)" if len(picked) > 12 else ""))
-else:
-    first = pool[pool["selected"]].sort_values("pick")["bag_id"].head(6).tolist()
-    picked = first
-    st.subheader("The sampler's first picks")
-    st.caption("Click, box or lasso points on the map to see those bags instead.")
-previews = views.bag_previews(run, view, picked, limit=12)
-grid = st.columns(3)
-for i, preview in enumerate(previews):
-    with grid[i % 3]:
-        pick = f"picked #{preview['pick'] + 1}" if preview["pick"] >= 0 else "not picked"
-        caption = (f"bag {preview['bag_id']} · {preview['kind']} · {pick} · score {preview['score']:.4g} · "
-                   f"p(pos) {preview['prob']:.3f}")
-        if "image" in preview:
-            st.image(preview["image"], caption=caption)
-        else:
-            st.caption(caption)
-        if "waveform" in preview:
-            st.audio(preview["waveform"], sample_rate=preview["sample_rate"])
-        if "log_mel" in preview:
-            st.image(preview["log_mel"], caption="log-mel spectrogram")
-        st.caption(f"true classes inside: {preview['classes']}")
+    st.subheader(f"{len(picked)} bag(s) picked on the map" if len(picked) > 1 else f"Bag {picked[0]}")
+    if len(picked) == 1:
+        st.query_params["bag"] = str(picked[0])
+        st.caption(f"Link to this bag: `?run={run_id}&epoch={epoch}&bag={picked[0]}`")
+    bag_cards(picked, "picked")
+elif "bag" in st.query_params:
+    del st.query_params["bag"]
+
+# --- every chosen bag: sort, filter, export ------------------------------------------------------------------------
+st.subheader(f"The {int(pool['selected'].sum()):,} bags {sampler} chose at epoch {epoch}")
+options = st.columns([2, 2, 1])
+sort = options[0].selectbox("Sort by", list(views.SORTS), format_func=views.SORTS.get, key="chosen_sort")
+true_class = options[1].selectbox("Only bags holding the true class", ["any", *view.class_names], key="chosen_class")
+table = views.selection_table(view, sort, None if true_class == "any" else true_class)
+options[2].download_button("CSV", table.to_csv(index=False), f"run{run_id}_epoch{epoch}_chosen.csv", "text/csv",
+                           icon=":material/download:", key="chosen_csv")
+if sampler == "badge":
+    st.caption("BADGE: *pick* is the order of the draws; *score* is D² at the moment of the pick. They disagree by "
+               "design: each draw is random with probability proportional to D².")
+st.dataframe(table, hide_index=True, width="stretch", height=260, column_config={
+    "bag_id": st.column_config.NumberColumn("bag", format="%d"), "pick": st.column_config.NumberColumn("pick order"),
+    "score": st.column_config.NumberColumn("score", format="%.4g"),
+    "p_positive": st.column_config.NumberColumn("p(positive)", format="%.3f"),
+    "true_classes": st.column_config.TextColumn("true classes inside")})
+bag_cards(table["bag_id"].tolist(), "chosen")

@@ -57,8 +57,11 @@ def check_one_run(app, real):
 
 
 def check_inspect(app, real):
-    assert len(app.get("plotly_chart")) == 1 and len(app.get("image")) == 6
-    assert "The sampler's first picks" in texts(app, "subheader")
+    k = RunStore().get_run(real)["k"]  # the lab store (WEAKNEG_STORE)
+    charts = app.get("vega_lite_chart")
+    assert len(charts) == 3 and len(app.get("image")) == min(k, 12)  # the map, composition, overlap
+    assert f"The {k} bags entropy chose at epoch 3" in texts(app, "subheader")
+    assert any("prediction's entropy" in text for text in texts(app, "info"))
 
 
 def check_compare(app, real):

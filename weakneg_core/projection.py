@@ -121,6 +121,9 @@ def make_map(store: RunStore, run_id: int, epoch: int, method: str, previous_epo
     previous = None
     if previous_epoch is not None and (stored := load_map(store, run_id, previous_epoch, method)) is not None:
         previous = np.concatenate([stored["pool_xy"], stored["positive_xy"]])
+    elif method == "umap" and (stored := load_map(store, run_id, epoch, "pca")) is not None:
+        # the first UMAP map starts from and is aligned to the PCA map it replaces: the picture does not jump
+        previous = np.concatenate([stored["pool_xy"], stored["positive_xy"]])
     return (pca_map(points, previous) if method == "pca" else umap_map(points, previous, seed)), n_pool
 
 

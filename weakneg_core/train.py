@@ -26,6 +26,7 @@ from .models import build_model, pick_device
 from .models.gradients import gradient_embedding
 from .models.ragged import pad_width
 from .samplers import Pool, Selection, get_sampler
+from .samplers.params import embedding_label
 from .store import CANCELLED, FAILED, FINISHED, RunStore
 
 CHECK_EVERY_S = 1.0  # how often training looks for a cancel request
@@ -345,8 +346,11 @@ class Experiment:
 
     def save_pool_arrays(self, epoch: int, pool: Pool, selection: Selection) -> None:
         """The pool as the sampler saw it, plus the positive bags, for the app's maps."""
-        positive = gradient_embedding(pool.head, pool.positive_instance_features,
-                                      torch.ones(len(self.positives), dtype=torch.long, device=self.device),
+        # the map is drawn in the space the sampler chose in: BADGE's default takes gradients at the predicted label
+        label = embedding_label(self.sampler, self.cfg.sampler_params)
+        positive_labels = (pool.positive_log_probs.argmax(1) if label == "predicted" else
+                           torch.ones(len(self.positives), dtype=torch.long, device=self.device))
+        positive = gradient_embedding(pool.head, pool.positive_instance_features, positive_labels,
                                       pool.positive_instance_mask)
         order = np.full(len(pool), -1, dtype=np.int32)
         order[selection.indices] = np.arange(len(selection.indices))
@@ -355,7 +359,7 @@ class Experiment:
             pool_ids=self.train_bags.ids[self.pool], positive_ids=self.train_bags.ids[self.positives],
             scores=selection.scores.astype(np.float32), pick_order=order,
             pool_prob=pool.probs[:, 1].float().cpu().numpy(),
-            pool_grad=pool.grad_embedding().matrix().half().cpu().numpy(),
+            pool_grad=pool.grad_embedding(label).matrix().half().cpu().numpy(), grad_label=np.array(label),
             positive_prob=pool.positive_log_probs[:, 1].exp().float().cpu().numpy(),
             positive_grad=positive.matrix().half().cpu().numpy())
 

@@ -96,3 +96,11 @@ def check_values(sampler: str, typed: dict[str, Param], values: dict[str, Any]) 
 def label_param(default: str, help: str) -> Param:
     """The gradient label shared by the gradient samplers: the known (negative) label or the model's prediction."""
     return Param(default, "choice", help, choices=("known", "predicted"))
+
+
+def embedding_label(spec, params: dict[str, Any]) -> str:
+    """The label a sampler takes gradients at ("known" or "predicted"): its `label` parameter when it has one
+    (BADGE: predicted by default), else the known label. The app's map is drawn from these gradients."""
+    if "label" not in spec.params:
+        return "known"
+    return str({**spec.params, **params}["label"])

@@ -71,3 +71,100 @@ def selected_bag_ids(points: list[dict], trace_ids: list[np.ndarray]) -> list[in
         if curve is not None and index is not None and curve < len(trace_ids) and index < len(trace_ids[curve]):
             chosen.append(int(trace_ids[curve][index]))
     return chosen
+
+
+# --- the Inspect map as a Vega-Lite chart: a click picks one bag and a drag draws a box, in the same mode -------
+
+ALTAIR_UP_TO = 20_000  # bags; larger maps use the WebGL figure above (clicks there work in its pan/zoom modes)
+SCALES = {"rank": "rank (0 = lowest score, 1 = highest)", "log": "symmetric log scale"}
+MAP_COLUMNS = ["bag_id", "kind", "x", "y", "selected", "pick", "score", "prob", "times_selected"]
+
+
+def map_domain(view: EpochView, pad: float = 0.04) -> tuple[list[float], list[float]]:
+    """The x and y ranges of the negative pool (padded): positive bags are drawn inside them, never rescaling the
+    negatives into a strip."""
+    pool = view.pool
+    ranges = []
+    for axis in ("x", "y"):
+        low, high = (float(np.nanmin(pool[axis])), float(np.nanmax(pool[axis]))) if len(pool) else (0.0, 1.0)
+        span = (high - low) or 1.0
+        ranges.append([low - pad * span, high + pad * span])
+    return ranges[0], ranges[1]
+
+
+def colour_values(view: EpochView, rows, colour_by: str, class_name: str | None, scale: str) -> tuple[np.ndarray, str]:
+    """(values to colour by, legend title saying what they are) for the rows drawn."""
+    if colour_by == "score":
+        scores = rows["score"].to_numpy(dtype=np.float64)
+        if scale == "rank":
+            pool_scores = view.pool["score"].to_numpy(dtype=np.float64)
+            finite = np.sort(pool_scores[np.isfinite(pool_scores)])
+            ranks = np.searchsorted(finite, scores, side="right") / max(len(finite), 1)
+            return np.where(np.isfinite(scores), ranks, np.nan), f"sampler score, {SCALES['rank']}"
+        return scores, f"sampler score ({SCALES['log']})"
+    if colour_by == "true_class":
+        class_name = class_name or view.class_names[0]
+        return view.class_count(class_name)[rows.index.to_numpy()].astype(np.float64), f"{class_name} in bag"
+    return rows[colour_by].to_numpy(dtype=np.float64), COLOUR_BY[colour_by]
+
+
+def map_chart(view: EpochView, colour_by: str = "selected", class_name: str | None = None,
+              show_positives: bool = False, scale: str = "rank", height: int = 520):
+    """The epoch's map as an Altair chart with two selections: `pick` (a click: one bag) and `box` (a drag).
+    Chosen bags keep a dark ring whatever the colouring; positive bags are crosses inside the pool's ranges."""
+    import altair as alt
+
+    if colour_by not in COLOUR_BY:
+        raise ValueError(f"colour_by must be one of {', '.join(COLOUR_BY)}, got {colour_by!r}")
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
+    frame = view.frame
+    rows = frame if show_positives else frame[frame["kind"] == "negative"]
+    data = rows[MAP_COLUMNS].copy()
+    data["pick"] = np.where(data["pick"] >= 0, data["pick"] + 1, np.nan)  # 1 = the first pick
+    data["classes"] = view.describe(rows.index.to_numpy()) if len(rows) <= 5000 else ""
+    x_range, y_range = map_domain(view)
+    pick = alt.selection_point(name="pick", fields=["bag_id"], on="click", clear="dblclick")
+    box = alt.selection_interval(name="box", encodings=["x", "y"], clear="dblclick")
+    if colour_by == "selected":
+        n_chosen = int(view.pool["selected"].sum())
+        data["colour"] = np.where(data["kind"] == "positive", "positive bag",
+                                  np.where(data["selected"], "selected", "not selected"))
+        colour = alt.Color("colour:N", title=f"{n_chosen} of {len(view.pool)} negatives selected",
+                           scale=alt.Scale(domain=list(SELECTED_COLOURS), range=list(SELECTED_COLOURS.values())),
+                           legend=alt.Legend(orient="bottom"))
+    else:
+        values, title = colour_values(view, rows, colour_by, class_name, scale)
+        data["colour"] = values
+        colour_scale = alt.Scale(type="symlog", scheme="viridis") if (colour_by == "score" and scale == "log") else \
+            alt.Scale(scheme="viridis")
+        colour = alt.Color("colour:Q", title=title, scale=colour_scale,
+                           legend=alt.Legend(orient="bottom", gradientLength=300))
+    tooltip = [alt.Tooltip("bag_id:Q", title="bag"), alt.Tooltip("kind:N"),
+               alt.Tooltip("pick:Q", title="pick order"), alt.Tooltip("score:Q", format=".4g"),
+               alt.Tooltip("prob:Q", title="p(positive)", format=".3f"),
+               alt.Tooltip("times_selected:Q", title="times selected"), alt.Tooltip("classes:N", title="true classes")]
+    return (alt.Chart(data).mark_point(filled=True, size=46, clip=True, opacity=0.85).encode(
+        x=alt.X("x:Q", axis=None, scale=alt.Scale(domain=x_range, nice=False, zero=False)),
+        y=alt.Y("y:Q", axis=None, scale=alt.Scale(domain=y_range, nice=False, zero=False)),
+        color=colour,
+        shape=alt.Shape("kind:N", scale=alt.Scale(domain=["negative", "positive"], range=["circle", "cross"]),
+                        legend=None),
+        stroke=alt.condition("datum.selected", alt.value("#111827"), alt.value("transparent")),
+        strokeWidth=alt.condition("datum.selected", alt.value(1.3), alt.value(0)),
+        tooltip=tooltip)
+        .add_params(pick, box).properties(height=height))
+
+
+def chosen_on_map(selection: dict, view: EpochView, show_positives: bool = False) -> list[int]:
+    """Bag ids a person picked on the map: the clicked bag, or every bag inside the dragged box."""
+    clicked = [int(p["bag_id"]) for p in (selection.get("pick") or []) if isinstance(p, dict) and "bag_id" in p]
+    if clicked:
+        return clicked
+    box = selection.get("box") or {}
+    if "x" in box and "y" in box:
+        rows = view.frame if show_positives else view.pool
+        (x0, x1), (y0, y1) = sorted(box["x"]), sorted(box["y"])
+        inside = rows["x"].between(x0, x1) & rows["y"].between(y0, y1)
+        return rows.loc[inside, "bag_id"].astype(int).tolist()
+    return []

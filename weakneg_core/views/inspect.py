@@ -18,8 +18,8 @@ from ..data import LoadedBags
 from ..store import RunStore
 from .launch import bags_for
 
-COLOUR_BY = {"selected": "selected this epoch", "score": "sampler score", "times_selected": "times selected so far",
-             "true_class": "true classes inside the bag"}
+COLOUR_BY = {"selected": "selected this epoch", "score": "sampler score", "prob": "p(positive)",
+             "times_selected": "times selected so far", "true_class": "true classes inside the bag"}
 
 
 @dataclass
@@ -100,7 +100,8 @@ def epoch_view(store: RunStore, run_id: int, epoch: int) -> EpochView | None:
         "prob": np.concatenate([arrays["pool_prob"], arrays["positive_prob"]]).astype(np.float64),
         "times_selected": np.concatenate([_lookup(counts, pool_ids), np.zeros(n_positive, dtype=np.int64)]),
         "main_class": np.array(names, dtype=object)[main]})
-    return EpochView(run_id, epoch, stored["method"], frame, names, contents)
+    label = str(arrays["grad_label"]) if "grad_label" in arrays else "known"  # runs saved before it: known label
+    return EpochView(run_id, epoch, stored["method"], frame, names, contents, {"grad_label": label})
 
 
 def class_composition(view: EpochView) -> pd.DataFrame:
@@ -194,3 +195,67 @@ def bag_previews(run: dict[str, Any], view: EpochView, bag_ids: list[int], limit
             preview["log_mel"] = spectrogram_image(np.asarray(data.train.log_mel(position)))
         previews.append(preview)
     return previews
+
+
+# --- why these bags: what each sampler's score is, and the chosen bags as a sortable, filterable table ------------
+
+SCORE_MEANING = {
+    "random": "Score = the random key each bag drew; the k largest keys win, so the choice is uniform.",
+    "full": "No score: every negative bag is used each epoch.",
+    "margin": "Score = |p(positive) - p(negative)|: 0 on the decision boundary, 1 when certain; the smallest win.",
+    "least_confidence": "Score = 1 - max(p): 0.5 when undecided, 0 when certain; the largest win.",
+    "entropy": "Score = the prediction's entropy in nats (at most log 2 = 0.69); the largest win.",
+    "grad_norm": "Score = the norm of the bag's last-layer loss gradient (at the label the map names); the largest "
+                 "win: the bags that would move the model most.",
+    "badge": "Score = D², the squared gradient distance to the nearest bag already chosen, at the moment this bag was "
+             "picked (the first pick: its squared norm). BADGE draws each next bag with probability proportional to "
+             "D², so the pick order is not the score order: a bag with a large D² can be drawn late, and a chosen "
+             "bag's D² only shrinks as more bags are chosen near it.",
+    "kl_prob": "Score = KL(mean positive prediction || the bag's prediction) in nats; the smallest win: the negatives "
+               "the model sees most like its positives.",
+    "kl_embedding": "Score = KL(mean positive softmax(h) || the bag's softmax(h)) on bag features; the smallest win.",
+    "svm_margin": "Score = the bag's signed margin under a linear SVM of positives against the pool; the smallest "
+                  "win (negatives on the positive side first).",
+    "coreset": "Score = the bag's feature distance to the nearest center (every positive bag, then each pick) when it "
+               "was picked; each pick is the farthest bag, so picked distances never increase.",
+    "adaptive": "Score = the bag's probability of being the first draw, growing with its loss level; bags are drawn "
+                "at random with these probabilities, so high scores are likelier but not certain.",
+    "mix": "Score = the weighted sum of gradient norm, closeness to the positives and distance to the other "
+           "negatives, each rescaled to [0, 1]; the largest win.",
+}
+SORTS = {"pick": "pick order", "score": "score (high first)", "prob": "p(positive) (high first)"}
+
+
+def score_meaning(sampler: str) -> str:
+    return SCORE_MEANING.get(sampler, "Score = the value the sampler ranked the bags by.")
+
+
+def selection_table(view: EpochView, sort: str = "pick", true_class: str | None = None) -> pd.DataFrame:
+    """Every bag the sampler chose this epoch: bag id, pick order (1 = first), score, p(positive) and its true
+    classes, sorted by pick order, score or p(positive) and optionally only bags holding one true class."""
+    if sort not in SORTS:
+        raise ValueError(f"sort must be one of {', '.join(SORTS)}, got {sort!r}")
+    pool = view.pool
+    chosen = pool[pool["selected"]]
+    if true_class is not None:
+        chosen = chosen[view.class_count(true_class)[chosen.index.to_numpy()] > 0]
+    table = pd.DataFrame({"bag_id": chosen["bag_id"].astype(int), "pick": chosen["pick"].astype(int) + 1,
+                          "score": chosen["score"], "p_positive": chosen["prob"],
+                          "true_classes": view.describe(chosen.index.to_numpy())})
+    if sort == "pick":
+        table = table.sort_values("pick")
+    else:
+        table = table.sort_values("score" if sort == "score" else "p_positive", ascending=False, kind="stable",
+                                  na_position="last")
+    return table.reset_index(drop=True)
+
+
+def pick_run(store: RunStore, requested: str | None, recent: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The run a link names, however old (not only among the recent ones); the newest run without a link.
+    None when the link names no run."""
+    if requested is None:
+        return recent[0] if recent else None
+    if not str(requested).isdigit():
+        return None
+    run = store.get_run(int(requested))
+    return run if run is not None and run.get("kind", "run") == "run" else None

@@ -1,0 +1,109 @@
+"""Inspect's engine side: the map is drawn from the embedding the sampler used, the chosen bags' table sorts and
+filters, a click or a box on the map names bags, colour scales survive outliers, positives do not rescale the
+negatives, every sampler's score is explained, and a link to an old run keeps working."""
+
+import json
+
+import numpy as np
+import pytest
+from app_support import REAL, lab_store, record_runs  # noqa: F401  (session fixture)
+from streamlit.testing.v1 import AppTest
+
+from weakneg_core import views
+from weakneg_core.config import RunConfig
+from weakneg_core.samplers import SAMPLERS
+from weakneg_core.store import RunStore
+from weakneg_core.train import run_experiment
+from test_app_pages import APP, no_exceptions
+
+
+@pytest.fixture(scope="module")
+def view(lab_store):  # noqa: F811
+    store, real = lab_store
+    return views.epoch_view(store, real, 2)
+
+
+def test_badge_maps_are_drawn_from_predicted_label_gradients(store):
+    run_id = run_experiment(RunConfig(dataset="digits", target_class=3, sampler="badge", epochs=1, max_instances=600),
+                            store).run_id
+    arrays = store.load_epoch_arrays(run_id, 1)
+    assert str(arrays["grad_label"]) == "predicted"
+    # BADGE's first pick is the largest-norm embedding of the space it chose in, and its score is that squared norm
+    norms = (arrays["pool_grad"].astype(np.float64) ** 2).sum(1)
+    first = int(np.flatnonzero(arrays["pick_order"] == 0)[0])
+    assert norms[first] == pytest.approx(norms.max(), rel=1e-2)
+    assert arrays["scores"][first] == pytest.approx(norms[first], rel=1e-2)
+    assert views.epoch_view(store, run_id, 1).extra["grad_label"] == "predicted"
+    known = run_experiment(RunConfig(dataset="digits", target_class=3, sampler="margin", epochs=1, max_instances=600),
+                           store).run_id
+    assert str(store.load_epoch_arrays(known, 1)["grad_label"]) == "known"
+
+
+def test_the_chosen_bags_table_sorts_filters_and_matches_the_selection(lab_store, view):  # noqa: F811
+    store, real = lab_store
+    chosen, scores = store.selection(real, 2)
+    table = views.selection_table(view)
+    assert table["bag_id"].tolist() == chosen.tolist() and table["pick"].tolist() == list(range(1, len(chosen) + 1))
+    np.testing.assert_allclose(table["score"], scores, rtol=1e-6)
+    by_score = views.selection_table(view, "score")
+    assert by_score["score"].tolist() == sorted(scores.astype(np.float32).astype(float), reverse=True)
+    by_prob = views.selection_table(view, "prob")
+    assert by_prob["p_positive"].is_monotonic_decreasing
+    some_class = next(c for c in view.class_names if c != "3" and any(c in t for t in table["true_classes"]))
+    holding = views.selection_table(view, "pick", some_class)
+    assert 0 < len(holding) <= len(table)
+    assert all(some_class in [part.split("×")[0] for part in t.split(", ")] for t in holding["true_classes"])
+    csv = holding.to_csv(index=False).splitlines()
+    assert csv[0] == "bag_id,pick,score,p_positive,true_classes" and len(csv) == len(holding) + 1
+    with pytest.raises(ValueError, match="sort must be one of"):
+        views.selection_table(view, "colour")
+
+
+def test_a_click_or_a_box_on_the_map_names_bags(view):
+    pool = view.pool
+    one = int(pool["bag_id"].iloc[5])
+    assert views.chosen_on_map({"pick": [{"bag_id": one}], "box": {}}, view) == [one]
+    x0, x1 = np.quantile(pool["x"], [0.25, 0.75])
+    y0, y1 = np.quantile(pool["y"], [0.25, 0.75])
+    inside = views.chosen_on_map({"pick": {}, "box": {"x": [x1, x0], "y": [y0, y1]}}, view)
+    expected = pool[(pool["x"] >= x0) & (pool["x"] <= x1) & (pool["y"] >= y0) & (pool["y"] <= y1)]["bag_id"]
+    assert sorted(inside) == sorted(expected.astype(int)) and len(inside) > 0
+    assert views.chosen_on_map({}, view) == []
+
+
+def test_the_map_chart_has_click_and_box_selections_rank_colours_and_fixed_ranges(view):
+    spec = views.map_chart(view, "score", scale="rank").to_dict()
+    assert {p["name"] for p in spec["params"]} == {"pick", "box"}
+    assert "rank" in spec["encoding"]["color"]["title"] and "datum.selected" in json.dumps(spec["encoding"]["stroke"])
+    values = next(iter(spec["datasets"].values()))
+    ranks = np.array([v["colour"] for v in values])
+    assert ranks.min() > 0 and ranks.max() == 1.0  # one outlier cannot flatten the rest: ranks are spread evenly
+    assert "symmetric log" in views.map_chart(view, "score", scale="log").to_dict()["encoding"]["color"]["title"]
+    with_positives = views.map_chart(view, show_positives=True).to_dict()
+    assert with_positives["encoding"]["x"]["scale"]["domain"] == spec["encoding"]["x"]["scale"]["domain"]
+    x_range, _ = views.figures.map_domain(view)
+    assert x_range[0] < view.pool["x"].min() and x_range[1] > view.pool["x"].max()
+    n_positive = int((view.frame["kind"] == "positive").sum())
+    assert len(next(iter(with_positives["datasets"].values()))) == len(view.pool) + n_positive
+
+
+def test_every_sampler_says_what_its_score_is():
+    for name in SAMPLERS:
+        assert views.score_meaning(name).startswith(("Score =", "No score")), name
+    assert "pick order is not the score order" in views.score_meaning("badge")
+
+
+def test_an_old_runs_link_works_after_250_newer_runs(store, monkeypatch):
+    old = run_experiment(RunConfig(dataset="digits", target_class=3, epochs=1, max_instances=600), store).run_id
+    record_runs(store, 250)
+    recent = store.list_runs(limit=200, kind="run")
+    assert old not in [r["id"] for r in recent]
+    assert views.pick_run(store, str(old), recent)["id"] == old
+    assert views.pick_run(store, "99999", recent) is None and views.pick_run(store, None, recent) == recent[0]
+    monkeypatch.setenv("WEAKNEG_STORE", store.url)
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    app.switch_page("app_pages/inspect.py")
+    app.query_params["run"] = str(old)
+    no_exceptions(app.run())
+    assert app.selectbox[0].value == old and app.query_params["run"] in (str(old), [str(old)])
+    assert any(s.value.startswith("The ") and "random chose at epoch 1" in s.value for s in app.subheader)
