@@ -34,7 +34,7 @@ def show_table() -> None:
         with column:
             chosen[field] = st.multiselect(label, sorted(choices[field].dropna().unique()), key=f"filter_{field}")
     with columns[3]:
-        query = st.text_input("Search", key="runs_search", placeholder="words, or field:value and AP>0.7, e.g. "
+        query = st.text_input("Search runs", key="runs_search", placeholder="words, or field:value and AP>0.7, e.g. "
                               "tags:baseline class:3", help="Every word must match. `field:value` looks in one "
                               "column (its name or header: name, tags, notes, sampler, class, seed, AP, ...); "
                               "`<`, `>`, `<=`, `>=` compare numbers; a bare word matches any column.")
@@ -77,6 +77,8 @@ def run_table(chosen, query, shown_columns, archived, allowed, every) -> None:
             column_config={"open": st.column_config.LinkColumn("run", display_text=r"run=(\d+)", width="small"),
                            views.RUN_LABELS["progress"]: st.column_config.ProgressColumn(
                                views.RUN_LABELS["progress"], min_value=0, max_value=1, width="small"),
+                           **{views.RUN_LABELS[c]: st.column_config.TextColumn(width="small")
+                              for c in ("pn_ratio", "seed", "ap", "auc", "epochs", "class", "status")},
                            views.RUN_LABELS["notes"]: st.column_config.TextColumn(width="medium")})
         picked = [int(rows.iloc[i]["id"]) for i in event.selection.rows if i < len(rows)]
         if picked:
