@@ -62,8 +62,8 @@ def run_table(chosen, query, shown_columns, archived, allowed, every) -> None:
         except ValueError as error:
             st.error(str(error))
         hidden = int(everything["archived"].sum())
-        st.caption(f"{len(rows)} of {len(everything)} runs" + (f" ({hidden} archived, hidden)" if hidden and not archived
-                                                                else "")
+        note = f" ({hidden} archived, hidden)" if hidden and not archived else ""
+        st.caption(f"{len(rows)} of {len(everything)} runs{note}"
                    + ". Select rows to compare, tag, archive or delete them; the run column opens one. Runs go on "
                    "in worker processes when the tab closes; this table follows them live.")
         shown = views.display_rows(rows, shown_columns)

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from app_support import REAL, lab_store, record_runs  # noqa: F401  (session fixture)
+from app_support import lab_store, record_runs  # noqa: F401  (session fixture)
 from streamlit.testing.v1 import AppTest
 
 from weakneg_core import views
