@@ -193,7 +193,8 @@ def bag_cards(bag_ids: list[int], key: str) -> None:
     pages = max(1, math.ceil(len(bag_ids) / PAGE_SIZE))
     page = 1
     if pages > 1:
-        page = int(st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1, key=f"page_{key}"))
+        page = int(st.columns([1, 4])[0].number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1,
+                                                      key=f"page_{key}"))
     shown = bag_ids[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
     previews = {p["bag_id"]: p for p in views.bag_previews(run, view, shown, limit=PAGE_SIZE)}
     grid = st.columns(3)
