@@ -32,7 +32,8 @@ def show_table() -> None:
     for column, (field, label) in zip(columns[:3], [("status", "Status"), ("dataset", "Dataset"),
                                                      ("sampler", "Sampler")]):
         with column:
-            chosen[field] = st.multiselect(label, sorted(choices[field].dropna().unique()), key=f"filter_{field}")
+            chosen[field] = st.multiselect(label, sorted(choices[field].dropna().unique()), key=f"filter_{field}",
+                                           placeholder="all")
     with columns[3]:
         query = st.text_input("Search runs", key="runs_search", placeholder="words, or field:value and AP>0.7, e.g. "
                               "tags:baseline class:3", help="Every word must match. `field:value` looks in one "

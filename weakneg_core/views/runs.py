@@ -27,7 +27,7 @@ LABELS = {"id": "run", "status": "status", "progress": "progress", "dataset": "d
           "resample_every": "resample every", "max_instances": "max instances", "save": "saved arrays",
           "device": "device"}
 # the default columns fit a 1280 px window beside the navigation
-DEFAULT_SHOWN = ["name", "status", "progress", "class", "sampler", "pn_ratio", "seed", "ap", "auc", "tags"]
+DEFAULT_SHOWN = ["name", "status", "progress", "class", "sampler", "pn_ratio", "ap", "auc", "tags"]
 MISSING = "-"
 PHASES = {"t_score": "scoring", "t_select": "selecting", "t_train": "training", "t_eval": "evaluating"}
 
