@@ -116,7 +116,7 @@ if view is None:
     st.stop()
 
 # --- the map -----------------------------------------------------------------------------------------------------
-controls = st.columns([3, 2, 1])
+controls = st.columns([5, 3, 2])
 with controls[0]:
     colour_by = st.radio("Colour by", list(views.COLOUR_BY), format_func=views.COLOUR_BY.get, horizontal=True,
                          key="colour_by")
@@ -129,7 +129,7 @@ with controls[1]:
                          format_func=lambda s: {"rank": "rank", "log": "log"}[s],
                          help="Rank survives outliers (one huge score cannot flatten the rest); log keeps sizes.")
 with controls[2]:
-    show_positives = st.checkbox("Show positive bags", key="show_positives",
+    show_positives = st.checkbox("Positive bags", key="show_positives",
                                  help="Crosses, drawn inside the negatives' ranges (the negatives are not rescaled).")
 
 sampler = run["sampler"]
@@ -193,7 +193,8 @@ def bag_cards(bag_ids: list[int], key: str) -> None:
     pages = max(1, math.ceil(len(bag_ids) / PAGE_SIZE))
     page = 1
     if pages > 1:
-        page = int(st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1, key=f"page_{key}"))
+        page = int(st.columns([1, 4])[0].number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1,
+                                                      key=f"page_{key}"))
     shown = bag_ids[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
     previews = {p["bag_id"]: p for p in views.bag_previews(run, view, shown, limit=PAGE_SIZE)}
     grid = st.columns(3)

@@ -32,9 +32,10 @@ def show_table() -> None:
     for column, (field, label) in zip(columns[:3], [("status", "Status"), ("dataset", "Dataset"),
                                                      ("sampler", "Sampler")]):
         with column:
-            chosen[field] = st.multiselect(label, sorted(choices[field].dropna().unique()), key=f"filter_{field}")
+            chosen[field] = st.multiselect(label, sorted(choices[field].dropna().unique()), key=f"filter_{field}",
+                                           placeholder="all")
     with columns[3]:
-        query = st.text_input("Search", key="runs_search", placeholder="words, or field:value and AP>0.7, e.g. "
+        query = st.text_input("Search runs", key="runs_search", placeholder="words, or field:value and AP>0.7, e.g. "
                               "tags:baseline class:3", help="Every word must match. `field:value` looks in one "
                               "column (its name or header: name, tags, notes, sampler, class, seed, AP, ...); "
                               "`<`, `>`, `<=`, `>=` compare numbers; a bare word matches any column.")
@@ -62,8 +63,8 @@ def run_table(chosen, query, shown_columns, archived, allowed, every) -> None:
         except ValueError as error:
             st.error(str(error))
         hidden = int(everything["archived"].sum())
-        st.caption(f"{len(rows)} of {len(everything)} runs" + (f" ({hidden} archived, hidden)" if hidden and not archived
-                                                                else "")
+        note = f" ({hidden} archived, hidden)" if hidden and not archived else ""
+        st.caption(f"{len(rows)} of {len(everything)} runs{note}"
                    + ". Select rows to compare, tag, archive or delete them; the run column opens one. Runs go on "
                    "in worker processes when the tab closes; this table follows them live.")
         shown = views.display_rows(rows, shown_columns)
@@ -77,6 +78,8 @@ def run_table(chosen, query, shown_columns, archived, allowed, every) -> None:
             column_config={"open": st.column_config.LinkColumn("run", display_text=r"run=(\d+)", width="small"),
                            views.RUN_LABELS["progress"]: st.column_config.ProgressColumn(
                                views.RUN_LABELS["progress"], min_value=0, max_value=1, width="small"),
+                           **{views.RUN_LABELS[c]: st.column_config.TextColumn(width="small")
+                              for c in ("pn_ratio", "seed", "ap", "auc", "epochs", "class", "status")},
                            views.RUN_LABELS["notes"]: st.column_config.TextColumn(width="medium")})
         picked = [int(rows.iloc[i]["id"]) for i in event.selection.rows if i < len(rows)]
         if picked:

@@ -73,9 +73,11 @@ def chromium_page(width: int = 1400, height: int = 1000):
 
 
 def wait_until_charts_drawn(page, timeout_s: float = 30) -> None:
-    """Every plotly chart on the page has drawn its traces (instead of sleeping before a screenshot)."""
+    """Every plotly and Vega chart on the page has drawn (instead of sleeping before a screenshot)."""
     page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')]"
-                           ".every(chart => chart._fullData && chart.querySelector('.main-svg'))",
+                           ".every(chart => chart._fullData && chart.querySelector('.main-svg'))"
+                           " && [...document.querySelectorAll('.vega-embed')]"
+                           ".every(chart => chart.querySelector('canvas, svg'))",
                            timeout=timeout_s * 1000)
 
 

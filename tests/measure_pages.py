@@ -37,7 +37,9 @@ def first_paint() -> None:
     os.environ["WEAKNEG_STORE"] = store.url
     pages = [("", "Latest runs"), ("launch", "positive bags,"), ("runs", "200 of 200 runs"),
              (f"runs?run={real}", "Where the time went"), (f"inspect?run={real}", "true classes inside:"),
-             ("compare", "Time per sampler"), ("compare?sweep=lab-sweep", "Time per sampler")]
+             ("compare", "Time per sampler"), ("compare?sweep=lab-sweep", "Time per sampler"),
+             ("sweeps", "Launch sweep"), ("milcheck", "Verdicts with sampler"),
+             ("playground", "Test AP and AUC per epoch")]
     with streamlit_app(home) as url, chromium_page() as page:
         for label in ("cold server (the first view imports torch and the engine)", "warm server", "warm again"):
             print(label)

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from app_support import REAL, lab_store, record_runs  # noqa: F401  (session fixture)
+from app_support import record_runs
 from streamlit.testing.v1 import AppTest
 
 from weakneg_core import views
@@ -18,7 +18,7 @@ from test_app_pages import APP, no_exceptions
 
 
 @pytest.fixture(scope="module")
-def view(lab_store):  # noqa: F811
+def view(lab_store):
     store, real = lab_store
     return views.epoch_view(store, real, 2)
 
@@ -39,7 +39,7 @@ def test_badge_maps_are_drawn_from_predicted_label_gradients(store):
     assert str(store.load_epoch_arrays(known, 1)["grad_label"]) == "known"
 
 
-def test_the_chosen_bags_table_sorts_filters_and_matches_the_selection(lab_store, view):  # noqa: F811
+def test_the_chosen_bags_table_sorts_filters_and_matches_the_selection(lab_store, view):
     store, real = lab_store
     chosen, scores = store.selection(real, 2)
     table = views.selection_table(view)
@@ -107,3 +107,38 @@ def test_an_old_runs_link_works_after_250_newer_runs(store, monkeypatch):
     no_exceptions(app.run())
     assert app.selectbox[0].value == old and app.query_params["run"] in (str(old), [str(old)])
     assert any(s.value.startswith("The ") and "random chose at epoch 1" in s.value for s in app.subheader)
+
+
+def test_the_epoch_slider_follows_a_live_run_until_the_person_moves_it(store, monkeypatch):
+    from weakneg_core.projection import MapMaker
+
+    cfg = RunConfig(dataset="digits", target_class=3, epochs=2, max_instances=600)
+    run_id = store.create_run(cfg.to_dict())
+    run_experiment(cfg, store, run_id, on_epoch=MapMaker(store, run_id, method="pca"))
+    store.start_run(run_id)  # recorded as running in this live process: the page follows it
+    monkeypatch.setenv("WEAKNEG_STORE", store.url)
+    monkeypatch.setenv("WEAKNEG_MAP_METHOD", "pca")
+
+    def new_epoch(epoch):  # the worker saving another epoch (the same arrays and map: what matters is the stop)
+        store.save_epoch_arrays(run_id, epoch, **store.load_epoch_arrays(run_id, 2))
+        store.add_selection(run_id, epoch, *store.selection(run_id, 2))
+        store.add_epoch(run_id, epoch, {"resampled": True})
+        from weakneg_core import projection
+        projection.compute_map(store, run_id, epoch, "pca", 2)
+
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    app.switch_page("app_pages/inspect.py")
+    app.query_params["run"] = str(run_id)
+    no_exceptions(app.run())
+    assert app.select_slider[0].value == 2
+    new_epoch(3)
+    no_exceptions(app.run())
+    assert app.select_slider[0].options == ["1", "2", "3"] and app.select_slider[0].value == 3  # followed
+    app.select_slider[0].set_value(1).run()
+    new_epoch(4)
+    no_exceptions(app.run())
+    assert app.select_slider[0].value == 1 and app.query_params["epoch"] in ("1", ["1"])  # the person's choice stays
+    app.select_slider[0].set_value(4).run()  # back at the newest epoch: following again
+    new_epoch(5)
+    no_exceptions(app.run())
+    assert app.select_slider[0].value == 5

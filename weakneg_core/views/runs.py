@@ -26,8 +26,8 @@ LABELS = {"id": "run", "status": "status", "progress": "progress", "dataset": "d
           "params": "sampler parameters", "bag_size": "bag size", "lr": "learning rate", "batch_size": "batch size",
           "resample_every": "resample every", "max_instances": "max instances", "save": "saved arrays",
           "device": "device"}
-DEFAULT_SHOWN = ["name", "status", "progress", "class", "sampler", "pn_ratio", "seed", "epochs", "ap", "auc",
-                 "duration_s", "tags"]
+# the default columns fit a 1280 px window beside the navigation
+DEFAULT_SHOWN = ["name", "status", "progress", "class", "sampler", "pn_ratio", "ap", "auc", "tags"]
 MISSING = "-"
 PHASES = {"t_score": "scoring", "t_select": "selecting", "t_train": "training", "t_eval": "evaluating"}
 
