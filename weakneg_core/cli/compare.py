@@ -60,7 +60,8 @@ def format_result(result: dict) -> str:
     if samplers.empty:
         lines += ["", "no sampler has a `random` run of the same setting, class and seed: nothing to pair"]
     else:
-        lines += ["", f"{metric} minus random, per sampler (mean over classes, 95% hierarchical bootstrap interval):",
+        lines += ["", f"{metric} minus random, per sampler (mean over classes; 95% interval: hierarchical bootstrap, "
+                  f"or the t-interval when one class has the seeds):",
                   table(samplers.to_dict("records"), (("setting",) if several else ()) + SAMPLER_COLUMNS)]
         lines += [f"  {r['sampler']}{' [' + r['setting'] + ']' if several else ''}: {r['summary']}: {r['verdict']}"
                   for r in samplers.to_dict("records")]
