@@ -95,3 +95,15 @@ def test_loaded_image_sets_are_bounded_and_keyed_by_the_resolved_root(tmp_path):
         load_bags(RunConfig(dataset="digits", target_class=1, data_root=str(tmp_path / str(i))))
     assert len(data.loaded_image_sets()) == data.IMAGE_CACHE_SIZE
     assert data.loaded_image_sets()[-1] == ("digits", str((tmp_path / "4").resolve()))
+
+
+def test_every_target_class_shares_one_normalised_copy():
+    a = load_bags(RunConfig(dataset="digits", target_class=2))
+    b = load_bags(RunConfig(dataset="digits", target_class=7, bag_size=3))
+    assert a.train._pixels.data_ptr() == b.train._pixels.data_ptr()
+    assert a.test._pixels.data_ptr() == b.test._pixels.data_ptr()
+    capped = load_bags(RunConfig(dataset="digits", target_class=2, max_instances=500))
+    assert capped.train._pixels.shape[0] == 500 and capped.train._pixels.data_ptr() != a.train._pixels.data_ptr()
+    by_hand = (b.train.images[b.train.members[0]] / 255.0 - b.train.mean) / b.train.std  # (3, 8, 8, 1)
+    np.testing.assert_allclose(b.train.inputs(np.arange(1))[0].numpy(), by_hand.transpose(0, 3, 1, 2), rtol=1e-5,
+                               atol=1e-5)

@@ -63,7 +63,8 @@ def test_test_bags_hold_exactly_their_instances():
         assert split.ragged
         for position in (0, len(split) - 1):
             bag = split.ids[position]
-            np.testing.assert_array_equal(split.points[split.instance_rows(position)], natural.points[natural.bag_of == bag])
+            np.testing.assert_array_equal(split.points[split.instance_rows(position)],
+                                          natural.points[natural.bag_of == bag])
 
 
 def test_a_run_on_musk1(store):

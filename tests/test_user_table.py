@@ -91,7 +91,8 @@ def test_parquet_array_column_and_a_multilabel_bag_table(tmp_path):
 def test_npz_with_a_split_column(tmp_path):
     frame = instance_frame()
     bag_number = frame.bag_id.str[3:].astype(int)
-    np.savez(tmp_path / "bags.npz", bag_id=frame.bag_id.to_numpy().astype(str), features=frame[["f0", "f1", "f2"]].to_numpy(),
+    np.savez(tmp_path / "bags.npz", bag_id=frame.bag_id.to_numpy().astype(str),
+             features=frame[["f0", "f1", "f2"]].to_numpy(),
              label=frame.label.to_numpy(), split=np.where(bag_number < 24, "train", "test"))
     dataset, options = user_data_options(tmp_path / "bags.npz")
     data = load_bags(RunConfig(dataset=dataset, model="mlp", target_class=0, dataset_options=options))

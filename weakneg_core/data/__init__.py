@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import paths
 from ..errors import ConfigError, DatasetMissing
-from .bags import BagSet, ImageBags, VectorBags, image_bags, make_bags, split_off
+from .bags import BagSet, ImageBags, VectorBags, image_bags, make_bags, normalised_pixels, split_off
 from .images import ImageData, cifar10_missing, fashion_mnist_missing, load_cifar10, load_digits_data, load_fashion_mnist
 
 
@@ -42,6 +42,7 @@ class LoadedBags:
 
 IMAGE_CACHE_SIZE = 3  # loaded image sets kept per process (Fashion-MNIST: ~55 MB of uint8 each)
 _IMAGE_CACHE: dict[tuple, ImageData] = {}  # insertion order = least recently used first
+_PIXEL_CACHE: dict[tuple, tuple] = {}  # (mean, std, train pixels, test pixels) per image set and instance cap
 
 
 def image_dataset(name: str, description: str, loader, missing) -> DatasetSpec:
@@ -64,11 +65,22 @@ def image_dataset(name: str, description: str, loader, missing) -> DatasetSpec:
         if cfg.max_instances:
             images, labels = _first(images, labels, cfg.max_instances, cfg.seed)
             test_images, test_labels = _first(test_images, test_labels, cfg.max_instances, cfg.seed)
-        mean = images.reshape(-1, images.shape[-1]).mean(0) / 255.0
-        std = images.reshape(-1, images.shape[-1]).std(0) / 255.0 + 1e-6
+        # one normalised copy per image set, whatever the target class or bag size (Fashion-MNIST: ~220 MB)
+        key = (name, str(root.resolve()), cfg.max_instances, cfg.seed if cfg.max_instances else None)
+        if key in _PIXEL_CACHE:
+            _PIXEL_CACHE[key] = _PIXEL_CACHE.pop(key)
+        else:
+            mean = images.reshape(-1, images.shape[-1]).mean(0) / 255.0
+            std = images.reshape(-1, images.shape[-1]).std(0) / 255.0 + 1e-6
+            _PIXEL_CACHE[key] = (mean, std, normalised_pixels(images, mean, std),
+                                 normalised_pixels(test_images, mean, std))
+            while len(_PIXEL_CACHE) > IMAGE_CACHE_SIZE:
+                _PIXEL_CACHE.pop(next(iter(_PIXEL_CACHE)))
+        mean, std, train_pixels, test_pixels = _PIXEL_CACHE[key]
         n_classes = len(data.class_names)
-        return (image_bags(images, labels, n_classes, target, cfg.bag_size, cfg.seed, "train", mean, std),
-                image_bags(test_images, test_labels, n_classes, target, cfg.bag_size, cfg.seed, "test", mean, std))
+        return (image_bags(images, labels, n_classes, target, cfg.bag_size, cfg.seed, "train", mean, std, train_pixels),
+                image_bags(test_images, test_labels, n_classes, target, cfg.bag_size, cfg.seed, "test", mean, std,
+                           test_pixels))
 
     return DatasetSpec(name, "image", description, lambda root, options: missing(root),
                        lambda root, options: load(root, options).class_names, build)
@@ -81,6 +93,7 @@ def loaded_image_sets() -> list[tuple[str, str]]:
 
 def forget_image_sets() -> None:
     _IMAGE_CACHE.clear()
+    _PIXEL_CACHE.clear()
 
 
 def _first(images: np.ndarray, labels: np.ndarray, limit: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -115,5 +115,6 @@ def build_clips(cfg, root: Path, target: int) -> tuple[AudioBags, AudioBags]:
     clips, names, split = load_clips(cfg.dataset_options)
     natural = natural_clips(clips, names, split)
     test = set(test_positions(natural, natural.labels(target), cfg.dataset_options, cfg.seed).tolist())
-    splits = {"train": [c for i, c in enumerate(clips) if i not in test], "test": [c for i, c in enumerate(clips) if i in test]}
+    splits = {"train": [c for i, c in enumerate(clips) if i not in test],
+              "test": [c for i, c in enumerate(clips) if i in test]}
     return build_audio_splits(cfg, splits, names, target, Path(cfg.dataset_options["path"]).name)

@@ -172,6 +172,11 @@ class VectorBags(MemberBags):
         return VectorBags(self.points, self.members, self.labels, self.contents, self.ids, device)
 
 
+def normalised_pixels(images: np.ndarray, mean: np.ndarray, std: np.ndarray) -> torch.Tensor:
+    """(N, C, H, W) float32 model inputs of uint8 images (N, H, W, C)."""
+    return _normalise(images, mean, std)
+
+
 def _normalise(images: np.ndarray, mean: np.ndarray, std: np.ndarray) -> torch.Tensor:
     pixels = torch.from_numpy(images).float().div_(255.0)
     pixels = (pixels - torch.from_numpy(mean).float()) / torch.from_numpy(std).float()
@@ -215,8 +220,10 @@ def make_bags(instance_labels: np.ndarray, target: int, bag_size: int, rng: np.r
 
 
 def image_bags(images: np.ndarray, instance_labels: np.ndarray, n_classes: int, target: int, bag_size: int,
-               seed: int, split: str, mean: np.ndarray, std: np.ndarray) -> ImageBags:
-    """Bags for one split, deterministic from (seed, split); refuses a bag size the data cannot fill."""
+               seed: int, split: str, mean: np.ndarray, std: np.ndarray, pixels: torch.Tensor | None = None
+               ) -> ImageBags:
+    """Bags for one split, deterministic from (seed, split); refuses a bag size the data cannot fill.
+    `pixels`: the images already normalised (`normalised_pixels`), shared rather than made again."""
     rng = np.random.default_rng([seed, {"train": 0, "test": 1}[split]])
     layout = make_bags(instance_labels, target, bag_size, rng)
     n_pos = int(layout.labels.sum())
@@ -228,7 +235,8 @@ def image_bags(images: np.ndarray, instance_labels: np.ndarray, n_classes: int, 
             f"split ({len(instance_labels)} instances); use a smaller bag size")
     contents = np.zeros((len(layout.members), n_classes), dtype=np.int16)
     np.add.at(contents, (np.repeat(np.arange(len(layout.members)), bag_size), instance_labels[layout.members].ravel()), 1)
-    return ImageBags(images, mean, std, layout.members, layout.labels, contents, np.arange(len(layout.members)))
+    return ImageBags(images, mean, std, layout.members, layout.labels, contents, np.arange(len(layout.members)),
+                     pixels=pixels)
 
 
 def split_off(bags: BagSet, fraction: float, seed: int) -> tuple[BagSet, BagSet]:

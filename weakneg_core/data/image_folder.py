@@ -75,7 +75,8 @@ def read_image_bags(path: Path, options: dict) -> tuple[NaturalBags, np.ndarray]
             problems.append(f"{path.name}: missing {what} column {column!r}")
     label_col = options.get("label_column", "label")
     if bag_table is None and label_col not in frame:
-        problems.append(f"{path.name}: missing label column {label_col!r} (or give a bag table with dataset option bags)")
+        problems.append(f"{path.name}: missing label column {label_col!r} (or give a bag table with dataset "
+                        f"option bags)")
     if len(frame) == 0:
         problems.append(f"{path.name}: no rows")
     if problems:
@@ -120,7 +121,8 @@ def image_splits(options: dict, target: int, seed: int) -> tuple[ImageBags, Imag
         if n_pos == 0 or n_pos == len(positions):
             raise ConfigError(f"{Path(options['path']).name}: the {name} split has no "
                               f"{'positive' if n_pos == 0 else 'negative'} bag for class "
-                              f"{natural.class_names[target]!r} ({len(positions)} bags); use fewer folds or another split")
+                              f"{natural.class_names[target]!r} ({len(positions)} bags); use fewer folds or "
+                              f"another split")
         rows = np.flatnonzero(chosen[natural.bag_of])
         renumber = np.full(natural.n_bags, -1, dtype=np.int64)
         renumber[positions] = np.arange(len(positions))

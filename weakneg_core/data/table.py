@@ -47,7 +47,8 @@ def read_frame(path: Path):
             return pd.read_parquet(path)
         if suffix == ".npz":
             with np.load(path, allow_pickle=False) as arrays:
-                columns = {name: (list(arrays[name]) if arrays[name].ndim > 1 else arrays[name]) for name in arrays.files}
+                columns = {name: (list(arrays[name]) if arrays[name].ndim > 1 else arrays[name])
+                           for name in arrays.files}
             return pd.DataFrame(columns)
         if suffix in (".csv", ".tsv", ".txt"):
             return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
@@ -64,7 +65,8 @@ def problem_line(path: Path, problems: list[str]) -> str:
 
 def _examples(values) -> str:
     values = list(values)
-    return ", ".join(repr(v) for v in values[:SHOWN]) + (f" and {len(values) - SHOWN} more" if len(values) > SHOWN else "")
+    more = f" and {len(values) - SHOWN} more" if len(values) > SHOWN else ""
+    return ", ".join(repr(v) for v in values[:SHOWN]) + more
 
 
 def parse_labels(values, classes: list[str] | None, what: str, problems: list[str]) -> tuple[list[str], list[set[str]]]:
@@ -148,7 +150,8 @@ def read_instance_table(path: Path, options: dict) -> NaturalBags:
     if bag_col not in frame:
         problems.append(f"{path.name}: missing bag id column {bag_col!r} (columns: {_examples(frame.columns)})")
     if bag_table is None and label_col not in frame:
-        problems.append(f"{path.name}: missing label column {label_col!r} (or give a bag table with dataset option bags)")
+        problems.append(f"{path.name}: missing label column {label_col!r} (or give a bag table with dataset "
+                        f"option bags)")
     used = {bag_col, label_col, instance_col, split_col}
     points = _features(frame, options, used, problems, path)
     if points is not None:
@@ -248,7 +251,8 @@ def _bag_table_labels(table, names: np.ndarray, bag_col: str, label_col: str, cl
         problems.append(f"{what}: no label column {label_col!r} and no per-class 0/1 columns")
         return [], [set() for _ in names]
     values = table[class_columns]
-    bad = sorted({str(v) for v in np.unique(values.to_numpy(dtype=object).astype(str))} - {"0", "1", "0.0", "1.0", "nan"})
+    seen = {str(v) for v in np.unique(values.to_numpy(dtype=object).astype(str))}
+    bad = sorted(seen - {"0", "1", "0.0", "1.0", "nan"})
     if bad:
         problems.append(f"{what}: per-class columns must hold 0/1, found {_examples(bad)}")
         return list(class_columns), [set() for _ in names]

@@ -82,7 +82,8 @@ def _functional_gradients(head: Head, features: torch.Tensor, labels: torch.Tens
 
     targets = torch.nn.functional.one_hot(labels, 2).to(features.dtype)  # one-hot outside vmap: no data-dependent ops
     extra = () if mask is None else (mask,)
-    grads = vmap(grad(bag_loss), in_dims=(None, 0, 0) + (0,) * len(extra))(trainable, features.detach(), targets, *extra)
+    in_dims = (None, 0, 0) + (0,) * len(extra)
+    grads = vmap(grad(bag_loss), in_dims=in_dims)(trainable, features.detach(), targets, *extra)
     return torch.cat([grads["classifier.weight"], grads["classifier.bias"][..., None]], dim=-1).flatten(1)
 
 

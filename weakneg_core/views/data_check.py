@@ -120,7 +120,8 @@ def check_data(source: str | Path, fmt: str | None = None, target: int | str = 0
     result.class_names = list(natural.class_names)
     result.n_bags, result.n_instances = natural.n_bags, int(sizes.sum())
     result.sizes = (int(sizes.min()), float(np.median(sizes)), int(sizes.max()))
-    result.positives = {name: int(natural.contents[:, c].astype(bool).sum()) for c, name in enumerate(natural.class_names)}
+    result.positives = {name: int(natural.contents[:, c].astype(bool).sum())
+                        for c, name in enumerate(natural.class_names)}
     result.label_density = label_density(natural, index)
     result.target = natural.class_names[index]
     labels = natural.labels(index)
