@@ -100,10 +100,16 @@ def cluster(tmp_path, ray_token):
                   tmp_path / "head.log", env)]
     address = f"127.0.0.1:{port}"
     try:
-        wait_for_nodes(address, 1, nodes, tmp_path)
-        for name in ("worker_a", "worker_b"):
-            nodes.append(Node([f"--address={address}"], tmp_path / f"{name}_home", tmp_path / f"{name}.log", env))
-        wait_for_nodes(address, 3, nodes, tmp_path)
+        assert wait_for_nodes(address, 1, nodes, tmp_path), (tmp_path / "head.log").read_text()[-3000:]
+        for count, name in enumerate(("worker_a", "worker_b"), start=2):
+            for attempt in range(3):  # a node gives up when its raylet takes over 30 s to register (busy machine)
+                node = Node([f"--address={address}"], tmp_path / f"{name}_home", tmp_path / f"{name}.log", env)
+                nodes.append(node)
+                if wait_for_nodes(address, count, nodes, tmp_path):
+                    break
+                nodes.pop().kill()
+            else:
+                raise AssertionError(f"worker node {name} did not start: {(tmp_path / f'{name}.log').read_text()}")
         yield address, nodes
     finally:
         for node in reversed(nodes):
@@ -113,16 +119,18 @@ def cluster(tmp_path, ray_token):
         shutil.rmtree(temp, ignore_errors=True)
 
 
-def wait_for_nodes(address: str, count: int, nodes: list[Node], tmp_path: Path) -> None:
+def wait_for_nodes(address: str, count: int, nodes: list[Node], tmp_path: Path) -> bool:
+    """True once the cluster has `count` live nodes; False when the newest node's process exited."""
     script = ("import ray, sys; ray.init(address=sys.argv[1], logging_level='ERROR'); "
               "print(sum(n['Alive'] for n in ray.nodes()))")
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        assert all(n.process.poll() is None for n in nodes), [p.read_text()[-2000:] for p in tmp_path.glob("*.log")]
+        if nodes[-1].process.poll() is not None:
+            return False
         alive = subprocess.run([sys.executable, "-c", script, address], capture_output=True, text=True,
                                env={**os.environ, "RAY_ADDRESS": ""}, timeout=120)
         if alive.returncode == 0 and alive.stdout.strip().splitlines()[-1:] == [str(count)]:
-            return
+            return True
         time.sleep(2)
     raise AssertionError(f"the Ray cluster did not reach {count} nodes")
 
@@ -187,6 +195,8 @@ def test_a_multi_node_sweep_survives_a_lost_node(cluster, postgres_url, tmp_path
     result = run_sweep(sweep, store, sweep_id="cluster", poll_s=0.5)
     wall = time.monotonic() - started
     killer.join()
+    print(f"MULTI-NODE: sweep {result.status} in {wall:.0f} s; node killed with runs {lost} (run id: epochs "
+          f"recorded) in flight; counts {result.counts}")
     assert lost, "the worker node was never killed mid-run"
 
     runs = store.list_runs(sweep_id="cluster")
@@ -199,7 +209,7 @@ def test_a_multi_node_sweep_survives_a_lost_node(cluster, postgres_url, tmp_path
     configs = [store.get_run(i)["config"] for i in sorted(lost)]
     reference_url = f"sqlite:///{tmp_path / 'reference.db'}"
     made = subprocess.run([sys.executable, "-c", REFERENCE, json.dumps(configs), reference_url], capture_output=True,
-                          text=True, cwd=ROOT, env={**os.environ, "WEAKNEG_MAP_METHOD": "pca"})
+                          text=True, cwd=ROOT, env={**os.environ, "WEAKNEG_MAP_METHOD": "pca", "OMP_NUM_THREADS": "1"})
     assert made.returncode == 0, made.stderr
     reference = RunStore(reference_url)
     for run_id, reference_id in zip(sorted(lost), map(int, made.stdout.split()), strict=True):
@@ -212,5 +222,4 @@ def test_a_multi_node_sweep_survives_a_lost_node(cluster, postgres_url, tmp_path
     assert read.returncode == 0, read.stderr
     assert read.stdout.split()[-1] == "8"
     assert not any(p.is_file() for p in third.rglob("*"))  # nothing was needed (or written) on the app's side
-    print(f"MULTI-NODE: 8 runs on 2 worker nodes in {wall:.0f} s; node killed with runs {lost} "
-          f"(run id: epochs recorded) in flight; they resumed on the other node, identical to uninterrupted runs")
+    print("MULTI-NODE: the killed node's runs equal uninterrupted runs; an empty WEAKNEG_HOME read all 8 runs' maps")

@@ -136,4 +136,4 @@ def _at_least(name: str, value: Any, low: int, high: int | None = None) -> None:
 
 def _positive(name: str, value: Any, hint: str) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
-        raise ConfigError(f"{name} must be a finite number > 0 ({hint}), got {value!r}")
+        raise ConfigError(f"{name} must be a number > 0 and finite ({hint}), got {value!r}")
