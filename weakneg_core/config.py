@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +12,8 @@ from .errors import ConfigError
 
 SAVE_EMBEDDINGS = ("all", "last", "none")
 DEVICES = ("auto", "cpu", "cuda")
+MAX_EPOCHS = 100_000  # more is a typo, not an experiment (and would hold a worker for months)
+MAX_BAG_SIZE = 10_000
 
 
 @dataclass
@@ -53,14 +56,16 @@ class RunConfig:
         _one_of("save_embeddings", self.save_embeddings, SAVE_EMBEDDINGS)
         get_sampler(self.sampler).check_params(self.sampler_params)
         _positive("pn_ratio", self.pn_ratio, "e.g. 0.5 for two negatives per positive")
-        _at_least("epochs", self.epochs, 1)
+        _at_least("epochs", self.epochs, 1, MAX_EPOCHS)
         _at_least("resample_every", self.resample_every, 1)
-        _at_least("bag_size", self.bag_size, 1)
+        _at_least("bag_size", self.bag_size, 1, MAX_BAG_SIZE)
         _at_least("batch_size", self.batch_size, 1)
+        _at_least("seed", self.seed, 0, 2**32 - 1)
         _at_least("patience", self.patience, 0)
         _at_least("max_instances", self.max_instances, 0)
         _positive("lr", self.lr, "e.g. 1e-3")
-        if not 0 <= self.weight_decay:
+        if isinstance(self.weight_decay, bool) or not isinstance(self.weight_decay, (int, float)) or not (
+                0 <= self.weight_decay < math.inf):
             raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
         if not 0 <= self.val_fraction < 1:
             raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
@@ -123,11 +128,12 @@ def _one_of(name: str, value: Any, choices) -> None:
         raise ConfigError(f"unknown {name} {value!r}; choose one of: {', '.join(map(str, choices))}")
 
 
-def _at_least(name: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
+def _at_least(name: str, value: Any, low: int, high: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        bounds = f">= {low}" if high is None else f"in [{low}, {high:,}]"
+        raise ConfigError(f"{name} must be an integer {bounds}, got {value!r}")
 
 
 def _positive(name: str, value: Any, hint: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ConfigError(f"{name} must be a number > 0 ({hint}), got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise ConfigError(f"{name} must be a number > 0 and finite ({hint}), got {value!r}")

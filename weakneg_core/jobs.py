@@ -39,7 +39,12 @@ def register_job_kind(kind: str, function: JobFunction) -> None:
 
 
 def max_concurrent() -> int:
-    return int(os.environ.get("WEAKNEG_MAX_CONCURRENT", max(1, (os.cpu_count() or 2) // 2)))
+    value = os.environ.get("WEAKNEG_MAX_CONCURRENT")
+    if value is None:
+        return max(1, (os.cpu_count() or 2) // 2)
+    if not value.strip().isdigit() or int(value) < 1:
+        raise WeaknegError(f"WEAKNEG_MAX_CONCURRENT must be an integer >= 1, got {value!r}")
+    return int(value)
 
 
 def submit(cfg: RunConfig, store: RunStore, sweep_id: str | None = None, start: bool = True) -> int:
@@ -161,10 +166,12 @@ def wait(store: RunStore, run_ids: list[int], timeout_s: float | None = None, po
 # --- the worker process ------------------------------------------------------------------------------
 
 def worker_main(run_id: int, store_url: str) -> int:
-    store = RunStore(store_url)
-    run = store.get_run(run_id)
+    from .store import open_existing
+
+    store = open_existing(store_url)
+    run = store.get_run(run_id) if store else None
     if run is None:
-        print(f"no run {run_id} in {store_url}", file=sys.stderr)
+        print(f"weakneg: error: no run {run_id} in {store_url}", file=sys.stderr)
         return 2
     store.update_run(run_id, **liveness.identity())
     try:

@@ -11,9 +11,19 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .errors import WeaknegError
+
 
 def home() -> Path:
-    return Path(os.environ.get("WEAKNEG_HOME", Path.home() / ".weakneg")).expanduser()
+    value = os.environ.get("WEAKNEG_HOME")
+    if value is None:
+        return Path.home() / ".weakneg"
+    path = Path(value).expanduser()
+    if not value.strip() or not path.is_absolute():
+        raise WeaknegError(f"WEAKNEG_HOME must be an absolute folder path, got {value!r}")
+    if path.exists() and not path.is_dir():
+        raise WeaknegError(f"WEAKNEG_HOME={value} is a file, not a folder")
+    return path
 
 
 def data_root() -> Path:

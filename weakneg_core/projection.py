@@ -45,11 +45,13 @@ def embedding_points(arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, int]:
 
 
 def pca_reduce(points: np.ndarray, dims: int) -> np.ndarray:
-    """Project onto the top `dims` principal axes (signs are arbitrary, as with any PCA)."""
+    """Project onto the top `dims` principal axes, each signed so that its largest loading is positive (LAPACK's
+    signs depend on its threading: the same run's map must not flip between machines)."""
     centred = (points - points.mean(0, keepdims=True)).astype(np.float64)
     # principal axes from the small (d, d) covariance: seconds faster than an SVD of a 50,000-row pool
     values, vectors = np.linalg.eigh(centred.T @ centred)
     axes = vectors[:, np.argsort(values)[::-1][:min(dims, len(points))]]
+    axes = axes * np.where(axes[np.abs(axes).argmax(0), np.arange(axes.shape[1])] < 0, -1.0, 1.0)
     reduced = centred @ axes
     if reduced.shape[1] < dims:  # fewer points or features than dims: pad with zeros
         reduced = np.pad(reduced, ((0, 0), (0, dims - reduced.shape[1])))

@@ -128,7 +128,18 @@ class CorruptArtifact(WeaknegError):
 
 class RunStore:
     def __init__(self, url: str | None = None, artifacts: str | Path | None = None, read_only: bool | None = None):
-        self.url = url or paths.store_url()
+        self.url = paths.store_url() if url is None else url
+        try:
+            self._open(read_only)
+        except WeaknegError:
+            raise
+        except Exception as error:  # a URL or database that cannot work: one line, nothing written
+            first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise WeaknegError(f"cannot open the run store {self.url!r}: {type(error).__name__}: {first}") from error
+        self.artifacts_root = Path(artifacts) if artifacts else _default_artifacts(self.url)
+
+    def _open(self, read_only: bool | None) -> None:
+        check_url(self.url)
         sqlite_file = _sqlite_file(self.url)
         self.read_only = bool(read_only) if read_only is not None else (
             sqlite_file is not None and ("mode=ro" in self.url or _not_writable(sqlite_file)))
@@ -147,7 +158,6 @@ class RunStore:
         else:
             migrations.ensure_current(self.engine)  # writes only when the store is new or made by an older release
         self.arrays_in_database = self.engine.dialect.name != "sqlite"
-        self.artifacts_root = Path(artifacts) if artifacts else _default_artifacts(self.url)
 
     @functools.cached_property
     def store_id(self) -> str:
@@ -498,6 +508,35 @@ class RunStore:
 
 
 CHECKPOINT = "checkpoint.pt"
+
+
+def check_url(url: str) -> None:
+    """Refuse a store URL that cannot work before anything is opened or created."""
+    from sqlalchemy.engine import make_url
+
+    if not url.strip():
+        raise WeaknegError("the store URL is empty; give e.g. sqlite:///runs.db or postgresql+psycopg://host/db")
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - SQLAlchemy's parse errors are of several kinds
+        raise WeaknegError(f"{url!r} is not a database URL; give e.g. sqlite:///runs.db or "
+                           f"postgresql+psycopg://host/db") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        raise WeaknegError(f"{url!r} names no file: a store in memory is lost when the command ends; give "
+                           f"sqlite:///PATH")
+    db = _sqlite_file(url)
+    if db is not None and db.exists() and not db.is_file():
+        raise WeaknegError(f"the store {db} is a folder, not a SQLite file")
+
+
+def open_existing(url: str | None = None) -> RunStore | None:
+    """The store to read from, or None when its SQLite file does not exist (a read never creates one)."""
+    url = paths.store_url() if url is None else url
+    check_url(url)
+    db = _sqlite_file(url)
+    if db is not None and not db.exists():
+        return None
+    return RunStore(url)
 
 
 def open_store(url: str | None = None) -> RunStore:

@@ -125,11 +125,19 @@ LIST_COLUMNS = ("id", "status", "dataset", "target_name", "sampler", "pn_ratio",
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from ..store import RunStore
+    from ..store import DONE, INTERRUPTED, RUNNING, QUEUED, open_existing
 
-    store = RunStore(args.store)
-    filters = {"status": args.status} if args.status else {}
-    rows = [{c: r[c] for c in LIST_COLUMNS} for r in store.list_runs(limit=args.limit, **filters)]
+    if args.limit < 1:
+        raise WeaknegError(f"--limit must be >= 1, got {args.limit}")
+    statuses = (QUEUED, RUNNING, *DONE)
+    if args.status is not None and args.status not in statuses:
+        raise WeaknegError(f"unknown status {args.status!r}; choose one of: {', '.join(statuses)}")
+    store = open_existing(args.store)  # a read: an absent store is listed as empty, not created
+    # the shown status: a run recorded as running whose worker is gone is listed as interrupted
+    stored = {RUNNING: [RUNNING], INTERRUPTED: [RUNNING, INTERRUPTED]}.get(args.status, [args.status])
+    found = store.list_runs(**({"status": stored} if args.status else {})) if store else []
+    found = [r for r in found if args.status is None or r["status"] == args.status][:args.limit]
+    rows = [{c: r[c] for c in LIST_COLUMNS} for r in found]
     if args.json:
         print(json.dumps(json_safe(rows)))
         return 0
@@ -145,12 +153,13 @@ def add_show_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from ..store import RunStore
+    from ..store import open_existing
 
-    store = RunStore(args.store)
-    run = store.get_run(args.run_id)
+    store = open_existing(args.store)  # a read: never creates a store
+    run = store.get_run(args.run_id) if store else None
     if run is None:
-        raise WeaknegError(f"no run {args.run_id} in {store.url}; `python -m weakneg_core list` shows the runs")
+        raise WeaknegError(f"no run {args.run_id} in {args.store or 'the default store'}; `python -m weakneg_core "
+                           f"list` shows the runs")
     epochs = store.epochs(args.run_id)
     if args.json:
         print(json.dumps(json_safe({**run, "epochs": epochs})))
@@ -172,9 +181,10 @@ def add_dispatch_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_dispatch(args: argparse.Namespace) -> int:
-    from ..jobs import dispatch
+    from ..jobs import dispatch, max_concurrent
     from ..store import RunStore
 
+    max_concurrent()  # a bad WEAKNEG_MAX_CONCURRENT is refused before the store is opened
     store = RunStore(args.store)
     interrupted = store.mark_dead_runs_interrupted()
     failed = store.record_sidecar_failures()
@@ -191,10 +201,13 @@ def add_resume_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from ..jobs import resume
-    from ..store import RunStore
+    from ..jobs import max_concurrent, resume
+    from ..store import open_existing
 
-    store = RunStore(args.store)
+    max_concurrent()  # a bad WEAKNEG_MAX_CONCURRENT is refused before anything is written
+    store = open_existing(args.store)
+    if store is None:
+        raise WeaknegError(f"no run {args.run_id}: there is no run store at {args.store or 'the default'}")
     resume(store, args.run_id)
     run = store.get_run(args.run_id)
     print(f"run {args.run_id} {run['status']}: its worker continues from the checkpoint of its last finished epoch")

@@ -75,15 +75,18 @@ def sweep_from_args(args: argparse.Namespace, stored: dict | None):
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from ..store import RunStore
-    from ..sweep import estimate, format_progress, run_sweep
+    from ..store import RunStore, open_existing
+    from ..sweep import check_data, check_sweep_id, estimate, format_progress, run_sweep
 
-    store = RunStore(args.store)
-    stored = store.get_sweep(args.sweep_id) if args.sweep_id else None
+    check_sweep_id(args.sweep_id)
+    existing = open_existing(args.store)  # nothing is created before every input is checked
+    stored = existing.get_sweep(args.sweep_id) if existing and args.sweep_id else None
     if args.sweep_id and stored is None and not _grid_given(args):
-        raise WeaknegError(f"no sweep {args.sweep_id!r} to resume in {store.url}; give a grid (--classes ... "
-                           f"--samplers ...) to start it")
+        raise WeaknegError(f"no sweep {args.sweep_id!r} to resume in {args.store or 'the default store'}; give a "
+                           f"grid (--classes ... --samplers ...) to start it")
     sweep = sweep_from_args(args, stored["config"] if stored else None)
+    check_data(sweep.validate().expand(confirm=args.yes or args.dry_run))
+    store = existing or RunStore(args.store)
     if args.dry_run:
         configs = sweep.validate().expand(confirm=True)
         guess = estimate(store, configs, sweep.max_concurrent or None)
@@ -98,7 +101,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     try:
         result = run_sweep(sweep, store, sweep_id=args.sweep_id, confirm=args.yes, on_progress=on_progress,
-                           only_if_queued=args.only_if_queued)
+                           only_if_queued=args.only_if_queued, check=False)  # checked above
     except KeyboardInterrupt:
         print(f"weakneg: sweep interrupted; resume with `python -m weakneg_core sweep --sweep-id "
               f"{args.sweep_id or '<id shown above>'}`" + ("; local runs already started keep going, "
@@ -136,11 +139,11 @@ def add_sweeps_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_sweeps(args: argparse.Namespace) -> int:
-    from ..store import RunStore
+    from ..store import open_existing
     from ..sweep import progress
 
-    store = RunStore(args.store)
-    rows = [progress(store, s["id"]) for s in store.list_sweeps()]
+    store = open_existing(args.store)
+    rows = [progress(store, s["id"]) for s in store.list_sweeps()] if store else []
     if args.json:
         print(json.dumps(json_safe(rows)))
     elif rows:
@@ -157,10 +160,13 @@ def add_cancel_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_sweep_cancel(args: argparse.Namespace) -> int:
-    from ..store import RunStore
+    from ..store import open_existing
     from ..sweep import cancel_sweep, format_progress
 
-    print(format_progress(cancel_sweep(RunStore(args.store), args.sweep_id)))
+    store = open_existing(args.store)
+    if store is None:
+        raise WeaknegError(f"no sweep {args.sweep_id!r}: there is no run store at {args.store or 'the default'}")
+    print(format_progress(cancel_sweep(store, args.sweep_id)))
     return 0
 
 
@@ -173,9 +179,12 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from ..report import write_report
-    from ..store import RunStore
+    from ..store import open_existing
 
-    written = write_report(RunStore(args.store), args.sweep_id, args.out)
+    if (store := open_existing(args.store)) is None or store.get_sweep(args.sweep_id) is None:
+        raise WeaknegError(f"no sweep {args.sweep_id!r} in {args.store or 'the default store'}; `python -m "
+                           f"weakneg_core sweeps` lists them")
+    written = write_report(store, args.sweep_id, args.out)
     if args.json:
         print(json.dumps({k: str(v) for k, v in written.items()}))
     else:

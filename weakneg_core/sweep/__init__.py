@@ -26,12 +26,13 @@ Backends:
 from __future__ import annotations
 
 from .grid import (ALIASES, ALL_CLASSES, BACKENDS, CONFIRM_AT, RUN_FIELDS, SweepConfig, SweepTooLarge, check_data,
-                   count_numbers, format_duration, new_sweep_id, parse_numbers, run_key)
+                   check_sweep_id, count_numbers, format_duration, new_sweep_id, parse_numbers, run_key)
 from .tracking import ProgressCallback, estimate, format_progress, progress
 from .ray_backend import execute_run
 from .run import SweepNotPending, SweepResult, cancel_sweep, launch_background, run_sweep
 
 __all__ = ["ALIASES", "ALL_CLASSES", "BACKENDS", "CONFIRM_AT", "RUN_FIELDS", "ProgressCallback", "SweepConfig",
-           "SweepNotPending", "SweepResult", "SweepTooLarge", "cancel_sweep", "check_data", "count_numbers", "estimate",
+           "SweepNotPending", "SweepResult", "SweepTooLarge", "cancel_sweep", "check_data", "check_sweep_id",
+           "count_numbers", "estimate",
            "execute_run", "format_duration", "format_progress", "launch_background", "new_sweep_id",
            "parse_numbers", "progress", "run_key", "run_sweep"]

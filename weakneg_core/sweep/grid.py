@@ -7,6 +7,7 @@ import dataclasses
 import itertools
 import json
 import math
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -54,7 +55,7 @@ class SweepConfig:
             raise ConfigError(f"max_concurrent must be an integer >= 0 (0 = the backend's default), "
                               f"got {self.max_concurrent!r}")
         for name, value in (("num_cpus", self.num_cpus), ("num_gpus", self.num_gpus)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
                 raise ConfigError(f"{name} must be a number >= 0 (fractions allowed, e.g. 0.5), got {value!r}")
         if self.num_cpus == 0 and self.num_gpus == 0:
             raise ConfigError("a run needs some resources: num_cpus or num_gpus must be > 0")
@@ -223,3 +224,12 @@ def format_duration(seconds: float | None) -> str:
 
 def new_sweep_id() -> str:
     return time.strftime("sw-%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+def check_sweep_id(sweep_id: str | None) -> None:
+    """A sweep id names its log file and report folder: letters, digits, '.', '_' and '-' only, at most 64."""
+    if sweep_id is None:
+        return
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}", sweep_id):
+        raise ConfigError(f"sweep id {sweep_id!r} must be 1-64 letters, digits, '.', '_' or '-' (not starting "
+                          f"with '.' or '-')")

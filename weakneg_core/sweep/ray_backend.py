@@ -89,10 +89,12 @@ def _ensure_ray(address: str | None) -> bool:
         return False
     address = address or os.environ.get("RAY_ADDRESS")
     package = Path(__file__).resolve().parent.parent  # weakneg_core/, not this file's weakneg_core/sweep/
+    # log_to_driver=False: the tasks' output stays in Ray's log files, so `sweep --json` prints one JSON object
     if address:  # a cluster's workers may not have this code: ship the package with the job
-        ray.init(address=address, runtime_env={"py_modules": [str(package)]})
+        ray.init(address=address, runtime_env={"py_modules": [str(package)]}, log_to_driver=False)
     else:
-        ray.init(include_dashboard=False, runtime_env={"env_vars": {"PYTHONPATH": str(package.parent)}})
+        ray.init(include_dashboard=False, runtime_env={"env_vars": {"PYTHONPATH": str(package.parent)}},
+                 log_to_driver=False)
     return True
 
 

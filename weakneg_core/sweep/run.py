@@ -10,7 +10,7 @@ from typing import Any
 from ..config import RunConfig
 from ..errors import ConfigError, WeaknegError
 from ..store import ACTIVE, CANCELLED, FAILED, FINISHED, INTERRUPTED, QUEUED, RUNNING, RunStore
-from .grid import SweepConfig, check_data, new_sweep_id, run_key
+from .grid import SweepConfig, check_data, check_sweep_id, new_sweep_id, run_key
 from .local import run_local
 from .tracking import ProgressCallback, progress
 from .ray_backend import run_ray
@@ -41,6 +41,7 @@ def run_sweep(sweep: SweepConfig, store: RunStore, sweep_id: str | None = None, 
     DatasetMissing before writing anything when the grid is invalid. `only_if_queued` (background drivers):
     raise SweepNotPending unless the recorded sweep still waits to start, so a cancel before the start holds.
     """
+    check_sweep_id(sweep_id)
     configs = sweep.validate().expand(confirm=confirm)
     if check:
         check_data(configs)
@@ -148,6 +149,7 @@ def launch_background(sweep: SweepConfig, store: RunStore, sweep_id: str | None 
                       confirm: bool = False) -> tuple[str, int]:
     """Validate, record the sweep, and run its driver in a detached process (so a page never blocks).
     Returns (sweep id, driver pid); the driver's output goes to <artifacts>/sweeps/<id>.log."""
+    check_sweep_id(sweep_id)
     configs = sweep.validate().expand(confirm=confirm)
     check_data(configs)
     sweep_id = sweep_id or new_sweep_id()
