@@ -1,4 +1,4 @@
-"""The benchmark command runs end to end (quick pool) and prints the JSON object issue 3 specifies.
+"""The benchmark command runs end to end (quick pool) and prints the JSON object issues 3 and 16 specify.
 
 Timings are not asserted (a shared CI machine makes them noise); what is asserted could fail: every
 sampler appears with a finite cost, the fast gradient embeddings equal autograd, BADGE never repeats.
@@ -8,6 +8,7 @@ import json
 import math
 
 from weakneg_core.cli import main
+from weakneg_core.paths import home
 from weakneg_core.models import HEADS
 from weakneg_core.samplers import SAMPLERS
 
@@ -27,8 +28,25 @@ def test_quick_bench_json(capsys):
     assert result["badge"]["distinct_picks"] is True and result["badge"]["speedup_vs_original"] > 0
     assert result["settings"]["pool_size"] == 300 and result["settings"]["repeats"] == 2
     assert "plain inference pass" in err  # progress goes to stderr, so stdout stays one JSON object
+    saved = list((home() / "bench").glob("*.json"))  # saved for comparisons across commits
+    assert len(saved) == 1 and json.loads(saved[0].read_text()) == result
+    peers = result["peers"]
+    assert set(peers["badge"]) == {"130", "170"}
+    for entry in peers["badge"].values():
+        assert entry["fastest_peer"] in entry["peers"] and all(entry["distinct_picks"].values())
+    assert "original BADGE" in peers["badge"]["170"]["peers"] and result["badge"]["original_from"] == "peers"
+    agreement = peers["d2_agreement"]
+    assert agreement["ours"]["chi2_p"] > 1e-3 and agreement["original BADGE"]["chi2_p"] > 1e-3
+    assert agreement["scikit-activeml Badge"]["chi2_p"] < 1e-6  # it keeps the origin as a centre
+    assert peers["coreset"]["same_picks"] is True
+    assert all(u["picks_in_common"] == 1.0 for u in peers["uncertainty"].values())
+    epoch = result["epoch"]
+    assert epoch["dataset"] == "digits" and set(epoch["ratios"]) == set(epoch["goals"])
+    assert all(math.isfinite(r) and r > 0 for r in epoch["ratios"].values())
+    assert all(isinstance(met, bool) for met in result["goals"].values() if not isinstance(met, dict))
 
 
 def test_bench_refuses_bad_arguments(capsys):
     assert main(["bench", "--quick", "--repeats", "0"]) == 2
     assert "--repeats must be at least 1" in capsys.readouterr().err
+    assert not (home() / "bench").exists()  # bad input writes nothing

@@ -9,11 +9,15 @@ CPU, scored by the trainer's own `Experiment.forward_all`. Reported, each the me
 - BADGE's k-means++ selection vs a straightforward implementation of the original algorithm (dense
   embedding matrix, pairwise distances to the newest center, a scipy rv_discrete draw per pick).
 The plain inference and scoring passes alternate slice by slice so that load from other processes on a shared
-machine falls on both alike.
+machine falls on both alike. Then the peers (`bench_peers`: scikit-learn, scikit-activeml, the original
+BADGE on identical inputs) and the epoch floor (`bench_epoch`: our epoch against a minimal plain PyTorch
+epoch on Fashion-MNIST bags). `--device cuda` runs the model, the scoring and our samplers on the GPU (the
+peers are CPU libraries and stay there).
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import statistics
 import time
@@ -25,6 +29,7 @@ import torch
 from scipy import stats
 from sklearn.metrics import pairwise_distances
 
+from . import bench_epoch, bench_peers
 from .config import RunConfig
 from .data import LoadedBags
 from .data.bags import ImageBags
@@ -50,13 +55,25 @@ class BenchSettings:
     original_badge: bool = True
     chunks: int = 10  # the inference and scoring passes alternate over this many slices of the pool
     threads: int = 1  # torch threads: on a shared CPU one thread gives the steadiest timings (--threads to change)
+    device: str = "cpu"
+    peers: bool = True  # scikit-learn / scikit-activeml / original BADGE side by side
+    peer_dims: tuple[int, ...] = (130, 170)  # BADGE embedding sizes: 2 * (d + 1) for d = 64, 84
+    coreset_n: int = 20_000
+    coreset_centres: int = 500
+    coreset_k: int = 2_000
+    d2_runs: int = 1_500  # pick sequences per implementation for the chi-square agreement
+    epoch_floor: bool = True
+    epoch_dataset: str = "fashion_mnist"
+    epoch_instances: int = 20_000  # instances per split
+    epoch_threads: int = 2
 
     @property
     def k(self) -> int:
         return min(2 * self.n_pos, self.pool_size)
 
 
-QUICK = BenchSettings(pool_size=300, n_pos=15, repeats=3, autograd_bags=40, distinct_images=1_500)
+QUICK = BenchSettings(pool_size=300, n_pos=15, repeats=3, autograd_bags=40, distinct_images=1_500, coreset_n=300,
+                      coreset_centres=15, coreset_k=30, d2_runs=200, epoch_dataset="digits", epoch_instances=0)
 
 
 def synthetic_experiment(settings: BenchSettings) -> Experiment:
@@ -69,7 +86,7 @@ def synthetic_experiment(settings: BenchSettings) -> Experiment:
     mean, std = np.array([0.5]), np.array([0.29])
     train = ImageBags(images, mean, std, members, labels, np.zeros((n_bags, 2), dtype=np.int16), np.arange(n_bags))
     test = train.subset(np.arange(min(n_bags, 10)))
-    cfg = RunConfig(dataset="fashion_mnist", target_class=0, model="simple_cnn", head="mean_softmax", device="cpu",
+    cfg = RunConfig(dataset="fashion_mnist", target_class=0, model="simple_cnn", head="mean_softmax", device=settings.device,
                     seed=settings.seed, save_embeddings="none")
     return Experiment(cfg, LoadedBags("synthetic", ["other", "target"], 1, train, test), None, None)
 
@@ -104,6 +121,8 @@ def timed(fn: Callable[[], object], repeats: int) -> tuple[float, object]:
     for _ in range(repeats):
         start = time.perf_counter()
         result = fn()
+        if torch.cuda.is_initialized():  # CUDA runs asynchronously: wait for the work before reading the clock
+            torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
     return statistics.median(times), result
 
@@ -132,10 +151,13 @@ def original_badge(matrix: np.ndarray, k: int, seed: int) -> list[int]:
 
 
 def run_benchmark(settings: BenchSettings = BenchSettings(), log: Callable[[str], None] = lambda _: None) -> dict:
+    from threadpoolctl import threadpool_limits  # numpy / scikit-learn BLAS: the same thread count as torch
+
     threads = torch.get_num_threads()
     torch.set_num_threads(settings.threads)
     try:
-        return _run(settings, log)
+        with threadpool_limits(settings.threads):
+            return _run(settings, log)
     finally:
         torch.set_num_threads(threads)
 
@@ -158,8 +180,7 @@ def _run(settings: BenchSettings, log: Callable[[str], None]) -> dict:
     median = {key: statistics.median(values) for key, values in times.items()}
     t_inference, t_score = median["inference"], median["scoring"]
     log(f"plain inference pass: {t_inference:.2f} s; scoring pass (pool + positives, features kept): {t_score:.2f} s")
-    result = {"settings": {**dataclasses.asdict(settings), "k": k, "model": "simple_cnn", "head": "mean_softmax",
-                           "device": "cpu"},
+    result = {"settings": {**dataclasses.asdict(settings), "k": k, "model": "simple_cnn", "head": "mean_softmax"},
               "inference_s": t_inference, "scoring_s": t_score, "samplers": {}}
     for name in SAMPLERS:
         t_select = median[name]
@@ -168,20 +189,60 @@ def _run(settings: BenchSettings, log: Callable[[str], None]) -> dict:
         cost = result["samplers"][name]["cost_vs_inference"]
         log(f"  {name:17s} select {t_select:8.3f} s   (score + select) / inference {cost:6.3f}")
     result["grad_embedding"] = grad_embedding_figures(pool, settings, log)
-    result["badge"] = badge_figures(pool, settings, log)
+    with_peers = settings.peers and bench_peers.peers_available() is None
+    # the peers section times the original BADGE too: run it once, there
+    result["badge"] = badge_figures(pool, dataclasses.replace(settings, original_badge=settings.original_badge and
+                                                              not with_peers), log)
+    if settings.peers:
+        result["peers"] = peer_figures(pool, settings, log)
+        original = [entry for entry in result["peers"].get("badge", {}).values() if "original_over_ours" in entry]
+        if original:
+            t_original = original[0]["peers"]["original BADGE"]["s"]
+            result["badge"].update(original_s=t_original, speedup_vs_original=t_original / result["badge"]["ours_s"],
+                                   original_from="peers")
+    if settings.epoch_floor:
+        cfg = RunConfig(dataset=settings.epoch_dataset, target_class=0, max_instances=settings.epoch_instances,
+                        device=settings.device, seed=settings.seed)
+        result["epoch"] = bench_epoch.epoch_figures(cfg, settings.repeats, settings.epoch_threads, log)
     result["goals"] = goals(result)
     return result
 
 
+def peer_figures(pool: Pool, settings: BenchSettings, log: Callable[[str], None]) -> dict:
+    missing = bench_peers.peers_available()
+    if missing:
+        log(f"peers skipped: {missing}")
+        return {"skipped": missing}
+    pool = pool if pool.log_probs.device.type == "cpu" else _to_cpu(pool)
+    log("peers (medians of interleaved repeats; the slowest peers run once):")
+    figures = {"badge": bench_peers.badge_peer_figures(pool, settings.k, settings.peer_dims, settings.repeats,
+                                                       settings.seed, settings.original_badge, log)}
+    log(f"  BADGE agreement: chi-square of {settings.d2_runs} pick sequences (k = 3 of 6) per implementation")
+    figures["d2_agreement"] = bench_peers.d2_agreement(settings.d2_runs, settings.seed)
+    n = min(settings.coreset_n, len(pool))
+    figures["coreset"] = bench_peers.coreset_peer_figures(pool, n, settings.coreset_centres,
+                                                          min(settings.coreset_k, n), settings.repeats, log)
+    figures["uncertainty"] = bench_peers.uncertainty_peer_figures(pool, settings.k, settings.repeats, settings.seed,
+                                                                  log)
+    return figures
+
+
+def _to_cpu(pool: Pool) -> Pool:
+    """The peers are CPU libraries: they get the pool's values on the CPU."""
+    moved = {f.name: getattr(pool, f.name).cpu() for f in dataclasses.fields(pool)
+             if isinstance(getattr(pool, f.name), torch.Tensor)}
+    return dataclasses.replace(pool, **moved, head=copy.deepcopy(pool.head).cpu(), _grads={})
+
+
 def grad_embedding_figures(pool: Pool, settings: BenchSettings, log: Callable[[str], None]) -> dict:
     features, n = pool.instance_features, len(pool)
-    labels = torch.zeros(n, dtype=torch.long)
+    labels = torch.zeros(n, dtype=torch.long, device=features.device)
     subset = torch.as_tensor(np.random.default_rng(settings.seed).choice(n, min(settings.autograd_bags, n),
                                                                          replace=False))
     heads = {}
     for name, head_type in HEADS.items():
         torch.manual_seed(settings.seed)
-        head = pool.head if name == "mean_softmax" else head_type(features.shape[-1])
+        head = pool.head if name == "mean_softmax" else head_type(features.shape[-1]).to(features.device)
         t_fast, embedding = timed(lambda: gradient_embedding(head, features, labels), settings.repeats)
         t_auto, reference = timed(lambda: autograd_embedding(head, features[subset], labels[subset]), 1)
         per_bag_auto = t_auto / len(subset)
@@ -204,7 +265,7 @@ def badge_figures(pool: Pool, settings: BenchSettings, log: Callable[[str], None
     figures = {"k": k, "pool": len(pool), "ours_s": t_ours, "distinct_picks": len(set(ours.tolist())) == k}
     log(f"BADGE k={k} of {len(pool)}: ours {t_ours:.2f} s")
     if settings.original_badge:
-        matrix = embedding.matrix().numpy()  # the original works on the dense matrix; building it is not timed
+        matrix = embedding.matrix().cpu().numpy()  # the original works on the dense matrix; building it is not timed
         t_original, picks = timed(lambda: original_badge(matrix, k, settings.seed), settings.repeats)
         figures.update(original_s=t_original, speedup_vs_original=t_original / t_ours)
         log(f"BADGE original (dense, rv_discrete): {t_original:.2f} s -> ours is {t_original / t_ours:.1f}x faster")
@@ -223,4 +284,7 @@ def goals(result: dict) -> dict:
                                           for n in SET_SAMPLERS if n in result["samplers"]},
         "grad_embedding_20x_faster": grad["speedup_vs_autograd"] >= GRAD_SPEEDUP_GOAL,
         "grad_embedding_equal_1e-5": grad["max_abs_diff"] <= GRAD_DIFF_GOAL,
+        **(bench_peers.peer_goals(result["peers"]) if "badge" in result.get("peers", {}) else {}),
+        **({f"epoch_{name}_within_1.1x": met for name, met in result["epoch"]["goals"].items()}
+           if "epoch" in result else {}),
     }

@@ -58,15 +58,18 @@ def column_major(matrix: torch.Tensor) -> torch.Tensor:
 
 
 def distance_form(emb: GradEmbedding) -> tuple[torch.Tensor, Callable[[int], torch.Tensor], float]:
-    """(squared norms n, dots(j) = <x_i, x_j> for every i, scale): ||g_i - g_j||^2 = scale * (n_i + n_j - 2 dots_i)."""
+    """(squared norms n, d2(j) = n_i + n_j - 2 <x_i, x_j> for every i, scale): ||g_i - g_j||^2 = scale * d2(j)_i."""
     if emb.factored and emb.q.shape[1] == 2 and torch.equal(emb.q[:, 0], -emb.q[:, 1]):
         points = column_major(emb.q[:, 1:] * emb.h)  # a_i h'_i: g_i = (-a_i, a_i) outer h'_i
-        return points.pow(2).sum(1), lambda j: torch.mv(points, points[j]), 2.0
+        norms = points.pow(2).sum(1)
+        return norms, lambda j: torch.addmv(norms, points, points[j], alpha=-2).add_(norms[j]), 2.0
     if emb.factored:
         q, h = emb.q, column_major(emb.h)
-        return q.pow(2).sum(1) * h.pow(2).sum(1), lambda j: (q @ q[j]).mul_(torch.mv(h, h[j])), 1.0
+        norms = q.pow(2).sum(1) * h.pow(2).sum(1)
+        return norms, lambda j: torch.addcmul(norms + norms[j], q @ q[j], torch.mv(h, h[j]), value=-2), 1.0
     dense = column_major(emb.dense)
-    return dense.pow(2).sum(1), lambda j: torch.mv(dense, dense[j]), 1.0
+    norms = dense.pow(2).sum(1)
+    return norms, lambda j: torch.addmv(norms, dense, dense[j], alpha=-2).add_(norms[j]), 1.0
 
 
 def kmeans_pp_seeds(emb: GradEmbedding, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -74,8 +77,7 @@ def kmeans_pp_seeds(emb: GradEmbedding, k: int, rng: np.random.Generator) -> tup
     last pick; the first pick and k = 0: the squared norm, i.e. the distance to the origin)."""
     n = len(emb)
     emb, bad = _finite_embedding(emb)
-    norms, dots, scale = distance_form(emb)
-    norms = norms.masked_fill(bad, 0.0)
+    norms, d2_to, scale = distance_form(emb)  # broken rows are zero: norm 0
     # the running minimum D^2 (in units of `scale`), padded with zeros to whole blocks for the draw
     padded = torch.zeros(max(1, math.ceil(n / BLOCK)) * BLOCK, dtype=norms.dtype, device=norms.device)
     min_d2 = padded[:n]
@@ -86,22 +88,22 @@ def kmeans_pp_seeds(emb: GradEmbedding, k: int, rng: np.random.Generator) -> tup
         if step == 0:
             j = int(torch.argmax(norms))  # first maximal value: ties go to the lower position
         else:
-            _update(min_d2, dots, norms, picks[-1], first=step == 1, bad=bad)
+            _update(min_d2, d2_to, picks[-1], first=step == 1, bad=bad)
             j = _draw_d2(padded, taken, rng)
             scores[j] = float(min_d2[j]) * scale  # (the first pick keeps its squared norm)
         picks.append(j)
         taken[j] = True
     if picks:  # unpicked candidates: D^2 to the nearest of all k centers
-        _update(min_d2, dots, norms, picks[-1], first=len(picks) == 1, bad=bad)
+        _update(min_d2, d2_to, picks[-1], first=len(picks) == 1, bad=bad)
         rest = torch.as_tensor(~taken, device=min_d2.device)
         scores[rest] = min_d2[rest].double() * scale
     return np.asarray(picks, dtype=np.int64), scores.masked_fill(bad, 0.0).cpu().numpy()
 
 
-def _update(min_d2: torch.Tensor, dots: Callable[[int], torch.Tensor], norms: torch.Tensor, newest: int,
-            first: bool, bad: torch.Tensor) -> None:
+def _update(min_d2: torch.Tensor, d2_to: Callable[[int], torch.Tensor], newest: int, first: bool,
+            bad: torch.Tensor) -> None:
     """min_d2 <- min(min_d2, D^2 to the newest center), in place; the newest center and broken rows stay 0."""
-    d2 = torch.add(norms, dots(newest), alpha=-2).add_(norms[newest]).clamp_min_(0)
+    d2 = d2_to(newest).clamp_min_(0)
     if first:  # the origin was never a center: start from the distances to the first pick
         min_d2.copy_(d2.masked_fill_(bad, 0.0))
     else:
@@ -110,24 +112,24 @@ def _update(min_d2: torch.Tensor, dots: Callable[[int], torch.Tensor], norms: to
 
 
 def _draw_d2(padded: torch.Tensor, taken: np.ndarray, rng: np.random.Generator) -> int:
-    """One candidate with probability D^2 / sum D^2: a block by its float64 sum, then a candidate inside it."""
-    block_sums = padded.view(-1, BLOCK).sum(1, dtype=torch.float64)
-    cumulative = torch.cumsum(block_sums, 0)
-    total = float(cumulative[-1])
+    """One candidate with probability D^2 / sum D^2: a block by its float64 sum, then a candidate inside it by the
+    float64 running sum of the block (numpy on the host: a few small calls instead of a dozen tensor ops)."""
+    block_sums = padded.view(-1, BLOCK).sum(1, dtype=torch.float64).cpu().numpy()
+    cumulative = np.cumsum(block_sums)
+    total = cumulative[-1]
     if not total > 0 or not np.isfinite(total):
         return int(rng.choice(np.flatnonzero(~taken)))
     u = rng.random() * total
-    b = int(torch.searchsorted(cumulative, torch.tensor(u, dtype=torch.float64, device=cumulative.device), right=True))
+    b = int(np.searchsorted(cumulative, u, side="right"))  # first block whose running sum exceeds u
     if b >= len(block_sums):  # u rounded up to the total: the last block with mass
-        b = int(torch.nonzero(block_sums > 0)[-1])
+        b = int(np.flatnonzero(block_sums > 0)[-1])
     start = b * BLOCK
-    weights = padded[start:start + BLOCK].double()
-    inside = torch.cumsum(weights, 0)
-    rest = u - (float(cumulative[b - 1]) if b > 0 else 0.0)
-    i = int(torch.searchsorted(inside, torch.tensor(rest, dtype=torch.float64, device=inside.device), right=True))
+    weights = padded[start:start + BLOCK].cpu().numpy()
+    inside = np.cumsum(weights, dtype=np.float64)
+    i = int(np.searchsorted(inside, u - (cumulative[b - 1] if b > 0 else 0.0), side="right"))
     if i >= BLOCK or not weights[i] > 0:  # rounding between the two sums: the block's last candidate with mass
-        i = int(torch.nonzero(weights > 0)[-1])
-    return start + i  # first c > rest: always a candidate with D^2 > 0
+        i = int(np.flatnonzero(weights > 0)[-1])
+    return start + i  # the first running sum above u: always a candidate with D^2 > 0
 
 
 def _badge(pool: Pool, k: int, rng: np.random.Generator, options: dict) -> Selection:
