@@ -122,6 +122,7 @@ def map_chart(view: EpochView, colour_by: str = "selected", class_name: str | No
     rows = frame if show_positives else frame[frame["kind"] == "negative"]
     data = rows[MAP_COLUMNS].copy()
     data["pick"] = np.where(data["pick"] >= 0, data["pick"] + 1, np.nan)  # 1 = the first pick
+    data["pick_text"] = [f"{p:.0f}" if p == p else "-" for p in data["pick"]]  # '-': not picked
     data["classes"] = view.describe(rows.index.to_numpy()) if len(rows) <= 5000 else ""
     x_range, y_range = map_domain(view)
     pick = alt.selection_point(name="pick", fields=["bag_id"], on="click", clear="dblclick")
@@ -141,7 +142,7 @@ def map_chart(view: EpochView, colour_by: str = "selected", class_name: str | No
         colour = alt.Color("colour:Q", title=title, scale=colour_scale,
                            legend=alt.Legend(orient="bottom", gradientLength=300))
     tooltip = [alt.Tooltip("bag_id:Q", title="bag"), alt.Tooltip("kind:N"),
-               alt.Tooltip("pick:Q", title="pick order"), alt.Tooltip("score:Q", format=".4g"),
+               alt.Tooltip("pick_text:N", title="pick order"), alt.Tooltip("score:Q", format=".4g"),
                alt.Tooltip("prob:Q", title="p(positive)", format=".3f"),
                alt.Tooltip("times_selected:Q", title="times selected"), alt.Tooltip("classes:N", title="true classes")]
     return (alt.Chart(data).mark_point(filled=True, size=46, clip=True, opacity=0.85).encode(
