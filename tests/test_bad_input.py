@@ -107,7 +107,7 @@ CASES: list[tuple[str, list[str], dict[str, str]]] = [
     ("home-is-a-file", ["list"], {"WEAKNEG_HOME": "/etc/hostname"}),
     ("home-relative", ["list"], {"WEAKNEG_HOME": "relative/home"}),
     ("max-concurrent-text", ["dispatch"], {"WEAKNEG_MAX_CONCURRENT": "many"}),
-    ("max-concurrent-zero", ["dispatch"], {"WEAKNEG_MAX_CONCURRENT": "0"}),
+    ("max-concurrent-fraction", ["dispatch"], {"WEAKNEG_MAX_CONCURRENT": "1.5"}),
     ("max-concurrent-negative", ["dispatch"], {"WEAKNEG_MAX_CONCURRENT": "-2"}),
     # --- list / show / resume
     ("show-no-run", ["show", "999"], {}),

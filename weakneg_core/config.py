@@ -130,7 +130,7 @@ def _one_of(name: str, value: Any, choices) -> None:
 
 def _at_least(name: str, value: Any, low: int, high: int | None = None) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
-        bounds = f">= {low}" if high is None else f"in [{low}, {high:,}]"
+        bounds = f">= {low}" if high is None else f">= {low} and <= {high:,}"
         raise ConfigError(f"{name} must be an integer {bounds}, got {value!r}")
 
 

@@ -42,8 +42,8 @@ def max_concurrent() -> int:
     value = os.environ.get("WEAKNEG_MAX_CONCURRENT")
     if value is None:
         return max(1, (os.cpu_count() or 2) // 2)
-    if not value.strip().isdigit() or int(value) < 1:
-        raise WeaknegError(f"WEAKNEG_MAX_CONCURRENT must be an integer >= 1, got {value!r}")
+    if not value.strip().isdigit():  # 0 queues without starting workers
+        raise WeaknegError(f"WEAKNEG_MAX_CONCURRENT must be an integer >= 0, got {value!r}")
     return int(value)
 
 

@@ -85,16 +85,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise WeaknegError(f"no sweep {args.sweep_id!r} to resume in {args.store or 'the default store'}; give a "
                            f"grid (--classes ... --samplers ...) to start it")
     sweep = sweep_from_args(args, stored["config"] if stored else None)
-    check_data(sweep.validate().expand(confirm=args.yes or args.dry_run))
-    store = existing or RunStore(args.store)
-    if args.dry_run:
-        configs = sweep.validate().expand(confirm=True)
-        guess = estimate(store, configs, sweep.max_concurrent or None)
+    configs = sweep.validate().expand(confirm=args.yes or args.dry_run)
+    if args.dry_run:  # a dry run writes nothing: no store is created for it
+        guess = (estimate(existing, configs, sweep.max_concurrent or None) if existing
+                 else {"wall_seconds": None, "based_on": 0})
         wall = guess["wall_seconds"]
         out = {"runs": len(configs), "estimated_wall_seconds": wall, "based_on_runs": guess["based_on"]}
         print(json.dumps(out) if args.json else
               f"{len(configs):,} runs; estimated {_duration(wall) if wall is not None else 'unknown (no past runs)'}")
         return 0
+
+    check_data(configs)
+    store = existing or RunStore(args.store)
 
     def on_progress(p: dict) -> None:  # stderr, so that --json's stdout stays one JSON object
         print(format_progress(p), file=sys.stderr, flush=True)
