@@ -46,9 +46,9 @@ def test_a_choice_is_a_select_box_and_text_params_are_checked_by_the_engine():
 
 
 @pytest.mark.parametrize("key, value, message", [
-    ("epochs", 0, "epochs must be an integer >= 1, got 0"),
+    ("epochs", 0, "epochs must be an integer >= 1 and <= 100,000, got 0"),
     ("pn_ratio", 0.0, "pn_ratio must be a number > 0"),
-    ("bag_size", 0, "bag_size must be an integer >= 1, got 0"),
+    ("bag_size", 0, "bag_size must be an integer >= 1 and <= 10,000, got 0"),
 ])
 def test_an_out_of_range_number_shows_the_message_and_is_never_replaced(key, value, message):
     app = open_page("app_pages/launch.py")

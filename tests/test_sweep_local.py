@@ -30,7 +30,7 @@ def test_local_sweep_from_the_cli_then_its_report(store, tmp_path, capsys):
 
     assert main(["report", "cli-local", "--out", str(tmp_path / "rep"), "--json", "--store", store.url]) == 0
     written = json.loads(capsys.readouterr().out)
-    assert (tmp_path / "rep" / "delta_chart.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "rep" / "figure1.png").read_bytes()[:4] == b"\x89PNG"
     assert "| random | " in open(written["markdown"]).read()  # Table 1 row
 
     assert main(["sweeps", "--json", "--store", store.url]) == 0
