@@ -34,12 +34,12 @@ state = {"epoch": 0, "steps": 0}
 die = lambda: os.kill(os.getpid(), signal.SIGKILL)
 score_pool, train_epoch, checkpoint = train.Experiment.score_pool, train.Experiment.train_epoch, train.Experiment._checkpoint
 
-def scoring(self, epoch):
+def scoring(self, epoch, *args, **kwargs):
     state["epoch"] = epoch
     if point == "mid-scoring" and epoch == 3:
         self.forward_all(self.train_bags, self.pool)  # half the work done, nothing recorded
         die()
-    return score_pool(self, epoch)
+    return score_pool(self, epoch, *args, **kwargs)
 
 def training(self, positions):
     state["steps"] = 0
