@@ -7,11 +7,11 @@ non-finite features count as distance 0: they come after every other candidate.
 
 Precision: the distance updates run in float32 on points centred at their mean (|a|^2 + |b|^2 - 2ab
 loses less to cancellation near the data than far from the origin), one matrix-vector product per pick.
-The picks are nevertheless those of exact arithmetic: every float32 squared distance is within
+The picks are nevertheless those of float64 arithmetic: every float32 squared distance is within
 `tolerance` of the true one, so when another candidate comes within twice that of the float32 maximum,
-those few candidates get their distance to every center recomputed in float64 from the differences, and
-the largest of those wins (ties: lower position). Picks therefore match a float64 implementation such as
-scikit-activeml's CoreSet, at float32 speed.
+those few candidates get their distance to every center recomputed in float64 (one small product with
+the centers, kept in a float64 buffer), and the largest of those wins (ties: lower position). Picks
+therefore match a float64 implementation such as scikit-activeml's CoreSet, at float32 speed.
 """
 
 from __future__ import annotations
@@ -55,19 +55,24 @@ def k_center_greedy(points: torch.Tensor, centers: torch.Tensor, k: int) -> tupl
     min_d2.masked_fill_(bad, -1.0)  # below every real distance: broken rows come after all others
     norms = fast.pow(2).sum(1)
     scores = min_d2.double()
+    exact_norms = exact.pow(2).sum(1)
+    all_centers = torch.cat([centers, exact.new_empty(k, exact.shape[1])])  # float64: the initial ones, then picks
+    center_norms = torch.cat([centers.pow(2).sum(1), exact.new_empty(k)])
+    count = len(centers)
     picks: list[int] = []
     for _ in range(k):
         j = int(torch.argmax(min_d2))  # first maximal value: ties go to the lower position
         best = float(min_d2[j])
+        scores[j] = best
         if best > 0 and slack > 0:
             near = torch.nonzero(min_d2 >= best - slack).flatten()
             if len(near) > 1:  # a near tie in float32: decide it in float64
-                j, scores[j] = _exact_farthest(exact, centers, picks, near)
-            else:
-                scores[j] = best
-        else:
-            scores[j] = best
+                d2 = (exact_norms[near, None] + center_norms[None, :count]
+                      - 2 * exact[near] @ all_centers[:count].T).amin(1)
+                best_near = int(torch.argmax(d2))  # first maximal: the lower position among exact ties
+                j, scores[j] = int(near[best_near]), float(d2[best_near].clamp_min(0))
         picks.append(j)
+        all_centers[count], center_norms[count], count = exact[j], exact_norms[j], count + 1
         d2 = torch.addmv(norms, fast, fast[j], alpha=-2).add_(norms[j]).clamp_min_(0)
         torch.minimum(min_d2, d2, out=min_d2)
         min_d2[j] = -np.inf  # taken: never the argmax again (min with distances >= 0 keeps -inf and -1)
@@ -75,16 +80,6 @@ def k_center_greedy(points: torch.Tensor, centers: torch.Tensor, k: int) -> tupl
     picked[picks] = True
     scores = torch.where(picked, scores, min_d2.double()).clamp_min(0)
     return np.asarray(picks, dtype=np.int64), scores.sqrt().cpu().numpy()
-
-
-def _exact_farthest(exact: torch.Tensor, centers: torch.Tensor, picks: list[int],
-                    near: torch.Tensor) -> tuple[int, float]:
-    """Among the candidates `near` (ascending positions), the one farthest from every center, in float64 from the
-    differences (no cancellation), a few candidates at a time to bound memory."""
-    everything = torch.cat([centers, exact[picks]]) if picks else centers
-    d2 = torch.cat([(exact[chunk, None, :] - everything[None]).pow(2).sum(2).amin(1) for chunk in near.split(16)])
-    best = int(torch.argmax(d2))  # first maximal: the lower position among exact ties
-    return int(near[best]), float(d2[best])
 
 
 def _coreset(pool: Pool, k: int, rng: np.random.Generator, options: dict) -> Selection:
