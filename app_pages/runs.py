@@ -206,6 +206,16 @@ def live_view(run_id: int, active: bool) -> None:
             st.rerun(scope="app")
         if run["error"]:
             (st.warning if row["status"] in ("cancelled", "interrupted") else st.error)(run["error"].splitlines()[0])
+        if (row["status"] in run_actions.RESUMABLE and run["kind"] == "run"
+                and st.button("Resume from the last finished epoch", icon=":material/play_circle:", key="resume",
+                              disabled=limits.current().readonly)):
+            try:
+                run_actions.resume_run(store, run_id)
+            except WeaknegError as error:
+                st.error(str(error), icon=":material/error:")
+            else:
+                st.toast(f"run {run_id} queued again: it continues after epoch {run['epochs_done']}")
+                st.rerun(scope="app")
         metrics = st.columns(4)
         metrics[0].metric("AP", shown(row["ap"], "{:.3f}"))
         metrics[1].metric("ROC-AUC", shown(row["auc"], "{:.3f}"))

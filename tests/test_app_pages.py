@@ -167,3 +167,27 @@ def test_inspect_follows_a_running_run(monkeypatch):
     store.finish_run(run_id, "finished")
     app = no_exceptions(open_page("app_pages/inspect.py", {"run": str(run_id)}))
     assert not any("new epochs appear here" in c for c in texts(app, "caption"))
+
+
+def test_an_interrupted_run_resumes_from_its_page(monkeypatch):
+    monkeypatch.setenv("WEAKNEG_MAX_CONCURRENT", "0")  # queue only: no worker process in a unit test
+    store = RunStore()
+    run_id = store.create_run(RunConfig(dataset="digits", target_class=3, epochs=4).to_dict())
+    store.start_run(run_id, target_name="3", n_pos=10, pool_size=40, k=20)
+    store.add_epoch(run_id, 1, {"ap": 0.5, "auc": 0.6})
+    store.finish_run(run_id, "interrupted", error="the worker stopped after epoch 1; finished epochs are kept")
+    app = no_exceptions(open_page("app_pages/runs.py", {"run": str(run_id)}))
+    resume = next(b for b in app.button if b.label == "Resume from the last finished epoch")
+    resume.click().run()
+    run = store.get_run(run_id)
+    assert run["status"] == "queued" and run["epochs_done"] == 1 and len(store.epochs(run_id)) == 1
+    assert not any(b.label == "Resume from the last finished epoch" for b in app.button)  # a queued run does not
+
+
+def test_read_only_mode_offers_no_resume(monkeypatch):
+    monkeypatch.setenv("WEAKNEG_READONLY", "1")
+    store = RunStore()
+    run_id = store.create_run(RunConfig(dataset="digits", target_class=3, epochs=4).to_dict())
+    store.finish_run(run_id, "interrupted")
+    app = no_exceptions(open_page("app_pages/runs.py", {"run": str(run_id)}))
+    assert next(b for b in app.button if b.label == "Resume from the last finished epoch").disabled

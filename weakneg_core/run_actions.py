@@ -1,5 +1,5 @@
-"""What a person does to recorded runs from the Runs page: name, tag and annotate them, archive them, delete
-them (rows and artifacts; a running run is cancelled first). The only writers behind the run table; every one
+"""What a person does to recorded runs from the Runs page: name, tag and annotate them, archive them, resume an
+interrupted one, delete them (rows and artifacts; a running run is cancelled first). The only writers behind the run table; every one
 refuses in read-only mode (limits.py)."""
 
 from __future__ import annotations
@@ -40,6 +40,15 @@ def add_tags(store: RunStore, run_ids: Iterable[int], tags: list[str]) -> None:
     for run_id in run_ids:
         run = _exists(store, run_id)
         label_run(store, run_id, tags=list(run.get("tags") or []) + list(tags))
+
+
+RESUMABLE = ("interrupted", "failed", "cancelled")
+
+
+def resume_run(store: RunStore, run_id: int) -> None:
+    """Queue an interrupted, failed or cancelled run again: its worker continues after its last checkpoint."""
+    limits.current().refuse_if_readonly("resuming runs")
+    jobs.resume(store, run_id)
 
 
 def archive(store: RunStore, run_ids: Iterable[int], archived: bool = True) -> None:
