@@ -13,6 +13,7 @@ from scipy import stats
 from weakneg_core.data import features
 from weakneg_core.data.augment import AugmentSettings, augment_batch, mixup, spec_augment
 from weakneg_core.data.features import AudioProblem, FeatureSettings, cached_features, log_mel, read_audio
+from weakneg_core.errors import WeaknegError
 
 
 def test_log_mel_matches_kaldi_fbank_as_psla_computes_it():
@@ -78,6 +79,26 @@ def test_feature_cache_is_reused_and_follows_the_file(tmp_path):
     soundfile.write(path, 0.2 * np.random.default_rng(3).standard_normal(3 * 44100), 44100)
     os.utime(path, ns=(mtime + 10**9, mtime + 10**9))  # an edited file gets new features
     assert cached_features(path) != first and features.COMPUTED["count"] == before + 3
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "wrong shape"])
+def test_a_damaged_cache_file_is_rebuilt_and_an_unreadable_one_is_named(tmp_path, damage):
+    path = tmp_path / "clip.wav"
+    soundfile.write(path, 0.1 * np.random.default_rng(4).standard_normal(16000), 16000)
+    cached = cached_features(path)
+    want = np.load(cached).copy()
+    if damage == "truncated":
+        cached.write_bytes(cached.read_bytes()[:1000])
+    elif damage == "garbage":
+        cached.write_bytes(b"not a numpy file at all")
+    else:
+        np.save(cached, np.zeros((10, 3), dtype=np.float32))
+    if damage != "wrong shape":
+        with pytest.raises(WeaknegError, match=f"feature cache file {cached}.*delete it"):
+            features.open_features(cached)
+    before = features.COMPUTED["count"]
+    assert cached_features(path) == cached and features.COMPUTED["count"] == before + 1  # computed again
+    np.testing.assert_array_equal(features.open_features(cached), want)
 
 
 def _masked_widths(out: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:

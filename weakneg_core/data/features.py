@@ -20,6 +20,7 @@ import numpy as np
 import soundfile
 
 from .. import paths
+from ..errors import WeaknegError
 
 FEATURE_VERSION = 1  # bump when the computation changes: old cache entries are then ignored
 
@@ -137,8 +138,8 @@ def cached_features(audio_path: str | Path, settings: FeatureSettings = FeatureS
     if not audio_path.is_file():
         raise AudioProblem("missing", str(audio_path))
     target = cache_path(audio_path, settings)
-    if target.is_file():
-        return target
+    if target.is_file() and _intact(target, settings):
+        return target  # a truncated or foreign file falls through and is rebuilt
     samples = read_audio(audio_path, settings.sample_rate, min_seconds)
     features = log_mel(samples, settings).astype(np.float16)
     COMPUTED["count"] += 1
@@ -149,9 +150,22 @@ def cached_features(audio_path: str | Path, settings: FeatureSettings = FeatureS
     return target
 
 
+def _intact(path: Path, settings: FeatureSettings) -> bool:
+    """Whether a cache file holds what this cache writes: float16 (frames, n_mels), whole (reads the header only)."""
+    try:
+        features = np.load(path, mmap_mode="r")
+    except (OSError, ValueError):
+        return False
+    return features.dtype == np.float16 and features.ndim == 2 and features.shape[1] == settings.n_mels
+
+
 def open_features(path: str | Path) -> np.ndarray:
     """A cached clip, memory-mapped (read-only float16, (frames, n_mels))."""
-    return np.load(path, mmap_mode="r")
+    try:
+        return np.load(path, mmap_mode="r")
+    except (OSError, ValueError) as error:  # damaged after it was checked: say which file and what to do
+        raise WeaknegError(f"the feature cache file {path} is unreadable ({error}); delete it and it is computed "
+                           f"again from its clip on the next run") from error
 
 
 def feature_stats(files: list[Path], limit: int = 256, seed: int = 0) -> tuple[float, float]:
