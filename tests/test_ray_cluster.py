@@ -78,12 +78,31 @@ class Node:
 
 
 @pytest.fixture
-def ray_token(monkeypatch):
-    """Ray's token authentication with this cluster's own token (never the user's ~/.ray/auth_token)."""
+def ray_token():
+    """Ray's token authentication with this cluster's own token (never the user's ~/.ray/auth_token). Ray keeps the
+    auth mode and token of the first ray.init in process-wide caches: they are reset afterwards, or every later
+    local Ray in this test process (tests/test_sweep_ray.py) would present this cluster's token."""
+    import ray
+    from ray._raylet import AuthenticationTokenLoader, Config
+
+    def reload() -> None:  # the cached config first, then the token cache (Ray's own order)
+        Config.initialize("")
+        AuthenticationTokenLoader.instance().reset_cache()
+
     token = secrets.token_hex(32)
-    monkeypatch.setenv("RAY_AUTH_MODE", "token")
-    monkeypatch.setenv("RAY_AUTH_TOKEN", token)
-    return token
+    saved = {name: os.environ.get(name) for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}
+    os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=token)
+    reload()
+    try:
+        yield token
+    finally:
+        ray.shutdown()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        reload()
 
 
 @pytest.fixture
