@@ -1,12 +1,13 @@
 """Dataset files that cannot be right are refused with a message naming them: IDX images and labels that do not
 match, truncated IDX files, and CIFAR batches that try to run code when unpickled."""
 
-import gzip
 import os
 import pickle
 
 import numpy as np
 import pytest
+
+from idx_support import write_fashion_root, write_idx
 
 from weakneg_core.config import RunConfig
 from weakneg_core.data import load_bags
@@ -14,22 +15,9 @@ from weakneg_core.data.images import read_cifar_batch
 from weakneg_core.errors import DatasetMissing
 
 
-def write_idx(path, array, shape=None):
-    shape = shape or array.shape
-    header = bytes([0, 0, 0x08, len(shape)]) + b"".join(int(d).to_bytes(4, "big") for d in shape)
-    with gzip.open(path, "wb") as handle:
-        handle.write(header + array.astype(np.uint8).tobytes())
-
-
 @pytest.fixture
 def fashion_root(tmp_path):
-    raw = tmp_path / "FashionMNIST" / "raw"
-    raw.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for prefix, n in (("train", 400), ("t10k", 200)):
-        write_idx(raw / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
-        write_idx(raw / f"{prefix}-labels-idx1-ubyte.gz", np.arange(n) % 10)
-    return tmp_path
+    return write_fashion_root(tmp_path)
 
 
 def test_idx_images_and_labels_of_different_counts_are_refused(fashion_root):

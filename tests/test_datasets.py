@@ -1,10 +1,11 @@
 """Image datasets read from their published layouts (small generated files), and clear messages when missing."""
 
-import gzip
 import pickle
 
 import numpy as np
 import pytest
+
+from idx_support import write_fashion_root, write_idx
 
 from weakneg_core.config import RunConfig
 from weakneg_core.data import class_names, dataset_status, load_bags
@@ -12,21 +13,9 @@ from weakneg_core.data.images import read_idx
 from weakneg_core.errors import DatasetMissing
 
 
-def write_idx(path, array):
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    with gzip.open(path, "wb") as handle:
-        handle.write(header + array.astype(np.uint8).tobytes())
-
-
 @pytest.fixture
 def fashion_root(tmp_path):
-    raw = tmp_path / "FashionMNIST" / "raw"
-    raw.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for prefix, n in (("train", 400), ("t10k", 200)):
-        write_idx(raw / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
-        write_idx(raw / f"{prefix}-labels-idx1-ubyte.gz", np.arange(n) % 10)
-    return tmp_path
+    return write_fashion_root(tmp_path)
 
 
 def test_fashion_mnist_torchvision_layout(fashion_root):

@@ -17,7 +17,7 @@ from ..errors import ConfigError
 from .audio import AudioBags, Clip, build_audio_splits
 from .fingerprint import check_readable
 from .natural import SPLIT_OPTIONS, NaturalBags, test_positions
-from .table import SPLITS, problem_line, read_frame
+from .table import SPLITS, listed_files, problem_line, read_frame
 
 AUDIO_OPTIONS = ("path", "audio_dir", "clip_column", "labels_column", "split_column", "classes", "min_seconds",
                  "fingerprint", "download", "freq_mask", "time_mask", "mixup_alpha", "mixup_rate") + SPLIT_OPTIONS
@@ -29,12 +29,7 @@ def _shown(values: list) -> str:
 
 
 def clip_paths(path: Path, options: dict) -> list[Path]:
-    frame = read_frame(check_readable(path))
-    column = options.get("clip_column", "clip")
-    if column not in frame:
-        return []
-    folder = Path(options.get("audio_dir") or path.parent).expanduser()
-    return [p if p.is_absolute() else folder / p for p in map(Path, frame[column].astype(str))]
+    return listed_files(path, options, "clip_column", "clip", "audio_dir")
 
 
 @functools.lru_cache(maxsize=4)

@@ -19,7 +19,7 @@ from ..errors import ConfigError
 from .bags import ImageBags
 from .fingerprint import check_readable
 from .natural import SPLIT_OPTIONS, NaturalBags, padded_members, test_positions
-from .table import bag_labels, problem_line, read_bag_table, read_frame
+from .table import bag_labels, listed_files, problem_line, read_bag_table, read_frame
 
 IMAGE_OPTIONS = ("path", "bags", "bag_column", "label_column", "path_column", "instance_label_column",
                  "split_column", "classes", "class_name", "image_dir", "image_size", "channels", "fingerprint",
@@ -29,12 +29,7 @@ SHOWN = 3
 
 def image_paths(path: Path, options: dict) -> list[Path]:
     """The image files the CSV names (in row order), resolved against image_dir or the CSV's folder."""
-    frame = read_frame(check_readable(path))
-    column = options.get("path_column", "path")
-    if column not in frame:
-        return []
-    folder = Path(options.get("image_dir") or path.parent).expanduser()
-    return [p if p.is_absolute() else folder / p for p in map(Path, frame[column].astype(str))]
+    return listed_files(path, options, "path_column", "path", "image_dir")
 
 
 def read_images(paths: list[Path], size: int, channels: int) -> tuple[np.ndarray, list[str]]:

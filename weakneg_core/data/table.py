@@ -37,6 +37,17 @@ SPLITS = ("train", "test")
 SHOWN = 3  # examples named per problem
 
 
+def listed_files(path: Path, options: dict, column_option: str, default_column: str, folder_option: str) -> list[Path]:
+    """The files a CSV names in one column (row order), relative names resolved against the folder an option names,
+    else the CSV's own folder; [] when the column is missing (the caller's check names it)."""
+    frame = read_frame(check_readable(path))
+    column = options.get(column_option, default_column)
+    if column not in frame:
+        return []
+    folder = Path(options.get(folder_option) or path.parent).expanduser()
+    return [p if p.is_absolute() else folder / p for p in map(Path, frame[column].astype(str))]
+
+
 def read_frame(path: Path):
     """A CSV, Parquet or .npz file -> pandas DataFrame (an .npz 2-D array becomes one array column)."""
     import pandas as pd
