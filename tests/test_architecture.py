@@ -36,7 +36,7 @@ def imports(path: Path):
     """(imported module as a dotted name, names taken from it) for every import in a file, relative ones resolved."""
     inside = ENGINE in path.parents
     package = ["weakneg_core", *path.relative_to(ENGINE).parent.parts] if inside else []  # pages: absolute only
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield alias.name, []

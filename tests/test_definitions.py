@@ -8,7 +8,7 @@ from weakneg_core.models.heads import HEAD_DESCRIPTIONS, HEADS
 from weakneg_core.samplers import SAMPLERS
 
 ROOT = Path(__file__).resolve().parents[1]
-TEXT = (ROOT / "docs" / "definitions.md").read_text()
+TEXT = (ROOT / "docs" / "definitions.md").read_text(encoding="utf-8")
 
 
 def test_every_sampler_and_head_is_defined_in_the_apps_words():
@@ -28,4 +28,4 @@ def test_the_statistics_named_are_the_ones_computed():
 
 def test_code_points_to_the_repositorys_definitions_only():
     for path in [*ROOT.glob("weakneg_core/**/*.py"), *ROOT.glob("app_pages/*.py"), *ROOT.glob("tests/*.py")]:
-        assert "DESIGN" + ".md" not in path.read_text(), path  # spelled apart so this file passes too
+        assert "DESIGN" + ".md" not in path.read_text(encoding="utf-8"), path  # spelled apart so this file passes too

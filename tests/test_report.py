@@ -43,7 +43,7 @@ def test_report_files_hold_the_comparison(sweep_store, tmp_path):
     assert samplers["verdict"].tolist() == expected["samplers"]["verdict"].tolist()
     assert written["figure1"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert written["curves_chart"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    text = written["markdown"].read_text()
+    text = written["markdown"].read_text(encoding="utf-8")
     assert "# Sweep rep" in text and "figure1.png" in text and "curves.png" in text
     assert expected["samplers"].loc[0, "summary"] in text
     assert "| random |" in text and "0.420 ± 0.050" in text  # Table 1: 0.42 +- 4.3027 * 0.02 / sqrt(3)

@@ -47,7 +47,7 @@ def write_report(store: RunStore, sweep_id: str, out: str | Path | None = None) 
     written["curves_chart"] = curves_chart(tables["curves"], folder / "curves.png", "ap")
     written["markdown"] = folder / "report.md"
     written["markdown"].write_text(markdown(sweep, frame, results, tables, written["figure1"].name,
-                                            written["curves_chart"].name))
+                                            written["curves_chart"].name), encoding="utf-8")
     return written
 
 
