@@ -3,8 +3,7 @@
 import streamlit as st
 
 from weakneg_core import jobs, limits, views
-from weakneg_core.cli.common import parse_pairs
-from weakneg_core.config import DEVICES, RunConfig, parse_value
+from weakneg_core.config import DEVICES, RunConfig, parse_pairs, parse_value
 from weakneg_core.data import DATASETS, class_names
 from weakneg_core.errors import WeaknegError
 from weakneg_core.models import HEAD_DESCRIPTIONS, HEADS

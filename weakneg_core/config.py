@@ -102,6 +102,17 @@ def parse_value(text: str) -> Any:
         return text
 
 
+def parse_pairs(pairs) -> dict[str, Any]:
+    """KEY=VALUE strings (command line, forms) -> dict, values as `parse_value` reads them."""
+    values = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"expected KEY=VALUE, got {pair!r}")
+        values[key] = parse_value(raw)
+    return values
+
+
 def from_known_fields(cls, values: dict[str, Any], what: str):
     """Build a dataclass from a dict, naming any key it does not have."""
     known = {f.name for f in dataclasses.fields(cls)}

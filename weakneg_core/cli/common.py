@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Callable
 
-from ..config import parse_value
-from ..errors import WeaknegError
+from ..config import parse_pairs  # noqa: F401  (the commands' KEY=VALUE reader, shared with the forms)
 
 
 @dataclass(frozen=True)
@@ -27,13 +26,3 @@ def add_store_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", default=None, help="SQLAlchemy URL (default $WEAKNEG_STORE or "
                                                  "sqlite:///~/.weakneg/runs.db)")
 
-
-def parse_pairs(pairs: Sequence[str]) -> dict[str, Any]:
-    """KEY=VALUE strings -> dict (values as `parse_value` reads them)."""
-    values = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            raise WeaknegError(f"expected KEY=VALUE, got {pair!r}")
-        values[key] = parse_value(raw)
-    return values

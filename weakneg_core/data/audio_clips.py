@@ -15,9 +15,8 @@ import numpy as np
 
 from ..errors import ConfigError
 from .audio import AudioBags, Clip, build_audio_splits
-from .fingerprint import check_readable
 from .natural import SPLIT_OPTIONS, NaturalBags, test_positions
-from .table import SPLITS, listed_files, problem_line, read_frame
+from .table import SPLITS, file_cache_key, listed_files, problem_line, read_frame
 
 AUDIO_OPTIONS = ("path", "audio_dir", "clip_column", "labels_column", "split_column", "classes", "min_seconds",
                  "fingerprint", "download", "freq_mask", "time_mask", "mixup_alpha", "mixup_rate") + SPLIT_OPTIONS
@@ -89,12 +88,7 @@ def _read(path: str, stamp: tuple, options_json: str) -> tuple[list[Clip], list[
 def load_clips(options: dict) -> tuple[list[Clip], list[str], np.ndarray | None]:
     """(clips, class names, split per clip or None), validated; parsed once per process while the CSV is unchanged
     (the clips themselves are cached as features, as for AudioSet)."""
-    if not options.get("path"):
-        raise ConfigError("audio clips need their CSV: --data PATH (dataset option path)")
-    path = check_readable(Path(options["path"]).expanduser())
-    stat = path.stat()
-    shown = {k: v for k, v in options.items() if k not in ("fingerprint", "download") + SPLIT_OPTIONS}
-    return _read(str(path.resolve()), (stat.st_mtime_ns, stat.st_size), json.dumps(shown, sort_keys=True))
+    return _read(*file_cache_key(options, "audio clips need their CSV"))
 
 
 def natural_clips(clips: list[Clip], names: list[str], split: np.ndarray | None) -> NaturalBags:

@@ -19,7 +19,7 @@ from ..errors import ConfigError
 from .bags import ImageBags
 from .fingerprint import check_readable
 from .natural import SPLIT_OPTIONS, NaturalBags, padded_members, test_positions
-from .table import bag_labels, listed_files, problem_line, read_bag_table, read_frame
+from .table import bag_labels, file_cache_key, listed_files, problem_line, read_bag_table, read_frame
 
 IMAGE_OPTIONS = ("path", "bags", "bag_column", "label_column", "path_column", "instance_label_column",
                  "split_column", "classes", "class_name", "image_dir", "image_size", "channels", "fingerprint",
@@ -95,12 +95,7 @@ def _cached(path: str, stamp: tuple, options_json: str) -> tuple[NaturalBags, np
 
 
 def load_image_bags(options: dict) -> tuple[NaturalBags, np.ndarray]:
-    if not options.get("path"):
-        raise ConfigError("image bags need their CSV: --data PATH (dataset option path)")
-    path = check_readable(Path(options["path"]).expanduser())
-    stat = path.stat()
-    shown = {k: v for k, v in options.items() if k not in ("fingerprint", "download") + SPLIT_OPTIONS}
-    return _cached(str(path.resolve()), (stat.st_mtime_ns, stat.st_size), json.dumps(shown, sort_keys=True))
+    return _cached(*file_cache_key(options, "image bags need their CSV"))
 
 
 def image_splits(options: dict, target: int, seed: int) -> tuple[ImageBags, ImageBags]:

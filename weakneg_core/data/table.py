@@ -279,11 +279,17 @@ def _cached(path: str, stamp: tuple, options_json: str) -> NaturalBags:
     return read_instance_table(Path(path), json.loads(options_json))
 
 
+def file_cache_key(options: dict, what: str) -> tuple[str, tuple[int, int], str]:
+    """(resolved path, (mtime, size), the options that shape the parse as JSON): a user file is parsed once per
+    process while it is unchanged; fingerprint, download and the split options do not change the parse."""
+    if not options.get("path"):
+        raise ConfigError(f"{what}: --data PATH (dataset option path)")
+    path = check_readable(Path(str(options["path"])).expanduser())
+    stat = path.stat()
+    shown = {k: v for k, v in options.items() if k not in ("fingerprint", "download") + SPLIT_OPTIONS}
+    return str(path.resolve()), (stat.st_mtime_ns, stat.st_size), json.dumps(shown, sort_keys=True)
+
+
 def load_instance_table(options: dict) -> NaturalBags:
     """The validated table of these options, parsed once per process while the file is unchanged."""
-    path = Path(str(options.get("path", ""))).expanduser()
-    if not options.get("path"):
-        raise ConfigError("an instance table needs its file: --data PATH (dataset option path)")
-    stat = check_readable(path).stat()
-    shown = {k: v for k, v in options.items() if k not in ("fingerprint", "download") + SPLIT_OPTIONS}
-    return _cached(str(path.resolve()), (stat.st_mtime_ns, stat.st_size), json.dumps(shown, sort_keys=True))
+    return _cached(*file_cache_key(options, "an instance table needs its file"))
