@@ -17,7 +17,7 @@ LAYERS = {
     "samplers": 2,
     "config": 3, "projection": 3,
     "train": 4,
-    "jobs": 5, "comparison": 5, "paired_stats": 5, "curves": 5, "bench": 5, "bench_epoch": 5, "bench_peers": 5, "playground": 5, "mil_benchmark": 5,
+    "jobs": 5, "comparison": 5, "paired_stats": 5, "curves": 5, "bench": 5, "playground": 5, "mil_benchmark": 5,
     "milcheck": 6, "sweep": 6, "run_actions": 6,
     "views": 7, "report": 7, "cli": 7,
     "__main__": 8, "__init__": 0,

@@ -9,8 +9,8 @@ CPU, scored by the trainer's own `Experiment.forward_all`. Reported, each the me
 - BADGE's k-means++ selection vs a straightforward implementation of the original algorithm (dense
   embedding matrix, pairwise distances to the newest center, a scipy rv_discrete draw per pick).
 The plain inference and scoring passes alternate slice by slice so that load from other processes on a shared
-machine falls on both alike. Then the peers (`bench_peers`: scikit-learn, scikit-activeml, the original
-BADGE on identical inputs) and the epoch floor (`bench_epoch`: our epoch against a minimal plain PyTorch
+machine falls on both alike. Then the peers (`peers`: scikit-learn, scikit-activeml, the original
+BADGE on identical inputs) and the epoch floor (`epoch`: our epoch against a minimal plain PyTorch
 epoch on Fashion-MNIST bags). `--device cuda` runs the model, the scoring and our samplers on the GPU (the
 peers are CPU libraries and stay there).
 """
@@ -26,18 +26,18 @@ from typing import Callable
 
 import numpy as np
 import torch
-from scipy import stats
-from sklearn.metrics import pairwise_distances
 
-from . import bench_epoch, bench_peers
-from .config import RunConfig
-from .data import LoadedBags
-from .data.bags import ImageBags
-from .models import HEADS
-from .models.gradients import autograd_embedding, gradient_embedding
-from .samplers import SAMPLERS, Pool
-from .samplers.badge import kmeans_pp_seeds
-from .train import Experiment
+from . import peers
+from .epoch import epoch_figures
+from .reference import original_badge
+from ..config import RunConfig
+from ..data import LoadedBags
+from ..data.bags import ImageBags
+from ..models import HEADS
+from ..models.gradients import autograd_embedding, gradient_embedding
+from ..samplers import SAMPLERS, Pool
+from ..samplers.badge import kmeans_pp_seeds
+from ..train import Experiment
 
 # Our speed goals: score samplers within 1.2x one inference pass; set samplers' selection within 1x on top.
 SCORE_GOAL, SELECT_GOAL, GRAD_SPEEDUP_GOAL, GRAD_DIFF_GOAL = 1.2, 1.0, 20.0, 1e-5
@@ -132,24 +132,6 @@ def fresh(pool: Pool) -> Pool:
     return dataclasses.replace(pool, _grads={})
 
 
-def original_badge(matrix: np.ndarray, k: int, seed: int) -> list[int]:
-    """BADGE as first published: dense embeddings, distances to the newest center, a fresh rv_discrete per pick,
-    redrawing picks already taken."""
-    state = np.random.RandomState(seed)
-    chosen = [int(np.argmax(np.linalg.norm(matrix, axis=1)))]
-    distances = pairwise_distances(matrix, matrix[chosen]).ravel().astype(float)
-    while len(chosen) < k:
-        if len(chosen) > 1:
-            distances = np.minimum(distances, pairwise_distances(matrix, matrix[chosen[-1:]]).ravel())
-        weights = distances ** 2 / (distances ** 2).sum()
-        draw = stats.rv_discrete(name="custm", values=(np.arange(len(distances)), weights))
-        pick = int(draw.rvs(size=1, random_state=state)[0])
-        while pick in chosen:
-            pick = int(draw.rvs(size=1, random_state=state)[0])
-        chosen.append(pick)
-    return chosen
-
-
 def run_benchmark(settings: BenchSettings = BenchSettings(), log: Callable[[str], None] = lambda _: None) -> dict:
     from threadpoolctl import threadpool_limits  # numpy / scikit-learn BLAS: the same thread count as torch
 
@@ -189,7 +171,7 @@ def _run(settings: BenchSettings, log: Callable[[str], None]) -> dict:
         cost = result["samplers"][name]["cost_vs_inference"]
         log(f"  {name:17s} select {t_select:8.3f} s   (score + select) / inference {cost:6.3f}")
     result["grad_embedding"] = grad_embedding_figures(pool, settings, log)
-    with_peers = settings.peers and bench_peers.peers_available() is None
+    with_peers = settings.peers and peers.peers_available() is None
     # the peers section times the original BADGE too: run it once, there
     result["badge"] = badge_figures(pool, dataclasses.replace(settings, original_badge=settings.original_badge and
                                                               not with_peers), log)
@@ -203,26 +185,26 @@ def _run(settings: BenchSettings, log: Callable[[str], None]) -> dict:
     if settings.epoch_floor:
         cfg = RunConfig(dataset=settings.epoch_dataset, target_class=0, max_instances=settings.epoch_instances,
                         device=settings.device, seed=settings.seed)
-        result["epoch"] = bench_epoch.epoch_figures(cfg, settings.repeats, settings.epoch_threads, log)
+        result["epoch"] = epoch_figures(cfg, settings.repeats, settings.epoch_threads, log)
     result["goals"] = goals(result)
     return result
 
 
 def peer_figures(pool: Pool, settings: BenchSettings, log: Callable[[str], None]) -> dict:
-    missing = bench_peers.peers_available()
+    missing = peers.peers_available()
     if missing:
         log(f"peers skipped: {missing}")
         return {"skipped": missing}
     pool = pool if pool.log_probs.device.type == "cpu" else _to_cpu(pool)
     log("peers (medians of interleaved repeats; the slowest peers run once):")
-    figures = {"badge": bench_peers.badge_peer_figures(pool, settings.k, settings.peer_dims, settings.repeats,
+    figures = {"badge": peers.badge_peer_figures(pool, settings.k, settings.peer_dims, settings.repeats,
                                                        settings.seed, settings.original_badge, log)}
     log(f"  BADGE agreement: chi-square of {settings.d2_runs} pick sequences (k = 3 of 6) per implementation")
-    figures["d2_agreement"] = bench_peers.d2_agreement(settings.d2_runs, settings.seed)
+    figures["d2_agreement"] = peers.d2_agreement(settings.d2_runs, settings.seed)
     n = min(settings.coreset_n, len(pool))
-    figures["coreset"] = bench_peers.coreset_peer_figures(pool, n, settings.coreset_centres,
+    figures["coreset"] = peers.coreset_peer_figures(pool, n, settings.coreset_centres,
                                                           min(settings.coreset_k, n), settings.repeats, log)
-    figures["uncertainty"] = bench_peers.uncertainty_peer_figures(pool, settings.k, settings.repeats, settings.seed,
+    figures["uncertainty"] = peers.uncertainty_peer_figures(pool, settings.k, settings.repeats, settings.seed,
                                                                   log)
     return figures
 
@@ -284,7 +266,7 @@ def goals(result: dict) -> dict:
                                           for n in SET_SAMPLERS if n in result["samplers"]},
         "grad_embedding_20x_faster": grad["speedup_vs_autograd"] >= GRAD_SPEEDUP_GOAL,
         "grad_embedding_equal_1e-5": grad["max_abs_diff"] <= GRAD_DIFF_GOAL,
-        **(bench_peers.peer_goals(result["peers"]) if "badge" in result.get("peers", {}) else {}),
+        **(peers.peer_goals(result["peers"]) if "badge" in result.get("peers", {}) else {}),
         **({f"epoch_{name}_within_1.1x": met for name, met in result["epoch"]["goals"].items()}
            if "epoch" in result else {}),
     }

@@ -24,10 +24,11 @@ import numpy as np
 import torch
 from scipy import stats
 
-from .models.gradients import GradEmbedding
-from .samplers import SAMPLERS, Pool
-from .samplers.badge import kmeans_pp_seeds
-from .samplers.coreset import k_center_greedy
+from ..models.gradients import GradEmbedding
+from ..samplers import SAMPLERS, Pool
+from ..samplers.badge import kmeans_pp_seeds
+from ..samplers.coreset import k_center_greedy
+from .reference import original_badge
 
 BADGE_VS_FASTEST_GOAL, BADGE_VS_ORIGINAL_GOAL, CORESET_GOAL = 1.5, 10.0, 2.0
 SLOW = ("sklearn kmeans++ default trials", "scikit-activeml Badge", "original BADGE")
@@ -93,7 +94,6 @@ def badge_peer_figures(pool: Pool, k: int, dims: tuple[int, ...], repeats: int, 
     from sklearn.cluster import kmeans_plusplus
     from skactiveml.pool import Badge
 
-    from .bench import original_badge
 
     figures = {}
     for dim in dims:
@@ -137,7 +137,6 @@ def d2_agreement(runs: int, seed: int = 0) -> dict:
     from sklearn.cluster import kmeans_plusplus
     from skactiveml.pool import Badge
 
-    from .bench import original_badge
 
     rng = np.random.default_rng(seed)
     a = rng.uniform(0.05, 0.45, 6)

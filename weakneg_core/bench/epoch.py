@@ -21,10 +21,10 @@ import torch
 from sklearn.metrics import average_precision_score
 from torch.nn import functional as F
 
-from .config import RunConfig, negatives_per_epoch
-from .data import LoadedBags
-from .models import build_model, pick_device
-from .train import Experiment, prepare
+from ..config import RunConfig, negatives_per_epoch
+from ..data import LoadedBags
+from ..models import build_model, pick_device
+from ..train import Experiment, prepare
 
 EPOCH_GOAL = 1.1
 OUR_SAMPLERS = ("random", "grad_norm", "badge")
