@@ -3,6 +3,8 @@ a new store is at the newest revision; the revisions build exactly the schema st
 
 import sqlite3
 
+import numpy as np
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -111,6 +113,20 @@ def test_a_first_release_store_upgrades_itself_and_keeps_every_row(tmp_path):
     assert run["archived"] is False and run["name"] is None  # the new columns, with their defaults
     store.update_run(1, name="first", tags=["paper"])
     assert store.get_run(1)["tags"] == ["paper"]
+
+
+def test_a_first_release_runs_files_move_under_the_store_id_and_still_load(tmp_path):
+    url = first_release_store(tmp_path / "runs.db")
+    legacy = tmp_path / "runs_artifacts"  # the first release's layout: <db stem>_artifacts/<run_id>/
+    (legacy / "1").mkdir(parents=True)
+    np.savez(legacy / "1" / "epoch_0001.npz", pool_ids=np.array([7, 8, 9]))
+    (legacy / "1" / "worker.log").write_text("epoch 1 done\n", encoding="utf-8")
+    (legacy / "5").mkdir()  # a folder of a run the store no longer holds: left where it is
+    store = RunStore(url)
+    assert store.load_epoch_arrays(1, 1)["pool_ids"].tolist() == [7, 8, 9]
+    assert (store.run_dir(1, create=False) / "worker.log").read_text(encoding="utf-8") == "epoch 1 done\n"
+    assert not (legacy / "1").exists() and (legacy / "5").is_dir()
+    assert RunStore(url).load_epoch_arrays(1, 1)["pool_ids"].tolist() == [7, 8, 9]  # a second open finds them too
 
 
 def test_run_ids_are_never_reused_after_a_delete(tmp_path):

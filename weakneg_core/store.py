@@ -137,6 +137,8 @@ class RunStore:
             first = str(error).strip().splitlines()[0] if str(error).strip() else ""
             raise WeaknegError(f"cannot open the run store {self.url!r}: {type(error).__name__}: {first}") from error
         self.artifacts_root = Path(artifacts) if artifacts else _default_artifacts(self.url)
+        if not self.read_only and artifacts is None and _artifacts_beside_file(self.url):
+            self._adopt_first_release_folders()
 
     def _open(self, read_only: bool | None) -> None:
         check_url(self.url)
@@ -164,6 +166,22 @@ class RunStore:
         """This store's own id (made when the store was created): a recreated store never repeats it."""
         with self.engine.connect() as db:
             return db.execute(select(store_meta.c.value).where(store_meta.c.key == "store_id")).scalar_one()
+
+    def _adopt_first_release_folders(self) -> None:
+        """The first release kept a run's files at <root>/<run_id>; now they sit at <root>/<store_id>/<run_id>.
+        A root beside a SQLite file belongs to that store alone, so its numbered folders of runs it still holds
+        move under its id once, and old runs keep their maps and arrays."""
+        root = self.artifacts_root
+        legacy = [p for p in root.iterdir() if p.is_dir() and p.name.isdigit()] if root.is_dir() else []
+        if not legacy:
+            return
+        with self.engine.connect() as db:
+            held = {str(i) for i in db.execute(select(runs.c.id)).scalars()}
+        for folder in legacy:
+            target = root / self.store_id / folder.name
+            if folder.name in held and not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                folder.rename(target)
 
     # --- runs ---------------------------------------------------------------------------------------
 
@@ -582,9 +600,13 @@ def shown_sweep(sweep: dict[str, Any], now: float | None = None) -> dict[str, An
     return sweep
 
 
+def _artifacts_beside_file(url: str) -> bool:
+    return url.startswith("sqlite:///") and "WEAKNEG_ARTIFACTS" not in os.environ
+
+
 def _default_artifacts(url: str) -> Path:
     """Beside a SQLite file (so two stores never share run folders); else $WEAKNEG_ARTIFACTS."""
-    if url.startswith("sqlite:///") and "WEAKNEG_ARTIFACTS" not in os.environ:
+    if _artifacts_beside_file(url):
         db = Path(url.removeprefix("sqlite:///")).expanduser()
         return db.parent / f"{db.stem}_artifacts"
     return paths.artifacts_root()
