@@ -157,6 +157,22 @@ def test_rename_tag_filter_and_delete_from_the_run_pages(store, monkeypatch):
     assert any("Deleted run(s)" in s.value for s in app.success)  # back on the table, which says what went
 
 
+def test_the_runs_page_reads_its_rows_once_per_rerun(store, monkeypatch):
+    from app_support import record_runs
+
+    from weakneg_core import views
+
+    monkeypatch.setenv("WEAKNEG_STORE", store.url)
+    record_runs(store, 5)
+    reads = []
+    real = views.run_rows
+    monkeypatch.setattr(views, "run_rows", lambda *a, **k: reads.append(k) or real(*a, **k))
+    table = open_page("app_pages/runs.py")
+    assert len(reads) == 1 and table.caption[0].value.startswith("5 of 5 runs")
+    table.multiselect(key="filter_sampler").select("random").run()  # a filter choice: one more read, not two
+    assert len(reads) == 2 and table.caption[0].value.startswith("2 of 5 runs")
+
+
 def test_read_only_mil_checks_run_in_the_page_and_queue_no_job(monkeypatch):
     monkeypatch.setenv("WEAKNEG_READONLY", "1")
     app = AppTest.from_file(str(APP.parent / "app_pages" / "milcheck.py"), default_timeout=300)
