@@ -5,15 +5,16 @@ Pages only read and draw; they start or stop runs only when a person presses a b
 by a stopped server are started by `python -m weakneg_core dispatch` (`make run` calls it first).
 """
 
+import os
+import sys
 import time
+import uuid
 from pathlib import Path
 
 import streamlit as st
 
 from weakneg_core import limits
 from weakneg_core.store import RUNNING, open_store
-
-RESTART_NOTICE_S = 120  # a tab that reconnects this soon after the server started is told what kept going
 
 st.set_page_config(page_title="weakneg", page_icon=":material/scatter_plot:", layout="wide")
 
@@ -32,6 +33,12 @@ PAGES = [  # (file, title, icon)
 
 
 @st.cache_resource(show_spinner=False)
+def server_boot() -> str:
+    """This server process's own id: a tab that still holds another one was opened on a server that is gone."""
+    return uuid.uuid4().hex
+
+
+@st.cache_resource(show_spinner=False)
 def server_started() -> float:
     """When this server process started (Linux: its /proc entry's time), else when it first served a page."""
     try:
@@ -40,15 +47,25 @@ def server_started() -> float:
         return time.time()
 
 
+def boot_seen_by_this_tab() -> str:
+    """The server id this tab was last served by. A hidden field holds it in the browser: its default is this
+    server's id, and the browser sends back the value it holds, which survives a server restart (Streamlit
+    keeps widget values in the tab and sends them to the new server when the tab reconnects)."""
+    st.html("<style>.st-key-frame_boot {display: none}</style>")
+    with st.sidebar.container(key="frame_boot"):
+        return st.text_input("server", value=server_boot(), key="frame_boot_id", label_visibility="collapsed")
+
+
 def restart_notice() -> None:
-    """Once per browser session, shortly after the server (re)started: the runs that kept going meanwhile
-    (they live in worker processes, not in the server)."""
+    """Once, in a tab that was open while the server restarted (not in a tab opened afterwards): the runs that
+    kept going meanwhile (they live in worker processes, not in the server)."""
+    seen = boot_seen_by_this_tab()
     if st.session_state.get("restart_checked"):
         return
     st.session_state["restart_checked"] = True
-    started = server_started()
-    if time.time() - started > RESTART_NOTICE_S:
+    if seen == server_boot():  # a tab opened on this server: nothing was restarted under it
         return
+    started = server_started()
     running = [r for r in open_store().list_runs(status=RUNNING)
                if r["status"] == RUNNING and (r["started_at"] or started) < started]
     if running:
@@ -56,6 +73,8 @@ def restart_notice() -> None:
                  icon=":material/restart_alt:")
 
 
+if "--demo" in sys.argv[1:]:  # `streamlit run app.py -- --demo` (what `serve --demo` runs): read-only for everyone
+    os.environ["WEAKNEG_READONLY"] = "1"
 restart_notice()
 if limits.current().readonly:
     st.sidebar.caption(":material/visibility: Read-only demo: existing runs can be viewed, nothing can be started "
