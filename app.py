@@ -47,12 +47,41 @@ def server_started() -> float:
         return time.time()
 
 
+# Streamlit's own dialog when the server is unreachable ("Is Streamlit still running? ... streamlit run
+# yourscript.py", or "Are you connected to the internet?") cannot be changed by configuration (only a host page
+# embedding the app can block it). This script, added once to the app's page, rewrites its text as it appears.
+FRIENDLIER_CONNECTION_ERROR = """<script>
+const top_ = window.parent;
+if (!top_.weaknegConnectionNotice) {
+  top_.weaknegConnectionNotice = true;
+  const script = top_.document.createElement("script");  // runs in the app's page, whatever happens to this frame
+  script.textContent = `
+    const WORDS = "The weakneg server is not reachable right now (restarting or stopped). Runs keep going in "
+      + "their own processes; this page reconnects by itself when the server is back.";
+    new MutationObserver(() => {
+      for (const dialog of document.querySelectorAll('[role="dialog"]')) {
+        if (dialog.dataset.weakneg || !/Connection error/.test(dialog.innerText)) continue;
+        for (const element of dialog.querySelectorAll("div, p")) {
+          if (/still running|not responding/.test(element.innerText) && !element.querySelector("div, p")) {
+            element.textContent = WORDS;
+            dialog.dataset.weakneg = "1";
+          }
+        }
+        for (const code of dialog.querySelectorAll("pre")) code.style.display = "none";
+      }
+    }).observe(document.body, {childList: true, subtree: true});`;
+  top_.document.head.appendChild(script);
+}
+</script>"""
+
+
 def boot_seen_by_this_tab() -> str:
     """The server id this tab was last served by. A hidden field holds it in the browser: its default is this
     server's id, and the browser sends back the value it holds, which survives a server restart (Streamlit
     keeps widget values in the tab and sends them to the new server when the tab reconnects)."""
     st.html("<style>.st-key-frame_boot {display: none}</style>")
     with st.sidebar.container(key="frame_boot"):
+        st.iframe(FRIENDLIER_CONNECTION_ERROR, height=1)
         return st.text_input("server", value=server_boot(), key="frame_boot_id", label_visibility="collapsed")
 
 

@@ -2,9 +2,12 @@
 `--demo` leaves no enabled Launch button; a server restart under an open tab brings back the app's own
 navigation and tells that tab what kept running."""
 
+import os
 import subprocess
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from app_support import record_runs
@@ -80,6 +83,12 @@ def running_run(home):
 
 
 NOTICE = "your runs kept going: 1 running"
+SHOTS = Path(os.environ.get("WEAKNEG_SCREENSHOTS") or tempfile.mkdtemp(prefix="weakneg-shots-"))
+
+
+def shoot(page, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
 def test_a_restart_under_an_open_tab_keeps_the_apps_navigation_and_says_what_kept_running(home, running_run):
@@ -92,11 +101,16 @@ def test_a_restart_under_an_open_tab_keeps_the_apps_navigation_and_says_what_kep
             assert app_navigation(page) == NAVIGATION
             assert page.get_by_text(NOTICE).count() == 0  # a fresh tab: nothing was restarted under it
             app.kill()
+            dialog = page.get_by_role("dialog")  # Streamlit gives up its quick retries after about 6 s
+            dialog.get_by_text("The weakneg server is not reachable right now").wait_for(timeout=60_000)
+            assert "still running" not in dialog.inner_text() and "not responding" not in dialog.inner_text()
+            shoot(page, "server_unreachable")
             app.start()  # the same port: the open tab reconnects by itself, nobody reloads it
             page.get_by_text(NOTICE).first.wait_for(timeout=90_000)
             assert app_navigation(page) == NAVIGATION
             page.get_by_text("of 4 runs").first.wait_for(timeout=60_000)  # the page it showed, back
             page.get_by_role("link", name="Compare").click()  # and the navigation still works
             page.get_by_text("Compare samplers").first.wait_for(timeout=60_000)
+            shoot(page, "after_restart")
     finally:
         app.kill()
