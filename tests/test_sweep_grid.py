@@ -140,3 +140,25 @@ def test_cli_sampler_parameters(store, capsys):
     assert store.list_sweeps() == [] and store.count_runs() == 0  # nothing written
     assert main(grid + ["--sampler-param", "badge:label=known", "--dry-run", "--json"]) == 0
     assert '"runs": 2' in capsys.readouterr().out
+
+
+def test_a_sweep_stored_before_per_sampler_parameters_resumes(store, capsys):
+    from weakneg_core.store import FINISHED
+
+    old = SweepConfig(base=RunConfig(epochs=1), grid={"classes": [1], "samplers": ["random"]}).to_dict()
+    del old["sampler_params"]  # what sweeps stored before the field existed
+    store.create_sweep("old", old, "local", n_runs=1)
+    (cfg,) = SweepConfig.from_dict(old).expand()
+    run_id = store.create_run(cfg.to_dict(), sweep_id="old")
+    store.finish_run(run_id, FINISHED)
+    assert main(["sweep", "--sweep-id", "old", "--store", store.url]) == 0  # the same sweep: nothing to run again
+    assert "1 already finished before" in capsys.readouterr().out
+
+
+def test_the_same_sweep_id_with_other_sampler_parameters_is_refused(store, capsys):
+    stored = SweepConfig(grid={"classes": [1], "samplers": ["badge"]}, sampler_params={"badge": {"label": "known"}})
+    store.create_sweep("tuned", stored.to_dict(), "local", n_runs=1)
+    args = ["sweep", "--sweep-id", "tuned", "--classes", "1", "--samplers", "badge", "--store", store.url]
+    assert main(args + ["--sampler-param", "badge:label=predicted"]) == 2
+    assert "already exists with a different grid" in capsys.readouterr().err
+    assert store.count_runs() == 0
