@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT ?= 8501
 HOST ?= 127.0.0.1
 
-.PHONY: setup run test test-fast bench apt clean
+.PHONY: setup run demo test test-fast bench apt clean
 
 setup: $(STAMP) apt
 
@@ -33,10 +33,14 @@ apt:
 	  fi; \
 	else echo "apt-get not available: install chromium, dataset-fashion-mnist, sonic-pi-samples by other means"; fi
 
-# Binds to this machine only; `make run HOST=0.0.0.0` exposes the app to the network.
+# Binds to this machine only; `make run HOST=0.0.0.0` exposes the app to the network. `serve` runs `dispatch`
+# first (queued runs left by a stopped server start), then streamlit.
 run: setup
-	$(PY) -m weakneg_core dispatch
-	$(PY) -m streamlit run app.py --server.port $(PORT) --server.address $(HOST)
+	$(PY) -m weakneg_core serve --host $(HOST) --port $(PORT)
+
+# A read-only demo for a class: `make demo HOST=0.0.0.0`; every view works, nothing can be started or changed.
+demo: setup
+	$(PY) -m weakneg_core serve --demo --host $(HOST) --port $(PORT)
 
 test: setup
 	$(PY) -m pytest -q

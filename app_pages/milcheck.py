@@ -43,14 +43,19 @@ with st.form("launch"):
     launched = st.form_submit_button("Run checks", type="primary")
 
 readonly = limits.current().readonly
-if launched and readonly:  # a demo server starts no jobs: one head's checks run here, kept in this tab only
+if launched and readonly:  # a demo server starts no jobs: one head's checks run here, one visitor at a time
     try:
         if head == ALL_HEADS:
             raise WeaknegError("on this read-only demo the checks run in this page: choose one head at a time")
+        settings = milcheck.CheckSettings(head=head, sampler=sampler, seed=seed,
+                                          epochs=min(epochs, milcheck.CheckSettings().epochs))
         with st.spinner(f"Running the MIL checks for {head} in this page (about a minute)…"):
-            result = milcheck.run_checks(milcheck.CheckSettings(head=head, sampler=sampler, seed=seed,
-                                                                epochs=min(epochs, milcheck.CheckSettings().epochs)))
+            result, reused = milcheck.run_here(settings, store=store)
         st.session_state.setdefault("milcheck_here", {})[(sampler, seed, head)] = result
+        if reused:
+            st.caption(f"{head}: computed before with these settings, shown without training again.")
+    except milcheck.Busy as error:
+        st.warning(str(error), icon=":material/hourglass_top:")
     except WeaknegError as error:
         st.error(str(error))
 elif launched:

@@ -28,7 +28,8 @@ def show_table() -> None:
     if "runs_notice" in st.session_state:
         st.success(st.session_state.pop("runs_notice"))
     columns = st.columns([1, 1, 1, 3])
-    chosen, choices = {}, views.run_rows(store)
+    # read once per rerun: the filter choices and the table's first draw share these rows
+    chosen, choices = {}, views.run_rows(store, more=True)
     for column, (field, label) in zip(columns[:3], [("status", "Status"), ("dataset", "Dataset"),
                                                      ("sampler", "Sampler")]):
         with column:
@@ -47,13 +48,17 @@ def show_table() -> None:
     with options[1]:
         archived = st.checkbox("Show archived", key="runs_archived")
     any_active = store.count_runs(status="running") + store.count_runs(status="queued") > 0
-    run_table(chosen, query, shown_columns, archived, allowed, REFRESH_S if any_active else 10 * REFRESH_S)
+    run_table(choices, chosen, query, shown_columns, archived, allowed, REFRESH_S if any_active else 10 * REFRESH_S)
 
 
-def run_table(chosen, query, shown_columns, archived, allowed, every) -> None:
+def run_table(read_rows, chosen, query, shown_columns, archived, allowed, every) -> None:
+    """The table, refreshed on its own every `every` s: its first draw uses the rows the page just read, each
+    refresh reads them again."""
+    unused = [read_rows]
+
     @st.fragment(run_every=every)
     def table() -> None:
-        everything = views.run_rows(store, more=True)
+        everything = unused.pop() if unused else views.run_rows(store, more=True)
         rows = everything if archived else everything[~everything["archived"]]
         for field, values in chosen.items():
             if values:

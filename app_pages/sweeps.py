@@ -4,15 +4,34 @@ local workers or on Ray, watch it, cancel it, and open its comparison on the Com
 import streamlit as st
 
 from weakneg_core import limits
-from weakneg_core.config import RunConfig
+from weakneg_core.config import RunConfig, parse_value
 from weakneg_core.data import class_names, dataset_status
 from weakneg_core.errors import WeaknegError
 from weakneg_core.models import HEADS
 from weakneg_core.report import write_report
 from weakneg_core.samplers import SAMPLERS
+from weakneg_core.samplers.params import Param
 from weakneg_core.store import open_store
 from weakneg_core.sweep import (CONFIRM_AT, SweepConfig, cancel_sweep, count_numbers, estimate, format_duration,
                                 format_progress, launch_background, parse_numbers, progress)
+
+
+
+def param_widget(sampler: str, name: str, param: Param):
+    """The widget a declared parameter asks for (as on Launch): a choice is a select box; number boxes have no
+    bounds, so every value reaches the engine, which says what is wrong."""
+    key, label, help_ = f"sw_param_{sampler}_{name}", f"{sampler}: {name}", f"{param.help} ({param.bounds_text()})"
+    if param.kind == "choice":
+        return st.selectbox(label, param.choices, index=param.choices.index(param.default), key=key, help=help_)
+    if param.kind == "bool":
+        return st.checkbox(label, value=param.default, key=key, help=help_)
+    if param.nullable:  # empty = null, so a text field: a number box cannot be empty
+        return parse_value(st.text_input(label, "" if param.default is None else str(param.default), key=key,
+                                         help=help_))
+    if param.kind == "int":
+        return st.number_input(label, value=param.default, step=1, key=key, help=help_)
+    return st.number_input(label, value=float(param.default), key=key, format="%g", help=help_)
+
 
 store = open_store()
 st.title("Sweeps")
@@ -32,6 +51,16 @@ all_classes = left.checkbox("All classes", key="sw_all_classes")
 classes = names if all_classes else left.multiselect("Classes", names, default=names[:2], key="sw_classes")
 samplers = left.multiselect("Samplers", list(SAMPLERS), default=["random", "grad_norm"], key="sw_samplers",
                             help="include `random`: deltas and wins are measured against it")
+with_params = [s for s in samplers if SAMPLERS[s].param_types]
+own_params = {}  # sampler -> the values that differ from its defaults: each run of it gets them
+if with_params:
+    with left.expander("Sampler parameters", expanded=True):
+        for sampler in with_params:
+            values = {name: param_widget(sampler, name, param) for name, param in SAMPLERS[sampler].param_types.items()}
+            changed = {name: value for name, value in values.items()
+                       if value != SAMPLERS[sampler].param_types[name].default}
+            if changed:
+                own_params[sampler] = changed
 seeds_text = right.text_input("Seeds", "0", key="sw_seeds", help="numbers and ranges, e.g. `0 1 2` or `0-4`")
 ratios_text = right.text_input("P-N ratios", "0.5", key="sw_ratios", help="0.5 = two negatives per positive")
 heads = right.multiselect("Heads", list(HEADS), default=[RunConfig.head], key="sw_heads")
@@ -69,7 +98,8 @@ try:
     sweep = SweepConfig(base=RunConfig(dataset=dataset, epochs=int(epochs), max_instances=int(max_instances),
                                        save_embeddings=save),
                         grid=grid, backend=backend, retries=int(retries), max_concurrent=int(max_concurrent),
-                        num_cpus=float(num_cpus), num_gpus=float(num_gpus), address=allowed.ray_address)
+                        num_cpus=float(num_cpus), num_gpus=float(num_gpus), address=allowed.ray_address,
+                        sampler_params=own_params)
     sweep.base.validate()
     allowed.check_run(sweep.base, store.artifacts_root)
     configs = sweep.expand(confirm=True)

@@ -4,7 +4,7 @@ and the engine's own message is shown; no invalid value is replaced silently. Re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from weakneg_core import limits
+from weakneg_core import limits, milcheck
 from weakneg_core.config import RunConfig
 from weakneg_core.errors import ConfigError
 from weakneg_core.store import RunStore
@@ -157,6 +157,22 @@ def test_rename_tag_filter_and_delete_from_the_run_pages(store, monkeypatch):
     assert any("Deleted run(s)" in s.value for s in app.success)  # back on the table, which says what went
 
 
+def test_the_runs_page_reads_its_rows_once_per_rerun(store, monkeypatch):
+    from app_support import record_runs
+
+    from weakneg_core import views
+
+    monkeypatch.setenv("WEAKNEG_STORE", store.url)
+    record_runs(store, 5)
+    reads = []
+    real = views.run_rows
+    monkeypatch.setattr(views, "run_rows", lambda *a, **k: reads.append(k) or real(*a, **k))
+    table = open_page("app_pages/runs.py")
+    assert len(reads) == 1 and table.caption[0].value.startswith("5 of 5 runs")
+    table.multiselect(key="filter_sampler").select("random").run()  # a filter choice: one more read, not two
+    assert len(reads) == 2 and table.caption[0].value.startswith("2 of 5 runs")
+
+
 def test_read_only_mil_checks_run_in_the_page_and_queue_no_job(monkeypatch):
     monkeypatch.setenv("WEAKNEG_READONLY", "1")
     app = AppTest.from_file(str(APP.parent / "app_pages" / "milcheck.py"), default_timeout=300)
@@ -167,8 +183,27 @@ def test_read_only_mil_checks_run_in_the_page_and_queue_no_job(monkeypatch):
     app.selectbox[0].set_value("softmax_max")
     app.number_input[0].set_value(3)
     app.number_input[1].set_value(2)
+    with milcheck.here.ONE_AT_A_TIME:  # another visitor's check is running in this server process
+        app.button[0].click().run()
+    no_exceptions(app)
+    assert any("another visitor's MIL check" in w.value for w in app.warning)
+    assert not any("softmax_max" in e.label for e in app.expander)  # refused: nothing trained, nothing shown
     app.button[0].click().run()
     no_exceptions(app)
     assert RunStore().count_runs() == 0  # nothing queued, nothing written
     assert any("softmax_max" in e.label and "run in this tab" in e.label for e in app.expander)
     assert "Verdicts with sampler `random`, seed 3" in [s.value for s in app.subheader]
+
+    def must_not_train(settings):
+        raise AssertionError("the same check was trained twice")
+
+    monkeypatch.setattr(milcheck.here, "run_checks", must_not_train)
+    other_visitor = AppTest.from_file(str(APP.parent / "app_pages" / "milcheck.py"), default_timeout=60)
+    other_visitor.run()
+    other_visitor.selectbox[0].set_value("softmax_max")
+    other_visitor.number_input[0].set_value(3)
+    other_visitor.number_input[1].set_value(2)
+    other_visitor.button[0].click().run()
+    no_exceptions(other_visitor)
+    assert any("computed before" in c.value for c in other_visitor.caption)
+    assert any("softmax_max" in e.label and "run in this tab" in e.label for e in other_visitor.expander)

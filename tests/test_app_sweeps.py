@@ -88,3 +88,27 @@ def test_watch_a_sweep_and_open_it_in_compare():
     app.button(key="sw_compare").click().run()
     assert not app.exception
     assert app.query_params["sweep"] == "done" and app.title[0].value == "Compare samplers"
+
+
+def test_each_chosen_sampler_gets_typed_parameter_fields():
+    app = open_page()
+    app.multiselect(key="sw_classes").set_value(["3"])
+    app.multiselect(key="sw_samplers").set_value(["random", "badge", "mix"]).run()
+    assert app.selectbox(key="sw_param_badge_label").options == ["known", "predicted"]  # a choice: a select box
+    assert app.selectbox(key="sw_param_badge_label").value == "predicted"  # BADGE's default
+    assert not [w for w in app.number_input if w.key.startswith("sw_param_random_")]  # random has no parameters
+    app.number_input(key="sw_param_mix_w_diversity").set_value(-1.0).run()
+    assert "w_diversity must be a finite number at least 0, got -1.0" in app.error[0].value
+    assert launch_button(app).disabled and app.number_input(key="sw_param_mix_w_diversity").value == -1.0
+    app.number_input(key="sw_param_mix_w_diversity").set_value(0.5)
+    app.selectbox(key="sw_param_badge_label").set_value("known").run()
+    assert not app.error and not launch_button(app).disabled
+    launch_button(app).click().run()
+    assert not app.exception
+    store = RunStore()
+    sweep = store.list_sweeps()[0]
+    assert sweep["config"]["sampler_params"] == {"badge": {"label": "known"}, "mix": {"w_diversity": 0.5}}
+    assert {c.sampler: c.sampler_params for c in SweepConfig.from_dict(sweep["config"]).expand()} == {
+        "random": {}, "badge": {"label": "known"}, "mix": {"w_diversity": 0.5}}
+    app.button(key="sw_cancel").click().run()
+    assert store.get_sweep(sweep["id"])["status"] == CANCELLED

@@ -80,6 +80,19 @@ def test_archive_hides_and_delete_removes_rows_and_artifacts(lab):
     assert len(store.selection(ids[1], 1)[0]) == 0
 
 
+def test_deleting_a_sweeps_runs_keeps_its_progress_true(lab):
+    from weakneg_core.sweep import progress
+
+    store, ids = lab  # record_runs puts these 8 finished runs in sweep "lab-sweep"
+    store.create_sweep("lab-sweep", {}, "local", n_runs=8)
+    store.create_sweep("other", {}, "local", n_runs=3)
+    alone = store.create_run(RunConfig(dataset="digits", target_class=1).to_dict())
+    run_actions.delete_runs(store, [ids[0], ids[5], alone])
+    state = progress(store, "lab-sweep")
+    assert (state["n_runs"], state["done"], state["finished"]) == (6, 6, 6)  # 6/6 done, not 6/8
+    assert store.get_sweep("other")["n_runs"] == 3  # a run outside the sweep changes nothing there
+
+
 def test_a_running_run_is_cancelled_before_it_is_deleted(store):
     run_id = store.create_run(RunConfig(dataset="digits", target_class=1).to_dict())
     worker = subprocess.Popen(["sleep", "60"], start_new_session=True)  # stands in for the run's worker process

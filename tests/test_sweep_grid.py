@@ -91,3 +91,74 @@ def test_cli_one_line_errors(store, capsys):
     assert main(["sweep", "--classes", "0", "--grid", "lr=0.1,", "--store", store.url]) == 2  # "" is not a number
     with pytest.raises(Exception, match="no sweep"):
         progress(store, "nope")
+
+
+def test_each_sampler_gets_its_own_parameters():
+    sweep = SweepConfig(base=RunConfig(epochs=1), grid={"classes": [1], "samplers": ["random", "badge", "mix"],
+                                                        "seeds": [0, 1]},
+                        sampler_params={"badge": {"label": "known"}, "mix": {"w_similarity": 2}})
+    by_sampler = {c.sampler: c.sampler_params for c in sweep.expand()}
+    assert by_sampler == {"random": {}, "badge": {"label": "known"}, "mix": {"w_similarity": 2.0}}  # int -> float
+    assert isinstance(by_sampler["mix"]["w_similarity"], float)
+    again = SweepConfig.from_dict(sweep.to_dict())
+    assert [c.to_dict() for c in again.expand()] == [c.to_dict() for c in sweep.expand()]
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"badge": {"label": "foo"}}, "parameter label must be one of known, predicted, got 'foo'"),
+    ({"mix": {"w_diversity": -1}}, "w_diversity must be a finite number at least 0"),
+    ({"badge": {"colour": 1}}, "colour"),
+    ({"margin": {"label": "known"}}, "'margin', which this sweep does not run"),
+    ({"nope": {}}, "unknown sampler 'nope'"),
+    ({"badge": "label=known"}, "must be KEY: VALUE pairs"),
+])
+def test_bad_sampler_parameters_are_refused(params, message):
+    sweep = SweepConfig(grid={"classes": [1], "samplers": ["random", "badge", "mix"]}, sampler_params=params)
+    with pytest.raises(ConfigError, match=message):
+        sweep.validate()
+
+
+def test_sweeps_saved_before_per_sampler_parameters_still_load():
+    old = {"base": RunConfig(epochs=1, sampler="grad_norm", sampler_params={"label": "known"}).to_dict(),  # shared
+           "grid": {"target_class": [1], "sampler": ["grad_norm", "badge"]}, "backend": "local", "retries": 1,
+           "max_concurrent": 0, "num_cpus": 1.0, "num_gpus": 0.0, "address": None}
+    sweep = SweepConfig.from_dict(old)
+    assert sweep.sampler_params == {}
+    assert [c.sampler_params for c in sweep.expand()] == [{"label": "known"}] * 2
+    mixed = SweepConfig.from_dict({**old, "sampler_params": {"badge": {"label": "predicted"}}})  # own over shared
+    assert {c.sampler: c.sampler_params["label"] for c in mixed.expand()} == {"grad_norm": "known",
+                                                                              "badge": "predicted"}
+
+
+def test_cli_sampler_parameters(store, capsys):
+    grid = ["sweep", "--classes", "1", "--samplers", "random", "badge", "--epochs", "1", "--store", store.url]
+    assert main(grid + ["--sampler-param", "badge:label=foo"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "label must be one of known, predicted, got 'foo'" in err
+    assert main(grid + ["--sampler-param", "label=known"]) == 2
+    assert "SAMPLER:KEY=VALUE" in capsys.readouterr().err
+    assert store.list_sweeps() == [] and store.count_runs() == 0  # nothing written
+    assert main(grid + ["--sampler-param", "badge:label=known", "--dry-run", "--json"]) == 0
+    assert '"runs": 2' in capsys.readouterr().out
+
+
+def test_a_sweep_stored_before_per_sampler_parameters_resumes(store, capsys):
+    from weakneg_core.store import FINISHED
+
+    old = SweepConfig(base=RunConfig(epochs=1), grid={"classes": [1], "samplers": ["random"]}).to_dict()
+    del old["sampler_params"]  # what sweeps stored before the field existed
+    store.create_sweep("old", old, "local", n_runs=1)
+    (cfg,) = SweepConfig.from_dict(old).expand()
+    run_id = store.create_run(cfg.to_dict(), sweep_id="old")
+    store.finish_run(run_id, FINISHED)
+    assert main(["sweep", "--sweep-id", "old", "--store", store.url]) == 0  # the same sweep: nothing to run again
+    assert "1 already finished before" in capsys.readouterr().out
+
+
+def test_the_same_sweep_id_with_other_sampler_parameters_is_refused(store, capsys):
+    stored = SweepConfig(grid={"classes": [1], "samplers": ["badge"]}, sampler_params={"badge": {"label": "known"}})
+    store.create_sweep("tuned", stored.to_dict(), "local", n_runs=1)
+    args = ["sweep", "--sweep-id", "tuned", "--classes", "1", "--samplers", "badge", "--store", store.url]
+    assert main(args + ["--sampler-param", "badge:label=predicted"]) == 2
+    assert "already exists with a different grid" in capsys.readouterr().err
+    assert store.count_runs() == 0

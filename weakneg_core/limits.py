@@ -5,9 +5,10 @@ wins over the file); the names, defaults and meanings are in LIMITS below. The a
 grid against these before they enable Launch, and jobs the app launches are checked again on the way out.
 The command line is the operator's own tool and is not capped.
 
-Read-only mode (WEAKNEG_READONLY=1, or `readonly = true` in the file): nothing can be
+Read-only mode (WEAKNEG_READONLY=1, `readonly = true` in the file, or `serve --demo`): nothing can be
 launched, cancelled, deleted, renamed or typed as a path; every view of existing runs, the Playground and the
-MIL checks (which run in the page's process on their small generated worlds) still work.
+MIL checks (which run in the server's process on their small generated worlds, one at a time, results kept:
+milcheck/here.py) still work.
 """
 
 from __future__ import annotations

@@ -256,11 +256,16 @@ class RunStore:
             return int(db.execute(query).scalar_one())
 
     def delete_run(self, run_id: int) -> None:
+        """Remove a run with its epochs, selections and artifacts. A sweep's run leaves its sweep one run smaller
+        (n_runs), so the sweep's progress still counts done / runs that exist; resuming the sweep recreates it."""
         with self.engine.begin() as db:
+            sweep_id = db.execute(select(runs.c.sweep_id).where(runs.c.id == run_id)).scalar_one_or_none()
             db.execute(artifacts.delete().where(artifacts.c.run_id == run_id))
             db.execute(selections.delete().where(selections.c.run_id == run_id))
             db.execute(epochs.delete().where(epochs.c.run_id == run_id))
-            db.execute(runs.delete().where(runs.c.id == run_id))
+            if db.execute(runs.delete().where(runs.c.id == run_id)).rowcount and sweep_id is not None:
+                db.execute(update(sweeps).where(sweeps.c.id == sweep_id, sweeps.c.n_runs > 0)
+                           .values(n_runs=sweeps.c.n_runs - 1))
         shutil.rmtree(self.run_dir(run_id, create=False), ignore_errors=True)
 
     def reset_run(self, run_id: int) -> None:

@@ -9,10 +9,10 @@ import sys
 from typing import Sequence
 
 from ..errors import WeaknegError
-from . import bench, compare, data, milcheck, runs, sweep
+from . import bench, compare, data, milcheck, runs, serve, sweep
 from .common import Command, OneLineParser
 
-COMMANDS: dict[str, Command] = {c.name: c for module in (runs, data, sweep, compare, milcheck, bench)
+COMMANDS: dict[str, Command] = {c.name: c for module in (runs, data, sweep, compare, milcheck, bench, serve)
                                 for c in module.COMMANDS}
 
 

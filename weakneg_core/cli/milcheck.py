@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..milcheck import TESTS, CheckSettings, format_cell, overall, run_checks
+from ..milcheck import TESTS, CheckSettings, format_cell, keep_result, overall, run_checks
 from .common import Command, parse_pairs
 from .format import json_safe, table
 
@@ -33,6 +33,9 @@ def cmd_milcheck(args: argparse.Namespace) -> int:
                               sampler_params=parse_pairs(args.sampler_param), seed=args.seed,
                               epochs=args.epochs).validate() for head in heads]  # every input error before training
     results = {s.head: run_checks(s, args.test) for s in settings}
+    if not args.test:  # complete results also serve the app's read-only demo without training again
+        for s in settings:
+            keep_result(s, results[s.head])
     if args.json:
         print(json.dumps(json_safe({"sampler": args.sampler, "seed": args.seed, "heads": results})))
         return 0

@@ -26,6 +26,9 @@ def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="a base value for every run, e.g. --set max_instances=5000 --set save_embeddings=none")
     p.add_argument("--max-instances", type=int, default=None, help="cap instances per split (quick looks)")
+    p.add_argument("--sampler-param", action="append", default=[], metavar="SAMPLER:KEY=VALUE",
+                   help="a parameter of one sampler in every run of it, e.g. --sampler-param badge:label=known "
+                        "(repeatable)")
     p.add_argument("--backend", choices=("local", "ray"), default=None, help="local worker processes (default) or Ray")
     p.add_argument("--address", default=None, help="Ray cluster address (default $RAY_ADDRESS, else a local Ray)")
     p.add_argument("--retries", type=int, default=None, help="extra attempts for a failed run (default 1)")
@@ -67,11 +70,23 @@ def sweep_from_args(args: argparse.Namespace, stored: dict | None):
             grid[name] = [parse_pairs([f"x={v}"])["x"] for v in raw.split(",")] if raw else []
         if "target_class" not in grid and "target_class" not in parse_pairs(args.set):
             raise WeaknegError("say which classes: --classes 0 1 2, or --classes all")
-        sweep = SweepConfig(base=RunConfig.from_dict(base), grid=grid)
+        sweep = SweepConfig(base=RunConfig.from_dict(base), grid=grid,
+                            sampler_params=sampler_params_from(args.sampler_param))
     for name in ("backend", "address", "retries", "max_concurrent", "num_cpus", "num_gpus"):
         if getattr(args, name) is not None:
             setattr(sweep, name, getattr(args, name))
     return sweep
+
+
+def sampler_params_from(pairs: list[str]) -> dict[str, dict]:
+    """['badge:label=known', 'mix:w_sim=2'] -> {"badge": {"label": "known"}, "mix": {"w_sim": 2}}."""
+    params: dict[str, dict] = {}
+    for pair in pairs:
+        sampler, sep, rest = pair.partition(":")
+        if not sep or not sampler or "=" in sampler:
+            raise WeaknegError(f"--sampler-param expects SAMPLER:KEY=VALUE (e.g. badge:label=known), got {pair!r}")
+        params.setdefault(sampler, {}).update(parse_pairs([rest]))
+    return params
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -124,6 +139,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def _grid_given(args) -> bool:
     return (any(getattr(args, flag) is not None for flag, _, _ in GRID_FLAGS) or bool(args.grid) or bool(args.set)
+            or bool(args.sampler_param)
             or args.dataset is not None or args.max_instances is not None)
 
 

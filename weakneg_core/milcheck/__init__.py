@@ -30,13 +30,15 @@ negatives. The paired mean change of a positive test bag's probability caused by
 
 The package, one job per module: `worlds` (the synthetic test families), `verdict` (the decision
 rule), `check` (settings, training on each test, summaries), `jobs` (the worker entry `run_job` and
-the store-facing helpers). Every name is re-exported here: `weakneg_core.milcheck.X` keeps working,
+the store-facing helpers), `here` (checks in the server's own process for a read-only demo: one at a time,
+results kept by settings). Every name is re-exported here: `weakneg_core.milcheck.X` keeps working,
 and jobs.JOB_KINDS["milcheck"] names "weakneg_core.milcheck:run_job".
 """
 
 from __future__ import annotations
 
 from .check import CheckSettings, format_cell, overall, run_checks, run_test, verdict_table
+from .here import BUSY_MESSAGE, Busy, keep_result, kept_result, run_here
 from .jobs import active_checks, job_config, latest_results, run_job, submit
 from .verdict import (INCONCLUSIVE, MIN_DROP, MIN_FIT_AUC, RESPECTS, VIOLATES, Z, decide, explain,
                       paired_auc_difference)
@@ -52,6 +54,8 @@ __all__ = [
     "explain",
     # check
     "CheckSettings", "run_test", "run_checks", "overall", "verdict_table", "format_cell",
+    # in the server's process, one at a time, results kept
+    "Busy", "BUSY_MESSAGE", "run_here", "kept_result", "keep_result",
     # jobs
     "job_config", "run_job", "submit", "active_checks", "latest_results",
 ]

@@ -39,6 +39,9 @@ class SweepConfig:
     num_cpus: float = 1.0  # Ray: resources per run
     num_gpus: float = 0.0
     address: str | None = None  # Ray cluster address; None = RAY_ADDRESS, else a local Ray
+    # per sampler, its parameters in every run of it, e.g. {"badge": {"label": "known"}} (over base.sampler_params,
+    # which all samplers share; old sweeps have only those)
+    sampler_params: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self):
         if isinstance(self.base, dict):
@@ -73,7 +76,36 @@ class SweepConfig:
             seen = [json.dumps(v, sort_keys=True, default=str) for v in values]
             if len(set(seen)) != len(seen):
                 raise ConfigError(f"sweep field {_plural(name)!r} repeats a value: {list(values)}")
+        self._check_sampler_params()
         return self
+
+    def samplers(self) -> list[str]:
+        """The samplers this sweep runs."""
+        swept = self.grid.get("sampler")
+        return list(swept) if isinstance(swept, (list, tuple)) else [self.base.sampler]
+
+    def params_for(self, sampler: str) -> dict[str, Any]:
+        """The sampler parameters of this sweep's runs of `sampler`, checked and normalised (ConfigError)."""
+        from ..samplers import get_sampler
+
+        return get_sampler(sampler).check_params({**self.base.sampler_params, **self.sampler_params.get(sampler, {})})
+
+    def _check_sampler_params(self) -> None:
+        from ..samplers import SAMPLERS
+
+        if not isinstance(self.sampler_params, dict):
+            raise ConfigError(f"sampler_params must map a sampler to its parameters, e.g. "
+                              f"{{\"badge\": {{\"label\": \"known\"}}}}, got {self.sampler_params!r}")
+        swept = self.samplers()
+        for sampler, values in self.sampler_params.items():
+            if sampler not in SAMPLERS:
+                raise ConfigError(f"sampler_params: unknown sampler {sampler!r}; samplers: {', '.join(SAMPLERS)}")
+            if sampler not in swept:
+                raise ConfigError(f"sampler_params gives parameters to {sampler!r}, which this sweep does not run "
+                                  f"(its samplers: {', '.join(map(str, swept))})")
+            if not isinstance(values, dict):
+                raise ConfigError(f"sampler_params for {sampler!r} must be KEY: VALUE pairs, got {values!r}")
+            self.params_for(sampler)
 
     def axes(self) -> dict[str, list]:
         """The grid with `classes: all` expanded to class indices (per dataset when datasets vary too)."""
@@ -109,7 +141,9 @@ class SweepConfig:
         names = list(axes)
         for name, values in axes.items():  # one clear message per bad value, before the product
             for value in values:
-                _check_value(self.base, name, value)
+                own = name == "sampler" and value in self.sampler_params
+                base = self.base.replace(sampler_params=self.params_for(value)) if own else self.base
+                _check_value(base, name, value)
         configs = []
         for dataset in datasets:
             base = self.base.replace(dataset=dataset)
@@ -117,6 +151,8 @@ class SweepConfig:
             for target in self._classes(dataset, wanted_classes):
                 for combo in itertools.product(*(axes[n_] for n_ in names)):
                     cfg = base.replace(target_class=target, **dict(zip(names, combo)))
+                    if cfg.sampler in self.sampler_params:
+                        cfg = cfg.replace(sampler_params=self.params_for(cfg.sampler))
                     try:
                         configs.append(cfg.validate())
                     except ConfigError as error:
@@ -137,7 +173,8 @@ class SweepConfig:
     def to_dict(self) -> dict[str, Any]:
         return {"base": self.base.to_dict(), "grid": dict(self.grid), "backend": self.backend,
                 "retries": self.retries, "max_concurrent": self.max_concurrent, "num_cpus": self.num_cpus,
-                "num_gpus": self.num_gpus, "address": self.address}
+                "num_gpus": self.num_gpus, "address": self.address,
+                "sampler_params": {name: dict(values) for name, values in self.sampler_params.items()}}
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "SweepConfig":

@@ -115,8 +115,11 @@ def _prepare_runs(store: RunStore, sweep: SweepConfig, sweep_id: str,
 
 
 def _grid_identity(values: dict) -> str:
-    """What must match for a rerun to be the same sweep: the base config and the grid (not the backend)."""
-    return json.dumps({"base": values.get("base"), "grid": values.get("grid")}, sort_keys=True, default=str)
+    """What must match for a rerun to be the same sweep: the base config, the grid and the samplers' parameters
+    (not the backend)."""
+    return json.dumps({"base": values.get("base"), "grid": values.get("grid"),
+                       "sampler_params": values.get("sampler_params") or {}},  # absent in sweeps before it existed
+                      sort_keys=True, default=str)
 
 
 # --- cancelling and launching in the background ------------------------------------------------------
