@@ -23,6 +23,7 @@ from .data import BagSet, LoadedBags, load_bags
 from .errors import RunCancelled, WeaknegError
 from .metrics import bag_metrics
 from .models import build_model, pick_device
+from .models.evidence import instance_evidence
 from .models.gradients import gradient_embedding
 from .models.ragged import pad_width
 from .samplers import Pool, Selection, get_sampler
@@ -361,7 +362,13 @@ class Experiment:
             pool_prob=pool.probs[:, 1].float().cpu().numpy(),
             pool_grad=pool.grad_embedding(label).matrix().half().cpu().numpy(), grad_label=np.array(label),
             positive_prob=pool.positive_log_probs[:, 1].exp().float().cpu().numpy(),
-            positive_grad=positive.matrix().half().cpu().numpy())
+            positive_grad=positive.matrix().half().cpu().numpy(), **self.pool_evidence(pool))
+
+    def pool_evidence(self, pool: Pool) -> dict[str, np.ndarray]:
+        """Each bag's per-instance evidence (models/evidence.py), real instances only, pool then positives."""
+        return {**instance_evidence(pool.head, pool.instance_features, pool.instance_mask).arrays("pool"),
+                **instance_evidence(pool.head, pool.positive_instance_features,
+                                    pool.positive_instance_mask).arrays("positive")}
 
     def _record_end(self, result: RunResult) -> None:
         if self.store is None:
