@@ -325,6 +325,7 @@ class Experiment:
             membership["members"] = bags.members  # (B, n_max), -1 after a bag's last instance
         if getattr(bags, "audio_files", None) is not None:
             membership["audio_files"] = np.array([str(f) for f in bags.audio_files])
+        membership.update(_media_sources(bags))
         self.store.save_epoch_arrays(self.run_id, 0, bag_ids=bags.ids, labels=bags.labels, contents=bags.contents,
                                      class_names=np.array(self.data.class_names), **membership)
 
@@ -378,6 +379,21 @@ class Experiment:
                               final_dprime=final.get("dprime"))
         self.store.finish_run(self.run_id, result.status, result={"best_epoch": result.best_epoch},
                               error="cancelled by the user; finished epochs are kept" if result.status == CANCELLED else None)
+
+
+def _media_sources(bags: BagSet) -> dict[str, np.ndarray]:
+    """Where the images and clips a bag card shows come from (rows of the data set's training split or file paths;
+    cached log-mel files, clip names and sample rate), so Inspect reads only those few files."""
+    out = {}
+    sources = getattr(bags, "sources", None)
+    if sources is not None:
+        sources = np.asarray(sources)
+        out["instance_sources"] = sources.astype(np.int32) if sources.dtype.kind in "iu" else sources.astype(str)
+    if getattr(bags, "feature_files", None) is not None:
+        out["feature_files"] = np.array([str(f) for f in bags.feature_files])
+        out["clip_names"] = np.array([str(n) for n in bags.names])
+        out["sample_rate"] = np.array(int(bags.settings.sample_rate))
+    return out
 
 
 def _numpy_state() -> dict:

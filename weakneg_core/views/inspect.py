@@ -16,6 +16,7 @@ from .. import projection
 from ..config import RunConfig
 from ..data import LoadedBags
 from ..store import RunStore
+from . import bag_cards
 from .launch import bags_for
 
 COLOUR_BY = {"selected": "selected this epoch", "score": "sampler score", "prob": "p(positive)",
@@ -166,11 +167,21 @@ def spectrogram_image(log_mel: np.ndarray) -> np.ndarray:
     return np.round(255 * scaled[::-1]).astype(np.uint8)
 
 
-def bag_previews(run: dict[str, Any], view: EpochView, bag_ids: list[int], limit: int = 12) -> list[dict[str, Any]]:
-    """What a person needs to look at chosen bags: id, kind, score, probability, true classes, and the
-    bag itself (an image strip, or a waveform and a log-mel picture for audio)."""
-    data = run_bags(run)
-    position_of = {int(b): i for i, b in enumerate(data.train.ids)}
+def bag_previews(run: dict[str, Any], view: EpochView, bag_ids: list[int], limit: int = 12,
+                 membership: bag_cards.Membership | None = None,
+                 evidence: bag_cards.EpochEvidence | None = None) -> list[dict[str, Any]]:
+    """What a person needs to look at chosen bags: id, kind, score, probability, true classes, the bag itself (an
+    image strip, or a waveform and a log-mel picture for audio) and, with the epoch's `evidence`, its instances'
+    evidence (`instances`) with the driving instance marked under the strip.
+
+    With the run's saved `membership` (bag_cards.membership_of) only the shown bags' own files are read. Without it
+    (a run saved before membership was) the run's bags are rebuilt from its config, and each preview says
+    `rebuilt`."""
+    modality = bag_cards.modality_of(run["config"])
+    if membership is not None and modality == "image" and membership.sources is None:
+        membership = None  # saved before image sources were: only a rebuild can show the images
+    data = run_bags(run) if membership is None else None
+    position_of = membership.position_of if membership is not None else {int(b): i for i, b in enumerate(data.train.ids)}
     rows = view.frame.reset_index(drop=True).rename_axis("row").reset_index().set_index("bag_id")
     wanted = [b for b in dict.fromkeys(int(b) for b in bag_ids) if b in rows.index]
     # the sampler's picks first, in pick order, then the rest by score
@@ -180,21 +191,41 @@ def bag_previews(run: dict[str, Any], view: EpochView, bag_ids: list[int], limit
         if bag_id not in position_of:
             continue
         info = rows.loc[bag_id]
-        position = position_of[bag_id]
         preview = {"bag_id": bag_id, "kind": info["kind"], "score": float(info["score"]), "prob": float(info["prob"]),
                    "pick": int(info["pick"]), "classes": view.describe([int(info["row"])])[0],
-                   "modality": data.train.modality}
-        if hasattr(data.train, "bag_images"):
-            preview["image"] = thumbnail_strip(data.train.bag_images(position))
-        if hasattr(data.train, "names"):
-            preview["name"] = str(data.train.names[position])  # e.g. the clip's YouTube id
-        if hasattr(data.train, "waveform"):
-            samples, rate = data.train.waveform(position)  # (mono float32 samples, sample rate)
-            preview["waveform"], preview["sample_rate"] = np.asarray(samples, dtype=np.float32), int(rate)
-        if hasattr(data.train, "log_mel"):
-            preview["log_mel"] = spectrogram_image(np.asarray(data.train.log_mel(position)))
+                   "modality": modality, "rebuilt": data is not None}
+        instances = evidence.instances(bag_id) if evidence is not None else None
+        driver = None
+        if instances is not None:
+            preview["instances"] = instances
+            driver = int(np.flatnonzero(instances["drives"].to_numpy())[0])
+        media = (bag_cards.bag_media(membership, run["config"], bag_id) if data is None
+                 else _rebuilt_media(data.train, position_of[bag_id]))
+        if "images" in media:
+            preview["image"] = (thumbnail_strip(media["images"]) if driver is None
+                                else bag_cards.highlighted_strip(media["images"], driver))
+        for key in ("name", "waveform", "sample_rate"):
+            if key in media:
+                preview[key] = media[key]
+        if "log_mel" in media:
+            preview["log_mel"] = spectrogram_image(media["log_mel"])
         previews.append(preview)
     return previews
+
+
+def _rebuilt_media(bags, position: int) -> dict[str, Any]:
+    """bag_cards.bag_media's keys, from rebuilt bags (runs saved before membership was)."""
+    media: dict[str, Any] = {}
+    if hasattr(bags, "bag_images"):
+        media["images"] = bags.bag_images(position)
+    if hasattr(bags, "names"):
+        media["name"] = str(bags.names[position])  # e.g. the clip's YouTube id
+    if hasattr(bags, "waveform"):
+        samples, rate = bags.waveform(position)  # (mono float32 samples, sample rate)
+        media["waveform"], media["sample_rate"] = np.asarray(samples, dtype=np.float32), int(rate)
+    if hasattr(bags, "log_mel"):
+        media["log_mel"] = np.asarray(bags.log_mel(position))
+    return media
 
 
 # --- why these bags: what each sampler's score is, and the chosen bags as a sortable, filterable table ------------

@@ -1,0 +1,144 @@
+"""Bag cards read what the run saved: the bag membership of its epoch-0 arrays (only the shown bags' own files are
+read, no data set is built) and each epoch's per-instance evidence, with the driving instance marked."""
+
+import dataclasses
+import pickle
+
+import numpy as np
+import pytest
+import soundfile
+
+from idx_support import write_fashion_root
+from test_user_images_audio import write_clips, write_image_bags
+from weakneg_core import data as data_module, views
+from weakneg_core.config import RunConfig
+from weakneg_core.data import load_bags, loaded_image_sets
+from weakneg_core.data.features import open_features, read_audio
+from weakneg_core.data.thumbnails import cifar10_rows, idx_rows
+from weakneg_core.data.user import user_data_options
+from weakneg_core.train import run_experiment
+
+
+def refuse_building(monkeypatch, dataset):
+    """Building this data set's bags raises: a card that rebuilds anything fails the test."""
+    def build(*args, **kwargs):
+        raise AssertionError(f"{dataset} was built in a page request")
+
+    spec = data_module.DATASETS[dataset]
+    monkeypatch.setitem(data_module.DATASETS, dataset, dataclasses.replace(spec, build=build))
+
+
+def cards(store, run_id, bag_ids, epoch=1):
+    run = store.get_run(run_id)
+    view = views.epoch_view(store, run_id, epoch)
+    membership = views.membership_of(store, run_id)
+    evidence = views.evidence_of(store, run_id, epoch)
+    return views.bag_previews(run, view, bag_ids, membership=membership, evidence=evidence), view
+
+
+def test_a_digits_card_reads_the_saved_membership_and_builds_nothing(store, monkeypatch):
+    cfg = RunConfig(dataset="digits", target_class=4, sampler="entropy", epochs=1, max_instances=500, seed=7,
+                    head="attention")
+    expected = load_bags(cfg).train  # the reference, built before building is refused
+    result = run_experiment(cfg, store)
+    data_module.forget_image_sets()
+    refuse_building(monkeypatch, "digits")
+    view = views.epoch_view(store, result.run_id, 1)
+    chosen = view.pool[view.pool["selected"]].sort_values("pick")
+    picked = chosen["bag_id"].head(3).tolist() + [int(view.frame["bag_id"].iloc[-1])]  # 3 picks and a positive
+    previews, _ = cards(store, result.run_id, picked)
+    assert [p["bag_id"] for p in previews] == picked and not any(p["rebuilt"] for p in previews)
+    assert loaded_image_sets() == []  # no image set loaded (or cached) by the cards
+    for preview in previews:
+        position = int(np.flatnonzero(expected.ids == preview["bag_id"])[0])
+        images = expected.bag_images(position)  # (5, 8, 8, 1): max_instances keeps rows 0..499 of a shuffle
+        instances = preview["instances"]
+        assert len(instances) == len(images) and instances["drives"].sum() == 1
+        driver = int(np.flatnonzero(instances["drives"])[0])
+        strip = preview["image"]  # RGB, 9x scale, a 6-pixel band under the thumbnails
+        scale, tile = 72 // 8, 72 + 2
+        assert strip.shape == (72 + 6, 5 * 72 + 4 * 2, 3)
+        for i, image in enumerate(images):
+            np.testing.assert_array_equal(strip[:72:scale, i * tile: i * tile + 72: scale, 0], image[:, :, 0])
+            band = strip[-1, i * tile + 36]
+            assert tuple(band) == (views.bag_cards.DRIVER_COLOUR if i == driver else (255, 255, 255))
+
+
+def test_a_card_of_a_run_saved_before_membership_rebuilds_and_says_so(store, monkeypatch):
+    cfg = RunConfig(dataset="digits", target_class=2, sampler="random", epochs=1, max_instances=400, seed=8)
+    result = run_experiment(cfg, store)
+    arrays = store.load_epoch_arrays(result.run_id, 0)
+    old = {k: v for k, v in arrays.items() if k not in ("members", "instance_sources")}  # as saved before
+    store.save_epoch_arrays(result.run_id, 0, **old)
+    assert views.membership_of(store, result.run_id) is None
+    view = views.epoch_view(store, result.run_id, 1)
+    bag = int(view.pool["bag_id"].iloc[0])
+    with monkeypatch.context() as patch:
+        refuse_building(patch, "digits")
+        with pytest.raises(AssertionError, match="built in a page request"):  # the fallback rebuilds the bags
+            cards(store, result.run_id, [bag])
+    previews, _ = cards(store, result.run_id, [bag])
+    expected = load_bags(cfg).train
+    images = expected.bag_images(int(np.flatnonzero(expected.ids == bag)[0]))
+    assert previews[0]["rebuilt"] and previews[0]["image"].shape[:2] == (72 + 6, 5 * 72 + 8)
+    np.testing.assert_array_equal(previews[0]["image"][:72:9, :72:9, 0], images[0, :, :, 0])
+
+
+def test_user_image_bags_card_reads_only_the_shown_files(store, tmp_path, monkeypatch):
+    path, frame, pixels = write_image_bags(tmp_path)
+    dataset, options = user_data_options(path, options={"image_size": 16})
+    cfg = RunConfig(dataset=dataset, target_class=0, sampler="grad_norm", epochs=1, dataset_options=options)
+    result = run_experiment(cfg, store)
+    refuse_building(monkeypatch, dataset)
+    view = views.epoch_view(store, result.run_id, 1)
+    bag = int(view.pool.sort_values("pick")["bag_id"].iloc[-1])
+    opened = []
+    from PIL import Image
+
+    original = Image.open
+    monkeypatch.setattr(Image, "open", lambda file, *a, **k: opened.append(str(file)) or original(file, *a, **k))
+    previews, _ = cards(store, result.run_id, [bag])
+    names = frame[frame.bag_id == f"slide{bag}"].path.tolist()
+    assert sorted(opened) == sorted(str((tmp_path / n).resolve()) for n in names)  # the bag's files, nothing else
+    strip = previews[0]["image"]
+    for i, name in enumerate(names):  # 16-pixel images at 4x
+        np.testing.assert_array_equal(strip[:64:4, i * 66: i * 66 + 64: 4], pixels[name])
+
+
+def test_an_audio_card_plays_the_saved_clip_without_building(store, tmp_path, monkeypatch):
+    path = write_clips(tmp_path)
+    dataset, options = user_data_options(path)
+    cfg = RunConfig(dataset=dataset, model="audio_cnn", target_class="dog", sampler="random", epochs=1,
+                    dataset_options=options, head="attention")
+    built = load_bags(cfg).train
+    result = run_experiment(cfg, store)
+    refuse_building(monkeypatch, dataset)
+    view = views.epoch_view(store, result.run_id, 1)
+    bag = int(view.pool["bag_id"].iloc[0])
+    previews, _ = cards(store, result.run_id, [bag])
+    position = int(np.flatnonzero(built.ids == bag)[0])
+    samples, rate = built.waveform(position)
+    np.testing.assert_array_equal(previews[0]["waveform"], samples)
+    assert previews[0]["sample_rate"] == rate == 16000 and previews[0]["name"] == str(built.names[position])
+    assert previews[0]["log_mel"].shape == built.log_mel(position).shape[::-1]
+    assert len(previews[0]["instances"]) == 66 and "attention" in previews[0]["instances"]  # one per 160 ms
+
+
+def test_image_rows_are_read_from_the_data_sets_own_files(tmp_path):
+    root = write_fashion_root(tmp_path)
+    from weakneg_core.data.images import load_fashion_mnist
+
+    everything = load_fashion_mnist(root, {}).train_images
+    rows = np.array([399, 3, 17, 3])
+    np.testing.assert_array_equal(idx_rows(root / "FashionMNIST" / "raw" / "train-images-idx3-ubyte.gz", rows),
+                                  everything[rows, :, :, 0])
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    batches = np.random.default_rng(0).integers(0, 256, (2, 10_000, 3 * 32 * 32), dtype=np.uint8)
+    for i, batch in enumerate(batches):
+        with open(folder / f"data_batch_{i + 1}", "wb") as handle:
+            pickle.dump({b"data": batch, b"labels": [0] * 10_000}, handle)
+    rows = np.array([10_005, 2, 19_999])
+    got = cifar10_rows(tmp_path, {}, rows)
+    flat = batches.reshape(20_000, 3, 32, 32).transpose(0, 2, 3, 1)
+    np.testing.assert_array_equal(got, flat[rows])
