@@ -142,3 +142,41 @@ def test_image_rows_are_read_from_the_data_sets_own_files(tmp_path):
     got = cifar10_rows(tmp_path, {}, rows)
     flat = batches.reshape(20_000, 3, 32, 32).transpose(0, 2, 3, 1)
     np.testing.assert_array_equal(got, flat[rows])
+
+
+def test_what_the_chosen_negatives_contain_on_a_users_table(store, tmp_path):
+    """A 0/1 table: every negative carries no class, and the chart says so (it was empty); a bag table with one 0/1
+    column per class: each bag's labels, and the bags with none, shared as counted by hand from the files written."""
+    from test_user_table import instance_frame
+    import pandas as pd
+
+    frame = instance_frame()
+    frame.to_csv(tmp_path / "bags.csv", index=False)
+    dataset, options = user_data_options(tmp_path / "bags.csv")
+    result = run_experiment(RunConfig(dataset=dataset, target_class="positive", sampler="entropy", epochs=1,
+                                      model="mlp", dataset_options=options, pn_ratio=1.0), store)
+    table = views.class_composition(views.epoch_view(store, result.run_id, 1)).set_index("class")
+    assert table.index.tolist() == ["no class"]
+    assert table.loc["no class", "selected"] == 1 and table.loc["no class", "pool"] == 1
+
+    names = sorted(set(frame.bag_id))
+    bags = pd.DataFrame({"bag_id": names, "cat": [int(i % 3 == 0) for i in range(len(names))],
+                         "dog": [int(i % 2 == 0) for i in range(len(names))]})
+    bags.to_csv(tmp_path / "labels.csv", index=False)
+    frame.drop(columns="label").to_csv(tmp_path / "instances.csv", index=False)
+    dataset, options = user_data_options(tmp_path / "instances.csv", options={"bags": "labels.csv"})
+    result = run_experiment(RunConfig(dataset=dataset, target_class="cat", sampler="entropy", epochs=1, model="mlp",
+                                      dataset_options=options, pn_ratio=1.0), store)
+    view = views.epoch_view(store, result.run_id, 1)
+    table = views.class_composition(view).set_index("class")
+    by_name = bags.set_index("bag_id")
+    pool = view.pool
+    dog = np.array([by_name.loc[names[b], "dog"] for b in pool["bag_id"]])  # bag ids are positions in file order
+    chosen = pool["selected"].to_numpy()
+    assert set(table.index) == {"dog", "no class"} and dog.any() and (~dog.astype(bool)).any()
+    assert table.loc["dog", "pool"] == pytest.approx(dog.mean())  # one label per bag here: shares of bags
+    assert table.loc["dog", "selected"] == pytest.approx(dog[chosen].mean())
+    assert table.loc["no class", "selected"] == pytest.approx(1 - dog[chosen].mean())
+    row = int(np.flatnonzero((view.frame["kind"] == "negative").to_numpy() & ~np.isin(
+        view.frame["bag_id"], [b for b in range(len(names)) if by_name.loc[names[b], "dog"]]))[0])
+    assert view.describe([row]) == ["no class"]

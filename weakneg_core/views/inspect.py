@@ -53,6 +53,8 @@ def inspect_epochs(store: RunStore, run_id: int) -> list[int]:
 
 
 def _describe(counts: np.ndarray, names: list[str]) -> str:
+    if not counts.any():
+        return NO_CLASS
     return ", ".join(f"{names[c]}×{counts[c]}" if counts[c] > 1 else names[c] for c in np.flatnonzero(counts))
 
 
@@ -105,18 +107,29 @@ def epoch_view(store: RunStore, run_id: int, epoch: int) -> EpochView | None:
     return EpochView(run_id, epoch, stored["method"], frame, names, contents, {"grad_label": label})
 
 
+NO_CLASS = "no class"  # a bag that carries none of the data's classes (a 0-labelled bag of a user's table)
+
+
 def class_composition(view: EpochView) -> pd.DataFrame:
     """Share of instances of each true class in the selected negatives vs the whole pool, and their ratio
-    (lift > 1: the sampler picks bags holding that class more often than chance: it finds it "hard")."""
+    (lift > 1: the sampler picks bags holding that class more often than chance: it finds it "hard").
+
+    Data labelled by bag (a user's table, image bags, clips) count each bag's labels; a bag with none (every
+    negative of a 0/1 table) counts once under NO_CLASS, so such runs still show what was chosen."""
     is_pool = (view.frame["kind"] == "negative").to_numpy()
     selected = is_pool & view.frame["selected"].to_numpy()
-    pool_counts = view.contents[is_pool].sum(0).astype(np.float64)
-    chosen_counts = view.contents[selected].sum(0).astype(np.float64)
+    contents = np.asarray(view.contents, dtype=np.float64)
+    names = list(view.class_names)
+    empty = contents.sum(1) == 0
+    if empty[is_pool].any():
+        contents, names = np.column_stack([contents, empty.astype(np.float64)]), names + [NO_CLASS]
+    pool_counts = contents[is_pool].sum(0)
+    chosen_counts = contents[selected].sum(0)
     pool_share = pool_counts / max(pool_counts.sum(), 1)
     chosen_share = chosen_counts / max(chosen_counts.sum(), 1)
     keep = pool_counts > 0  # the target class never appears in a negative bag
     lift = np.divide(chosen_share, pool_share, out=np.full_like(pool_share, np.nan), where=pool_share > 0)
-    return pd.DataFrame({"class": np.array(view.class_names)[keep], "selected": chosen_share[keep],
+    return pd.DataFrame({"class": np.array(names)[keep], "selected": chosen_share[keep],
                          "pool": pool_share[keep], "lift": lift[keep]})
 
 
