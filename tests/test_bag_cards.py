@@ -180,3 +180,32 @@ def test_what_the_chosen_negatives_contain_on_a_users_table(store, tmp_path):
     row = int(np.flatnonzero((view.frame["kind"] == "negative").to_numpy() & ~np.isin(
         view.frame["bag_id"], [b for b in range(len(names)) if by_name.loc[names[b], "dog"]]))[0])
     assert view.describe([row]) == ["no class"]
+
+
+def test_the_inspect_page_opens_a_linked_bag_card_without_building_the_data(store, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from test_app_pages import APP
+
+    cfg = RunConfig(dataset="digits", target_class=6, sampler="badge", epochs=1, max_instances=300, seed=9,
+                    head="attention")
+    result = run_experiment(cfg, store)
+    view = views.epoch_view(store, result.run_id, 1)
+    bag = int(view.pool[view.pool["selected"]].sort_values("pick")["bag_id"].iloc[0])
+    evidence = views.evidence_of(store, result.run_id, 1).instances(bag)
+    driver = evidence[evidence["drives"]].iloc[0]
+    monkeypatch.setenv("WEAKNEG_STORE", store.url)
+    monkeypatch.setenv("WEAKNEG_ARTIFACTS", str(store.artifacts_root))
+    data_module.forget_image_sets()
+    refuse_building(monkeypatch, "digits")
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    app.switch_page("app_pages/inspect.py")
+    app.query_params.update({"run": str(result.run_id), "epoch": "1", "bag": str(bag)})
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    captions = [c.value for c in app.caption]
+    assert f"Bag {bag}" in [s.value for s in app.subheader]
+    assert (f"driving instance: #{int(driver['instance'])} of 5 (p(positive) {driver['p_positive']:.3f}, "
+            f"attention {driver['attention']:.2f})") in captions
+    assert any(c.startswith("Highlighted: the instance with the largest attention × log-odds") for c in captions)
+    assert not any("rebuilt" in c for c in captions) and loaded_image_sets() == []
