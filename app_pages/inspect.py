@@ -7,6 +7,7 @@ import math
 import time
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
 from weakneg_core import projection, views
@@ -200,20 +201,20 @@ def load_evidence(store_url: str, run_id: int, epoch: int) -> views.EpochEvidenc
 
 
 def evidence_chart(instances) -> alt.Chart:
-    """Each instance's p(positive) (bars; attention weights as ticks for the attention head), the driving one
-    in orange."""
-    base = alt.Chart(instances).encode(x=alt.X("instance:O", title="instance", axis=alt.Axis(labelAngle=0)))
-    tooltip = ["instance", alt.Tooltip("p_positive:Q", format=".3f", title="p(positive)")]
+    """Each instance's p(positive), the driving instance's in orange, and beside it (attention head) its attention
+    weight."""
+    rows = [instances.assign(measure="p(positive)", value=instances["p_positive"],
+                             series=instances["drives"].map({True: "p(positive), driving", False: "p(positive)"}))]
     if "attention" in instances:
-        tooltip.append(alt.Tooltip("attention:Q", format=".3f"))
-    bars = base.mark_bar().encode(
-        y=alt.Y("p_positive:Q", scale=alt.Scale(domain=[0, 1]), title="p(positive)"),
-        color=alt.Color("drives:N", scale=alt.Scale(domain=[True, False], range=["#c2410c", "#94a3b8"]),
-                        legend=None), tooltip=tooltip)
-    layers = [bars]
-    if "attention" in instances:
-        layers.append(base.mark_tick(color="#1e3a8a", thickness=2).encode(y="attention:Q", tooltip=tooltip))
-    return alt.layer(*layers).properties(height=110)
+        rows.append(instances.assign(measure="attention", value=instances["attention"], series="attention"))
+    long = pd.concat(rows, ignore_index=True)[["instance", "measure", "value", "series"]]
+    series = ["p(positive)", "p(positive), driving", "attention"]
+    return alt.Chart(long).mark_bar().encode(
+        x=alt.X("instance:O", title="instance", axis=alt.Axis(labelAngle=0, labelOverlap=True)), xOffset="measure:N",
+        y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), title=None),
+        color=alt.Color("series:N", scale=alt.Scale(domain=series, range=["#94a3b8", "#c2410c", "#1e3a8a"]),
+                        legend=None),  # the caption above the cards says the colours (a legend squeezes the bars)
+        tooltip=["instance", "measure", alt.Tooltip("value:Q", format=".3f")]).properties(height=170)
 
 
 def bag_cards(bag_ids: list[int], key: str) -> None:
@@ -234,7 +235,8 @@ def bag_cards(bag_ids: list[int], key: str) -> None:
         st.caption("This epoch was saved before per-instance evidence was: no instance probabilities to show.")
     elif previews:
         st.caption(f"{views.drives_text(run['config'].get('head', 'mean_softmax'))} Bars: each instance's "
-                   f"p(positive) on its own{'; ticks: attention weights' if run['config'].get('head') == 'attention' else ''}.")
+                   f"p(positive) on its own (grey; the driving instance's in orange)"
+                   f"{', and its attention weight (navy)' if run['config'].get('head') == 'attention' else ''}.")
     grid = st.columns(3)
     for i, bag_id in enumerate(b for b in shown if b in previews):
         preview = previews[bag_id]
