@@ -248,6 +248,8 @@ def bag_cards(bag_ids: list[int], key: str) -> None:
                 st.image(preview["image"], caption=caption)
             else:
                 st.caption(caption)
+            if "unreadable" in preview:
+                st.warning(preview["unreadable"])
             if "waveform" in preview:
                 st.audio(preview["waveform"], sample_rate=preview["sample_rate"])
             if "log_mel" in preview:

@@ -209,3 +209,16 @@ def test_the_inspect_page_opens_a_linked_bag_card_without_building_the_data(stor
             f"attention {driver['attention']:.2f})") in captions
     assert any(c.startswith("Highlighted: the instance with the largest attention × log-odds") for c in captions)
     assert not any("rebuilt" in c for c in captions) and loaded_image_sets() == []
+
+
+def test_a_card_whose_files_are_gone_says_so(store, tmp_path):
+    path, frame, _ = write_image_bags(tmp_path)
+    dataset, options = user_data_options(path, options={"image_size": 16})
+    result = run_experiment(RunConfig(dataset=dataset, target_class=0, sampler="random", epochs=1,
+                                      dataset_options=options), store)
+    view = views.epoch_view(store, result.run_id, 1)
+    bag = int(view.pool["bag_id"].iloc[0])
+    (tmp_path / frame[frame.bag_id == f"slide{bag}"].path.iloc[0]).unlink()
+    previews, _ = cards(store, result.run_id, [bag])
+    assert "image" not in previews[0] and "1 of" in previews[0]["unreadable"] and "(missing)" in previews[0]["unreadable"]
+    assert len(previews[0]["instances"]) == len(frame[frame.bag_id == f"slide{bag}"])  # the evidence still shows

@@ -13,11 +13,14 @@ import pandas as pd
 
 from ..config import RunConfig
 from ..data import DATASETS, resolve_root
+from ..data.features import AudioProblem, open_features, read_audio
 from ..data.thumbnails import training_images
+from ..errors import WeaknegError
 from ..models.evidence import InstanceEvidence
 from ..store import RunStore
 
 DRIVER_COLOUR = (194, 65, 12)  # the orange of "selected" in the Inspect charts
+UNREADABLE = (WeaknegError, AudioProblem, OSError)  # a bag's files moved or deleted since the run
 
 
 @dataclass
@@ -63,7 +66,6 @@ def bag_media(membership: Membership, config: dict[str, Any], bag_id: int) -> di
         if images is not None:
             media["images"] = images
     if membership.feature_files is not None:
-        from ..data.features import open_features, read_audio
 
         media["name"] = str(membership.clip_names[position])
         media["log_mel"] = np.asarray(open_features(membership.feature_files[position]), dtype=np.float32)

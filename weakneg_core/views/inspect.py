@@ -212,8 +212,11 @@ def bag_previews(run: dict[str, Any], view: EpochView, bag_ids: list[int], limit
         if instances is not None:
             preview["instances"] = instances
             driver = int(np.flatnonzero(instances["drives"].to_numpy())[0])
-        media = (bag_cards.bag_media(membership, run["config"], bag_id) if data is None
-                 else _rebuilt_media(data.train, position_of[bag_id]))
+        try:
+            media = (bag_cards.bag_media(membership, run["config"], bag_id) if data is None
+                     else _rebuilt_media(data.train, position_of[bag_id]))
+        except bag_cards.UNREADABLE as error:  # files moved or deleted since the run: the card says so
+            media, preview["unreadable"] = {}, f"this bag's files cannot be read now: {error}"
         if "images" in media:
             preview["image"] = (thumbnail_strip(media["images"]) if driver is None
                                 else bag_cards.highlighted_strip(media["images"], driver))
