@@ -222,3 +222,27 @@ def test_a_card_whose_files_are_gone_says_so(store, tmp_path):
     previews, _ = cards(store, result.run_id, [bag])
     assert "image" not in previews[0] and "1 of" in previews[0]["unreadable"] and "(missing)" in previews[0]["unreadable"]
     assert len(previews[0]["instances"]) == len(frame[frame.bag_id == f"slide{bag}"])  # the evidence still shows
+
+
+def test_fashion_mnist_cards_read_the_images_file_once_for_all_cards(store, tmp_path, monkeypatch):
+    root = write_fashion_root(tmp_path / "data")
+    cfg = RunConfig(dataset="fashion_mnist", data_root=str(root), target_class=0, sampler="entropy", epochs=1,
+                    max_instances=300, seed=3)
+    expected = load_bags(cfg).train
+    result = run_experiment(cfg, store)
+    data_module.forget_image_sets()
+    refuse_building(monkeypatch, "fashion_mnist")
+    import gzip
+
+    from weakneg_core.data import thumbnails
+
+    opened, original = [], gzip.open
+    monkeypatch.setattr(thumbnails.gzip, "open", lambda path, *a, **k: opened.append(path) or original(path, *a, **k))
+    view = views.epoch_view(store, result.run_id, 1)
+    bags = view.pool["bag_id"].head(6).tolist()
+    previews, _ = cards(store, result.run_id, bags)
+    assert len(previews) == 6 and len(opened) == 1 and loaded_image_sets() == []
+    for preview in previews:
+        images = expected.bag_images(int(np.flatnonzero(expected.ids == preview["bag_id"])[0]))  # (5, 28, 28, 1)
+        for i, image in enumerate(images):  # 28-pixel images at 2x, a 2-pixel gap
+            np.testing.assert_array_equal(preview["image"][:56:2, i * 58: i * 58 + 56: 2, 0], image[:, :, 0])

@@ -54,13 +54,34 @@ def membership_of(store: RunStore, run_id: int) -> Membership | None:
                       None if rate is None else int(rate))
 
 
-def bag_media(membership: Membership, config: dict[str, Any], bag_id: int) -> dict[str, Any]:
-    """The bag itself, read from its own files: `images` (n, H, W, C) uint8 for image bags; `waveform`,
-    `sample_rate`, `log_mel` (frames, mels) and `name` for a clip. {} for feature-vector bags (nothing to show)."""
+def shown_images(membership: Membership, config: dict[str, Any], bag_ids: list[int]) -> dict[int, np.ndarray]:
+    """The images of several bags in one pass over the data set's file (a gzip stream seeks forward only, so one
+    pass per card would decompress it once per card); {} when the images are the user's own files (read per bag,
+    so one missing file blanks one card only) or there are none."""
+    if membership.sources is None or membership.members is None or membership.sources.dtype.kind in "US":
+        return {}
+    cfg = RunConfig.from_dict(config)
+    rows = [membership.instance_rows(b) for b in bag_ids]
+    if not rows:
+        return {}
+    images = training_images(cfg.dataset, resolve_root(cfg.data_root), cfg.dataset_options,
+                             membership.sources[np.concatenate(rows)])
+    if images is None:
+        return {}
+    return dict(zip(bag_ids, np.split(images, np.cumsum([len(r) for r in rows])[:-1])))
+
+
+def bag_media(membership: Membership, config: dict[str, Any], bag_id: int,
+              images: np.ndarray | None = None) -> dict[str, Any]:
+    """The bag itself, read from its own files: `images` (n, H, W, C) uint8 for image bags (or those given, read
+    by `shown_images`); `waveform`, `sample_rate`, `log_mel` (frames, mels) and `name` for a clip. {} for
+    feature-vector bags (nothing to show)."""
     cfg = RunConfig.from_dict(config)
     position = membership.position_of[bag_id]
     media: dict[str, Any] = {}
-    if membership.sources is not None and membership.members is not None:
+    if images is not None:
+        media["images"] = images
+    elif membership.sources is not None and membership.members is not None:
         images = training_images(cfg.dataset, resolve_root(cfg.data_root), cfg.dataset_options,
                                  membership.sources[membership.instance_rows(bag_id)])
         if images is not None:

@@ -199,10 +199,15 @@ def bag_previews(run: dict[str, Any], view: EpochView, bag_ids: list[int], limit
     wanted = [b for b in dict.fromkeys(int(b) for b in bag_ids) if b in rows.index]
     # the sampler's picks first, in pick order, then the rest by score
     wanted.sort(key=lambda b: (rows.at[b, "pick"] < 0, rows.at[b, "pick"], -np.nan_to_num(rows.at[b, "score"])))
+    wanted = [b for b in wanted if b in position_of][:limit]
+    shown = {}
+    if data is None:
+        try:
+            shown = bag_cards.shown_images(membership, run["config"], wanted)
+        except bag_cards.UNREADABLE:
+            shown = {}  # read bag by bag below, so each card can say what it cannot read
     previews = []
-    for bag_id in wanted[:limit]:
-        if bag_id not in position_of:
-            continue
+    for bag_id in wanted:
         info = rows.loc[bag_id]
         preview = {"bag_id": bag_id, "kind": info["kind"], "score": float(info["score"]), "prob": float(info["prob"]),
                    "pick": int(info["pick"]), "classes": view.describe([int(info["row"])])[0],
@@ -213,7 +218,7 @@ def bag_previews(run: dict[str, Any], view: EpochView, bag_ids: list[int], limit
             preview["instances"] = instances
             driver = int(np.flatnonzero(instances["drives"].to_numpy())[0])
         try:
-            media = (bag_cards.bag_media(membership, run["config"], bag_id) if data is None
+            media = (bag_cards.bag_media(membership, run["config"], bag_id, shown.get(bag_id)) if data is None
                      else _rebuilt_media(data.train, position_of[bag_id]))
         except bag_cards.UNREADABLE as error:  # files moved or deleted since the run: the card says so
             media, preview["unreadable"] = {}, f"this bag's files cannot be read now: {error}"
