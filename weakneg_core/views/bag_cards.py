@@ -106,7 +106,6 @@ def modality_of(config: dict[str, Any]) -> str:
 class EpochEvidence:
     """One epoch's per-instance evidence of the pool and of the positive bags, by bag id."""
 
-    head: str
     pool: InstanceEvidence | None
     positive: InstanceEvidence | None
     pool_index: dict[int, int]
@@ -126,7 +125,7 @@ class EpochEvidence:
         return None
 
 
-def evidence_of(store: RunStore, run_id: int, epoch: int, head: str = "") -> EpochEvidence | None:
+def evidence_of(store: RunStore, run_id: int, epoch: int) -> EpochEvidence | None:
     """The epoch's saved evidence; None for epochs saved before evidence was."""
     arrays = store.load_epoch_arrays(run_id, epoch)
     if arrays is None or "pool_ids" not in arrays:
@@ -135,7 +134,7 @@ def evidence_of(store: RunStore, run_id: int, epoch: int, head: str = "") -> Epo
     if pool is None:
         return None
     index = lambda ids: {int(b): i for i, b in enumerate(ids)}  # noqa: E731
-    return EpochEvidence(head, pool, positive, index(arrays["pool_ids"]), index(arrays["positive_ids"]))
+    return EpochEvidence(pool, positive, index(arrays["pool_ids"]), index(arrays["positive_ids"]))
 
 
 DRIVES = {
