@@ -1,5 +1,6 @@
-"""The few images a bag card shows, read straight from the data set's own files by row: no bags are built and
-nothing is cached (a page request reads a few hundred bytes per image, or one CIFAR batch).
+"""The few images a bag card shows, read straight from the data set's own files by row: no bags are built, nothing
+is normalised or cached. An uncompressed IDX file is read a few hundred bytes per image; a gzipped one (Debian's
+Fashion-MNIST) is streamed once up to the last row asked for; CIFAR-10 reads the batch files those rows are in.
 
 Rows are rows of the data set's training split as its loader orders them (`ImageBags.sources`, saved with a
 run's epoch-0 arrays); user image bags save file paths instead, read here with the loader's own resizing.
