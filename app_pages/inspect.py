@@ -7,6 +7,7 @@ import math
 import time
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
 from weakneg_core import projection, views
@@ -188,15 +189,54 @@ with right:
         st.caption("One selection so far.")
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def load_membership(store_url: str, run_id: int) -> views.Membership | None:
+    """The bag membership saved with the run's epoch-0 arrays (never changes once written)."""
+    return views.membership_of(open_store(store_url), run_id)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def load_evidence(store_url: str, run_id: int, epoch: int) -> views.EpochEvidence | None:
+    return views.evidence_of(open_store(store_url), run_id, epoch)
+
+
+def evidence_chart(instances) -> alt.Chart:
+    """Each instance's p(positive), the driving instance's in orange, and beside it (attention head) its attention
+    weight."""
+    rows = [instances.assign(measure="p(positive)", value=instances["p_positive"],
+                             series=instances["drives"].map({True: "p(positive), driving", False: "p(positive)"}))]
+    if "attention" in instances:
+        rows.append(instances.assign(measure="attention", value=instances["attention"], series="attention"))
+    long = pd.concat(rows, ignore_index=True)[["instance", "measure", "value", "series"]]
+    series = ["p(positive)", "p(positive), driving", "attention"]
+    return alt.Chart(long).mark_bar().encode(
+        x=alt.X("instance:O", title="instance", axis=alt.Axis(labelAngle=0, labelOverlap=True)), xOffset="measure:N",
+        y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), title=None),
+        color=alt.Color("series:N", scale=alt.Scale(domain=series, range=["#94a3b8", "#c2410c", "#1e3a8a"]),
+                        legend=None),  # the caption above the cards says the colours (a legend squeezes the bars)
+        tooltip=["instance", "measure", alt.Tooltip("value:Q", format=".3f")]).properties(height=170)
+
+
 def bag_cards(bag_ids: list[int], key: str) -> None:
-    """Cards of the bags, PAGE_SIZE at a time."""
+    """Cards of the bags, PAGE_SIZE at a time: the bag (read from the files the run saved), its instances'
+    evidence with the instance that drives the bag's prediction highlighted."""
     pages = max(1, math.ceil(len(bag_ids) / PAGE_SIZE))
     page = 1
     if pages > 1:
         page = int(st.columns([1, 4])[0].number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1,
                                                       key=f"page_{key}"))
     shown = bag_ids[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
-    previews = {p["bag_id"]: p for p in views.bag_previews(run, view, shown, limit=PAGE_SIZE)}
+    previews = {p["bag_id"]: p for p in views.bag_previews(
+        run, view, shown, limit=PAGE_SIZE, membership=load_membership(store.url, run_id),
+        evidence=load_evidence(store.url, run_id, epoch))}
+    if any(p["rebuilt"] for p in previews.values()):
+        st.caption("This run was saved before bag membership was, so its data were rebuilt to draw these bags.")
+    if previews and not any("instances" in p for p in previews.values()):
+        st.caption("This epoch was saved before per-instance evidence was: no instance probabilities to show.")
+    elif previews:
+        st.caption(f"{views.drives_text(run['config'].get('head', 'mean_softmax'))} Bars: each instance's "
+                   f"p(positive) on its own (grey; the driving instance's in orange)"
+                   f"{', and its attention weight (navy)' if run['config'].get('head') == 'attention' else ''}.")
     grid = st.columns(3)
     for i, bag_id in enumerate(b for b in shown if b in previews):
         preview = previews[bag_id]
@@ -208,10 +248,19 @@ def bag_cards(bag_ids: list[int], key: str) -> None:
                 st.image(preview["image"], caption=caption)
             else:
                 st.caption(caption)
+            if "unreadable" in preview:
+                st.warning(preview["unreadable"])
             if "waveform" in preview:
                 st.audio(preview["waveform"], sample_rate=preview["sample_rate"])
             if "log_mel" in preview:
                 st.image(preview["log_mel"], caption="log-mel spectrogram")
+            if "instances" in preview:
+                instances = preview["instances"]
+                st.altair_chart(evidence_chart(instances), width="stretch", key=f"evidence_{key}_{bag_id}")
+                top = instances[instances["drives"]].iloc[0]
+                weight = f", attention {top['attention']:.2f}" if "attention" in instances else ""
+                st.caption(f"driving instance: #{int(top['instance'])} of {len(instances)} "
+                           f"(p(positive) {top['p_positive']:.3f}{weight})")
             st.caption(f"true classes inside: {preview['classes']}")
 
 

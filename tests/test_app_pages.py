@@ -59,7 +59,9 @@ def check_one_run(app, real):
 def check_inspect(app, real):
     k = RunStore().get_run(real)["k"]  # the lab store (WEAKNEG_STORE)
     charts = app.get("vega_lite_chart")
-    assert len(charts) == 3 and len(app.get("image")) == min(k, 12)  # the map, composition, overlap
+    # the map, composition, overlap, and one instance-evidence chart per bag card
+    assert len(charts) == 3 + min(k, 12) and len(app.get("image")) == min(k, 12)
+    assert any(text.startswith("Highlighted: the instance with the largest log-odds") for text in texts(app, "caption"))
     assert f"The {k} bags entropy chose at epoch 3" in texts(app, "subheader")
     assert any("prediction's entropy" in text for text in texts(app, "info"))
 

@@ -23,6 +23,7 @@ from .data import BagSet, LoadedBags, load_bags
 from .errors import RunCancelled, WeaknegError
 from .metrics import bag_metrics
 from .models import build_model, pick_device
+from .models.evidence import instance_evidence
 from .models.gradients import gradient_embedding
 from .models.ragged import pad_width
 from .samplers import Pool, Selection, get_sampler
@@ -324,6 +325,7 @@ class Experiment:
             membership["members"] = bags.members  # (B, n_max), -1 after a bag's last instance
         if getattr(bags, "audio_files", None) is not None:
             membership["audio_files"] = np.array([str(f) for f in bags.audio_files])
+        membership.update(_media_sources(bags))
         self.store.save_epoch_arrays(self.run_id, 0, bag_ids=bags.ids, labels=bags.labels, contents=bags.contents,
                                      class_names=np.array(self.data.class_names), **membership)
 
@@ -361,7 +363,13 @@ class Experiment:
             pool_prob=pool.probs[:, 1].float().cpu().numpy(),
             pool_grad=pool.grad_embedding(label).matrix().half().cpu().numpy(), grad_label=np.array(label),
             positive_prob=pool.positive_log_probs[:, 1].exp().float().cpu().numpy(),
-            positive_grad=positive.matrix().half().cpu().numpy())
+            positive_grad=positive.matrix().half().cpu().numpy(), **self.pool_evidence(pool))
+
+    def pool_evidence(self, pool: Pool) -> dict[str, np.ndarray]:
+        """Each bag's per-instance evidence (models/evidence.py), real instances only, pool then positives."""
+        return {**instance_evidence(pool.head, pool.instance_features, pool.instance_mask).arrays("pool"),
+                **instance_evidence(pool.head, pool.positive_instance_features,
+                                    pool.positive_instance_mask).arrays("positive")}
 
     def _record_end(self, result: RunResult) -> None:
         if self.store is None:
@@ -371,6 +379,21 @@ class Experiment:
                               final_dprime=final.get("dprime"))
         self.store.finish_run(self.run_id, result.status, result={"best_epoch": result.best_epoch},
                               error="cancelled by the user; finished epochs are kept" if result.status == CANCELLED else None)
+
+
+def _media_sources(bags: BagSet) -> dict[str, np.ndarray]:
+    """Where the images and clips a bag card shows come from (rows of the data set's training split or file paths;
+    cached log-mel files, clip names and sample rate), so Inspect reads only those few files."""
+    out = {}
+    sources = getattr(bags, "sources", None)
+    if sources is not None:
+        sources = np.asarray(sources)
+        out["instance_sources"] = sources.astype(np.int32) if sources.dtype.kind in "iu" else sources.astype(str)
+    if getattr(bags, "feature_files", None) is not None:
+        out["feature_files"] = np.array([str(f) for f in bags.feature_files])
+        out["clip_names"] = np.array([str(n) for n in bags.names])
+        out["sample_rate"] = np.array(int(bags.settings.sample_rate))
+    return out
 
 
 def _numpy_state() -> dict:

@@ -62,7 +62,9 @@ def image_dataset(name: str, description: str, loader, missing) -> DatasetSpec:
         data = load(root, cfg.dataset_options)
         images, labels = data.train_images, data.train_labels
         test_images, test_labels = data.test_images, data.test_labels
+        sources = np.arange(len(labels))  # rows of the training split each image is (saved for Inspect)
         if cfg.max_instances:
+            sources = _kept_rows(len(labels), cfg.max_instances, cfg.seed)
             images, labels = _first(images, labels, cfg.max_instances, cfg.seed)
             test_images, test_labels = _first(test_images, test_labels, cfg.max_instances, cfg.seed)
         # one normalised copy per image set, whatever the target class or bag size (Fashion-MNIST: ~220 MB)
@@ -78,7 +80,8 @@ def image_dataset(name: str, description: str, loader, missing) -> DatasetSpec:
                 _PIXEL_CACHE.pop(next(iter(_PIXEL_CACHE)))
         mean, std, train_pixels, test_pixels = _PIXEL_CACHE[key]
         n_classes = len(data.class_names)
-        return (image_bags(images, labels, n_classes, target, cfg.bag_size, cfg.seed, "train", mean, std, train_pixels),
+        return (image_bags(images, labels, n_classes, target, cfg.bag_size, cfg.seed, "train", mean, std, train_pixels,
+                           sources),
                 image_bags(test_images, test_labels, n_classes, target, cfg.bag_size, cfg.seed, "test", mean, std,
                            test_pixels))
 
@@ -97,8 +100,12 @@ def forget_image_sets() -> None:
 
 
 def _first(images: np.ndarray, labels: np.ndarray, limit: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    keep = np.sort(np.random.default_rng([seed, 3]).permutation(len(labels))[:limit])
+    keep = _kept_rows(len(labels), limit, seed)
     return images[keep], labels[keep]
+
+
+def _kept_rows(n: int, limit: int, seed: int) -> np.ndarray:
+    return np.sort(np.random.default_rng([seed, 3]).permutation(n)[:limit])
 
 
 DATASETS: dict[str, DatasetSpec] = {}

@@ -112,8 +112,11 @@ class ImageBags(MemberBags):
 
     def __init__(self, images: np.ndarray, mean: np.ndarray, std: np.ndarray, members: np.ndarray,
                  labels: np.ndarray, contents: np.ndarray, ids: np.ndarray, device: torch.device | str = "cpu",
-                 pixels: torch.Tensor | None = None):
+                 pixels: torch.Tensor | None = None, sources: np.ndarray | None = None):
         self.images = images  # (N, H, W, C) uint8: what a person sees
+        # where each image row comes from (rows of the data set's training split, or file paths): saved with a
+        # run's bag membership so Inspect reads the few images it shows without rebuilding the bags
+        self.sources = sources
         self.mean, self.std = mean, std
         self.labels = np.asarray(labels, dtype=np.int64)
         self.contents = contents
@@ -129,13 +132,13 @@ class ImageBags(MemberBags):
     def subset(self, positions: np.ndarray) -> "ImageBags":
         positions = np.asarray(positions, dtype=np.int64)
         return ImageBags(self.images, self.mean, self.std, self.members[positions], self.labels[positions],
-                         self.contents[positions], self.ids[positions], self.device, self._pixels)
+                         self.contents[positions], self.ids[positions], self.device, self._pixels, self.sources)
 
     def to(self, device: torch.device | str) -> "ImageBags":
         if torch.device(device) == self.device:
             return self
         return ImageBags(self.images, self.mean, self.std, self.members, self.labels, self.contents, self.ids, device,
-                         self._pixels)
+                         self._pixels, self.sources)
 
     def bag_images(self, position: int) -> np.ndarray:
         """The images of one bag, (bag_size, H, W, C) uint8, for thumbnails."""
@@ -220,8 +223,8 @@ def make_bags(instance_labels: np.ndarray, target: int, bag_size: int, rng: np.r
 
 
 def image_bags(images: np.ndarray, instance_labels: np.ndarray, n_classes: int, target: int, bag_size: int,
-               seed: int, split: str, mean: np.ndarray, std: np.ndarray, pixels: torch.Tensor | None = None
-               ) -> ImageBags:
+               seed: int, split: str, mean: np.ndarray, std: np.ndarray, pixels: torch.Tensor | None = None,
+               sources: np.ndarray | None = None) -> ImageBags:
     """Bags for one split, deterministic from (seed, split); refuses a bag size the data cannot fill.
     `pixels`: the images already normalised (`normalised_pixels`), shared rather than made again."""
     rng = np.random.default_rng([seed, {"train": 0, "test": 1}[split]])
@@ -236,7 +239,7 @@ def image_bags(images: np.ndarray, instance_labels: np.ndarray, n_classes: int, 
     contents = np.zeros((len(layout.members), n_classes), dtype=np.int16)
     np.add.at(contents, (np.repeat(np.arange(len(layout.members)), bag_size), instance_labels[layout.members].ravel()), 1)
     return ImageBags(images, mean, std, layout.members, layout.labels, contents, np.arange(len(layout.members)),
-                     pixels=pixels)
+                     pixels=pixels, sources=sources)
 
 
 def split_off(bags: BagSet, fraction: float, seed: int) -> tuple[BagSet, BagSet]:

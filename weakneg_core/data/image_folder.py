@@ -119,7 +119,9 @@ def image_splits(options: dict, target: int, seed: int) -> tuple[ImageBags, Imag
         splits.append((rows, padded_members(renumber[natural.bag_of[rows]], len(positions)), positions))
     train_pixels = images[splits[0][0]].reshape(-1, images.shape[-1]) / 255.0
     mean, std = train_pixels.mean(0), train_pixels.std(0) + 1e-6
-    return tuple(ImageBags(images[rows], mean, std, members, labels[positions], natural.contents[positions], positions)
+    files = np.array([str(f.resolve()) for f in image_paths(Path(options["path"]), options)])
+    return tuple(ImageBags(images[rows], mean, std, members, labels[positions], natural.contents[positions], positions,
+                           sources=files[rows])  # Inspect reads the files themselves
                  for rows, members, positions in splits)
 
 

@@ -16,6 +16,7 @@ from .. import projection
 from ..config import RunConfig
 from ..data import LoadedBags
 from ..store import RunStore
+from . import bag_cards
 from .launch import bags_for
 
 COLOUR_BY = {"selected": "selected this epoch", "score": "sampler score", "prob": "p(positive)",
@@ -52,6 +53,8 @@ def inspect_epochs(store: RunStore, run_id: int) -> list[int]:
 
 
 def _describe(counts: np.ndarray, names: list[str]) -> str:
+    if not counts.any():
+        return NO_CLASS
     return ", ".join(f"{names[c]}×{counts[c]}" if counts[c] > 1 else names[c] for c in np.flatnonzero(counts))
 
 
@@ -104,18 +107,29 @@ def epoch_view(store: RunStore, run_id: int, epoch: int) -> EpochView | None:
     return EpochView(run_id, epoch, stored["method"], frame, names, contents, {"grad_label": label})
 
 
+NO_CLASS = "no class"  # a bag that carries none of the data's classes (a 0-labelled bag of a user's table)
+
+
 def class_composition(view: EpochView) -> pd.DataFrame:
     """Share of instances of each true class in the selected negatives vs the whole pool, and their ratio
-    (lift > 1: the sampler picks bags holding that class more often than chance: it finds it "hard")."""
+    (lift > 1: the sampler picks bags holding that class more often than chance: it finds it "hard").
+
+    Data labelled by bag (a user's table, image bags, clips) count each bag's labels; a bag with none (every
+    negative of a 0/1 table) counts once under NO_CLASS, so such runs still show what was chosen."""
     is_pool = (view.frame["kind"] == "negative").to_numpy()
     selected = is_pool & view.frame["selected"].to_numpy()
-    pool_counts = view.contents[is_pool].sum(0).astype(np.float64)
-    chosen_counts = view.contents[selected].sum(0).astype(np.float64)
+    contents = np.asarray(view.contents, dtype=np.float64)
+    names = list(view.class_names)
+    empty = contents.sum(1) == 0
+    if empty[is_pool].any():
+        contents, names = np.column_stack([contents, empty.astype(np.float64)]), names + [NO_CLASS]
+    pool_counts = contents[is_pool].sum(0)
+    chosen_counts = contents[selected].sum(0)
     pool_share = pool_counts / max(pool_counts.sum(), 1)
     chosen_share = chosen_counts / max(chosen_counts.sum(), 1)
     keep = pool_counts > 0  # the target class never appears in a negative bag
     lift = np.divide(chosen_share, pool_share, out=np.full_like(pool_share, np.nan), where=pool_share > 0)
-    return pd.DataFrame({"class": np.array(view.class_names)[keep], "selected": chosen_share[keep],
+    return pd.DataFrame({"class": np.array(names)[keep], "selected": chosen_share[keep],
                          "pool": pool_share[keep], "lift": lift[keep]})
 
 
@@ -166,35 +180,73 @@ def spectrogram_image(log_mel: np.ndarray) -> np.ndarray:
     return np.round(255 * scaled[::-1]).astype(np.uint8)
 
 
-def bag_previews(run: dict[str, Any], view: EpochView, bag_ids: list[int], limit: int = 12) -> list[dict[str, Any]]:
-    """What a person needs to look at chosen bags: id, kind, score, probability, true classes, and the
-    bag itself (an image strip, or a waveform and a log-mel picture for audio)."""
-    data = run_bags(run)
-    position_of = {int(b): i for i, b in enumerate(data.train.ids)}
+def bag_previews(run: dict[str, Any], view: EpochView, bag_ids: list[int], limit: int = 12,
+                 membership: bag_cards.Membership | None = None,
+                 evidence: bag_cards.EpochEvidence | None = None) -> list[dict[str, Any]]:
+    """What a person needs to look at chosen bags: id, kind, score, probability, true classes, the bag itself (an
+    image strip, or a waveform and a log-mel picture for audio) and, with the epoch's `evidence`, its instances'
+    evidence (`instances`) with the driving instance marked under the strip.
+
+    With the run's saved `membership` (bag_cards.membership_of) only the shown bags' own files are read. Without it
+    (a run saved before membership was) the run's bags are rebuilt from its config, and each preview says
+    `rebuilt`."""
+    modality = bag_cards.modality_of(run["config"])
+    if membership is not None and modality == "image" and membership.sources is None:
+        membership = None  # saved before image sources were: only a rebuild can show the images
+    data = run_bags(run) if membership is None else None
+    position_of = membership.position_of if membership is not None else {int(b): i for i, b in enumerate(data.train.ids)}
     rows = view.frame.reset_index(drop=True).rename_axis("row").reset_index().set_index("bag_id")
     wanted = [b for b in dict.fromkeys(int(b) for b in bag_ids) if b in rows.index]
     # the sampler's picks first, in pick order, then the rest by score
     wanted.sort(key=lambda b: (rows.at[b, "pick"] < 0, rows.at[b, "pick"], -np.nan_to_num(rows.at[b, "score"])))
+    wanted = [b for b in wanted if b in position_of][:limit]
+    shown = {}
+    if data is None:
+        try:
+            shown = bag_cards.shown_images(membership, run["config"], wanted)
+        except bag_cards.UNREADABLE:
+            shown = {}  # read bag by bag below, so each card can say what it cannot read
     previews = []
-    for bag_id in wanted[:limit]:
-        if bag_id not in position_of:
-            continue
+    for bag_id in wanted:
         info = rows.loc[bag_id]
-        position = position_of[bag_id]
         preview = {"bag_id": bag_id, "kind": info["kind"], "score": float(info["score"]), "prob": float(info["prob"]),
                    "pick": int(info["pick"]), "classes": view.describe([int(info["row"])])[0],
-                   "modality": data.train.modality}
-        if hasattr(data.train, "bag_images"):
-            preview["image"] = thumbnail_strip(data.train.bag_images(position))
-        if hasattr(data.train, "names"):
-            preview["name"] = str(data.train.names[position])  # e.g. the clip's YouTube id
-        if hasattr(data.train, "waveform"):
-            samples, rate = data.train.waveform(position)  # (mono float32 samples, sample rate)
-            preview["waveform"], preview["sample_rate"] = np.asarray(samples, dtype=np.float32), int(rate)
-        if hasattr(data.train, "log_mel"):
-            preview["log_mel"] = spectrogram_image(np.asarray(data.train.log_mel(position)))
+                   "modality": modality, "rebuilt": data is not None}
+        instances = evidence.instances(bag_id) if evidence is not None else None
+        driver = None
+        if instances is not None:
+            preview["instances"] = instances
+            driver = int(np.flatnonzero(instances["drives"].to_numpy())[0])
+        try:
+            media = (bag_cards.bag_media(membership, run["config"], bag_id, shown.get(bag_id)) if data is None
+                     else _rebuilt_media(data.train, position_of[bag_id]))
+        except bag_cards.UNREADABLE as error:  # files moved or deleted since the run: the card says so
+            media, preview["unreadable"] = {}, f"this bag's files cannot be read now: {error}"
+        if "images" in media:
+            preview["image"] = (thumbnail_strip(media["images"]) if driver is None
+                                else bag_cards.highlighted_strip(media["images"], driver))
+        for key in ("name", "waveform", "sample_rate"):
+            if key in media:
+                preview[key] = media[key]
+        if "log_mel" in media:
+            preview["log_mel"] = spectrogram_image(media["log_mel"])
         previews.append(preview)
     return previews
+
+
+def _rebuilt_media(bags, position: int) -> dict[str, Any]:
+    """bag_cards.bag_media's keys, from rebuilt bags (runs saved before membership was)."""
+    media: dict[str, Any] = {}
+    if hasattr(bags, "bag_images"):
+        media["images"] = bags.bag_images(position)
+    if hasattr(bags, "names"):
+        media["name"] = str(bags.names[position])  # e.g. the clip's YouTube id
+    if hasattr(bags, "waveform"):
+        samples, rate = bags.waveform(position)  # (mono float32 samples, sample rate)
+        media["waveform"], media["sample_rate"] = np.asarray(samples, dtype=np.float32), int(rate)
+    if hasattr(bags, "log_mel"):
+        media["log_mel"] = np.asarray(bags.log_mel(position))
+    return media
 
 
 # --- why these bags: what each sampler's score is, and the chosen bags as a sortable, filterable table ------------
