@@ -188,6 +188,72 @@ with right:
         st.caption("One selection so far.")
 
 
+def pair_map(shown: views.EpochView, key: str) -> None:
+    """One of the two side-by-side maps (same colouring as the main map; chosen bags ringed)."""
+    if len(shown.frame) <= views.ALTAIR_UP_TO:
+        st.altair_chart(views.map_chart(shown, colour_by, class_name, show_positives, scale, height=420),
+                        key=key, width="stretch")
+    else:
+        figure, _ = views.map_figure(shown, colour_by, class_name, show_positives, height=420)
+        st.plotly_chart(figure, key=key)
+
+
+# --- two runs side by side: another run of the same setting and seed, at the same epoch ---------------------------
+partners = {r["id"]: r for r in views.matching_runs(store, run)}
+if partners:
+    st.subheader("Side by side with another sampler on the same pool")
+    linked_with = st.query_params.get("with")
+    options = [None, *partners]
+    start = int(linked_with) if linked_with and linked_with.isdigit() and int(linked_with) in partners else None
+    with_key = f"with_{run_id}"
+    if with_key not in st.session_state:
+        st.session_state[with_key] = start
+    other_id = st.selectbox(
+        "Compare with", options, key=with_key,
+        format_func=lambda i: "(none)" if i is None else
+        f"run {i} · {partners[i]['sampler']} ({partners[i]['status']})" + (
+            f" · also differs in {', '.join(d for d in views.differences(run, partners[i]) if d != 'sampler')}"
+            if [d for d in views.differences(run, partners[i]) if d != "sampler"] else ""),
+        help="Runs of the same setting and seed (same dataset, target, ratio, bag size, instances and seed): the "
+             "same pool of bags, chosen by another sampler.")
+    if other_id is None:
+        st.query_params.pop("with", None)
+    else:
+        st.query_params["with"] = str(other_id)
+        other = partners[other_id]
+        other_view = (load_view(store.url, other_id, epoch, projection.best_method(store, other_id, epoch))
+                      if epoch in views.inspect_epochs(store, other_id) else None)
+        if other_view is None:
+            st.info(f"Run {other_id} saved no pool at epoch {epoch}: pick an epoch both runs saved.")
+        else:
+            other_view = views.aligned_view(other_view, view)
+            overlap = views.selection_overlap(view, other_view)
+            numbers = st.columns(4)
+            numbers[0].metric("Jaccard overlap", f"{overlap.jaccard:.2f}",
+                              help="Bags both chose / bags either chose.")
+            numbers[1].metric("chosen by both", f"{overlap.both:,}")
+            numbers[2].metric(f"only run {run_id} ({sampler})", f"{overlap.chosen_a - overlap.both:,}")
+            numbers[3].metric(f"only run {other_id} ({other['sampler']})", f"{overlap.chosen_b - overlap.both:,}")
+            sides = st.columns(2)
+            for side, (shown, shown_run) in zip(sides, ((view, run), (other_view, other))):
+                with side:
+                    st.markdown(f"**Run {shown_run['id']} · {shown_run['sampler']}**: {shown.method.upper()} map, "
+                                f"epoch {epoch}, {int(shown.pool['selected'].sum()):,} chosen (ringed)")
+                    pair_map(shown, f"pair_{shown_run['id']}_{epoch}_{colour_by}_{show_positives}")
+            st.caption(f"Run {other_id}'s map is rotated, scaled and shifted onto run {run_id}'s (Procrustes over the "
+                       "same bags), so a bag sits in about the same place in both.")
+            st.markdown(f"**Bags only one run chose** (A = run {run_id}, B = run {other_id}; each run's own score)")
+            st.dataframe(overlap.only, hide_index=True, width="stretch", height=240, column_config={
+                "bag_id": st.column_config.NumberColumn("bag", format="%d"),
+                "chosen_by": st.column_config.TextColumn("chosen by"),
+                "pick": st.column_config.NumberColumn("pick order there"),
+                "score_a": st.column_config.NumberColumn(f"score A ({sampler})", format="%.4g"),
+                "score_b": st.column_config.NumberColumn(f"score B ({other['sampler']})", format="%.4g"),
+                "p_positive_a": st.column_config.NumberColumn("p(pos) A", format="%.3f"),
+                "p_positive_b": st.column_config.NumberColumn("p(pos) B", format="%.3f"),
+                "true_classes": st.column_config.TextColumn("true classes inside")})
+
+
 def bag_cards(bag_ids: list[int], key: str) -> None:
     """Cards of the bags, PAGE_SIZE at a time."""
     pages = max(1, math.ceil(len(bag_ids) / PAGE_SIZE))

@@ -1,6 +1,7 @@
 """One-off measurements for the report (not a test: timings on a shared CPU are not pass/fail).
 
-    .venv/bin/python tests/measure_pages.py
+    .venv/bin/python tests/measure_pages.py          # both
+    .venv/bin/python tests/measure_pages.py large    # only the 50,000-bag map
 
 1. First paint of every page in Chromium with 200 runs in the store (cold server, then warm).
 2. The inspect map of a 50,000-bag pool: the page, then moving the epoch slider until the new WebGL map is drawn.
@@ -51,14 +52,12 @@ def first_paint() -> None:
     os.environ.pop("WEAKNEG_STORE")
 
 
-def large_map(n_pool: int = 50_000, n_pos: int = 2_000, dim: int = 130, k: int = 4_000) -> None:
-    from browser_support import chromium_page, streamlit_app
-
+def large_store(n_pool: int = 50_000, n_pos: int = 2_000, dim: int = 130, k: int = 4_000):
+    """(store, run id): a finished run of two epochs over a generated n_pool-bag pool with PCA maps."""
     from weakneg_core import projection
     from weakneg_core.config import RunConfig
     from weakneg_core.store import FINISHED, RunStore
 
-    home = _fresh_home()
     store = RunStore()
     run_id = store.create_run(RunConfig(dataset="digits", target_class=3, epochs=2).to_dict())
     store.start_run(run_id, target_name="3", n_pos=n_pos, pool_size=n_pool, k=k)
@@ -83,6 +82,15 @@ def large_map(n_pool: int = 50_000, n_pos: int = 2_000, dim: int = 130, k: int =
         projection.compute_map(store, run_id, epoch, "pca", 1 if epoch == 2 else None)
         print(f"worker side: PCA map of {len(ids):,} bags in {time.perf_counter() - started:.2f} s")
     store.finish_run(run_id, FINISHED)
+    return store, run_id
+
+
+def large_map() -> None:
+    from browser_support import chromium_page, streamlit_app
+
+    home = _fresh_home()
+    store, run_id = large_store()
+    n_pool = store.get_run(run_id)["pool_size"]
     drawn = ("() => { const g = document.querySelector('.js-plotly-plot'); "
              "return g && !g.__old && g._fullLayout && g.querySelector('.legendtext'); }")
     with streamlit_app(home) as url, chromium_page() as page:
@@ -105,5 +113,6 @@ def large_map(n_pool: int = 50_000, n_pos: int = 2_000, dim: int = 130, k: int =
 
 
 if __name__ == "__main__":
-    first_paint()
+    if sys.argv[1:] != ["large"]:
+        first_paint()
     large_map()
