@@ -1,12 +1,12 @@
 """Inspect negatives: why these bags? The pool's map in the space the sampler chose in, per epoch, following a
 live run; what the score means; every chosen bag, sortable, filterable and exportable; single bags up close.
 
-Links: `?run=ID` (any run, however old), `&epoch=E` (an epoch), `&bag=B` (a bag's card)."""
+Links: `?run=ID` (any run, however old), `&epoch=E` (an epoch), `&bag=B` (a bag's card), `&with=ID` (another run of
+the same setting and seed, side by side)."""
 
 import math
 import time
 
-import altair as alt
 import streamlit as st
 
 from weakneg_core import projection, views
@@ -171,19 +171,27 @@ with right:
     composition = views.class_composition(view)
     long = composition.melt(id_vars=["class", "lift"], value_vars=["selected", "pool"], var_name="set",
                             value_name="share")
-    st.altair_chart(alt.Chart(long).mark_bar().encode(
-        x=alt.X("class:N", sort=None), xOffset="set:N", y=alt.Y("share:Q", axis=alt.Axis(format="%")),
-        color=alt.Color("set:N", scale=alt.Scale(domain=["selected", "pool"], range=["#c2410c", "#94a3b8"])),
-        tooltip=["class", "set", alt.Tooltip("share:Q", format=".1%"), alt.Tooltip("lift:Q", format=".2f")])
-        .properties(height=200), width="stretch")
+    # plain Vega-Lite specs: Altair's validation of the same charts cost a few hundred ms on every rerun
+    st.vega_lite_chart(long, {
+        "mark": "bar", "height": 200,
+        "encoding": {"x": {"field": "class", "type": "nominal", "sort": None}, "xOffset": {"field": "set"},
+                     "y": {"field": "share", "type": "quantitative", "axis": {"format": "%"}},
+                     "color": {"field": "set", "type": "nominal",
+                               "scale": {"domain": ["selected", "pool"], "range": ["#c2410c", "#94a3b8"]}},
+                     "tooltip": [{"field": "class"}, {"field": "set"},
+                                 {"field": "share", "type": "quantitative", "format": ".1%"},
+                                 {"field": "lift", "type": "quantitative", "format": ".2f"}]}}, width="stretch")
     changes = views.selection_changes(store, run_id)
     st.markdown("**How the selection changes** (overlap with the previous selection)")
     if len(changes) > 1:
-        st.altair_chart(alt.Chart(changes.dropna()).mark_line(point=True).encode(
-            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d")),
-            y=alt.Y("overlap:Q", scale=alt.Scale(domain=[0, 1]), title="Jaccard overlap"),
-            tooltip=["epoch", "selected", "kept", "new", alt.Tooltip("overlap:Q", format=".2f")])
-            .properties(height=150), width="stretch")
+        st.vega_lite_chart(changes.dropna(), {
+            "mark": {"type": "line", "point": True}, "height": 150,
+            "encoding": {"x": {"field": "epoch", "type": "quantitative", "axis": {"tickMinStep": 1, "format": "d"}},
+                         "y": {"field": "overlap", "type": "quantitative", "scale": {"domain": [0, 1]},
+                               "title": "Jaccard overlap"},
+                         "tooltip": [{"field": "epoch"}, {"field": "selected"}, {"field": "kept"}, {"field": "new"},
+                                     {"field": "overlap", "type": "quantitative", "format": ".2f"}]}},
+            width="stretch")
     else:
         st.caption("One selection so far.")
 
@@ -300,7 +308,8 @@ options = st.columns([2, 2, 1])
 sort = options[0].selectbox("Sort by", list(views.SORTS), format_func=views.SORTS.get, key="chosen_sort")
 true_class = options[1].selectbox("Only bags holding the true class", ["any", *view.class_names], key="chosen_class")
 table = views.selection_table(view, sort, None if true_class == "any" else true_class)
-options[2].download_button("CSV", table.to_csv(index=False), f"run{run_id}_epoch{epoch}_chosen.csv", "text/csv",
+options[2].download_button("CSV", lambda: table.to_csv(index=False),  # written on click, not on every rerun
+                           f"run{run_id}_epoch{epoch}_chosen.csv", "text/csv",
                            icon=":material/download:", key="chosen_csv")
 if sampler == "badge":
     st.caption("BADGE: *pick* is the order of the draws; *score* is D² at the moment of the pick. They disagree by "

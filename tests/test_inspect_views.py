@@ -142,3 +142,19 @@ def test_the_epoch_slider_follows_a_live_run_until_the_person_moves_it(store, mo
     new_epoch(5)
     no_exceptions(app.run())
     assert app.select_slider[0].value == 5
+
+
+def test_true_classes_text_and_contents_rows_follow_the_bag_ids(lab_store):
+    # by hand: classes present in class order, a count only above one
+    counts = np.array([[1, 0, 2], [0, 0, 0], [0, 3, 1], [0, 1, 0]])
+    assert views.describe_counts(counts, ["0", "5", "9"]) == ["0, 9×2", "", "5×3, 9", "5"]
+    assert views.describe_counts(counts[:0], ["0", "5", "9"]) == []
+    # each row's contents are its own bag's (a dict lookup as the reference), whatever the pool's order
+    store, real = lab_store
+    view = views.epoch_view(store, real, 2)
+    bags = store.load_epoch_arrays(real, 0)
+    row_of = {int(b): i for i, b in enumerate(bags["bag_ids"])}
+    expected = bags["contents"][[row_of[int(b)] for b in view.frame["bag_id"]]]
+    np.testing.assert_array_equal(view.contents, expected)
+    assert view.describe([0])[0] == ", ".join(
+        f"{view.class_names[c]}×{n}" if n > 1 else view.class_names[c] for c, n in enumerate(expected[0]) if n)

@@ -17,7 +17,9 @@ HOVER = ("bag %{customdata[0]}<br>score %{customdata[1]:.4g}<br>p(positive) %{cu
 
 
 def _customdata(rows) -> np.ndarray:
-    return rows[HOVER_COLUMNS].to_numpy(dtype=np.float64)
+    # float32 halves what the browser downloads for a large map (3.6 -> 1.8 MB at 52,000 bags); hover text needs
+    # no more digits, and clicks are read back through the trace's bag ids, not from here
+    return rows[HOVER_COLUMNS].to_numpy(dtype=np.float32)
 
 
 def map_figure(view: EpochView, colour_by: str = "selected", class_name: str | None = None,
@@ -34,7 +36,8 @@ def map_figure(view: EpochView, colour_by: str = "selected", class_name: str | N
 
     def add(rows, name, marker):
         small = len(frame) < WEBGL_FROM  # the classes text would make a large map's page megabytes heavier
-        traces.append(scatter(x=rows["x"], y=rows["y"], mode="markers", name=name, marker=marker,
+        traces.append(scatter(x=rows["x"].to_numpy(np.float32), y=rows["y"].to_numpy(np.float32), mode="markers",
+                              name=name, marker=marker,
                               customdata=_customdata(rows),
                               text=view.describe(rows.index.to_numpy()) if small else None,  # index = frame row
                               hovertemplate=HOVER + ("<br>classes: %{text}" if small else "") + "<extra></extra>"))
@@ -51,8 +54,8 @@ def map_figure(view: EpochView, colour_by: str = "selected", class_name: str | N
         else:
             values = pool[colour_by].to_numpy()
             title = COLOUR_BY[colour_by]
-        add(pool, "negative pool", {"color": values, "colorscale": "Viridis", "size": 6, "showscale": True,
-                                    "colorbar": {"title": {"text": title}}})
+        add(pool, "negative pool", {"color": np.asarray(values, dtype=np.float32), "colorscale": "Viridis", "size": 6,
+                                    "showscale": True, "colorbar": {"title": {"text": title}}})
     if show_positives and len(positives):
         add(positives, f"positive bags ({len(positives)})",
             {"color": SELECTED_COLOURS["positive bag"], "size": 7, "symbol": "x"})
