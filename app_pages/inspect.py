@@ -14,7 +14,8 @@ from weakneg_core.store import open_store
 
 store = open_store()
 PAGE_SIZE = 12
-UMAP_WAIT_S = 120  # after a run ends, keep looking this long for the UMAP maps its worker is still computing
+UMAP_WAIT_S = 300  # after a run ends, keep looking this long for the UMAP maps its worker is still computing
+# (numba compiles UMAP on its first use in a worker: a minute or more on a busy machine)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
