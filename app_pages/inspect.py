@@ -9,6 +9,7 @@ import time
 
 import streamlit as st
 
+from app_pages.map_canvas import map_canvas
 from weakneg_core import projection, views
 from weakneg_core.store import open_store
 
@@ -141,12 +142,10 @@ with left:
                 f"epoch {epoch}**")
     picked = []
     if len(view.frame) <= views.ALTAIR_UP_TO:
-        chart = views.map_chart(view, colour_by, class_name, show_positives, scale)
-        event = st.altair_chart(chart, on_select="rerun", key=f"map_{run_id}_{epoch}_{colour_by}_{show_positives}",
-                                width="stretch")
-        picked = views.chosen_on_map(dict(event.selection) if event else {}, view, show_positives)
-        st.caption("Click a bag to open its card, drag a box to take every bag inside; double-click clears. Chosen "
-                   "bags have a dark ring whatever the colouring.")
+        picked = map_canvas(view, colour_by, class_name, show_positives, scale,
+                            key=f"map_{run_id}_{epoch}_{colour_by}_{show_positives}")
+        st.caption("Click a bag to open its card; drag a lasso around bags to take every bag inside (shift-drag: a "
+                   "box); double-click clears. Chosen bags have a dark ring whatever the colouring.")
     else:
         figure, trace_ids = views.map_figure(view, colour_by, class_name, show_positives)
         figure.update_layout(dragmode="pan")  # a large map draws with WebGL, which reacts to clicks in pan mode

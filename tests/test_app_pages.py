@@ -1,6 +1,7 @@
 """Every page's wiring in Streamlit's AppTest (through app.py's navigation), on a store of 200 runs; the first
 paint of each page is timed and printed (not asserted: timings on a shared CPU are not a test)."""
 
+import json
 import time
 from pathlib import Path
 
@@ -59,7 +60,10 @@ def check_one_run(app, real):
 def check_inspect(app, real):
     k = RunStore().get_run(real)["k"]  # the lab store (WEAKNEG_STORE)
     charts = app.get("vega_lite_chart")
-    assert len(charts) == 3 and len(app.get("image")) == min(k, 12)  # the map, composition, overlap
+    assert len(charts) == 2 and len(app.get("image")) == min(k, 12)  # composition, overlap
+    (canvas_map,) = app.get("bidi_component")  # the map: click, lasso and box in one mode
+    points = json.loads(canvas_map.proto.json)
+    assert canvas_map.proto.component_name == "weakneg_map" and sum(points["ring"]) == k
     assert f"The {k} bags entropy chose at epoch 3" in texts(app, "subheader")
     assert any("prediction's entropy" in text for text in texts(app, "info"))
 

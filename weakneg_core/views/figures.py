@@ -76,9 +76,9 @@ def selected_bag_ids(points: list[dict], trace_ids: list[np.ndarray]) -> list[in
     return chosen
 
 
-# --- the Inspect map as a Vega-Lite chart: a click picks one bag and a drag draws a box, in the same mode -------
+# --- the Inspect map as a Vega-Lite chart (two runs side by side): a click picks one bag, a drag draws a box ------
 
-ALTAIR_UP_TO = 20_000  # bags; larger maps use the WebGL figure above (clicks there work in its pan/zoom modes)
+ALTAIR_UP_TO = 20_000  # bags: up to this the canvas map (and Vega side by side); larger: the WebGL figure above
 SCALES = {"rank": "rank (0 = lowest score, 1 = highest)", "log": "symmetric log scale"}
 MAP_COLUMNS = ["bag_id", "kind", "x", "y", "selected", "pick", "score", "prob", "times_selected"]
 
@@ -113,8 +113,9 @@ def colour_values(view: EpochView, rows, colour_by: str, class_name: str | None,
 
 def map_chart(view: EpochView, colour_by: str = "selected", class_name: str | None = None,
               show_positives: bool = False, scale: str = "rank", height: int = 520):
-    """The epoch's map as an Altair chart with two selections: `pick` (a click: one bag) and `box` (a drag).
-    Chosen bags keep a dark ring whatever the colouring; positive bags are crosses inside the pool's ranges."""
+    """The epoch's map as an Altair chart (the side-by-side maps; the main map is the canvas component fed by
+    `map_points`), with two selections: `pick` (a click: one bag) and `box` (a drag). Chosen bags keep a dark ring
+    whatever the colouring; positive bags are crosses inside the pool's ranges."""
     import altair as alt
 
     if colour_by not in COLOUR_BY:
@@ -160,15 +161,60 @@ def map_chart(view: EpochView, colour_by: str = "selected", class_name: str | No
         .add_params(pick, box).properties(height=height))
 
 
-def chosen_on_map(selection: dict, view: EpochView, show_positives: bool = False) -> list[int]:
-    """Bag ids a person picked on the map: the clicked bag, or every bag inside the dragged box."""
-    clicked = [int(p["bag_id"]) for p in (selection.get("pick") or []) if isinstance(p, dict) and "bag_id" in p]
-    if clicked:
-        return clicked
-    box = selection.get("box") or {}
-    if "x" in box and "y" in box:
-        rows = view.frame if show_positives else view.pool
-        (x0, x1), (y0, y1) = sorted(box["x"]), sorted(box["y"])
-        inside = rows["x"].between(x0, x1) & rows["y"].between(y0, y1)
-        return rows.loc[inside, "bag_id"].astype(int).tolist()
-    return []
+# --- the Inspect map as plain points for the app's canvas map component: click, lasso and box in one mode ---------
+
+VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b",
+           "#fde725"]
+
+
+def viridis(values: np.ndarray) -> list[str]:
+    """Hex colours of values in [0, 1] on the viridis scale (NaN: grey), interpolated between its ten anchors."""
+    anchors = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in VIRIDIS], dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    at = np.clip(np.nan_to_num(values, nan=0.0), 0, 1) * (len(VIRIDIS) - 1)
+    rgb = np.stack([np.interp(at, np.arange(len(VIRIDIS)), anchors[:, k]) for k in range(3)], 1).round().astype(int)
+    hexes = np.array([f"#{r:02x}{g:02x}{b:02x}" for r, g, b in rgb.tolist()], dtype=object)
+    hexes[np.isnan(values)] = "#9ca3af"
+    return hexes.tolist()
+
+
+def map_points(view: EpochView, colour_by: str = "selected", class_name: str | None = None,
+               show_positives: bool = False, scale: str = "rank", height: int = 520) -> dict:
+    """Everything the canvas map draws, as plain lists: positions, bag ids, one colour per point, the dark ring of
+    chosen bags, crosses for positive bags, the hover texts' numbers, the negatives' x/y ranges (positives never
+    rescale them) and a legend that names the colour scale."""
+    if colour_by not in COLOUR_BY:
+        raise ValueError(f"colour_by must be one of {', '.join(COLOUR_BY)}, got {colour_by!r}")
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
+    frame = view.frame
+    rows = frame if show_positives else frame[frame["kind"] == "negative"]
+    if colour_by == "selected":
+        names = np.where(rows["kind"] == "positive", "positive bag",
+                         np.where(rows["selected"], "selected", "not selected"))
+        colours = [SELECTED_COLOURS[name] for name in names]
+        n_chosen = int(view.pool["selected"].sum())
+        legend = {"title": f"{n_chosen} of {len(view.pool)} negatives selected",
+                  "items": [[name, colour] for name, colour in SELECTED_COLOURS.items()
+                            if name != "positive bag" or show_positives]}
+    else:
+        values, title = colour_values(view, rows, colour_by, class_name, scale)
+        finite = values[np.isfinite(values)]
+        low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+        if colour_by == "score" and scale == "log":
+            squash = lambda v: np.sign(v) * np.log1p(np.abs(v))  # noqa: E731 (symmetric log, as Vega's symlog)
+            unit = (squash(values) - squash(low)) / ((squash(high) - squash(low)) or 1.0)
+        else:
+            unit = (values - low) / ((high - low) or 1.0)
+        colours = viridis(unit)
+        legend = {"title": title, "gradient": VIRIDIS, "low": f"{low:.4g}", "high": f"{high:.4g}"}
+    x_range, y_range = map_domain(view)
+    score = rows["score"].to_numpy(dtype=np.float64)
+    return {"x": rows["x"].round(5).tolist(), "y": rows["y"].round(5).tolist(),
+            "bag": rows["bag_id"].astype(int).tolist(), "colour": colours,
+            "ring": rows["selected"].astype(int).tolist(),
+            "cross": (rows["kind"] == "positive").astype(int).tolist(),
+            "pick": np.where(rows["pick"] >= 0, rows["pick"] + 1, 0).astype(int).tolist(),
+            "score": np.where(np.isfinite(score), np.round(score, 6), None).tolist(),
+            "prob": rows["prob"].round(4).tolist(), "x_range": x_range, "y_range": y_range, "legend": legend,
+            "height": height}
