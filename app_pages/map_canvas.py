@@ -66,6 +66,12 @@ function draw(root) {
   }
   for (let i = 0; i < n; i++) if (d.ring[i] && inside(i)) dot(g, d, i, px[i], py[i]);
   g.globalAlpha = 1;
+  const picked = root.__picked || new Set();  // the bags the person picked: a blue halo
+  g.strokeStyle = '#2563eb'; g.lineWidth = 2;
+  for (let i = 0; i < n; i++) {
+    if (!picked.has(d.bag[i]) || !inside(i)) continue;
+    g.beginPath(); g.arc(px[i], py[i], 6, 0, 2 * Math.PI); g.stroke();
+  }
   legend(root, d.legend);
 }
 
@@ -127,7 +133,9 @@ function attach(root, setStateValue) {
   const canvas = root.querySelector('.lm-points');
   let path = null, box = false;
   const at = e => { const r = canvas.getBoundingClientRect(); return [e.clientX - r.left, e.clientY - r.top]; };
-  const send = (bags, tool) => setStateValue('selection', { bags, tool });
+  const send = (bags, tool) => {
+    root.__picked = new Set(bags); draw(root); setStateValue('selection', { bags, tool });
+  };
   const outline = () => {
     const ratio = window.devicePixelRatio || 1, g = overlay.getContext('2d');
     g.setTransform(ratio, 0, 0, ratio, 0, 0);
@@ -161,14 +169,18 @@ function attach(root, setStateValue) {
     const drawn = path, [x0, y0] = drawn[0], [x1, y1] = at(e);
     path = null; outline();
     const d = root.__data, px = root.__px, py = root.__py, bags = [];
-    if (drawn.length < 3 || Math.hypot(x1 - x0, y1 - y0) < 4 && drawn.every(([x, y]) => Math.hypot(x - x0, y - y0) < 4)) {
+    const still = drawn.every(([x, y]) => Math.hypot(x - x0, y - y0) < 4);
+    if (drawn.length < 3 || Math.hypot(x1 - x0, y1 - y0) < 4 && still) {
       const i = nearest(root, x1, y1, 8);  // a click: the bag under the pointer
       if (i >= 0) send([d.bag[i]], 'click');
       return;
     }
     if (box) {
-      const [left, right] = [Math.min(x0, x1), Math.max(x0, x1)], [top, bottom] = [Math.min(y0, y1), Math.max(y0, y1)];
-      for (let i = 0; i < px.length; i++) if (px[i] >= left && px[i] <= right && py[i] >= top && py[i] <= bottom) bags.push(d.bag[i]);
+      const [left, right] = [Math.min(x0, x1), Math.max(x0, x1)];
+      const [top, bottom] = [Math.min(y0, y1), Math.max(y0, y1)];
+      for (let i = 0; i < px.length; i++) {
+        if (px[i] >= left && px[i] <= right && py[i] >= top && py[i] <= bottom) bags.push(d.bag[i]);
+      }
       send(bags, 'box');
     } else {
       for (let i = 0; i < px.length; i++) if (inPolygon(px[i], py[i], drawn)) bags.push(d.bag[i]);

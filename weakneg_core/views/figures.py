@@ -168,14 +168,15 @@ VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#3
 
 
 def viridis(values: np.ndarray) -> list[str]:
-    """Hex colours of values in [0, 1] on the viridis scale (NaN: grey), interpolated between its ten anchors."""
+    """Hex colours of values in [0, 1] on the viridis scale in 256 steps (NaN: grey), interpolated between its ten
+    anchors (a lookup table: one f-string per point cost 0.2 s at 50,000 bags)."""
     anchors = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in VIRIDIS], dtype=np.float64)
+    steps = np.linspace(0, len(VIRIDIS) - 1, 256)
+    rgb = np.stack([np.interp(steps, np.arange(len(VIRIDIS)), anchors[:, k]) for k in range(3)], 1).round().astype(int)
+    table = np.array([f"#{r:02x}{g:02x}{b:02x}" for r, g, b in rgb.tolist()] + ["#9ca3af"], dtype=object)
     values = np.asarray(values, dtype=np.float64)
-    at = np.clip(np.nan_to_num(values, nan=0.0), 0, 1) * (len(VIRIDIS) - 1)
-    rgb = np.stack([np.interp(at, np.arange(len(VIRIDIS)), anchors[:, k]) for k in range(3)], 1).round().astype(int)
-    hexes = np.array([f"#{r:02x}{g:02x}{b:02x}" for r, g, b in rgb.tolist()], dtype=object)
-    hexes[np.isnan(values)] = "#9ca3af"
-    return hexes.tolist()
+    index = np.where(np.isnan(values), 256, (np.clip(np.nan_to_num(values), 0, 1) * 255).round().astype(int))
+    return table[index].tolist()
 
 
 def map_points(view: EpochView, colour_by: str = "selected", class_name: str | None = None,
