@@ -196,11 +196,11 @@ with right:
         st.caption("One selection so far.")
 
 
-def pair_map(shown: views.EpochView, key: str) -> None:
-    """One of the two side-by-side maps (same colouring as the main map; chosen bags ringed)."""
+def pair_map(shown: views.EpochView, key: str, domain) -> None:
+    """One of the two side-by-side maps (same colouring as the main map; chosen bags ringed; shared ranges)."""
     if len(shown.frame) <= views.ALTAIR_UP_TO:
-        st.altair_chart(views.map_chart(shown, colour_by, class_name, show_positives, scale, height=420),
-                        key=key, width="stretch")
+        st.altair_chart(views.map_chart(shown, colour_by, class_name, show_positives, scale, height=420,
+                                        domain=domain), key=key, width="stretch")
     else:
         figure, _ = views.map_figure(shown, colour_by, class_name, show_positives, height=420)
         st.plotly_chart(figure, key=key)
@@ -242,14 +242,14 @@ if partners:
             numbers[1].metric("chosen by both", f"{overlap.both:,}")
             numbers[2].metric(f"only run {run_id} ({sampler})", f"{overlap.chosen_a - overlap.both:,}")
             numbers[3].metric(f"only run {other_id} ({other['sampler']})", f"{overlap.chosen_b - overlap.both:,}")
-            sides = st.columns(2)
+            sides, domain = st.columns(2), views.shared_domain(view, other_view)
             for side, (shown, shown_run) in zip(sides, ((view, run), (other_view, other))):
                 with side:
                     st.markdown(f"**Run {shown_run['id']} · {shown_run['sampler']}**: {shown.method.upper()} map, "
                                 f"epoch {epoch}, {int(shown.pool['selected'].sum()):,} chosen (ringed)")
-                    pair_map(shown, f"pair_{shown_run['id']}_{epoch}_{colour_by}_{show_positives}")
+                    pair_map(shown, f"pair_{shown_run['id']}_{epoch}_{colour_by}_{show_positives}", domain)
             st.caption(f"Run {other_id}'s map is rotated, scaled and shifted onto run {run_id}'s (Procrustes over the "
-                       "same bags), so a bag sits in about the same place in both.")
+                       "negative bags both hold), on the same ranges, so a bag sits in about the same place in both.")
             st.markdown(f"**Bags only one run chose** (A = run {run_id}, B = run {other_id}; each run's own score)")
             st.dataframe(overlap.only, hide_index=True, width="stretch", height=240, column_config={
                 "bag_id": st.column_config.NumberColumn("bag", format="%d"),

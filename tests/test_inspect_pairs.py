@@ -100,13 +100,21 @@ def test_the_second_map_is_aligned_to_the_first(pair):
     moved["x"], moved["y"] = xy[:, 0], xy[:, 1]
     back = views.aligned_view(views.EpochView(a.run_id, 2, "pca", moved, a.class_names, a.contents), a)
     expected = a.frame.set_index("bag_id").loc[back.frame["bag_id"], ["x", "y"]].to_numpy()
-    np.testing.assert_allclose(back.frame[["x", "y"]].to_numpy(), expected, atol=1e-4)
+    np.testing.assert_allclose(back.frame[["x", "y"]].to_numpy(), expected, atol=1e-4)  # positives too
+    # the fit is over the negatives: positive bags thrown far away do not shrink the pool
+    far = moved.copy()
+    far.loc[far["kind"] == "positive", ["x", "y"]] *= 1000
+    back = views.aligned_view(views.EpochView(a.run_id, 2, "pca", far, a.class_names, a.contents), a)
+    negatives = back.frame["kind"] == "negative"
+    expected = a.frame.set_index("bag_id").loc[back.frame.loc[negatives, "bag_id"], ["x", "y"]].to_numpy()
+    np.testing.assert_allclose(back.frame.loc[negatives, ["x", "y"]].to_numpy(), expected, atol=1e-4)
     # the real second run: aligned, its bags sit closer to the same bags of the first map, and its own shape is
     # kept (distances between bags scale by one factor)
     aligned = views.aligned_view(b, a)
     ref = a.frame.set_index("bag_id").loc[b.frame["bag_id"], ["x", "y"]].to_numpy()
-    before = np.linalg.norm(b.frame[["x", "y"]].to_numpy() - ref)
-    after = np.linalg.norm(aligned.frame[["x", "y"]].to_numpy() - ref)
+    pool = (b.frame["kind"] == "negative").to_numpy()
+    before = np.linalg.norm(b.frame[["x", "y"]].to_numpy()[pool] - ref[pool])
+    after = np.linalg.norm(aligned.frame[["x", "y"]].to_numpy()[pool] - ref[pool])
     assert after < before
     old, new = b.frame[["x", "y"]].to_numpy(), aligned.frame[["x", "y"]].to_numpy()
     ratio = np.linalg.norm(new[1:] - new[0], axis=1) / np.linalg.norm(old[1:] - old[0], axis=1)
@@ -139,3 +147,15 @@ def test_inspect_shows_two_runs_side_by_side_from_a_link(pair, monkeypatch):
     at2.run()
     no_exceptions(at2)
     assert not [s for s in at2.selectbox if s.label == "Compare with"]
+
+
+def test_side_by_side_maps_share_ranges_that_hold_both(pair):
+    store, entropy, partner, _ = pair
+    a = views.epoch_view(store, entropy, 2)
+    b = views.aligned_view(views.epoch_view(store, partner, 2), a)
+    (x0, x1), (y0, y1) = views.shared_domain(a, b)
+    for view in (a, b):
+        assert x0 < view.pool["x"].min() and view.pool["x"].max() < x1
+        assert y0 < view.pool["y"].min() and view.pool["y"].max() < y1
+    spec = views.map_chart(b, domain=([x0, x1], [y0, y1])).to_dict()
+    assert spec["encoding"]["x"]["scale"]["domain"] == [x0, x1] and spec["encoding"]["y"]["scale"]["domain"] == [y0, y1]

@@ -10,7 +10,7 @@ from .inspect import (COLOUR_BY, SORTS, EpochView, bag_previews, class_compositi
                       thumbnail_strip)
 from .figures import ALTAIR_UP_TO, SCALES, map_chart, map_figure, map_points, selected_bag_ids
 from .inspect import describe_counts
-from .pairs import Overlap, aligned_view, differences, matching_runs, selection_overlap
+from .pairs import Overlap, aligned_view, differences, matching_runs, selection_overlap, shared_domain
 from .launch import LaunchCounts, dataset_choices, launch_counts, models_for
 from .runs import (ALL_COLUMNS, DEFAULT_SHOWN, LABELS as RUN_LABELS, RUN_COLUMNS, curves, display_rows, latest_runs,
                    parse_tags, run_detail, run_rows, search_runs, time_split)
@@ -20,4 +20,5 @@ __all__ = ["ALTAIR_UP_TO", "SCALES", "SORTS", "map_chart", "pick_run", "score_me
            "dataset_choices", "epoch_view", "inspect_epochs", "latest_runs", "launch_counts", "map_figure",
            "models_for", "run_bags", "run_detail", "run_rows", "selected_bag_ids",
            "selection_changes", "spectrogram_image", "thumbnail_strip", "time_split"]
-__all__ += ["map_points", "describe_counts", "Overlap", "aligned_view", "differences", "matching_runs", "selection_overlap"]
+__all__ += ["map_points", "describe_counts", "Overlap", "aligned_view", "differences", "matching_runs", "selection_overlap",
+            "shared_domain"]

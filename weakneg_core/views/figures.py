@@ -112,10 +112,12 @@ def colour_values(view: EpochView, rows, colour_by: str, class_name: str | None,
 
 
 def map_chart(view: EpochView, colour_by: str = "selected", class_name: str | None = None,
-              show_positives: bool = False, scale: str = "rank", height: int = 520):
+              show_positives: bool = False, scale: str = "rank", height: int = 520,
+              domain: tuple[list[float], list[float]] | None = None):
     """The epoch's map as an Altair chart (the side-by-side maps; the main map is the canvas component fed by
     `map_points`), with two selections: `pick` (a click: one bag) and `box` (a drag). Chosen bags keep a dark ring
-    whatever the colouring; positive bags are crosses inside the pool's ranges."""
+    whatever the colouring; positive bags are crosses inside the pool's ranges (or inside `domain`, the ranges
+    two maps side by side share)."""
     import altair as alt
 
     if colour_by not in COLOUR_BY:
@@ -128,7 +130,7 @@ def map_chart(view: EpochView, colour_by: str = "selected", class_name: str | No
     data["pick"] = np.where(data["pick"] >= 0, data["pick"] + 1, np.nan)  # 1 = the first pick
     data["pick_text"] = [f"{p:.0f}" if p == p else "-" for p in data["pick"]]  # '-': not picked
     data["classes"] = view.describe(rows.index.to_numpy()) if len(rows) <= 5000 else ""
-    x_range, y_range = map_domain(view)
+    x_range, y_range = domain or map_domain(view)
     pick = alt.selection_point(name="pick", fields=["bag_id"], on="click", clear="dblclick")
     box = alt.selection_interval(name="box", encodings=["x", "y"], clear="dblclick")
     if colour_by == "selected":

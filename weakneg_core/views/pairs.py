@@ -14,6 +14,7 @@ import pandas as pd
 from scipy.linalg import orthogonal_procrustes
 
 from ..store import RunStore
+from .figures import map_domain
 from .inspect import EpochView, inspect_epochs
 
 # config fields that decide which bags form the pool (and their ids): equal fields, equal pools
@@ -47,10 +48,12 @@ def matching_runs(store: RunStore, run: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def aligned_view(view: EpochView, reference: EpochView) -> EpochView:
-    """`view` with its map rotated, scaled and shifted onto `reference`'s (Procrustes over the bags both maps
-    hold), so that the same bag sits in about the same place in both pictures."""
-    ref_xy = reference.frame.set_index("bag_id")[["x", "y"]]
-    common = view.frame["bag_id"].isin(ref_xy.index).to_numpy()
+    """`view` with its map rotated, scaled and shifted onto `reference`'s (Procrustes over the negative bags both
+    maps hold; positive bags move with them), so that the same bag sits in about the same place in both pictures."""
+    ref_xy = reference.pool.set_index("bag_id")[["x", "y"]]
+    # fitted on the negative bags both maps hold (what the two samplers chose from): positive bags can sit far
+    # away in one map and would shrink the other's pool to a dot
+    common = (view.frame["bag_id"].isin(ref_xy.index) & (view.frame["kind"] == "negative")).to_numpy()
     xy = view.frame[["x", "y"]].to_numpy(dtype=np.float64)
     if common.sum() < 3:
         return view
@@ -66,6 +69,13 @@ def aligned_view(view: EpochView, reference: EpochView) -> EpochView:
     moved = (xy - mean_s) / norm_s @ rotation * norm_t + mean_t
     frame["x"], frame["y"] = moved[:, 0], moved[:, 1]
     return replace(view, frame=frame)
+
+
+def shared_domain(*shown: EpochView) -> tuple[list[float], list[float]]:
+    """x and y ranges that hold every map's negatives: aligned maps side by side on the same scale."""
+    ranges = [map_domain(view) for view in shown]
+    return ([min(r[0][0] for r in ranges), max(r[0][1] for r in ranges)],
+            [min(r[1][0] for r in ranges), max(r[1][1] for r in ranges)])
 
 
 @dataclass
