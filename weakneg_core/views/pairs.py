@@ -42,7 +42,9 @@ def differences(run: dict[str, Any], other: dict[str, Any]) -> list[str]:
 def matching_runs(store: RunStore, run: dict[str, Any]) -> list[dict[str, Any]]:
     """Runs over the same pool as `run` (same setting and seed) with at least one saved map epoch, newest first."""
     config = _config(run)
-    candidates = store.list_runs(kind="run", dataset=config.get("dataset"), seed=config.get("seed"))
+    # the indexed columns narrow the search in SQL; the config decides the rest
+    candidates = store.list_runs(kind="run", dataset=config.get("dataset"), seed=config.get("seed"),
+                                 pn_ratio=config.get("pn_ratio"))
     return [other for other in candidates
             if other["id"] != run["id"] and same_pool(run, other) and inspect_epochs(store, other["id"])]
 
