@@ -140,20 +140,10 @@ left, right = st.columns([3, 2])
 with left:
     st.markdown(f"**{view.method.upper()} map of the pool's last-layer gradients at the {label_text} label, "
                 f"epoch {epoch}**")
-    picked = []
-    if len(view.frame) <= views.ALTAIR_UP_TO:
-        picked = map_canvas(view, colour_by, class_name, show_positives, scale,
-                            key=f"map_{run_id}_{epoch}_{colour_by}_{show_positives}")
-        st.caption("Click a bag to open its card; drag a lasso around bags to take every bag inside (shift-drag: a "
-                   "box); double-click clears. Chosen bags have a dark ring whatever the colouring.")
-    else:
-        figure, trace_ids = views.map_figure(view, colour_by, class_name, show_positives)
-        figure.update_layout(dragmode="pan")  # a large map draws with WebGL, which reacts to clicks in pan mode
-        event = st.plotly_chart(figure, on_select="rerun", selection_mode=("points", "box", "lasso"),
-                                key=f"map_{run_id}_{epoch}_{colour_by}_{show_positives}")
-        picked = views.selected_bag_ids(event.selection.points if event else [], trace_ids)
-        st.caption(f"{len(view.frame):,} bags: drawn with WebGL. Click a bag (pan mode) to open its card; box and "
-                   "lasso from the toolbar take many.")
+    picked = map_canvas(view, colour_by, class_name, show_positives, scale,
+                        key=f"map_{run_id}_{epoch}_{colour_by}_{show_positives}")
+    st.caption("Click a bag to open its card; drag a lasso around bags to take every bag inside (shift-drag: a "
+               "box); double-click clears. Chosen bags have a dark ring whatever the colouring.")
     if show_positives:
         (xr, yr) = views.figures.map_domain(view)
         positives = view.frame[view.frame["kind"] == "positive"]

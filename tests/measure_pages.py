@@ -4,7 +4,7 @@
     .venv/bin/python tests/measure_pages.py large    # only the 50,000-bag map
 
 1. First paint of every page in Chromium with 200 runs in the store (cold server, then warm).
-2. The inspect map of a 50,000-bag pool: the page, then moving the epoch slider until the new WebGL map is drawn.
+2. The inspect map of a 50,000-bag pool: the page, then moving the epoch slider until the new canvas map is drawn.
 """
 
 from __future__ import annotations
@@ -91,8 +91,12 @@ def large_map() -> None:
     home = _fresh_home()
     store, run_id = large_store()
     n_pool = store.get_run(run_id)["pool_size"]
-    drawn = ("() => { const g = document.querySelector('.js-plotly-plot'); "
-             "return g && !g.__old && g._fullLayout && g.querySelector('.legendtext'); }")
+    # the canvas map (inside its component's shadow root) is drawn and is not the one marked before the change
+    drawn = ("() => [...document.querySelectorAll('*')].some(host => { const r = host.shadowRoot; "
+             "const c = r && r.querySelector('canvas.lm-points'); "
+             "return c && !c.__old && c.width > 0 && r.querySelector('.lm-legend b'); })")
+    mark_old = ("() => document.querySelectorAll('*').forEach(host => { const c = host.shadowRoot && "
+                "host.shadowRoot.querySelector('canvas.lm-points'); if (c) c.__old = true; })")
     with streamlit_app(home) as url, chromium_page() as page:
         page.goto(url)
         page.get_by_text("Latest runs").wait_for(timeout=90000)
@@ -103,7 +107,7 @@ def large_map() -> None:
         slider = page.get_by_role("slider").first
         for key, label in (("ArrowLeft", "epoch 1 (first time)"), ("ArrowRight", "epoch 2 (seen before)"),
                            ("ArrowLeft", "epoch 1 (seen before)")):
-            page.evaluate("() => { document.querySelector('.js-plotly-plot').__old = true; }")
+            page.evaluate(mark_old)
             slider.focus()
             started = time.perf_counter()
             slider.press(key)

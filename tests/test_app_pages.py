@@ -62,8 +62,9 @@ def check_inspect(app, real):
     charts = app.get("vega_lite_chart")
     assert len(charts) == 2 and len(app.get("image")) == min(k, 12)  # composition, overlap
     (canvas_map,) = app.get("bidi_component")  # the map: click, lasso and box in one mode
-    points = json.loads(canvas_map.proto.json)
-    assert canvas_map.proto.component_name == "weakneg_map" and sum(points["ring"]) == k
+    meta = json.loads(canvas_map.proto.mixed.json)  # the points themselves travel as an Arrow blob
+    assert canvas_map.proto.component_name == "weakneg_map" and f"{k} of " in meta["legend"]["title"]
+    assert len(canvas_map.proto.mixed.arrow_blobs) == 1
     assert f"The {k} bags entropy chose at epoch 3" in texts(app, "subheader")
     assert any("prediction's entropy" in text for text in texts(app, "info"))
 

@@ -52,9 +52,10 @@ def points_on_screen(page, store, run_id, epoch):
     canvas.evaluate("c => new Promise(done => requestAnimationFrame(() => done(c.width)))")  # drawn and sized
     box = canvas.bounding_box()
     (x0, x1), (y0, y1), pad = points["x_range"], points["y_range"], 8
-    px = box["x"] + pad + (np.array(points["x"]) - x0) / (x1 - x0) * (box["width"] - 2 * pad)
-    py = box["y"] + box["height"] - pad - (np.array(points["y"]) - y0) / (y1 - y0) * (box["height"] - 2 * pad)
-    return np.array(points["bag"]), px, py
+    table = points["points"]
+    px = box["x"] + pad + (table["x"].to_numpy(np.float64) - x0) / (x1 - x0) * (box["width"] - 2 * pad)
+    py = box["y"] + box["height"] - pad - (table["y"].to_numpy(np.float64) - y0) / (y1 - y0) * (box["height"] - 2 * pad)
+    return table["bag"].to_numpy(), px, py
 
 
 @pytest.fixture(scope="module")

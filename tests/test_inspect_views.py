@@ -59,25 +59,33 @@ def test_the_chosen_bags_table_sorts_filters_and_matches_the_selection(lab_store
         views.selection_table(view, "colour")
 
 
+def colours_of(points):
+    return [points["palette"][i] for i in points["points"]["colour"]]
+
+
 def test_the_canvas_map_marks_chosen_bags_keeps_ranges_and_names_its_colour_scale(view):
     points = views.map_points(view)
-    pool = view.pool
-    assert points["bag"] == pool["bag_id"].astype(int).tolist()
-    assert points["ring"] == pool["selected"].astype(int).tolist()  # chosen bags ringed...
-    assert {c for c, s in zip(points["colour"], points["ring"]) if s} == {"#c2410c"}
-    assert {c for c, s in zip(points["colour"], points["ring"]) if not s} == {"#cbd5e1"}
+    table, pool = points["points"], view.pool
+    assert table["bag"].tolist() == pool["bag_id"].astype(int).tolist()
+    assert table["ring"].tolist() == pool["selected"].astype(int).tolist()  # chosen bags ringed...
+    colours = colours_of(points)
+    assert {c for c, s in zip(colours, table["ring"]) if s} == {"#c2410c"}
+    assert {c for c, s in zip(colours, table["ring"]) if not s} == {"#cbd5e1"}
     assert points["legend"]["title"] == f"{int(pool['selected'].sum())} of {len(pool)} negatives selected"
+    np.testing.assert_allclose(table["x"], pool["x"], rtol=1e-6)
+    assert table["pick"].tolist() == np.where(pool["pick"] >= 0, pool["pick"] + 1, 0).tolist()
     ranked = views.map_points(view, "score", scale="rank")
-    assert ranked["ring"] == points["ring"]  # ...whatever the colouring
+    assert ranked["points"]["ring"].tolist() == table["ring"].tolist()  # ...whatever the colouring
     assert "rank" in ranked["legend"]["title"]
     scores = pool["score"].to_numpy()
     # rank colours: the top score is the scale's top colour, the lowest is not pushed to the bottom by an outlier
-    assert ranked["colour"][int(np.argmax(scores))] == "#fde725"
+    assert colours_of(ranked)[int(np.argmax(scores))] == "#fde725"
     assert ranked["legend"]["high"] == "1"
     assert "symmetric log" in views.map_points(view, "score", scale="log")["legend"]["title"]
     with_positives = views.map_points(view, show_positives=True)
     n_positive = int((view.frame["kind"] == "positive").sum())
-    assert len(with_positives["x"]) == len(pool) + n_positive and sum(with_positives["cross"]) == n_positive
+    assert len(with_positives["points"]) == len(pool) + n_positive
+    assert with_positives["points"]["cross"].sum() == n_positive
     assert with_positives["x_range"] == points["x_range"]  # positives never rescale the negatives
     x_range, y_range = views.figures.map_domain(view)
     assert x_range[0] < pool["x"].min() and x_range[1] > pool["x"].max() and points["y_range"] == y_range

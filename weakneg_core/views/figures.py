@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 
 from .inspect import COLOUR_BY, EpochView
@@ -169,22 +170,34 @@ VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#3
            "#fde725"]
 
 
-def viridis(values: np.ndarray) -> list[str]:
-    """Hex colours of values in [0, 1] on the viridis scale in 256 steps (NaN: grey), interpolated between its ten
-    anchors (a lookup table: one f-string per point cost 0.2 s at 50,000 bags)."""
+def viridis_table() -> list[str]:
+    """The viridis scale in 256 hex steps, interpolated between its ten anchors."""
     anchors = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in VIRIDIS], dtype=np.float64)
     steps = np.linspace(0, len(VIRIDIS) - 1, 256)
     rgb = np.stack([np.interp(steps, np.arange(len(VIRIDIS)), anchors[:, k]) for k in range(3)], 1).round().astype(int)
-    table = np.array([f"#{r:02x}{g:02x}{b:02x}" for r, g, b in rgb.tolist()] + ["#9ca3af"], dtype=object)
+    return [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in rgb.tolist()]
+
+
+NAN_COLOUR = "#9ca3af"
+
+
+def viridis_index(values: np.ndarray) -> np.ndarray:
+    """Indices into viridis_table() + [NAN_COLOUR] of values in [0, 1] (NaN: 256, the grey)."""
     values = np.asarray(values, dtype=np.float64)
-    index = np.where(np.isnan(values), 256, (np.clip(np.nan_to_num(values), 0, 1) * 255).round().astype(int))
-    return table[index].tolist()
+    return np.where(np.isnan(values), 256, (np.clip(np.nan_to_num(values), 0, 1) * 255).round()).astype(np.uint16)
+
+
+def viridis(values: np.ndarray) -> list[str]:
+    """Hex colours of values in [0, 1] on the viridis scale (NaN: grey)."""
+    table = np.array(viridis_table() + [NAN_COLOUR], dtype=object)
+    return table[viridis_index(values)].tolist()
 
 
 def map_points(view: EpochView, colour_by: str = "selected", class_name: str | None = None,
                show_positives: bool = False, scale: str = "rank", height: int = 520) -> dict:
-    """Everything the canvas map draws, as plain lists: positions, bag ids, one colour per point, the dark ring of
-    chosen bags, crosses for positive bags, the hover texts' numbers, the negatives' x/y ranges (positives never
+    """Everything the canvas map draws: `points`, a frame of typed columns (it travels to the browser as Arrow, not
+    JSON: 52,000 bags in a few hundred kB) with positions, bag ids, a colour index into `palette`, the dark ring of
+    chosen bags, crosses for positive bags and the hover texts' numbers; the negatives' x/y ranges (positives never
     rescale them) and a legend that names the colour scale."""
     if colour_by not in COLOUR_BY:
         raise ValueError(f"colour_by must be one of {', '.join(COLOUR_BY)}, got {colour_by!r}")
@@ -193,12 +206,11 @@ def map_points(view: EpochView, colour_by: str = "selected", class_name: str | N
     frame = view.frame
     rows = frame if show_positives else frame[frame["kind"] == "negative"]
     if colour_by == "selected":
-        names = np.where(rows["kind"] == "positive", "positive bag",
-                         np.where(rows["selected"], "selected", "not selected"))
-        colours = [SELECTED_COLOURS[name] for name in names]
+        palette = list(SELECTED_COLOURS.values())
+        colour = np.where(rows["kind"] == "positive", 2, np.where(rows["selected"], 1, 0)).astype(np.uint16)
         n_chosen = int(view.pool["selected"].sum())
         legend = {"title": f"{n_chosen} of {len(view.pool)} negatives selected",
-                  "items": [[name, colour] for name, colour in SELECTED_COLOURS.items()
+                  "items": [[name, hex_] for name, hex_ in SELECTED_COLOURS.items()
                             if name != "positive bag" or show_positives]}
     else:
         values, title = colour_values(view, rows, colour_by, class_name, scale)
@@ -209,15 +221,14 @@ def map_points(view: EpochView, colour_by: str = "selected", class_name: str | N
             unit = (squash(values) - squash(low)) / ((squash(high) - squash(low)) or 1.0)
         else:
             unit = (values - low) / ((high - low) or 1.0)
-        colours = viridis(unit)
+        palette, colour = viridis_table() + [NAN_COLOUR], viridis_index(unit)
         legend = {"title": title, "gradient": VIRIDIS, "low": f"{low:.4g}", "high": f"{high:.4g}"}
     x_range, y_range = map_domain(view)
-    score = rows["score"].to_numpy(dtype=np.float64)
-    return {"x": rows["x"].round(5).tolist(), "y": rows["y"].round(5).tolist(),
-            "bag": rows["bag_id"].astype(int).tolist(), "colour": colours,
-            "ring": rows["selected"].astype(int).tolist(),
-            "cross": (rows["kind"] == "positive").astype(int).tolist(),
-            "pick": np.where(rows["pick"] >= 0, rows["pick"] + 1, 0).astype(int).tolist(),
-            "score": np.where(np.isfinite(score), np.round(score, 6), None).tolist(),
-            "prob": rows["prob"].round(4).tolist(), "x_range": x_range, "y_range": y_range, "legend": legend,
+    points = pd.DataFrame({
+        "x": rows["x"].to_numpy(np.float32), "y": rows["y"].to_numpy(np.float32),
+        "bag": rows["bag_id"].to_numpy(np.int32), "colour": colour,
+        "ring": rows["selected"].to_numpy(np.uint8), "cross": (rows["kind"] == "positive").to_numpy(np.uint8),
+        "pick": np.where(rows["pick"] >= 0, rows["pick"] + 1, 0).astype(np.int32),  # 0: not picked
+        "score": rows["score"].to_numpy(np.float32), "prob": rows["prob"].to_numpy(np.float32)})
+    return {"points": points, "palette": palette, "x_range": x_range, "y_range": y_range, "legend": legend,
             "height": height}
