@@ -79,7 +79,7 @@ def selected_bag_ids(points: list[dict], trace_ids: list[np.ndarray]) -> list[in
 
 # --- the Inspect map as a Vega-Lite chart (two runs side by side): a click picks one bag, a drag draws a box ------
 
-ALTAIR_UP_TO = 20_000  # bags: up to this the canvas map (and Vega side by side); larger: the WebGL figure above
+ALTAIR_UP_TO = 20_000  # bags: the side-by-side maps are Vega up to this, the WebGL figure above (main map: canvas)
 SCALES = {"rank": "rank (0 = lowest score, 1 = highest)", "log": "symmetric log scale"}
 MAP_COLUMNS = ["bag_id", "kind", "x", "y", "selected", "pick", "score", "prob", "times_selected"]
 
