@@ -1,6 +1,6 @@
 """The Inspect map as a small custom component (a canvas, no library): in its one mode a click picks one bag, a drag
 draws a lasso and takes every bag inside, a shift-drag draws a box; a double-click clears. Points travel as Arrow
-columns, so a 50,000-bag map is a few hundred kB. Not a page: Inspect imports it.
+columns (28 bytes a point: 1.4 MB for 50,000 bags, 4.3 MB as JSON). Not a page: Inspect imports it.
 
 Why a component: Streamlit's plotly charts report clicks only in pan/zoom modes (its wrapper switches clickmode to
 "event" in box/lasso modes and forwards only plotly_selected), and Vega-Lite has no lasso."""

@@ -196,9 +196,9 @@ def viridis(values: np.ndarray) -> list[str]:
 def map_points(view: EpochView, colour_by: str = "selected", class_name: str | None = None,
                show_positives: bool = False, scale: str = "rank", height: int = 520) -> dict:
     """Everything the canvas map draws: `points`, a frame of typed columns (it travels to the browser as Arrow, not
-    JSON: 52,000 bags in a few hundred kB) with positions, bag ids, a colour index into `palette`, the dark ring of
-    chosen bags, crosses for positive bags and the hover texts' numbers; the negatives' x/y ranges (positives never
-    rescale them) and a legend that names the colour scale."""
+    JSON: 28 bytes a point, 1.4 MB for 50,000 bags) with positions, bag ids, a colour index into `palette`, the
+    dark ring of chosen bags, crosses for positive bags and the hover texts' numbers; the negatives' x/y ranges
+    (positives never rescale them) and a legend that names the colour scale."""
     if colour_by not in COLOUR_BY:
         raise ValueError(f"colour_by must be one of {', '.join(COLOUR_BY)}, got {colour_by!r}")
     if scale not in SCALES:
