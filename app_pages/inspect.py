@@ -1,21 +1,23 @@
 """Inspect negatives: why these bags? The pool's map in the space the sampler chose in, per epoch, following a
 live run; what the score means; every chosen bag, sortable, filterable and exportable; single bags up close.
 
-Links: `?run=ID` (any run, however old), `&epoch=E` (an epoch), `&bag=B` (a bag's card)."""
+Links: `?run=ID` (any run, however old), `&epoch=E` (an epoch), `&bag=B` (a bag's card), `&with=ID` (another run of
+the same setting and seed, side by side)."""
 
 import math
 import time
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
+from app_pages.map_canvas import map_canvas
 from weakneg_core import projection, views
 from weakneg_core.store import open_store
 
 store = open_store()
 PAGE_SIZE = 12
-UMAP_WAIT_S = 120  # after a run ends, keep looking this long for the UMAP maps its worker is still computing
+UMAP_WAIT_S = 300  # after a run ends, keep looking this long for the UMAP maps its worker is still computing
+# (numba compiles UMAP on its first use in a worker: a minute or more on a busy machine)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -139,22 +141,10 @@ left, right = st.columns([3, 2])
 with left:
     st.markdown(f"**{view.method.upper()} map of the pool's last-layer gradients at the {label_text} label, "
                 f"epoch {epoch}**")
-    picked = []
-    if len(view.frame) <= views.ALTAIR_UP_TO:
-        chart = views.map_chart(view, colour_by, class_name, show_positives, scale)
-        event = st.altair_chart(chart, on_select="rerun", key=f"map_{run_id}_{epoch}_{colour_by}_{show_positives}",
-                                width="stretch")
-        picked = views.chosen_on_map(dict(event.selection) if event else {}, view, show_positives)
-        st.caption("Click a bag to open its card, drag a box to take every bag inside; double-click clears. Chosen "
-                   "bags have a dark ring whatever the colouring.")
-    else:
-        figure, trace_ids = views.map_figure(view, colour_by, class_name, show_positives)
-        figure.update_layout(dragmode="pan")  # a large map draws with WebGL, which reacts to clicks in pan mode
-        event = st.plotly_chart(figure, on_select="rerun", selection_mode=("points", "box", "lasso"),
-                                key=f"map_{run_id}_{epoch}_{colour_by}_{show_positives}")
-        picked = views.selected_bag_ids(event.selection.points if event else [], trace_ids)
-        st.caption(f"{len(view.frame):,} bags: drawn with WebGL. Click a bag (pan mode) to open its card; box and "
-                   "lasso from the toolbar take many.")
+    picked = map_canvas(view, colour_by, class_name, show_positives, scale,
+                        key=f"map_{run_id}_{epoch}_{colour_by}_{show_positives}")
+    st.caption("Click a bag to open its card; drag a lasso around bags to take every bag inside (shift-drag: a "
+               "box); double-click clears. Chosen bags have a dark ring whatever the colouring.")
     if show_positives:
         (xr, yr) = views.figures.map_domain(view)
         positives = view.frame[view.frame["kind"] == "positive"]
@@ -172,19 +162,27 @@ with right:
     composition = views.class_composition(view)
     long = composition.melt(id_vars=["class", "lift"], value_vars=["selected", "pool"], var_name="set",
                             value_name="share")
-    st.altair_chart(alt.Chart(long).mark_bar().encode(
-        x=alt.X("class:N", sort=None), xOffset="set:N", y=alt.Y("share:Q", axis=alt.Axis(format="%")),
-        color=alt.Color("set:N", scale=alt.Scale(domain=["selected", "pool"], range=["#c2410c", "#94a3b8"])),
-        tooltip=["class", "set", alt.Tooltip("share:Q", format=".1%"), alt.Tooltip("lift:Q", format=".2f")])
-        .properties(height=200), width="stretch")
+    # plain Vega-Lite specs: Altair's validation of the same charts cost a few hundred ms on every rerun
+    st.vega_lite_chart(long, {
+        "mark": "bar", "height": 200,
+        "encoding": {"x": {"field": "class", "type": "nominal", "sort": None}, "xOffset": {"field": "set"},
+                     "y": {"field": "share", "type": "quantitative", "axis": {"format": "%"}},
+                     "color": {"field": "set", "type": "nominal",
+                               "scale": {"domain": ["selected", "pool"], "range": ["#c2410c", "#94a3b8"]}},
+                     "tooltip": [{"field": "class"}, {"field": "set"},
+                                 {"field": "share", "type": "quantitative", "format": ".1%"},
+                                 {"field": "lift", "type": "quantitative", "format": ".2f"}]}}, width="stretch")
     changes = views.selection_changes(store, run_id)
     st.markdown("**How the selection changes** (overlap with the previous selection)")
     if len(changes) > 1:
-        st.altair_chart(alt.Chart(changes.dropna()).mark_line(point=True).encode(
-            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d")),
-            y=alt.Y("overlap:Q", scale=alt.Scale(domain=[0, 1]), title="Jaccard overlap"),
-            tooltip=["epoch", "selected", "kept", "new", alt.Tooltip("overlap:Q", format=".2f")])
-            .properties(height=150), width="stretch")
+        st.vega_lite_chart(changes.dropna(), {
+            "mark": {"type": "line", "point": True}, "height": 150,
+            "encoding": {"x": {"field": "epoch", "type": "quantitative", "axis": {"tickMinStep": 1, "format": "d"}},
+                         "y": {"field": "overlap", "type": "quantitative", "scale": {"domain": [0, 1]},
+                               "title": "Jaccard overlap"},
+                         "tooltip": [{"field": "epoch"}, {"field": "selected"}, {"field": "kept"}, {"field": "new"},
+                                     {"field": "overlap", "type": "quantitative", "format": ".2f"}]}},
+            width="stretch")
     else:
         st.caption("One selection so far.")
 
@@ -200,21 +198,93 @@ def load_evidence(store_url: str, run_id: int, epoch: int) -> views.EpochEvidenc
     return views.evidence_of(open_store(store_url), run_id, epoch)
 
 
-def evidence_chart(instances) -> alt.Chart:
+def evidence_chart(instances: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """Each instance's p(positive), the driving instance's in orange, and beside it (attention head) its attention
-    weight."""
+    weight: the data and a plain Vega-Lite spec (no Altair validation on every rerun)."""
     rows = [instances.assign(measure="p(positive)", value=instances["p_positive"],
                              series=instances["drives"].map({True: "p(positive), driving", False: "p(positive)"}))]
     if "attention" in instances:
         rows.append(instances.assign(measure="attention", value=instances["attention"], series="attention"))
     long = pd.concat(rows, ignore_index=True)[["instance", "measure", "value", "series"]]
     series = ["p(positive)", "p(positive), driving", "attention"]
-    return alt.Chart(long).mark_bar().encode(
-        x=alt.X("instance:O", title="instance", axis=alt.Axis(labelAngle=0, labelOverlap=True)), xOffset="measure:N",
-        y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), title=None),
-        color=alt.Color("series:N", scale=alt.Scale(domain=series, range=["#94a3b8", "#c2410c", "#1e3a8a"]),
-                        legend=None),  # the caption above the cards says the colours (a legend squeezes the bars)
-        tooltip=["instance", "measure", alt.Tooltip("value:Q", format=".3f")]).properties(height=170)
+    return long, {
+        "mark": "bar", "height": 170,
+        "encoding": {
+            "x": {"field": "instance", "type": "ordinal", "title": "instance",
+                  "axis": {"labelAngle": 0, "labelOverlap": True}},
+            "xOffset": {"field": "measure", "type": "nominal"},
+            "y": {"field": "value", "type": "quantitative", "scale": {"domain": [0, 1]}, "title": None},
+            # no legend: the caption above the cards says the colours (a legend squeezes the bars)
+            "color": {"field": "series", "type": "nominal", "legend": None,
+                      "scale": {"domain": series, "range": ["#94a3b8", "#c2410c", "#1e3a8a"]}},
+            "tooltip": [{"field": "instance"}, {"field": "measure"},
+                        {"field": "value", "type": "quantitative", "format": ".3f"}]}}
+
+
+def pair_map(shown: views.EpochView, key: str, domain) -> None:
+    """One of the two side-by-side maps (same colouring as the main map; chosen bags ringed; shared ranges)."""
+    if len(shown.frame) <= views.ALTAIR_UP_TO:
+        st.altair_chart(views.map_chart(shown, colour_by, class_name, show_positives, scale, height=420,
+                                        domain=domain), key=key, width="stretch")
+    else:
+        figure, _ = views.map_figure(shown, colour_by, class_name, show_positives, height=420)
+        st.plotly_chart(figure, key=key)
+
+
+# --- two runs side by side: another run of the same setting and seed, at the same epoch ---------------------------
+partners = {r["id"]: r for r in views.matching_runs(store, run)}
+if partners:
+    st.subheader("Side by side with another sampler on the same pool")
+    linked_with = st.query_params.get("with")
+    options = [None, *partners]
+    start = int(linked_with) if linked_with and linked_with.isdigit() and int(linked_with) in partners else None
+    with_key = f"with_{run_id}"
+    if with_key not in st.session_state:
+        st.session_state[with_key] = start
+    other_id = st.selectbox(
+        "Compare with", options, key=with_key,
+        format_func=lambda i: "(none)" if i is None else
+        f"run {i} · {partners[i]['sampler']} ({partners[i]['status']})" + (
+            f" · also differs in {', '.join(d for d in views.differences(run, partners[i]) if d != 'sampler')}"
+            if [d for d in views.differences(run, partners[i]) if d != "sampler"] else ""),
+        help="Runs of the same setting and seed (same dataset, target, ratio, bag size, instances and seed): the "
+             "same pool of bags, chosen by another sampler.")
+    if other_id is None:
+        st.query_params.pop("with", None)
+    else:
+        st.query_params["with"] = str(other_id)
+        other = partners[other_id]
+        other_view = (load_view(store.url, other_id, epoch, projection.best_method(store, other_id, epoch))
+                      if epoch in views.inspect_epochs(store, other_id) else None)
+        if other_view is None:
+            st.info(f"Run {other_id} saved no pool at epoch {epoch}: pick an epoch both runs saved.")
+        else:
+            other_view = views.aligned_view(other_view, view)
+            overlap = views.selection_overlap(view, other_view)
+            numbers = st.columns(4)
+            numbers[0].metric("Jaccard overlap", f"{overlap.jaccard:.2f}",
+                              help="Bags both chose / bags either chose.")
+            numbers[1].metric("chosen by both", f"{overlap.both:,}")
+            numbers[2].metric(f"only run {run_id} ({sampler})", f"{overlap.chosen_a - overlap.both:,}")
+            numbers[3].metric(f"only run {other_id} ({other['sampler']})", f"{overlap.chosen_b - overlap.both:,}")
+            sides, domain = st.columns(2), views.shared_domain(view, other_view)
+            for side, (shown, shown_run) in zip(sides, ((view, run), (other_view, other))):
+                with side:
+                    st.markdown(f"**Run {shown_run['id']} · {shown_run['sampler']}**: {shown.method.upper()} map, "
+                                f"epoch {epoch}, {int(shown.pool['selected'].sum()):,} chosen (ringed)")
+                    pair_map(shown, f"pair_{shown_run['id']}_{epoch}_{colour_by}_{show_positives}", domain)
+            st.caption(f"Run {other_id}'s map is rotated, scaled and shifted onto run {run_id}'s (Procrustes over the "
+                       "negative bags both hold), on the same ranges, so a bag sits in about the same place in both.")
+            st.markdown(f"**Bags only one run chose** (A = run {run_id}, B = run {other_id}; each run's own score)")
+            st.dataframe(overlap.only, hide_index=True, width="stretch", height=240, column_config={
+                "bag_id": st.column_config.NumberColumn("bag", format="%d"),
+                "chosen_by": st.column_config.TextColumn("chosen by"),
+                "pick": st.column_config.NumberColumn("pick order there"),
+                "score_a": st.column_config.NumberColumn(f"score A ({sampler})", format="%.4g"),
+                "score_b": st.column_config.NumberColumn(f"score B ({other['sampler']})", format="%.4g"),
+                "p_positive_a": st.column_config.NumberColumn("p(pos) A", format="%.3f"),
+                "p_positive_b": st.column_config.NumberColumn("p(pos) B", format="%.3f"),
+                "true_classes": st.column_config.TextColumn("true classes inside")})
 
 
 def bag_cards(bag_ids: list[int], key: str) -> None:
@@ -256,7 +326,7 @@ def bag_cards(bag_ids: list[int], key: str) -> None:
                 st.image(preview["log_mel"], caption="log-mel spectrogram")
             if "instances" in preview:
                 instances = preview["instances"]
-                st.altair_chart(evidence_chart(instances), width="stretch", key=f"evidence_{key}_{bag_id}")
+                st.vega_lite_chart(*evidence_chart(instances), width="stretch", key=f"evidence_{key}_{bag_id}")
                 top = instances[instances["drives"]].iloc[0]
                 weight = f", attention {top['attention']:.2f}" if "attention" in instances else ""
                 st.caption(f"driving instance: #{int(top['instance'])} of {len(instances)} "
@@ -283,7 +353,8 @@ options = st.columns([2, 2, 1])
 sort = options[0].selectbox("Sort by", list(views.SORTS), format_func=views.SORTS.get, key="chosen_sort")
 true_class = options[1].selectbox("Only bags holding the true class", ["any", *view.class_names], key="chosen_class")
 table = views.selection_table(view, sort, None if true_class == "any" else true_class)
-options[2].download_button("CSV", table.to_csv(index=False), f"run{run_id}_epoch{epoch}_chosen.csv", "text/csv",
+options[2].download_button("CSV", lambda: table.to_csv(index=False),  # written on click, not on every rerun
+                           f"run{run_id}_epoch{epoch}_chosen.csv", "text/csv",
                            icon=":material/download:", key="chosen_csv")
 if sampler == "badge":
     st.caption("BADGE: *pick* is the order of the draws; *score* is D² at the moment of the pick. They disagree by "

@@ -1,9 +1,10 @@
 """One-off measurements for the report (not a test: timings on a shared CPU are not pass/fail).
 
-    .venv/bin/python tests/measure_pages.py
+    .venv/bin/python tests/measure_pages.py          # both
+    .venv/bin/python tests/measure_pages.py large    # only the 50,000-bag map
 
 1. First paint of every page in Chromium with 200 runs in the store (cold server, then warm).
-2. The inspect map of a 50,000-bag pool: the page, then moving the epoch slider until the new WebGL map is drawn.
+2. The inspect map of a 50,000-bag pool: the page, then moving the epoch slider until the new canvas map is drawn.
 """
 
 from __future__ import annotations
@@ -51,14 +52,12 @@ def first_paint() -> None:
     os.environ.pop("WEAKNEG_STORE")
 
 
-def large_map(n_pool: int = 50_000, n_pos: int = 2_000, dim: int = 130, k: int = 4_000) -> None:
-    from browser_support import chromium_page, streamlit_app
-
+def large_store(n_pool: int = 50_000, n_pos: int = 2_000, dim: int = 130, k: int = 4_000):
+    """(store, run id): a finished run of two epochs over a generated n_pool-bag pool with PCA maps."""
     from weakneg_core import projection
     from weakneg_core.config import RunConfig
     from weakneg_core.store import FINISHED, RunStore
 
-    home = _fresh_home()
     store = RunStore()
     run_id = store.create_run(RunConfig(dataset="digits", target_class=3, epochs=2).to_dict())
     store.start_run(run_id, target_name="3", n_pos=n_pos, pool_size=n_pool, k=k)
@@ -83,8 +82,21 @@ def large_map(n_pool: int = 50_000, n_pos: int = 2_000, dim: int = 130, k: int =
         projection.compute_map(store, run_id, epoch, "pca", 1 if epoch == 2 else None)
         print(f"worker side: PCA map of {len(ids):,} bags in {time.perf_counter() - started:.2f} s")
     store.finish_run(run_id, FINISHED)
-    drawn = ("() => { const g = document.querySelector('.js-plotly-plot'); "
-             "return g && !g.__old && g._fullLayout && g.querySelector('.legendtext'); }")
+    return store, run_id
+
+
+def large_map() -> None:
+    from browser_support import chromium_page, streamlit_app
+
+    home = _fresh_home()
+    store, run_id = large_store()
+    n_pool = store.get_run(run_id)["pool_size"]
+    # the canvas map (inside its component's shadow root) is drawn and is not the one marked before the change
+    drawn = ("() => [...document.querySelectorAll('*')].some(host => { const r = host.shadowRoot; "
+             "const c = r && r.querySelector('canvas.lm-points'); "
+             "return c && !c.__old && c.width > 0 && r.querySelector('.lm-legend b'); })")
+    mark_old = ("() => document.querySelectorAll('*').forEach(host => { const c = host.shadowRoot && "
+                "host.shadowRoot.querySelector('canvas.lm-points'); if (c) c.__old = true; })")
     with streamlit_app(home) as url, chromium_page() as page:
         page.goto(url)
         page.get_by_text("Latest runs").wait_for(timeout=90000)
@@ -95,7 +107,7 @@ def large_map(n_pool: int = 50_000, n_pos: int = 2_000, dim: int = 130, k: int =
         slider = page.get_by_role("slider").first
         for key, label in (("ArrowLeft", "epoch 1 (first time)"), ("ArrowRight", "epoch 2 (seen before)"),
                            ("ArrowLeft", "epoch 1 (seen before)")):
-            page.evaluate("() => { document.querySelector('.js-plotly-plot').__old = true; }")
+            page.evaluate(mark_old)
             slider.focus()
             started = time.perf_counter()
             slider.press(key)
@@ -105,5 +117,6 @@ def large_map(n_pool: int = 50_000, n_pos: int = 2_000, dim: int = 130, k: int =
 
 
 if __name__ == "__main__":
-    first_paint()
+    if sys.argv[1:] != ["large"]:
+        first_paint()
     large_map()

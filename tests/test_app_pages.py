@@ -1,6 +1,7 @@
 """Every page's wiring in Streamlit's AppTest (through app.py's navigation), on a store of 200 runs; the first
 paint of each page is timed and printed (not asserted: timings on a shared CPU are not a test)."""
 
+import json
 import time
 from pathlib import Path
 
@@ -59,9 +60,13 @@ def check_one_run(app, real):
 def check_inspect(app, real):
     k = RunStore().get_run(real)["k"]  # the lab store (WEAKNEG_STORE)
     charts = app.get("vega_lite_chart")
-    # the map, composition, overlap, and one instance-evidence chart per bag card
-    assert len(charts) == 3 + min(k, 12) and len(app.get("image")) == min(k, 12)
+    # composition, overlap, and one instance-evidence chart per bag card
+    assert len(charts) == 2 + min(k, 12) and len(app.get("image")) == min(k, 12)
     assert any(text.startswith("Highlighted: the instance with the largest log-odds") for text in texts(app, "caption"))
+    (canvas_map,) = app.get("bidi_component")  # the map: click, lasso and box in one mode
+    meta = json.loads(canvas_map.proto.mixed.json)  # the points themselves travel as an Arrow blob
+    assert canvas_map.proto.component_name == "weakneg_map" and f"{k} of " in meta["legend"]["title"]
+    assert len(canvas_map.proto.mixed.arrow_blobs) == 1
     assert f"The {k} bags entropy chose at epoch 3" in texts(app, "subheader")
     assert any("prediction's entropy" in text for text in texts(app, "info"))
 

@@ -87,18 +87,20 @@ def test_dashboard_in_chromium(tmp_path, monkeypatch):
         store = RunStore()
         long_run = jobs.submit(RunConfig(dataset="digits", target_class=5, epochs=200, save_embeddings="none"), store)
 
-        # Inspect: the map, every chosen bag as images, then a box dragged on the map takes the bags inside.
+        # Inspect: the map, every chosen bag as images, then a box (shift-drag) on the map takes the bags inside.
         page.get_by_text("Inspect negatives").last.click()
         wait_for_text(page, "PCA map of the pool's last-layer gradients at the known label, epoch 2")
         wait_for_text(page, "random chose at epoch 2")
         page.locator("[data-testid='stImage'] img").nth(5).wait_for(timeout=30000)  # the chosen bags' image strips
         wait_for_text(page, "true classes inside:")
-        chart = page.locator(".vega-embed").first
+        chart = page.locator("canvas.lm-points").first  # the map: a shift-drag draws a box
         box = chart.bounding_box()
+        page.keyboard.down("Shift")
         page.mouse.move(box["x"] + box["width"] * 0.05, box["y"] + box["height"] * 0.05)
         page.mouse.down()
         page.mouse.move(box["x"] + box["width"] * 0.95, box["y"] + box["height"] * 0.8, steps=8)
         page.mouse.up()
+        page.keyboard.up("Shift")
         wait_for_text(page, "bag(s) picked on the map")
         shoot(page, "inspect")
 

@@ -1,5 +1,6 @@
 """Inspect, Runs and Launch in Debian's Chromium against a real `streamlit run`: one click on the map opens that
-bag's card; an old run's link works after 250 newer runs; `label=foo` disables Launch with the engine's message;
+bag's card and a lasso drawn in the same mode takes the bags inside; an old run's link works after 250 newer runs;
+`label=foo` disables Launch with the engine's message;
 a run is renamed, tagged, found by its tag and deleted with its artifacts; read-only mode has no enabled Launch.
 
 Screenshots go to $WEAKNEG_SCREENSHOTS when set (`WEAKNEG_SCREENSHOTS=docs/screenshots` refreshes the README's
@@ -11,11 +12,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from app_support import record_runs
 from browser_support import chromium_page, streamlit_app
+from matplotlib.path import Path as MplPath
 from playwright.sync_api import expect
 
+from weakneg_core import views
 from weakneg_core.config import RunConfig
 from weakneg_core.projection import MapMaker
 from weakneg_core.store import RunStore
@@ -37,6 +41,21 @@ def seen(page, text, timeout_s=60):
     except Exception:
         shoot(page, "failed")  # what the page showed instead
         raise
+
+
+def points_on_screen(page, store, run_id, epoch):
+    """(bag ids, x, y) of the canvas map's points in page pixels, from the map's own data and the canvas's box
+    (the component pads its drawing by 8 px)."""
+    points = views.map_points(views.epoch_view(store, run_id, epoch))
+    canvas = page.locator("canvas.lm-points").first
+    canvas.wait_for(timeout=30000)
+    canvas.evaluate("c => new Promise(done => requestAnimationFrame(() => done(c.width)))")  # drawn and sized
+    box = canvas.bounding_box()
+    (x0, x1), (y0, y1), pad = points["x_range"], points["y_range"], 8
+    table = points["points"]
+    px = box["x"] + pad + (table["x"].to_numpy(np.float64) - x0) / (x1 - x0) * (box["width"] - 2 * pad)
+    py = box["y"] + box["height"] - pad - (table["y"].to_numpy(np.float64) - y0) / (y1 - y0) * (box["height"] - 2 * pad)
+    return table["bag"].to_numpy(), px, py
 
 
 @pytest.fixture(scope="module")
@@ -63,28 +82,39 @@ def test_inspect_click_and_old_link_then_run_table_actions(lab, monkeypatch):
         seen(page, f"badge chose at epoch 2")
         seen(page, "pick order is not the score order")
         # One click on one point in the map's default mode: that bag's card.
-        symbols = page.locator(".vega-embed").first.locator(".mark-symbol path")  # the map's points (SVG)
-        symbols.first.wait_for(timeout=30000)
+        ids, px, py = points_on_screen(page, store, old, 2)
+        gaps = np.hypot(px[:, None] - px[None], py[:, None] - py[None]) + np.eye(len(px)) * 1e9
+        lonely = int(np.argmax(gaps.min(1)))  # the bag farthest from any other: a click on it is unambiguous
+        page.mouse.move(px[lonely], py[lonely])
+        page.mouse.click(px[lonely], py[lonely])
         card = page.get_by_role("heading", name=re.compile(r"^Bag \d+$")).first
-        time.sleep(1)  # the chart settles its width once after the first paint
-        for attempt in range(4):  # a point may sit under another one or under the tooltip: try the next one
-            target = symbols.nth(3 + 7 * attempt)
-            target.hover()
-            box = target.bounding_box()
-            page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-            try:
-                card.wait_for(timeout=10000)
-                break
-            except Exception:
-                print(f"click {attempt + 1} opened no card")
-        else:
-            shoot(page, "failed")
-            raise AssertionError("no click on the map opened a bag card")
+        card.wait_for(timeout=30000)
+        assert card.inner_text() == f"Bag {ids[lonely]}"
         heading = card.inner_text()
         bag_id = int(heading.split()[1])
         seen(page, f"bag {bag_id} ·")
         seen(page, f"?run={old}&epoch=2&bag={bag_id}")
         shoot(page, "inspect_click")
+
+        # A lasso drawn with the mouse in the same mode takes exactly the bags inside it (reference: matplotlib's
+        # point-in-polygon on the points' screen positions).
+        box = page.locator("canvas.lm-points").first.bounding_box()
+        corners = [(0.2, 0.25), (0.75, 0.15), (0.85, 0.6), (0.5, 0.9), (0.15, 0.7)]
+        outline = np.array([(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in corners])
+        ids, px, py = points_on_screen(page, store, old, 2)
+        inside = set(ids[MplPath(outline).contains_points(np.c_[px, py])].tolist())
+        assert 3 <= len(inside) < len(ids)
+        page.mouse.move(*outline[0])
+        page.mouse.down()
+        for corner in [*outline[1:], outline[0]]:
+            page.mouse.move(*corner, steps=10)
+        page.mouse.up()
+        seen(page, f"{len(inside)} bag(s) picked on the map")
+        text = page.locator("[data-testid='stMain']").inner_text()
+        cards = text[text.index("bag(s) picked on the map"):text.index("badge chose at epoch 2")]
+        shown = {int(b) for b in re.findall(r"bag (\d+) ·", cards)}
+        assert shown and shown <= inside  # the cards are bags from inside the lasso
+        shoot(page, "inspect_lasso")
 
         # The run table: rename and tag a run, find it by the tag, delete it with its artifacts.
         victim = store.list_runs(limit=1)[0]["id"]

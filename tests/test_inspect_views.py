@@ -59,19 +59,43 @@ def test_the_chosen_bags_table_sorts_filters_and_matches_the_selection(lab_store
         views.selection_table(view, "colour")
 
 
-def test_a_click_or_a_box_on_the_map_names_bags(view):
-    pool = view.pool
-    one = int(pool["bag_id"].iloc[5])
-    assert views.chosen_on_map({"pick": [{"bag_id": one}], "box": {}}, view) == [one]
-    x0, x1 = np.quantile(pool["x"], [0.25, 0.75])
-    y0, y1 = np.quantile(pool["y"], [0.25, 0.75])
-    inside = views.chosen_on_map({"pick": {}, "box": {"x": [x1, x0], "y": [y0, y1]}}, view)
-    expected = pool[(pool["x"] >= x0) & (pool["x"] <= x1) & (pool["y"] >= y0) & (pool["y"] <= y1)]["bag_id"]
-    assert sorted(inside) == sorted(expected.astype(int)) and len(inside) > 0
-    assert views.chosen_on_map({}, view) == []
+def colours_of(points):
+    return [points["palette"][i] for i in points["points"]["colour"]]
 
 
-def test_the_map_chart_has_click_and_box_selections_rank_colours_and_fixed_ranges(view):
+def test_the_canvas_map_marks_chosen_bags_keeps_ranges_and_names_its_colour_scale(view):
+    points = views.map_points(view)
+    table, pool = points["points"], view.pool
+    assert table["bag"].tolist() == pool["bag_id"].astype(int).tolist()
+    assert table["ring"].tolist() == pool["selected"].astype(int).tolist()  # chosen bags ringed...
+    colours = colours_of(points)
+    assert {c for c, s in zip(colours, table["ring"]) if s} == {"#c2410c"}
+    assert {c for c, s in zip(colours, table["ring"]) if not s} == {"#cbd5e1"}
+    assert points["legend"]["title"] == f"{int(pool['selected'].sum())} of {len(pool)} negatives selected"
+    np.testing.assert_allclose(table["x"], pool["x"], rtol=1e-6)
+    assert table["pick"].tolist() == np.where(pool["pick"] >= 0, pool["pick"] + 1, 0).tolist()
+    ranked = views.map_points(view, "score", scale="rank")
+    assert ranked["points"]["ring"].tolist() == table["ring"].tolist()  # ...whatever the colouring
+    assert "rank" in ranked["legend"]["title"]
+    scores = pool["score"].to_numpy()
+    # rank colours: the top score is the scale's top colour, the lowest is not pushed to the bottom by an outlier
+    assert colours_of(ranked)[int(np.argmax(scores))] == "#fde725"
+    assert ranked["legend"]["high"] == "1"
+    assert "symmetric log" in views.map_points(view, "score", scale="log")["legend"]["title"]
+    with_positives = views.map_points(view, show_positives=True)
+    n_positive = int((view.frame["kind"] == "positive").sum())
+    assert len(with_positives["points"]) == len(pool) + n_positive
+    assert with_positives["points"]["cross"].sum() == n_positive
+    assert with_positives["x_range"] == points["x_range"]  # positives never rescale the negatives
+    x_range, y_range = views.figures.map_domain(view)
+    assert x_range[0] < pool["x"].min() and x_range[1] > pool["x"].max() and points["y_range"] == y_range
+    # viridis by hand: the two ends are its first and last colours, NaN is grey
+    assert views.figures.viridis(np.array([0.0, 1.0, np.nan])) == ["#440154", "#fde725", "#9ca3af"]
+    with pytest.raises(ValueError):
+        views.map_points(view, "nonsense")
+
+
+def test_the_side_by_side_vega_map_has_rank_colours_and_fixed_ranges(view):
     spec = views.map_chart(view, "score", scale="rank").to_dict()
     assert {p["name"] for p in spec["params"]} == {"pick", "box"}
     assert "rank" in spec["encoding"]["color"]["title"] and "datum.selected" in json.dumps(spec["encoding"]["stroke"])
@@ -142,3 +166,19 @@ def test_the_epoch_slider_follows_a_live_run_until_the_person_moves_it(store, mo
     new_epoch(5)
     no_exceptions(app.run())
     assert app.select_slider[0].value == 5
+
+
+def test_true_classes_text_and_contents_rows_follow_the_bag_ids(lab_store):
+    # by hand: classes present in class order, a count only above one
+    counts = np.array([[1, 0, 2], [0, 0, 0], [0, 3, 1], [0, 1, 0]])
+    assert views.describe_counts(counts, ["0", "5", "9"]) == ["0, 9×2", "no class", "5×3, 9", "5"]
+    assert views.describe_counts(counts[:0], ["0", "5", "9"]) == []
+    # each row's contents are its own bag's (a dict lookup as the reference), whatever the pool's order
+    store, real = lab_store
+    view = views.epoch_view(store, real, 2)
+    bags = store.load_epoch_arrays(real, 0)
+    row_of = {int(b): i for i, b in enumerate(bags["bag_ids"])}
+    expected = bags["contents"][[row_of[int(b)] for b in view.frame["bag_id"]]]
+    np.testing.assert_array_equal(view.contents, expected)
+    assert view.describe([0])[0] == ", ".join(
+        f"{view.class_names[c]}×{n}" if n > 1 else view.class_names[c] for c, n in enumerate(expected[0]) if n)

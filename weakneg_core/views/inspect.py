@@ -44,7 +44,7 @@ class EpochView:
     def describe(self, rows: np.ndarray) -> list[str]:
         """The true classes inside the bags at these frame rows, e.g. "0, 5×2, 9" (text is built on demand:
         tens of thousands of strings would slow every map)."""
-        return [_describe(self.contents[row], self.class_names) for row in rows]
+        return describe_counts(self.contents[np.asarray(rows, dtype=np.int64)], self.class_names)
 
 
 def inspect_epochs(store: RunStore, run_id: int) -> list[int]:
@@ -52,10 +52,17 @@ def inspect_epochs(store: RunStore, run_id: int) -> list[int]:
     return [e for e in store.saved_epochs(run_id) if e > 0]
 
 
-def _describe(counts: np.ndarray, names: list[str]) -> str:
-    if not counts.any():
-        return NO_CLASS
-    return ", ".join(f"{names[c]}×{counts[c]}" if counts[c] > 1 else names[c] for c in np.flatnonzero(counts))
+
+
+def describe_counts(counts: np.ndarray, names: list[str]) -> list[str]:
+    """One text per row of (rows, classes) instance counts: the classes present in class order, with their count
+    when above one, e.g. "0, 5×2, 9"; NO_CLASS for a row with none. Built column-wise: thousands of rows in
+    milliseconds."""
+    if not len(counts):
+        return []
+    labels = np.array(names, dtype=object)
+    tokens = np.where(counts > 1, labels + "×" + counts.astype(str).astype(object), np.where(counts > 0, labels, ""))
+    return [", ".join(token for token in row if token) or NO_CLASS for row in tokens.tolist()]
 
 
 def _lookup(counts: dict[int, int], ids: np.ndarray) -> np.ndarray:
@@ -87,10 +94,11 @@ def epoch_view(store: RunStore, run_id: int, epoch: int) -> EpochView | None:
         xy, n_pool = projection.make_map(store, run_id, epoch, "pca", previous)
         stored = {"method": "pca", "pool_xy": xy[:n_pool], "positive_xy": xy[n_pool:]}
     names = [str(n) for n in bags["class_names"]]
-    row_of = {int(b): i for i, b in enumerate(bags["bag_ids"])}
     pool_ids, positive_ids = arrays["pool_ids"].astype(np.int64), arrays["positive_ids"].astype(np.int64)
     ids = np.concatenate([pool_ids, positive_ids])
-    contents = bags["contents"][[row_of[int(b)] for b in ids]]
+    all_ids = bags["bag_ids"].astype(np.int64)
+    order = np.argsort(all_ids, kind="stable")
+    contents = bags["contents"][order[np.searchsorted(all_ids, ids, sorter=order)]]  # the rows of these bags
     counts = store.selection_counts(run_id, up_to_epoch=epoch)
     n_pool, n_positive = len(pool_ids), len(positive_ids)
     pick = np.concatenate([arrays["pick_order"], np.full(n_positive, -1)]).astype(np.int64)
