@@ -221,16 +221,6 @@ def evidence_chart(instances: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
                         {"field": "value", "type": "quantitative", "format": ".3f"}]}}
 
 
-def pair_map(shown: views.EpochView, key: str, domain) -> None:
-    """One of the two side-by-side maps (same colouring as the main map; chosen bags ringed; shared ranges)."""
-    if len(shown.frame) <= views.ALTAIR_UP_TO:
-        st.altair_chart(views.map_chart(shown, colour_by, class_name, show_positives, scale, height=420,
-                                        domain=domain), key=key, width="stretch")
-    else:
-        figure, _ = views.map_figure(shown, colour_by, class_name, show_positives, height=420)
-        st.plotly_chart(figure, key=key)
-
-
 # --- two runs side by side: another run of the same setting and seed, at the same epoch ---------------------------
 partners = {r["id"]: r for r in views.matching_runs(store, run)}
 if partners:
@@ -272,7 +262,10 @@ if partners:
                 with side:
                     st.markdown(f"**Run {shown_run['id']} · {shown_run['sampler']}**: {shown.method.upper()} map, "
                                 f"epoch {epoch}, {int(shown.pool['selected'].sum()):,} chosen (ringed)")
-                    pair_map(shown, f"pair_{shown_run['id']}_{epoch}_{colour_by}_{show_positives}", domain)
+                    picked_here = map_canvas(shown, colour_by, class_name, show_positives, scale, height=420,
+                                             key=f"pair_{shown_run['id']}_{epoch}_{colour_by}_{show_positives}",
+                                             domain=domain)
+                    picked = picked_here or picked  # a bag picked on either map opens its card below
             st.caption(f"Run {other_id}'s map is rotated, scaled and shifted onto run {run_id}'s (Procrustes over the "
                        "negative bags both hold), on the same ranges, so a bag sits in about the same place in both.")
             st.markdown(f"**Bags only one run chose** (A = run {run_id}, B = run {other_id}; each run's own score)")

@@ -207,9 +207,10 @@ _MAP = st.components.v2.component("weakneg_map", css=CSS, js=JS)
 
 
 def map_canvas(view: views.EpochView, colour_by: str, class_name: str | None, show_positives: bool, scale: str,
-               key: str, height: int = 520) -> list[int]:
-    """Draw the map; the bag ids the person picked (click), lassoed or boxed, [] when none."""
-    points = views.map_points(view, colour_by, class_name, show_positives, scale, height)
+               key: str, height: int = 520, domain: tuple[list[float], list[float]] | None = None) -> list[int]:
+    """Draw the map (on `domain`'s ranges when given); the bag ids the person picked (click), lassoed or boxed, []
+    when none."""
+    points = views.map_points(view, colour_by, class_name, show_positives, scale, height, domain)
     result = _MAP(data=points, key=key, default={"selection": None}, on_selection_change=lambda: None)
     selection = getattr(result, "selection", None) or {}
     return [int(b) for b in selection.get("bags") or []]

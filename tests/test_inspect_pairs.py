@@ -157,5 +157,5 @@ def test_side_by_side_maps_share_ranges_that_hold_both(pair):
     for view in (a, b):
         assert x0 < view.pool["x"].min() and view.pool["x"].max() < x1
         assert y0 < view.pool["y"].min() and view.pool["y"].max() < y1
-    spec = views.map_chart(b, domain=([x0, x1], [y0, y1])).to_dict()
-    assert spec["encoding"]["x"]["scale"]["domain"] == [x0, x1] and spec["encoding"]["y"]["scale"]["domain"] == [y0, y1]
+    points = views.map_points(b, domain=([x0, x1], [y0, y1]))
+    assert points["x_range"] == [x0, x1] and points["y_range"] == [y0, y1]

@@ -2,7 +2,6 @@
 filters, a click or a box on the map names bags, colour scales survive outliers, positives do not rescale the
 negatives, every sampler's score is explained, and a link to an old run keeps working."""
 
-import json
 
 import numpy as np
 import pytest
@@ -12,7 +11,6 @@ from streamlit.testing.v1 import AppTest
 from weakneg_core import views
 from weakneg_core.config import RunConfig
 from weakneg_core.samplers import SAMPLERS
-from weakneg_core.store import RunStore
 from weakneg_core.train import run_experiment
 from test_app_pages import APP, no_exceptions
 
@@ -95,20 +93,13 @@ def test_the_canvas_map_marks_chosen_bags_keeps_ranges_and_names_its_colour_scal
         views.map_points(view, "nonsense")
 
 
-def test_the_side_by_side_vega_map_has_rank_colours_and_fixed_ranges(view):
-    spec = views.map_chart(view, "score", scale="rank").to_dict()
-    assert {p["name"] for p in spec["params"]} == {"pick", "box"}
-    assert "rank" in spec["encoding"]["color"]["title"] and "datum.selected" in json.dumps(spec["encoding"]["stroke"])
-    values = next(iter(spec["datasets"].values()))
-    ranks = np.array([v["colour"] for v in values])
-    assert ranks.min() > 0 and ranks.max() == 1.0  # one outlier cannot flatten the rest: ranks are spread evenly
-    assert "symmetric log" in views.map_chart(view, "score", scale="log").to_dict()["encoding"]["color"]["title"]
-    with_positives = views.map_chart(view, show_positives=True).to_dict()
-    assert with_positives["encoding"]["x"]["scale"]["domain"] == spec["encoding"]["x"]["scale"]["domain"]
-    x_range, _ = views.figures.map_domain(view)
-    assert x_range[0] < view.pool["x"].min() and x_range[1] > view.pool["x"].max()
-    n_positive = int((view.frame["kind"] == "positive").sum())
-    assert len(next(iter(with_positives["datasets"].values()))) == len(view.pool) + n_positive
+def test_the_map_colours_by_true_class_counts(view):
+    name = view.class_names[1]
+    counts = view.class_count(name)[: len(view.pool)].astype(float)
+    points = views.map_points(view, "true_class", class_name=name)
+    expected = views.figures.viridis((counts - counts.min()) / ((counts.max() - counts.min()) or 1.0))
+    assert colours_of(points) == expected and points["legend"]["title"] == f"{name} in bag"
+    assert points["legend"]["low"] == f"{counts.min():.4g}" and points["legend"]["high"] == f"{counts.max():.4g}"
 
 
 def test_every_sampler_says_what_its_score_is():

@@ -116,23 +116,6 @@ def test_bag_previews_show_the_bags_images(lab_store):
     np.testing.assert_array_equal(strip[::scale, 8 * scale + 2: 16 * scale + 2: scale], images[1, :, :, 0])
 
 
-def test_map_figure_and_reading_a_selection_back(lab_store):
-    store, real = lab_store
-    view = views.epoch_view(store, real, 2)
-    figure, ids = views.map_figure(view, "selected", show_positives=True)
-    assert len(figure.data) == 3 and all(t.type == "scatter" for t in figure.data)  # a small pool: SVG
-    assert sum(len(i) for i in ids) == len(view.frame)
-    points = [{"curve_number": 1, "point_index": 0}, {"curve_number": 2, "point_index": 3}]
-    assert views.selected_bag_ids(points, ids) == [int(ids[1][0]), int(ids[2][3])]
-    figure, ids = views.map_figure(view, "true_class", class_name="7")
-    np.testing.assert_array_equal(figure.data[0].marker.color, view.class_count("7")[: len(view.pool)])
-    with pytest.raises(ValueError, match="colour_by"):
-        views.map_figure(view, "colour")
-    large = views.EpochView(real, 2, "pca", view.frame.sample(6000, replace=True, random_state=0), view.class_names,
-                            view.contents)
-    assert {t.type for t in views.map_figure(large, "score")[0].data} == {"scattergl"}  # a large pool: WebGL
-
-
 def test_launch_counts_from_the_real_bags():
     cfg = RunConfig(dataset="digits", target_class="5", pn_ratio=0.3, seed=2)
     bags = load_bags(cfg)

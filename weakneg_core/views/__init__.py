@@ -9,7 +9,7 @@ from .inspect import (COLOUR_BY, SORTS, EpochView, bag_previews, class_compositi
                       describe_counts, pick_run, run_bags, score_meaning, selection_changes, selection_table,
                       spectrogram_image, thumbnail_strip)
 from .bag_cards import EpochEvidence, Membership, drives_text, evidence_of, membership_of
-from .figures import ALTAIR_UP_TO, SCALES, map_chart, map_figure, map_points, selected_bag_ids
+from .figures import SCALES, map_points
 from .pairs import Overlap, aligned_view, differences, matching_runs, selection_overlap, shared_domain
 from .launch import LaunchCounts, dataset_choices, launch_counts, models_for
 from .runs import (ALL_COLUMNS, DEFAULT_SHOWN, LABELS as RUN_LABELS, RUN_COLUMNS, curves, display_rows, latest_runs,
@@ -21,7 +21,7 @@ __all__ = [
     "inspect_epochs", "pick_run", "run_bags", "score_meaning", "selection_changes", "selection_table",
     "spectrogram_image", "thumbnail_strip",
     "EpochEvidence", "Membership", "drives_text", "evidence_of", "membership_of",
-    "ALTAIR_UP_TO", "SCALES", "map_chart", "map_figure", "map_points", "selected_bag_ids",
+    "SCALES", "map_points",
     "Overlap", "aligned_view", "differences", "matching_runs", "selection_overlap", "shared_domain",
     # launch
     "LaunchCounts", "dataset_choices", "launch_counts", "models_for",
