@@ -140,7 +140,7 @@ def test_audio_bag_previews_give_the_clip_and_its_log_mel():
     bags = views.run_bags(run).train
     ids = bags.ids[:2]
     frame = pd.DataFrame({"bag_id": ids, "kind": "negative", "x": 0.0, "y": 0.0, "selected": True, "pick": [1, 0],
-                          "score": [0.5, 0.7], "prob": 0.1, "times_selected": 1, "main_class": ""})
+                          "score": [0.5, 0.7], "prob": 0.1, "times_selected": 1})
     view = views.EpochView(1, 1, "pca", frame, views.run_bags(run).class_names, bags.contents[:2])
     previews = views.bag_previews(run, view, list(ids))
     assert [p["bag_id"] for p in previews] == [ids[1], ids[0]]  # pick order

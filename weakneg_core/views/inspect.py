@@ -103,14 +103,12 @@ def epoch_view(store: RunStore, run_id: int, epoch: int) -> EpochView | None:
     n_pool, n_positive = len(pool_ids), len(positive_ids)
     pick = np.concatenate([arrays["pick_order"], np.full(n_positive, -1)]).astype(np.int64)
     xy = np.concatenate([stored["pool_xy"], stored["positive_xy"]])
-    main = contents.argmax(1)
     frame = pd.DataFrame({
         "bag_id": ids, "kind": ["negative"] * n_pool + ["positive"] * n_positive,
         "x": xy[:, 0], "y": xy[:, 1], "selected": pick >= 0, "pick": pick,
         "score": np.concatenate([arrays["scores"].astype(np.float64), np.full(n_positive, np.nan)]),
         "prob": np.concatenate([arrays["pool_prob"], arrays["positive_prob"]]).astype(np.float64),
-        "times_selected": np.concatenate([_lookup(counts, pool_ids), np.zeros(n_positive, dtype=np.int64)]),
-        "main_class": np.array(names, dtype=object)[main]})
+        "times_selected": np.concatenate([_lookup(counts, pool_ids), np.zeros(n_positive, dtype=np.int64)])})
     label = str(arrays["grad_label"]) if "grad_label" in arrays else "known"  # runs saved before it: known label
     return EpochView(run_id, epoch, stored["method"], frame, names, contents, {"grad_label": label})
 
