@@ -1,6 +1,7 @@
 """`benchmark-mil`: our heads on the classic MIL benchmarks, k-fold cross-validated, beside published figures.
 
-Each (data set, head, fold) is one ordinary run (no store) of the trainer: the `mlp` instance encoder, the
+Each (data set, head, fold) is one ordinary run (no store) of the trainer: the `mlp` instance encoder (or
+another vector model, e.g. `mil_mlp`, Ilse et al. 2018's 256-128 embedding), the
 head, the `full` sampler unless another is asked for (the balanced sets need no negative sampling), tested
 on fold `fold` of `folds` stratified folds (data/mil.py). Reported per data set and head: mean and
 standard deviation over folds of bag accuracy (threshold 0.5), AP and ROC AUC at the last epoch.
@@ -28,6 +29,7 @@ class MilSettings:
     datasets: tuple[str, ...] = ("musk1", "musk2", "elephant")
     heads: tuple[str, ...] = ("attention", "mean_softmax")
     samplers: tuple[str, ...] = ("full",)
+    model: str = "mlp"  # mil_mlp: Ilse et al.'s 256-128 embedding
     folds: int = 10
     epochs: int = 40
     lr: float = 5e-4
@@ -49,7 +51,7 @@ class MilSettings:
         return self
 
     def config(self, dataset: str, head: str, sampler: str, fold: int, seed: int) -> RunConfig:
-        return RunConfig(dataset=dataset, target_class=0, model="mlp", head=head, sampler=sampler,
+        return RunConfig(dataset=dataset, target_class=0, model=self.model, head=head, sampler=sampler,
                          pn_ratio=self.pn_ratio, epochs=self.epochs, lr=self.lr, weight_decay=self.weight_decay,
                          batch_size=self.batch_size, seed=seed, device="cpu", save_embeddings="none",
                          dataset_options={"folds": self.folds, "fold": fold})

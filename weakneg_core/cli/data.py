@@ -78,6 +78,8 @@ def add_benchmark_mil_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--heads", default=",".join(d.heads), help="comma-separated heads")
     p.add_argument("--samplers", default=",".join(d.samplers),
                    help="comma-separated samplers (full: every negative; others take k = positives / pn-ratio)")
+    p.add_argument("--model", default=d.model, help="instance encoder: mlp (64-32, default) or mil_mlp (Ilse et "
+                   "al. 2018's 256-128)")
     p.add_argument("--folds", type=int, default=d.folds)
     p.add_argument("--seeds", default="0", help="comma-separated seeds (each seed draws its own folds)")
     p.add_argument("--epochs", type=int, default=d.epochs)
@@ -97,6 +99,7 @@ def cmd_benchmark_mil(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise ConfigError(f"--seeds must be comma-separated integers, got {args.seeds!r}") from error
     settings = MilSettings(datasets=names(args.datasets), heads=names(args.heads), samplers=names(args.samplers),
+                           model=args.model,
                            folds=args.folds, epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay,
                            batch_size=args.batch_size, pn_ratio=args.pn_ratio, seeds=seeds)
     rows = run_benchmark(settings, log=lambda line: print(line, file=sys.stderr, flush=True))
@@ -109,7 +112,8 @@ def cmd_benchmark_mil(args: argparse.Namespace) -> int:
              for r in rows]
     print(table(shown, ("dataset", "head", "sampler", "runs", "accuracy", "ap", "auc", "published accuracy")))
     print(f"published: {PUBLISHED_SOURCE}; ours: mean ± sd over {settings.folds} folds x {len(seeds)} seed(s), "
-          f"{settings.epochs} epochs, mlp encoder")
+          f"{settings.epochs} epochs, {settings.model} encoder, lr {settings.lr:g}, weight decay "
+          f"{settings.weight_decay:g}")
     return 0
 
 

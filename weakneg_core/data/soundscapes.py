@@ -204,7 +204,26 @@ def register() -> None:
     register_dataset(DatasetSpec(
         "soundscapes", "audio", "10-second mixtures of real sonic-pi recordings over noise; weak labels = the "
         "sound families present (bd, sn, tabla, ...); the embedded audio default", soundscapes_missing,
-        soundscapes_class_names, build_soundscapes))
+        soundscapes_class_names, build_soundscapes, options=soundscapes_options()))
+
+
+def soundscapes_options() -> dict:
+    from .audio import min_seconds_option
+    from .options import DatasetOption, augment_options
+
+    d = SoundscapeSettings()
+    return {"n_train": DatasetOption(d.n_train, "int", "training clips generated", minimum=1, maximum=100_000),
+            "n_test": DatasetOption(d.n_test, "int", "test clips generated", minimum=1, maximum=100_000),
+            "seed": DatasetOption(d.seed, "int", "the generator's seed (the same clips for every run seed)",
+                                  minimum=0, maximum=2**32 - 1),
+            "max_events": DatasetOption(d.max_events, "int", "at most this many events per clip", minimum=1,
+                                        maximum=100),
+            "min_files": DatasetOption(d.min_files, "int", "families need this many recordings", minimum=1),
+            "families": DatasetOption(list(d.families), "names", "the sound families (empty: every family with "
+                                                                 "min_files recordings)"),
+            "noise_db": DatasetOption(d.noise_db, "float", "background noise, RMS in dBFS", minimum=-200, maximum=0),
+            "samples_dir": DatasetOption(d.samples_dir, "text", "the folder of family_name.flac recordings"),
+            **min_seconds_option(), **augment_options()}
 
 
 register()
