@@ -17,10 +17,22 @@ def add_datasets_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
-    from ..data import dataset_status
+    from ..data import DATASETS, dataset_status
+
+    def options(name: str) -> list[str]:
+        declared = DATASETS[name].options
+        return ([f"    {option.line(key)}" for key, option in declared.items()] if declared
+                else ["    (no dataset options)"])
 
     for name, message in dataset_status(args.data_root).items():
         print(f"{name:20s} {'ready' if message is None else 'missing: ' + message}")
+        print("\n".join(options(name)))
+    print("\nyour own data (--data PATH), by format:")
+    for name, spec in DATASETS.items():
+        if spec.by_path:
+            print(f"{name:20s} {spec.description}")
+            print("\n".join(options(name)))
+    print("\nset them with --dataset-option KEY=VALUE (run, data check), or dataset_options in a config file or sweep")
     return 0
 
 
@@ -54,13 +66,34 @@ def cmd_data(args: argparse.Namespace) -> int:
         from ..errors import ConfigError
 
         raise ConfigError(f"--pn-ratio must be > 0, got {args.pn_ratio}")
-    result = check_data(args.path, args.format, args.target_class, args.pn_ratio, args.sampler, args.seed,
-                        parse_pairs(args.dataset_option))
+    options = parse_pairs(args.dataset_option)
+    if (dataset := checked_dataset(args.path, args.format)) is not None:  # a bad option is a bad argument: exit 2
+        from ..data import DATASETS
+
+        DATASETS[dataset].check_options({**options, "path": args.path} if DATASETS[dataset].by_path else options)
+    result = check_data(args.path, args.format, args.target_class, args.pn_ratio, args.sampler, args.seed, options)
     if args.json:
         print(json.dumps(json_safe({**dataclasses.asdict(result), "ok": result.ok})))
     else:
         print("\n".join(result.lines()))
     return 0 if result.ok else 1
+
+
+def checked_dataset(source: str, fmt: str | None) -> str | None:
+    """The dataset whose options `data check SOURCE` reads: a named one, or the user format of a file (None when
+    it cannot be told yet: the check itself then says why)."""
+    from pathlib import Path
+
+    from ..data import DATASETS
+    from ..data.user import DATASET_OF_FORMAT, detect_format
+    from ..errors import WeaknegError
+
+    if source in DATASETS and not fmt:
+        return source
+    try:
+        return DATASET_OF_FORMAT.get(fmt or detect_format(Path(source).expanduser()))
+    except (WeaknegError, OSError):
+        return None
 
 
 # --- benchmark-mil --------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ class DatasetOption:
         elif self.kind == "bool":
             text = "true or false"
         elif self.kind == "text":
-            text = "a text"
+            text = "text"
         elif self.kind == "names":
             text = "a list of names (or one comma-separated text)"
         else:
