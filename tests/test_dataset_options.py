@@ -116,3 +116,34 @@ def test_datasets_lists_each_datasets_options(capsys):
     assert "n_train=600" in out[out.index("soundscapes"):]
     assert "digits" in out and "(no dataset options)" in out[out.index("digits"):out.index("fashion_mnist")]
     assert "bag_column=bag_id" in out[out.index("your own data"):]
+
+
+def test_sweep_takes_dataset_options_and_refuses_bad_ones(isolated_home, capsys):
+    code = run_main(["sweep", "--dataset", "corel_dogs", "--classes", "0", "--samplers", "random", "--seeds", "0",
+                     "--set", "model=mlp", "--dataset-option", "folds=5", "--dataset-option", "fold=7", "--dry-run"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "option fold must be in 0..4 (folds=5), got 7" in err[0], err
+    code = run_main(["sweep", "--dataset", "corel_dogs", "--classes", "0", "--samplers", "random", "badge",
+                     "--seeds", "0", "1", "--set", "model=mlp", "--dataset-option", "folds=5", "--dry-run"])
+    assert code == 0 and capsys.readouterr().out.startswith("4 runs")
+
+
+def test_samplers_on_corel_dogs_through_a_sweep_and_compare(isolated_home, capsys):
+    """The imbalanced MIL sets through the comparisons machinery: a sweep over seeds, then paired statistics."""
+    import json
+
+    code = run_main(["sweep", "--dataset", "corel_dogs", "--classes", "0", "--samplers", "random", "badge",
+                     "--seeds", "0", "1", "--pn-ratios", "0.5", "--dataset-option", "folds=5", "--set", "model=mlp",
+                     "--set", "epochs=1", "--set", "save_embeddings=none", "--set", "device=cpu",
+                     "--max-concurrent", "1", "--sweep-id", "corel", "--json"])
+    assert code == 0, capsys.readouterr().err
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["finished"] == 4
+    assert run_main(["compare", "--sweep", "corel", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["runs_compared"] == 4
+    rows = [r for r in result["classes"] if r["sampler"].startswith("badge")]
+    assert len(rows) == 1 and rows[0]["n_seeds"] == 2 and rows[0]["class"] == "dog"
+    runs = RunStore().list_runs()
+    assert {r["config"]["dataset_options"]["folds"] for r in runs} == {5}
+    assert all(r["k"] < r["pool_size"] / 5 for r in runs)  # most negatives left out at P-N ratio 0.5
