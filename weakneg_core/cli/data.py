@@ -111,8 +111,8 @@ def add_benchmark_mil_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--heads", default=",".join(d.heads), help="comma-separated heads")
     p.add_argument("--samplers", default=",".join(d.samplers),
                    help="comma-separated samplers (full: every negative; others take k = positives / pn-ratio)")
-    p.add_argument("--model", default=d.model, help="instance encoder: mlp (64-32, default) or mil_mlp (Ilse et "
-                   "al. 2018's 256-128)")
+    p.add_argument("--model", default=d.model, help="instance encoder: mil_mlp (Ilse et al. 2018's 256-128, "
+                   "default) or mlp (64-32)")
     p.add_argument("--folds", type=int, default=d.folds)
     p.add_argument("--seeds", default="0", help="comma-separated seeds (each seed draws its own folds)")
     p.add_argument("--epochs", type=int, default=d.epochs)
