@@ -3,8 +3,9 @@
 Each (data set, head, fold) is one ordinary run (no store) of the trainer: Ilse et al. 2018's instance
 embedding `mil_mlp` (256-128; or another vector model, e.g. the small `mlp`), Adam with their learning rate
 and weight decay (5e-4 each), the head, the `full` sampler unless another is asked for (the balanced sets need
-no negative sampling), tested on fold `fold` of `folds` stratified folds (data/mil.py). Reported per data set and head: mean and
-standard deviation over folds of bag accuracy (threshold 0.5), AP and ROC AUC at the last epoch.
+no negative sampling), tested on fold `fold` of `folds` stratified folds (data/mil.py). Reported per data
+set and head: mean and standard deviation over folds of bag accuracy (threshold 0.5), AP and ROC AUC at the
+last epoch.
 """
 
 from __future__ import annotations
