@@ -121,6 +121,7 @@ def test_the_launch_page_shows_progress_stays_usable_then_shows_the_counts(gate)
     wait_for(lambda: not making_threads())
     app.run()
     no_exceptions(app)
-    assert any("positive bags" in i.value for i in app.info), ([i.value for i in app.info], [e.value for e in app.error])
+    shown = [i.value for i in app.info]
+    assert any("positive bags" in text for text in shown), (shown, [e.value for e in app.error])
     assert not next(b for b in app.button if b.label == "Launch").disabled
     assert len(mixed) == 20
