@@ -84,7 +84,10 @@ class Maker:
         partial = self.progress_file.with_name(f"{self.progress_file.name}.{os.getpid()}.{threading.get_ident()}")
         partial.write_text(json.dumps({"phase": phase, "done": done, "total": total, "error": error}))
         partial.replace(self.progress_file)  # readers never see half a file
-        os.utime(self.lock) if self.lock.exists() else None  # the maker is alive
+        try:
+            os.utime(self.lock)  # the maker is alive (another host judges the lock by its age)
+        except FileNotFoundError:
+            pass
 
     def release(self) -> None:
         self.lock.unlink(missing_ok=True)
