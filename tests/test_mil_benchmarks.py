@@ -117,3 +117,13 @@ def test_mil_mlp_is_ilse_et_als_embedding_and_benchmark_mil_uses_it(capsys):
     assert "mil_mlp encoder" in capsys.readouterr().out
     assert main(["benchmark-mil", "--datasets", "musk1", "--model", "simple_cnn"]) == 2
     assert "model 'simple_cnn' is for image data" in capsys.readouterr().err
+
+
+def test_benchmark_mil_can_stop_early_on_a_validation_split():
+    from weakneg_core.mil_benchmark import MilSettings, run_fold
+
+    settings = MilSettings(datasets=("musk1",), heads=("attention",), epochs=4, folds=2, val_fraction=0.2, patience=1)
+    cfg = settings.config("musk1", "attention", "full", 0, 0)
+    assert cfg.val_fraction == 0.2 and cfg.patience == 1
+    row = run_fold(cfg)
+    assert 0 <= row["accuracy"] <= 1 and 0 <= row["auc"] <= 1

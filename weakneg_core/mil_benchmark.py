@@ -37,6 +37,8 @@ class MilSettings:
     weight_decay: float = 5e-4  # Ilse et al.'s
     batch_size: int = 8
     pn_ratio: float = 0.5
+    val_fraction: float = 0.0  # > 0 with patience: early stopping on a validation split of the training bags
+    patience: int = 0
     seeds: tuple[int, ...] = (0,)
     sampler_params: dict = field(default_factory=dict)
 
@@ -55,17 +57,18 @@ class MilSettings:
         return RunConfig(dataset=dataset, target_class=0, model=self.model, head=head, sampler=sampler,
                          pn_ratio=self.pn_ratio, epochs=self.epochs, lr=self.lr, weight_decay=self.weight_decay,
                          batch_size=self.batch_size, seed=seed, device="cpu", save_embeddings="none",
+                         val_fraction=self.val_fraction, patience=self.patience,
                          dataset_options={"folds": self.folds, "fold": fold})
 
 
 def run_fold(cfg: RunConfig) -> dict[str, float]:
-    """One run; its last epoch's test accuracy, AP and AUC."""
+    """One run; the test accuracy, AP and AUC of its last epoch (or of its best validation epoch)."""
     experiment = Experiment(cfg, prepare(cfg), None, None)
     with one_torch_thread():
         result = experiment.run()
         log_probs, _, _ = experiment.forward_all(experiment.test_bags, np.arange(len(experiment.test_bags)))
     predicted = (log_probs[:, 1].exp() > 0.5).long().cpu().numpy()
-    final = result.history[-1]
+    final = result.final  # the best validation epoch when stopping early (its weights are restored), else the last
     return {"accuracy": float((predicted == experiment.test_bags.labels).mean()), "ap": final["ap"],
             "auc": final["auc"]}
 

@@ -120,6 +120,9 @@ def add_benchmark_mil_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weight-decay", type=float, default=d.weight_decay)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--pn-ratio", type=float, default=d.pn_ratio)
+    p.add_argument("--val-fraction", type=float, default=d.val_fraction,
+                   help="with --patience: stop early on this share of the training bags (0 = last epoch)")
+    p.add_argument("--patience", type=int, default=d.patience)
     p.add_argument("--json", action="store_true", help="print one JSON list of rows")
 
 
@@ -134,7 +137,8 @@ def cmd_benchmark_mil(args: argparse.Namespace) -> int:
     settings = MilSettings(datasets=names(args.datasets), heads=names(args.heads), samplers=names(args.samplers),
                            model=args.model,
                            folds=args.folds, epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay,
-                           batch_size=args.batch_size, pn_ratio=args.pn_ratio, seeds=seeds)
+                           batch_size=args.batch_size, pn_ratio=args.pn_ratio, seeds=seeds,
+                           val_fraction=args.val_fraction, patience=args.patience)
     rows = run_benchmark(settings, log=lambda line: print(line, file=sys.stderr, flush=True))
     if args.json:
         print(json.dumps(json_safe(rows)))
