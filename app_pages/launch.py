@@ -11,6 +11,7 @@ from weakneg_core.samplers import SAMPLERS
 from weakneg_core.samplers.params import Param
 from weakneg_core.store import open_store
 from weakneg_core.views import data_check
+from weakneg_core.views.launch import data_preparation, dataset_options_help
 
 
 
@@ -46,7 +47,12 @@ with left:
     st.subheader("Data and sampler")
     dataset = st.selectbox("Dataset", list(ready), key="dataset", help="Only datasets whose files are present.")
     st.caption(DATASETS[dataset].description)
-    names = class_names(dataset)
+    option_text = st.text_input("Dataset options (KEY=VALUE ..., as --dataset-option)", key="dataset_option_text",
+                                help=dataset_options_help(dataset), placeholder="e.g. folds=5 fold=2")
+    try:  # the options may change the class list (soundscapes' families); a bad one is said below
+        names = class_names(dataset, options=parse_pairs(option_text.split()))
+    except WeaknegError:
+        names = class_names(dataset)
     target = st.selectbox("Target class", names, index=min(3, len(names) - 1), key="target",
                           help="A bag is positive when it holds at least one instance of this class.")
     sampler = st.selectbox("Sampler", list(SAMPLERS), key="sampler", help="Which negative bags to train on.")
@@ -88,11 +94,35 @@ store = open_store()
 if allowed.readonly:
     st.info("This server is a read-only demo: runs cannot be launched here. Every existing run can be viewed on "
             "Runs, Inspect and Compare; Playground and MIL checks work.", icon=":material/visibility:")
+
+
+@st.fragment(run_every=1.0)
+def preparing(cfg: RunConfig) -> None:
+    """Data made on first use (soundscapes) are made in a background thread: their progress, redrawn every
+    second; the whole page is redrawn with the counts once they are ready."""
+    progress = data_preparation(cfg)
+    if progress is None:
+        st.rerun()
+    elif progress.state == "failed":
+        st.error(progress.text(cfg.dataset), icon=":material/error:")
+        if st.button("Try again", key="prepare_retry"):
+            data_preparation(cfg, retry=True)
+    else:
+        st.info(progress.text(cfg.dataset), icon=":material/hourglass_top:")
+        st.progress(progress.done / progress.total if progress.total else 0.0)
+
+
 try:
     cfg.sampler_params.update(parse_pairs(typed.split()))
+    cfg.dataset_options.update(parse_pairs(option_text.split()))
     cfg.validate()
-    counts = views.launch_counts(cfg)
-    st.info(f"**{counts.text}**", icon=":material/balance:")
+    pending = data_preparation(cfg)
+    if pending is not None:  # the page stays usable; Launch waits for the data
+        problem = pending.text(cfg.dataset)
+        preparing(cfg)
+    else:
+        counts = views.launch_counts(cfg)
+        st.info(f"**{counts.text}**", icon=":material/balance:")
     allowed.check_run(cfg, store.artifacts_root)
 except limits.ReadOnly as error:  # said once above, in a calmer colour
     problem = str(error)

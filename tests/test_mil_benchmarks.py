@@ -99,3 +99,31 @@ def test_benchmark_mil_refuses_unknown_names_with_one_line(capsys):
     assert main(["benchmark-mil", "--datasets", "musk3"]) == 2
     assert "unknown MIL benchmark(s) ['musk3']" in capsys.readouterr().err
     assert main(["benchmark-mil", "--datasets", "musk1", "--folds", "1"]) == 2
+
+
+def test_mil_mlp_is_ilse_et_als_embedding_and_benchmark_mil_uses_it(capsys):
+    from torch import nn
+
+    from weakneg_core.mil_benchmark import MilSettings
+    from weakneg_core.models import build_model
+
+    model = build_model("mil_mlp", "attention", (7, 230), "vector")
+    linears = [m for m in model.encoder.modules() if isinstance(m, nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(230, 256), (256, 128)]
+    assert model.head.value.out_features == 64  # attention with 64 hidden units
+    assert MilSettings(model="mil_mlp").config("elephant", "attention", "full", 3, 0).model == "mil_mlp"
+    assert main(["benchmark-mil", "--datasets", "musk1", "--heads", "attention", "--folds", "2", "--epochs", "1",
+                 "--model", "mil_mlp"]) == 0
+    assert "mil_mlp encoder" in capsys.readouterr().out
+    assert main(["benchmark-mil", "--datasets", "musk1", "--model", "simple_cnn"]) == 2
+    assert "model 'simple_cnn' is for image data" in capsys.readouterr().err
+
+
+def test_benchmark_mil_can_stop_early_on_a_validation_split():
+    from weakneg_core.mil_benchmark import MilSettings, run_fold
+
+    settings = MilSettings(datasets=("musk1",), heads=("attention",), epochs=4, folds=2, val_fraction=0.2, patience=1)
+    cfg = settings.config("musk1", "attention", "full", 0, 0)
+    assert cfg.val_fraction == 0.2 and cfg.patience == 1
+    row = run_fold(cfg)
+    assert 0 <= row["accuracy"] <= 1 and 0 <= row["auc"] <= 1

@@ -49,6 +49,7 @@ class RunConfig:
         from .samplers import get_sampler
 
         _one_of("dataset", self.dataset, DATASETS)
+        DATASETS[self.dataset].check_options(self.dataset_options)
         _one_of("model", self.model, MODELS)
         _one_of("head", self.head, HEADS)
         check_model_fits(self.model, DATASETS[self.dataset].modality, self.dataset)

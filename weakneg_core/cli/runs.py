@@ -60,6 +60,11 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         args.dataset, options = user_data_options(args.data, args.data_format, options)
     model = args.model or (DEFAULT_MODEL[DATASETS[args.dataset].modality] if args.dataset in DATASETS else "simple_cnn")
     if args.download:
+        if args.dataset in DATASETS and "download" not in DATASETS[args.dataset].options:
+            from ..errors import ConfigError
+
+            raise ConfigError(f"--download: dataset {args.dataset!r} has nothing to download (only "
+                              f"{', '.join(n for n, s in DATASETS.items() if 'download' in s.options)} do)")
         options["download"] = True
     return RunConfig(
         dataset=args.dataset, target_class=int(args.target_class) if args.target_class.isdigit() else args.target_class,

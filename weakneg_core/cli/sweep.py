@@ -29,6 +29,8 @@ def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sampler-param", action="append", default=[], metavar="SAMPLER:KEY=VALUE",
                    help="a parameter of one sampler in every run of it, e.g. --sampler-param badge:label=known "
                         "(repeatable)")
+    p.add_argument("--dataset-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="a dataset option for every run, e.g. --dataset-option folds=5 (`datasets` lists them)")
     p.add_argument("--backend", choices=("local", "ray"), default=None, help="local worker processes (default) or Ray")
     p.add_argument("--address", default=None, help="Ray cluster address (default $RAY_ADDRESS, else a local Ray)")
     p.add_argument("--retries", type=int, default=None, help="extra attempts for a failed run (default 1)")
@@ -57,6 +59,8 @@ def sweep_from_args(args: argparse.Namespace, stored: dict | None):
         if args.max_instances is not None:
             base["max_instances"] = args.max_instances
         base.update(parse_pairs(args.set))
+        if args.dataset_option:
+            base["dataset_options"] = {**(base.get("dataset_options") or {}), **parse_pairs(args.dataset_option)}
         grid = {}
         for flag, field_name, _ in GRID_FLAGS:
             values = getattr(args, flag)
@@ -139,7 +143,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def _grid_given(args) -> bool:
     return (any(getattr(args, flag) is not None for flag, _, _ in GRID_FLAGS) or bool(args.grid) or bool(args.set)
-            or bool(args.sampler_param)
+            or bool(args.sampler_param) or bool(args.dataset_option)
             or args.dataset is not None or args.max_instances is not None)
 
 

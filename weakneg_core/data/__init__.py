@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -12,6 +12,7 @@ from .. import paths
 from ..errors import ConfigError, DatasetMissing
 from .bags import BagSet, ImageBags, VectorBags, image_bags, make_bags, normalised_pixels, split_off
 from .images import ImageData, cifar10_missing, fashion_mnist_missing, load_cifar10, load_digits_data, load_fashion_mnist
+from .options import DOWNLOAD, DatasetOption, check_options
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,15 @@ class DatasetSpec:
     class_names: Callable[[Path, dict], list[str]]
     build: Callable[["RunConfig", Path, int], tuple[BagSet, BagSet]]  # noqa: F821  (config, root, target)
     by_path: bool = False  # the user's own data, named by --data PATH: not listed among the built-in data sets
+    options: dict[str, DatasetOption] = field(default_factory=dict)  # the dataset_options it reads (declared)
+    relations: Callable[[dict], str | None] | None = None  # a check across options (all given, with defaults)
+    # data made on first use (soundscapes): (dataset_options, retry) -> making.Progress, the making started in a
+    # background thread when needed, so that a page never waits for it
+    prepare_in_background: Callable[[dict, bool], Any] | None = None
+
+    def check_options(self, values: dict[str, Any]) -> None:
+        """ConfigError (one line naming this dataset's options) for an unknown key or a bad value."""
+        check_options(self.name, self.options, values, self.relations)
 
 
 @dataclass
@@ -45,7 +55,7 @@ _IMAGE_CACHE: dict[tuple, ImageData] = {}  # insertion order = least recently us
 _PIXEL_CACHE: dict[tuple, tuple] = {}  # (mean, std, train pixels, test pixels) per image set and instance cap
 
 
-def image_dataset(name: str, description: str, loader, missing) -> DatasetSpec:
+def image_dataset(name: str, description: str, loader, missing, options: dict | None = None) -> DatasetSpec:
     """A registry entry for an image dataset whose loader returns ImageData."""
 
     def load(root: Path, options: dict) -> ImageData:
@@ -86,7 +96,7 @@ def image_dataset(name: str, description: str, loader, missing) -> DatasetSpec:
                            test_pixels))
 
     return DatasetSpec(name, "image", description, lambda root, options: missing(root),
-                       lambda root, options: load(root, options).class_names, build)
+                       lambda root, options: load(root, options).class_names, build, options=dict(options or {}))
 
 
 def loaded_image_sets() -> list[tuple[str, str]]:
@@ -119,9 +129,9 @@ def register_dataset(spec: DatasetSpec) -> DatasetSpec:
 register_dataset(image_dataset("digits", "scikit-learn's bundled 8x8 handwritten digits (1,797 images, 10 classes); "
                                "always available", load_digits_data, lambda root: None))
 register_dataset(image_dataset("fashion_mnist", "Fashion-MNIST: 70,000 28x28 clothing images, 10 classes",
-                               load_fashion_mnist, fashion_mnist_missing))
+                               load_fashion_mnist, fashion_mnist_missing, DOWNLOAD))
 register_dataset(image_dataset("cifar10", "CIFAR-10: 60,000 32x32 colour images, 10 classes (the paper's image set)",
-                               load_cifar10, cifar10_missing))
+                               load_cifar10, cifar10_missing, DOWNLOAD))
 
 
 def resolve_root(data_root: str | Path | None) -> Path:
@@ -136,6 +146,7 @@ def dataset_status(data_root: str | Path | None = None) -> dict[str, str | None]
 
 def class_names(dataset: str, data_root: str | Path | None = None, options: dict | None = None) -> list[str]:
     spec = _spec(dataset)
+    spec.check_options(options or {})
     root = resolve_root(data_root)
     if (message := spec.missing(root, options or {})) and not (options or {}).get("download"):
         raise DatasetMissing(message)
@@ -160,6 +171,7 @@ def resolve_class(names: list[str], target: int | str) -> int:
 def load_bags(cfg) -> LoadedBags:
     """Build the train / test (and optional validation) bags of a run."""
     spec = _spec(cfg.dataset)
+    spec.check_options(cfg.dataset_options)
     root = resolve_root(cfg.data_root)
     if (message := spec.missing(root, cfg.dataset_options)) and not cfg.dataset_options.get("download"):
         raise DatasetMissing(message)
@@ -178,7 +190,7 @@ def _spec(name: str) -> DatasetSpec:
     return DATASETS[name]
 
 
-__all__ = ["BagSet", "DATASETS", "DatasetSpec", "ImageBags", "LoadedBags", "VectorBags", "class_names",
+__all__ = ["BagSet", "DATASETS", "DatasetOption", "DatasetSpec", "ImageBags", "LoadedBags", "VectorBags", "class_names",
            "dataset_status", "load_bags", "make_bags", "register_dataset", "resolve_class", "split_off"]
 
 # registers audioset, the MIL benchmarks, soundscapes, the user's own data

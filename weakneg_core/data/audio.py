@@ -293,7 +293,28 @@ def register() -> None:
 
     register_dataset(DatasetSpec(
         "audioset", "audio", "AudioSet clips from the published CSV layout (or PSLA json) under the data root; "
-        "the paper's audio set", audioset_missing, audioset_class_names, build_audioset))
+        "the paper's audio set", audioset_missing, audioset_class_names, build_audioset, options=audioset_options()))
+
+
+def min_seconds_option() -> dict:
+    from .options import DatasetOption
+
+    return {"min_seconds": DatasetOption(AUDIOSET_DEFAULTS["min_seconds"], "float", "clips shorter than this are "
+                                         "skipped (seconds)", minimum=0, maximum=3600)}
+
+
+def audioset_options() -> dict:
+    from .options import DatasetOption, augment_options
+
+    where = "relative to the data root, or absolute"
+    files = {"labels_csv": "the class list (index,mid,display_name)", "train_csv": "training segments",
+             "eval_csv": "test segments", "train_json": "training clips as PSLA json (instead of train_csv)",
+             "eval_json": "test clips as PSLA json (instead of eval_csv)", "audio_dir": "the folder of the clips"}
+    declared = {key: DatasetOption(AUDIOSET_DEFAULTS.get(key), "text", f"{text}, {where}",
+                                   nullable=key not in AUDIOSET_DEFAULTS) for key, text in files.items()}
+    declared["audio_name"] = DatasetOption(AUDIOSET_DEFAULTS["audio_name"], "text", "clip file name pattern: "
+                                           "{ytid}, {start}, {end}")
+    return {**declared, **min_seconds_option(), **augment_options()}
 
 
 register()

@@ -15,11 +15,10 @@ import numpy as np
 
 from ..errors import ConfigError
 from .audio import AudioBags, Clip, build_audio_splits
-from .natural import SPLIT_OPTIONS, NaturalBags, test_positions
+from .natural import NaturalBags, test_positions
+from .options import check_options, clip_options, fold_in_range
 from .table import SPLITS, file_cache_key, listed_files, problem_line, read_frame
 
-AUDIO_OPTIONS = ("path", "audio_dir", "clip_column", "labels_column", "split_column", "classes", "min_seconds",
-                 "fingerprint", "download", "freq_mask", "time_mask", "mixup_alpha", "mixup_rate") + SPLIT_OPTIONS
 SHOWN = 3
 
 
@@ -36,9 +35,7 @@ def _read(path: str, stamp: tuple, options_json: str) -> tuple[list[Clip], list[
     import soundfile
 
     path, options = Path(path), json.loads(options_json)
-    unknown = sorted(set(options) - set(AUDIO_OPTIONS))
-    if unknown:
-        raise ConfigError(f"unknown dataset option(s) {unknown} for audio clips; known: {list(AUDIO_OPTIONS)}")
+    check_options("audio_clips", clip_options(), options, fold_in_range)
     frame = read_frame(path)
     clip_col, labels_col = options.get("clip_column", "clip"), options.get("labels_column", "labels")
     problems = [f"{path.name}: missing {what} column {c!r}" for what, c in (("clip", clip_col), ("labels", labels_col))

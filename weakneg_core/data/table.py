@@ -30,9 +30,8 @@ import numpy as np
 from ..errors import ConfigError
 from .fingerprint import check_readable
 from .natural import SPLIT_OPTIONS, NaturalBags
+from .options import TABLE_OPTIONS, check_options, fold_in_range
 
-TABLE_OPTIONS = ("path", "bags", "bag_column", "label_column", "feature_columns", "features_column",
-                 "instance_label_column", "split_column", "classes", "class_name", "fingerprint") + SPLIT_OPTIONS
 SPLITS = ("train", "test")
 SHOWN = 3  # examples named per problem
 
@@ -147,9 +146,7 @@ def _features(frame, options: dict, used: set[str], problems: list[str], path: P
 def read_instance_table(path: Path, options: dict) -> NaturalBags:
     """Read and validate a user's instance table (and bag table); ConfigError naming every problem."""
     problems: list[str] = []
-    unknown = sorted(set(options) - set(TABLE_OPTIONS) - {"download"})
-    if unknown:
-        raise ConfigError(f"unknown dataset option(s) {unknown} for an instance table; known: {list(TABLE_OPTIONS)}")
+    check_options("table", TABLE_OPTIONS, options, fold_in_range)
     frame = read_frame(check_readable(path))
     bag_col = options.get("bag_column", "bag_id")
     label_col = options.get("label_column", "label")

@@ -15,6 +15,7 @@ from pathlib import Path
 from ..errors import ConfigError
 from .fingerprint import check_fingerprint, check_readable
 from .natural import vector_splits
+from .options import IMAGE_OPTIONS, TABLE_OPTIONS, clip_options, fold_in_range
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".npz")
 FORMATS = {
@@ -68,10 +69,13 @@ def user_data_options(path: str | Path, fmt: str | None = None, options: dict | 
     if fmt not in FORMATS:
         raise ConfigError(f"unknown data format {fmt!r}; choose one of: {', '.join(FORMATS)}")
     options = {**(options or {}), "path": str(path)}
+    from . import DATASETS
+
+    dataset = DATASET_OF_FORMAT[fmt]
+    DATASETS[dataset].check_options(options)  # a typo in an option is named before any file is read
     for key in ("bags", "image_dir", "audio_dir"):
         _relative(options, key, path.parent)
     options.pop("fingerprint", None)
-    dataset = DATASET_OF_FORMAT[fmt]
     class_names_of(dataset, options)  # validates every file first: one message naming each problem
     check_fingerprint(options, data_files(dataset, options))
     return dataset, options
@@ -133,10 +137,12 @@ def register() -> None:
                     "image_bags": ("image", "your own image bags (--data PATH): a CSV of bag ids and image files"),
                     "audio_clips": ("audio", "your own audio clips (--data PATH): a CSV of clips and labels")}
     builders = {"table": build_table, "image_bags": build_images, "audio_clips": build_audio}
+    declared = {"table": TABLE_OPTIONS, "image_bags": IMAGE_OPTIONS, "audio_clips": clip_options()}
     for dataset, (modality, description) in descriptions.items():
         register_dataset(DatasetSpec(dataset, modality, description, missing_for(dataset),
                                      lambda root, options, dataset=dataset: class_names_of(dataset, options),
-                                     builders[dataset], by_path=True))
+                                     builders[dataset], by_path=True, options=declared[dataset],
+                                     relations=fold_in_range))
 
 
 register()

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from .encoders import mlp, resnet18, simple_cnn
+from .encoders import mil_mlp, mlp, resnet18, simple_cnn
 from .heads import HEAD_DESCRIPTIONS, HEADS, Head
 from .ragged import encode_real
 
@@ -33,6 +33,7 @@ def register_model(spec: ModelSpec) -> ModelSpec:
 register_model(ModelSpec("simple_cnn", "image", "2 conv + 3 fully connected layers (the paper's)", simple_cnn))
 register_model(ModelSpec("resnet18", "image", "torchvision ResNet-18, trained from scratch", resnet18))
 register_model(ModelSpec("mlp", "vector", "2-layer MLP for feature vectors", mlp))
+register_model(ModelSpec("mil_mlp", "vector", "Ilse et al. 2018's MIL-benchmark embedding: 256-128 MLP", mil_mlp))
 
 
 DEFAULT_MODEL = {"image": "simple_cnn", "audio": "audio_cnn", "vector": "mlp"}  # per data modality

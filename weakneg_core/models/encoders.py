@@ -45,3 +45,9 @@ def resnet18(input_shape: tuple[int, ...]) -> PerInstance:
 def mlp(input_shape: tuple[int, ...], dim: int = 32) -> PerInstance:
     """A small MLP for vector instances (synthetic worlds, MIL checks): trains in well under a second."""
     return PerInstance(nn.Sequential(nn.Linear(input_shape[-1], 64), nn.ReLU(), nn.Linear(64, dim), nn.ReLU()), dim)
+
+
+def mil_mlp(input_shape: tuple[int, ...]) -> PerInstance:
+    """Ilse et al. 2018's instance embedding for MUSK / Elephant: Linear(d, 256)-ReLU-Linear(256, 128)-ReLU
+    (their attention pooling with 64 hidden units is our `attention` head)."""
+    return PerInstance(nn.Sequential(nn.Linear(input_shape[-1], 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU()), 128)

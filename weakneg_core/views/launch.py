@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from ..config import RunConfig, negatives_per_epoch
 from ..data import DATASETS, LoadedBags, dataset_status, load_bags, resolve_root
+from ..data.making import READY, Progress
 from ..models import MODELS, models_for as models_for_modality
 
 BAG_FIELDS = ("dataset", "target_class", "bag_size", "seed", "max_instances", "val_fraction", "dataset_options",
@@ -60,3 +61,21 @@ def launch_counts(cfg: RunConfig) -> LaunchCounts:
     n_pos = int((bags.train.labels == 1).sum())
     pool = int((bags.train.labels == 0).sum())
     return LaunchCounts(n_pos, pool, negatives_per_epoch(n_pos, cfg.pn_ratio, pool, cfg.sampler))
+
+
+def data_preparation(cfg: RunConfig, retry: bool = False) -> Progress | None:
+    """None when the run's data can be loaded now; else how their first-use preparation (soundscapes: generating
+    the clips and their features) stands, started in a background thread when nobody is making them yet."""
+    prepare = DATASETS[cfg.dataset].prepare_in_background
+    if prepare is None:
+        return None
+    progress = prepare(cfg.dataset_options, retry)
+    return None if progress.state == READY else progress
+
+
+def dataset_options_help(dataset: str) -> str:
+    """The dataset's declared options, one per line, for the form's help."""
+    declared = DATASETS[dataset].options
+    if not declared:
+        return f"{dataset} has no dataset options."
+    return "\n".join(f"- `{option.line(name)}`" for name, option in declared.items())
