@@ -41,6 +41,17 @@ def test_a_truly_worse_sampler_is_worse(store):
     assert set(result["classes"]["verdict"]) == {WORSE} and result["samplers"].iloc[0]["verdict"] == WORSE
 
 
+@pytest.mark.parametrize("p_values", [[0.01, 0.04, 0.03, 0.005], [0.2, 0.2, 0.01], [0.6, 0.9, 0.4, 0.7], [0.03],
+                                      [0.0, 1.0, 0.5, 0.5, 0.001]])
+def test_holm_matches_statsmodels(p_values):
+    assert paired_stats.holm(np.array(p_values)) == pytest.approx(multipletests(p_values, method="holm")[1])
+
+
+def test_holm_by_hand():
+    # sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1 = 0.02, 0.03, 0.06, 0.04 -> monotone 0.02, 0.03, 0.06, 0.06
+    assert paired_stats.holm(np.array([0.01, 0.04, 0.03, 0.005])).tolist() == pytest.approx([0.03, 0.06, 0.06, 0.02])
+
+
 def test_numbers_match_scipy_and_statsmodels(store):
     truth_store(store, effect=0.01, classes=4, seeds=5, seed_sd=0.01, rng_seed=3)
     frame = comparison.runs_frame(store)

@@ -10,7 +10,6 @@ import math
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from . import comparison
 
@@ -68,9 +67,20 @@ def class_stats(deltas: pd.DataFrame) -> pd.DataFrame:
         p = out.loc[index, "p_value"]
         tested = p.dropna()
         if len(tested):
-            out.loc[tested.index, "p_adjusted"] = multipletests(tested.to_numpy(), alpha=ALPHA, method="holm")[1]
+            out.loc[tested.index, "p_adjusted"] = holm(tested.to_numpy())
     out["verdict"] = [class_verdict(n, m, p) for n, m, p in zip(out["n_seeds"], out["delta_mean"], out["p_adjusted"])]
     return out[CLASS_COLUMNS].sort_values(["setting", "sampler", "target_class"]).reset_index(drop=True)
+
+
+def holm(p_values: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjusted p-values: the i-th smallest times (m - i), made monotone, capped at 1. (Written
+    out: statsmodels' version runs a full garbage collection per call, 0.2 s in a process that holds torch.)"""
+    p_values = np.asarray(p_values, dtype=np.float64)
+    order = np.argsort(p_values, kind="stable")
+    stepped = np.maximum.accumulate(p_values[order] * np.arange(len(p_values), 0, -1))
+    adjusted = np.empty_like(p_values)
+    adjusted[order] = np.minimum(stepped, 1.0)
+    return adjusted
 
 
 def paired_t_p(group: pd.DataFrame) -> float:
