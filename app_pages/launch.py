@@ -2,34 +2,17 @@
 
 import streamlit as st
 
+from app_pages.param_fields import param_field
 from weakneg_core import jobs, limits, views
-from weakneg_core.config import DEVICES, RunConfig, parse_pairs, parse_value
+from weakneg_core.config import DEVICES, RunConfig, parse_pairs
 from weakneg_core.data import DATASETS, class_names
 from weakneg_core.errors import WeaknegError
 from weakneg_core.models import HEAD_DESCRIPTIONS, HEADS
 from weakneg_core.samplers import SAMPLERS
-from weakneg_core.samplers.params import Param
 from weakneg_core.store import open_store
 from weakneg_core.views import data_check
 from weakneg_core.views.launch import data_preparation, dataset_options_help
 
-
-
-def param_widget(sampler: str, name: str, param: Param):
-    """The widget a declared parameter asks for; its value goes to the engine unchecked (the engine says
-    what is wrong, and Launch stays disabled until it is fixed)."""
-    key, label = f"param_{sampler}_{name}", f"{sampler}: {name}"
-    help_ = f"{param.help} ({param.bounds_text()})"
-    if param.kind == "choice":
-        return st.selectbox(label, param.choices, index=param.choices.index(param.default), key=key, help=help_)
-    if param.kind == "bool":
-        return st.checkbox(label, value=param.default, key=key, help=help_)
-    if param.nullable:  # empty = null, so a text field: a number box cannot be empty
-        shown = "" if param.default is None else str(param.default)
-        return parse_value(st.text_input(label, value=shown, key=key, help=help_))
-    if param.kind == "int":
-        return st.number_input(label, value=param.default, step=1, key=key, help=help_)
-    return st.number_input(label, value=float(param.default), key=key, format="%g", help=help_)
 
 
 st.title("Launch a run")
@@ -59,7 +42,7 @@ with left:
     st.caption(SAMPLERS[sampler].description)
     params = {}
     for name, param in SAMPLERS[sampler].param_types.items():
-        params[name] = param_widget(sampler, name, param)
+        params[name] = param_field(sampler, name, param)
     # No min/max on the number boxes: a box with bounds turns red and keeps its last value without a word; here
     # every value reaches the engine, which says what is wrong.
     pn_ratio = st.number_input("P-N ratio (positive / negative bags per epoch)", value=0.5, step=0.05, key="pn_ratio",

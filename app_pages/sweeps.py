@@ -3,35 +3,17 @@ local workers or on Ray, watch it, cancel it, and open its comparison on the Com
 
 import streamlit as st
 
+from app_pages.param_fields import param_field
 from weakneg_core import limits
-from weakneg_core.config import RunConfig, parse_value
+from weakneg_core.config import RunConfig
 from weakneg_core.data import class_names, dataset_status
 from weakneg_core.errors import WeaknegError
 from weakneg_core.models import HEADS
 from weakneg_core.report import write_report
 from weakneg_core.samplers import SAMPLERS
-from weakneg_core.samplers.params import Param
 from weakneg_core.store import open_store
 from weakneg_core.sweep import (CONFIRM_AT, SweepConfig, cancel_sweep, count_numbers, estimate, format_duration,
                                 format_progress, launch_background, parse_numbers, progress)
-
-
-
-def param_widget(sampler: str, name: str, param: Param):
-    """The widget a declared parameter asks for (as on Launch): a choice is a select box; number boxes have no
-    bounds, so every value reaches the engine, which says what is wrong."""
-    key, label, help_ = f"sw_param_{sampler}_{name}", f"{sampler}: {name}", f"{param.help} ({param.bounds_text()})"
-    if param.kind == "choice":
-        return st.selectbox(label, param.choices, index=param.choices.index(param.default), key=key, help=help_)
-    if param.kind == "bool":
-        return st.checkbox(label, value=param.default, key=key, help=help_)
-    if param.nullable:  # empty = null, so a text field: a number box cannot be empty
-        return parse_value(st.text_input(label, "" if param.default is None else str(param.default), key=key,
-                                         help=help_))
-    if param.kind == "int":
-        return st.number_input(label, value=param.default, step=1, key=key, help=help_)
-    return st.number_input(label, value=float(param.default), key=key, format="%g", help=help_)
-
 
 store = open_store()
 st.title("Sweeps")
@@ -56,7 +38,7 @@ own_params = {}  # sampler -> the values that differ from its defaults: each run
 if with_params:
     with left.expander("Sampler parameters", expanded=True):
         for sampler in with_params:
-            values = {name: param_widget(sampler, name, param) for name, param in SAMPLERS[sampler].param_types.items()}
+            values = {name: param_field(sampler, name, param, "sw_param") for name, param in SAMPLERS[sampler].param_types.items()}
             changed = {name: value for name, value in values.items()
                        if value != SAMPLERS[sampler].param_types[name].default}
             if changed:
