@@ -12,7 +12,7 @@ ENGINE = ROOT / "weakneg_core"
 
 # Each engine part and its layer: a module may import its own part and parts of a lower layer, never higher.
 LAYERS = {
-    "errors": 0, "paths": 0, "metrics": 0, "migrations": 0, "limits": 0, "liveness": 0,
+    "errors": 0, "declared": 0, "paths": 0, "metrics": 0, "migrations": 0, "limits": 0, "liveness": 0,
     "store": 1, "data": 1, "models": 1,
     "samplers": 2,
     "config": 3, "projection": 3,

@@ -8,83 +8,17 @@ an integral float where an int is): the loaders read what was given, their defau
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import Any, Callable
 
+from ..declared import Declared
 from ..errors import ConfigError
 
-KINDS = ("int", "float", "bool", "choice", "text", "names")  # names: a list of texts or one comma-separated text
 
-
-@dataclass(frozen=True)
-class DatasetOption:
-    default: Any
-    kind: str  # one of KINDS
-    help: str
-    choices: tuple = ()
-    minimum: float | None = None  # inclusive
-    maximum: float | None = None  # inclusive
-    nullable: bool = False  # null allowed (means: not given)
-
-    def __post_init__(self):
-        if self.kind not in KINDS:
-            raise ValueError(f"DatasetOption kind must be one of {KINDS}, got {self.kind!r}")
-
-    def bounds_text(self) -> str:
-        if self.kind == "choice":
-            text = "one of " + ", ".join(map(str, self.choices))
-        elif self.kind == "bool":
-            text = "true or false"
-        elif self.kind == "text":
-            text = "text"
-        elif self.kind == "names":
-            text = "a list of names (or one comma-separated text)"
-        else:
-            text = "a whole number" if self.kind == "int" else "a finite number"
-            if self.minimum is not None and self.maximum is not None:
-                text += f" from {_plain(self.minimum)} to {_plain(self.maximum)}"
-            elif self.minimum is not None:
-                text += f" >= {_plain(self.minimum)}"
-            elif self.maximum is not None:
-                text += f" <= {_plain(self.maximum)}"
-        return text + (" or null" if self.nullable else "")
+class DatasetOption(Declared):
+    """A dataset's option (checked, not converted: the loaders read the value as given)."""
 
     def accepts(self, value: Any) -> bool:
-        if value is None:
-            return self.nullable
-        if self.kind == "choice":
-            return not isinstance(value, bool) and value in self.choices
-        if self.kind == "bool":
-            return isinstance(value, bool)
-        if self.kind == "text":
-            return isinstance(value, str) and bool(value.strip())
-        if self.kind == "names":
-            return isinstance(value, str) or (isinstance(value, (list, tuple))
-                                               and all(isinstance(v, str) and v for v in value))
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            return False
-        if self.kind == "int" and not float(value).is_integer():
-            return False
-        return not ((self.minimum is not None and value < self.minimum)
-                    or (self.maximum is not None and value > self.maximum))
-
-    def line(self, name: str) -> str:
-        """One line for people: `name=default  (bounds) help`."""
-        default = "" if self.default is None else _shown(self.default)
-        return f"{name}={default}  ({self.bounds_text()}) {self.help}"
-
-
-def _plain(number: float) -> str:
-    return f"{int(number):,}" if float(number).is_integer() else f"{number:g}"
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return ",".join(map(str, value))
-    return str(value)
+        return self.normalised(value)[0]
 
 
 def names_text(declared: dict[str, DatasetOption]) -> str:

@@ -8,76 +8,21 @@ float) or raises ConfigError with a message a person can act on; the forms show 
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import Any
 
+from ..declared import Declared
 from ..errors import ConfigError
 
-KINDS = ("choice", "int", "float", "bool")
 
-
-@dataclass(frozen=True)
-class Param:
-    default: Any
-    kind: str  # one of KINDS
-    help: str = ""
-    choices: tuple = ()  # kind "choice"
-    minimum: float | None = None  # inclusive lower bound
-    above: float | None = None  # exclusive lower bound
-    maximum: float | None = None  # inclusive upper bound
-    nullable: bool = False  # None allowed (its meaning goes in `help`)
-
-    def __post_init__(self):
-        if self.kind not in KINDS:
-            raise ValueError(f"Param kind must be one of {KINDS}, got {self.kind!r}")
-
-    def bounds_text(self) -> str:
-        """The allowed values in words, e.g. "a number > 0", "one of predicted, known"."""
-        if self.kind == "choice":
-            text = "one of " + ", ".join(map(str, self.choices))
-        elif self.kind == "bool":
-            text = "true or false"
-        else:
-            noun = "a whole number" if self.kind == "int" else "a finite number"
-            low = (f"at least {_plain(self.minimum)}" if self.minimum is not None
-                   else f"greater than {_plain(self.above)}" if self.above is not None else "")
-            if self.minimum is not None and self.maximum is not None:
-                text = f"{noun} from {_plain(self.minimum)} to {_plain(self.maximum)}"
-            else:
-                high = f"at most {_plain(self.maximum)}" if self.maximum is not None else ""
-                text = " ".join(part for part in (noun, low, "and" if low and high else "", high) if part)
-        return text + (" or null" if self.nullable else "")
+class Param(Declared):
+    """A sampler's parameter."""
 
     def check(self, sampler: str, name: str, value: Any) -> Any:
         """The value, normalised (int -> float for a float parameter); ConfigError when it is not allowed."""
-        if value is None and self.nullable:
-            return None
-        ok, normal = _accepts(self, value)
+        ok, normal = self.normalised(value)
         if not ok:
             raise ConfigError(f"sampler {sampler!r}: parameter {name} must be {self.bounds_text()}, got {value!r}")
         return normal
-
-
-def _accepts(param: Param, value: Any) -> tuple[bool, Any]:
-    if param.kind == "choice":
-        return value in param.choices and not isinstance(value, bool), value
-    if param.kind == "bool":
-        return isinstance(value, bool), value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False, value
-    if param.kind == "int" and not (isinstance(value, int) or (isinstance(value, float) and value.is_integer())):
-        return False, value
-    if not math.isfinite(value):
-        return False, value
-    if ((param.minimum is not None and value < param.minimum) or (param.above is not None and value <= param.above)
-            or (param.maximum is not None and value > param.maximum)):
-        return False, value
-    return True, int(value) if param.kind == "int" else float(value)
-
-
-def _plain(number: float) -> str:
-    return f"{int(number):,}" if float(number).is_integer() else f"{number:g}"
 
 
 def split(declared: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Param]]:
