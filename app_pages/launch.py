@@ -6,12 +6,13 @@ from app_pages.param_fields import param_field
 from weakneg_core import jobs, limits, views
 from weakneg_core.config import DEVICES, RunConfig, parse_pairs
 from weakneg_core.data import DATASETS, class_names
+from weakneg_core.data.making import FAILED, NOT_STARTED
 from weakneg_core.errors import WeaknegError
 from weakneg_core.models import HEAD_DESCRIPTIONS, HEADS
 from weakneg_core.samplers import SAMPLERS
 from weakneg_core.store import open_store
 from weakneg_core.views import data_check
-from weakneg_core.views.launch import data_preparation, dataset_options_help
+from weakneg_core.views.launch import data_preparation, dataset_options_help, start_data_preparation
 
 
 
@@ -81,15 +82,21 @@ if allowed.readonly:
 
 @st.fragment(run_every=1.0)
 def preparing(cfg: RunConfig) -> None:
-    """Data made on first use (soundscapes) are made in a background thread: their progress, redrawn every
-    second; the whole page is redrawn with the counts once they are ready."""
+    """Data made on first use (soundscapes): started by a button (choosing the dataset starts nothing), then made
+    in a background thread; their progress is redrawn every second, the whole page once they are ready."""
     progress = data_preparation(cfg)
     if progress is None:
         st.rerun()
-    elif progress.state == "failed":
+    elif progress.state == NOT_STARTED:
+        st.info(f"{cfg.dataset} are made on first use, once for these options: a few minutes in the background, "
+                "while the app stays usable.", icon=":material/hourglass_empty:")
+        if st.button(f"Make {cfg.dataset} now", key="prepare_start", disabled=allowed.readonly):
+            start_data_preparation(cfg)
+            st.rerun()
+    elif progress.state == FAILED:
         st.error(progress.text(cfg.dataset), icon=":material/error:")
-        if st.button("Try again", key="prepare_retry"):
-            data_preparation(cfg, retry=True)
+        if st.button("Try again", key="prepare_retry", disabled=allowed.readonly):
+            start_data_preparation(cfg, retry=True)
     else:
         st.info(progress.text(cfg.dataset), icon=":material/hourglass_top:")
         st.progress(progress.done / progress.total if progress.total else 0.0)

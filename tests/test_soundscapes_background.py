@@ -109,6 +109,13 @@ def test_the_launch_page_shows_progress_stays_usable_then_shows_the_counts(gate)
     assert any("dataset 'digits' has no option(s) families, n_test, n_train" in e.value for e in app.error)
     app.selectbox(key="dataset").set_value("soundscapes").run()
     no_exceptions(app)
+    # choosing the dataset starts nothing (a visitor cannot set the server making thousands of clips by a click
+    # in a dropdown); a button does, and it is the only way
+    assert preparation({**OPTIONS, "families": "ambi,bd,tabla"}).state == making.NOT_STARTED and not making_threads()
+    assert any(text.startswith("soundscapes are made on first use") for text in (i.value for i in app.info))
+    assert next(b for b in app.button if b.label == "Launch").disabled
+    next(b for b in app.button if b.label == "Make soundscapes now").click().run()
+    no_exceptions(app)
     wait_for(lambda: preparation({**OPTIONS, "families": "ambi,bd,tabla"}).done >= 4)
     app.number_input(key="epochs").set_value(3).run()  # the page answers while the set is being made
     no_exceptions(app)
@@ -125,3 +132,15 @@ def test_the_launch_page_shows_progress_stays_usable_then_shows_the_counts(gate)
     assert any("positive bags" in text for text in shown), (shown, [e.value for e in app.error])
     assert not next(b for b in app.button if b.label == "Launch").disabled
     assert len(mixed) == 20
+
+
+def test_a_read_only_visitor_cannot_start_making_soundscapes(monkeypatch):
+    monkeypatch.setenv("WEAKNEG_READONLY", "1")
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    app.switch_page("app_pages/launch.py")
+    no_exceptions(app.run())
+    app.text_input(key="dataset_option_text").input("n_train=12 n_test=8 families=ambi,bd,tabla").run()
+    app.selectbox(key="dataset").set_value("soundscapes").run()
+    no_exceptions(app)
+    assert next(b for b in app.button if b.label == "Make soundscapes now").disabled
+    assert preparation({**OPTIONS, "families": "ambi,bd,tabla"}).state == making.NOT_STARTED and not making_threads()

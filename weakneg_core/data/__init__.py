@@ -27,8 +27,9 @@ class DatasetSpec:
     by_path: bool = False  # the user's own data, named by --data PATH: not listed among the built-in data sets
     options: dict[str, DatasetOption] = field(default_factory=dict)  # the dataset_options it reads (declared)
     relations: Callable[[dict], str | None] | None = None  # a check across options (all given, with defaults)
-    # data made on first use (soundscapes): (dataset_options, retry) -> making.Progress, the making started in a
-    # background thread when needed, so that a page never waits for it
+    # data made on first use (soundscapes): `preparation(dataset_options)` reads how it stands (making.Progress);
+    # `prepare_in_background(dataset_options, retry)` starts it in a thread, so that a page never waits for it
+    preparation: Callable[[dict], Any] | None = None
     prepare_in_background: Callable[[dict, bool], Any] | None = None
 
     def check_options(self, values: dict[str, Any]) -> None:

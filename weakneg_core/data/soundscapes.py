@@ -266,7 +266,7 @@ def register() -> None:
         "soundscapes", "audio", "10-second mixtures of real sonic-pi recordings over noise; weak labels = the "
         "sound families present (bd, sn, tabla, ...); the embedded audio default", soundscapes_missing,
         soundscapes_class_names, build_soundscapes, options=soundscapes_options(),
-        prepare_in_background=prepare_in_background))
+        preparation=preparation, prepare_in_background=prepare_in_background))
 
 
 def soundscapes_options() -> dict:

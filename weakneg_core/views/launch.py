@@ -63,14 +63,21 @@ def launch_counts(cfg: RunConfig) -> LaunchCounts:
     return LaunchCounts(n_pos, pool, negatives_per_epoch(n_pos, cfg.pn_ratio, pool, cfg.sampler))
 
 
-def data_preparation(cfg: RunConfig, retry: bool = False) -> Progress | None:
+def data_preparation(cfg: RunConfig) -> Progress | None:
     """None when the run's data can be loaded now; else how their first-use preparation (soundscapes: generating
-    the clips and their features) stands, started in a background thread when nobody is making them yet."""
-    prepare = DATASETS[cfg.dataset].prepare_in_background
-    if prepare is None:
+    the clips and their features) stands. Reads files only: making them is a person's choice
+    (`start_data_preparation`), never a side effect of choosing a dataset."""
+    spec = DATASETS[cfg.dataset]
+    if spec.preparation is None:
         return None
-    progress = prepare(cfg.dataset_options, retry)
+    progress = spec.preparation(cfg.dataset_options)
     return None if progress.state == READY else progress
+
+
+def start_data_preparation(cfg: RunConfig, retry: bool = False) -> Progress | None:
+    """Start making the run's data in a background thread (unless ready or being made by anyone)."""
+    prepare = DATASETS[cfg.dataset].prepare_in_background
+    return None if prepare is None else prepare(cfg.dataset_options, retry)
 
 
 def dataset_options_help(dataset: str) -> str:
