@@ -147,3 +147,13 @@ def test_samplers_on_corel_dogs_through_a_sweep_and_compare(isolated_home, capsy
     runs = RunStore().list_runs()
     assert {r["config"]["dataset_options"]["folds"] for r in runs} == {5}
     assert all(r["k"] < r["pool_size"] / 5 for r in runs)  # most negatives left out at P-N ratio 0.5
+
+
+def test_a_stored_run_with_the_old_download_flag_still_resumes_but_new_input_is_refused():
+    stored = {**RunConfig(dataset="digits", target_class="3").to_dict(), "dataset_options": {"download": True}}
+    cfg = RunConfig.from_dict(stored).validate()  # a run the release before declared options recorded
+    assert cfg.dataset_options == {}
+    with pytest.raises(ConfigError, match="dataset 'digits' has no option"):
+        RunConfig(dataset="digits", target_class="3", dataset_options={"download": True}).validate()
+    kept = RunConfig.from_dict({**stored, "dataset": "fashion_mnist", "dataset_options": {"download": True}})
+    assert kept.dataset_options == {"download": True}  # a dataset with files to fetch keeps it

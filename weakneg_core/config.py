@@ -87,10 +87,22 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "RunConfig":
-        return from_known_fields(cls, values, "config field")
+        return from_known_fields(cls, without_stale_download(values), "config field")
 
     def replace(self, **changes: Any) -> "RunConfig":
         return dataclasses.replace(self, **changes)
+
+
+def without_stale_download(values: dict[str, Any]) -> dict[str, Any]:
+    """Before datasets declared their options, `--download` stored `download: true` for any dataset, and those
+    without files to fetch ignored it: such a stored run still resumes (the option is dropped, as it did nothing)."""
+    from .data import DATASETS
+
+    options, dataset = values.get("dataset_options"), values.get("dataset")
+    if (isinstance(options, dict) and "download" in options and dataset in DATASETS
+            and "download" not in DATASETS[dataset].options):
+        return {**values, "dataset_options": {k: v for k, v in options.items() if k != "download"}}
+    return values
 
 
 def parse_value(text: str) -> Any:
