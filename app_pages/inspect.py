@@ -179,7 +179,7 @@ with right:
             "mark": {"type": "line", "point": True}, "height": 150,
             "encoding": {"x": {"field": "epoch", "type": "quantitative", "axis": {"tickMinStep": 1, "format": "d"}},
                          "y": {"field": "overlap", "type": "quantitative", "scale": {"domain": [0, 1]},
-                               "title": "Jaccard overlap"},
+                               "title": "Jaccard"},
                          "tooltip": [{"field": "epoch"}, {"field": "selected"}, {"field": "kept"}, {"field": "new"},
                                      {"field": "overlap", "type": "quantitative", "format": ".2f"}]}},
             width="stretch")
@@ -252,7 +252,7 @@ if partners:
             other_view = views.aligned_view(other_view, view)
             overlap = views.selection_overlap(view, other_view)
             numbers = st.columns(4)
-            numbers[0].metric("Jaccard overlap", f"{overlap.jaccard:.2f}",
+            numbers[0].metric("Jaccard", f"{overlap.jaccard:.2f}",
                               help="Bags both chose / bags either chose.")
             numbers[1].metric("chosen by both", f"{overlap.both:,}")
             numbers[2].metric(f"only run {run_id} ({sampler})", f"{overlap.chosen_a - overlap.both:,}")
