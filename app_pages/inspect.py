@@ -144,7 +144,8 @@ with left:
     picked = map_canvas(view, colour_by, class_name, show_positives, scale,
                         key=f"map_{run_id}_{epoch}_{colour_by}_{show_positives}")
     st.caption("Click a bag to open its card; drag a lasso around bags to take every bag inside (shift-drag: a "
-               "box); double-click clears. Chosen bags have a dark ring whatever the colouring.")
+               "box); double-click clears. Scroll to zoom, Alt-drag to pan. Chosen bags have a dark ring whatever "
+               "the colouring.")
     if show_positives:
         (xr, yr) = views.figures.map_domain(view)
         positives = view.frame[view.frame["kind"] == "positive"]
