@@ -159,7 +159,9 @@ with right:
     stats[0].metric("pool", f"{len(pool):,}")
     stats[1].metric("selected", f"{int(pool['selected'].sum()):,}")
     stats[2].metric("map", view.method.upper())
-    st.markdown("**What the selected negatives contain** (share of instances by true class)")
+    st.markdown("**What the selected negatives contain** (share by true class)",
+                help="Bags made from labelled images (digits, Fashion-MNIST, CIFAR-10): the share of their instances. "
+                     "Natural bags (clips, the MIL sets, your own data): the share of the bags' labels.")
     composition = views.class_composition(view)
     long = composition.melt(id_vars=["class", "lift"], value_vars=["selected", "pool"], var_name="set",
                             value_name="share")
