@@ -85,20 +85,25 @@ def curves_figure(table: pd.DataFrame, label: str):
     rows = max(1, -(-len(keys) // cols))
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=[str(name) for _, name in keys] or None)
     colours = {s: qualitative.Plotly[i % 10] for i, s in enumerate(sorted(table["sampler"].unique()))} if keys else {}
+    traces, at_rows, at_cols = [], [], []  # added in one call: one add_trace per trace re-validates the figure
     for index, (setting, name) in enumerate(keys):
         r, c = index // cols + 1, index % cols + 1
         panel = table[(table["setting"] == setting) & (table["target_name"] == name)]
         for sampler, line in panel.groupby("sampler"):
             colour = colours[sampler]
-            fig.add_trace(go.Scatter(x=list(line["epoch"]) + list(line["epoch"])[::-1],
+            traces.append(go.Scatter(x=list(line["epoch"]) + list(line["epoch"])[::-1],
                                      y=list(line["high"]) + list(line["low"])[::-1], fill="toself",
                                      fillcolor=colour, opacity=0.2, line={"width": 0}, hoverinfo="skip",
-                                     showlegend=False, legendgroup=sampler), row=r, col=c)
-            fig.add_trace(go.Scatter(x=line["epoch"], y=line["mean"], mode="lines+markers", line={"color": colour},
+                                     showlegend=False, legendgroup=sampler))
+            traces.append(go.Scatter(x=line["epoch"], y=line["mean"], mode="lines+markers", line={"color": colour},
                                      name=f"{sampler} (n={int(line['runs'].max())})", legendgroup=sampler,
                                      showlegend=index == 0, customdata=line["runs"],
                                      hovertemplate="epoch %{x}: %{y:.4f} (%{customdata} runs)<extra>" + sampler
-                                                   + "</extra>"), row=r, col=c)
+                                                   + "</extra>"))
+            at_rows += [r, r]
+            at_cols += [c, c]
+    if traces:
+        fig.add_traces(traces, rows=at_rows, cols=at_cols)
     fig.update_yaxes(title_text=label, col=1)
     fig.update_layout(height=100 + 260 * rows, margin={"t": 40})
     return fig
