@@ -80,3 +80,16 @@ def test_an_unwritable_cache_keeps_results_in_memory(tmp_path):
     settings = milcheck.CheckSettings(head="softmax_mean", seed=7)
     assert here.run_here(settings, blocked / "milcheck", compute=fake_result)[1] is False
     assert here.run_here(settings, blocked / "milcheck", compute=lambda s: 1 / 0)[1] is True
+
+
+def test_results_kept_in_memory_are_bounded_oldest_first(tmp_path, monkeypatch):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setattr(here, "KEPT_IN_MEMORY", 3)
+    monkeypatch.setattr(here, "_kept", {})
+    seeds = range(5)
+    for seed in seeds:
+        here.run_here(milcheck.CheckSettings(head="softmax_mean", seed=seed), blocked / "milcheck", compute=fake_result)
+    kept = [here.kept_result(milcheck.CheckSettings(head="softmax_mean", seed=seed), blocked / "milcheck")
+            for seed in seeds]
+    assert [k is not None for k in kept] == [False, False, True, True, True]

@@ -24,6 +24,7 @@ from .worlds import TESTS
 
 ONE_AT_A_TIME = threading.Lock()  # one in-page check per server process: each costs seconds of CPU
 _kept: dict[tuple[str, str], dict[str, Any]] = {}  # (folder, key) -> result, for an unwritable folder
+KEPT_IN_MEMORY = 256  # results (about 1 KB each); the oldest go first
 
 
 class Busy(WeaknegError):
@@ -73,6 +74,8 @@ def keep_result(settings: CheckSettings, result: dict[str, Any], folder: Path | 
         os.replace(handle.name, folder / f"{key}.json")
     except OSError:
         _kept[(str(folder), key)] = result
+        while len(_kept) > KEPT_IN_MEMORY:
+            del _kept[next(iter(_kept))]
 
 
 def run_here(settings: CheckSettings, folder: Path | None = None, store=None,
