@@ -1,6 +1,7 @@
-"""Inspect follows a live run in Debian's Chromium: the tab opened while the run is still queued shows each new
-epoch as the worker saves it, the epoch slider ends on the last epoch, and the PCA map becomes the UMAP map when the
-worker's UMAP thread (numba compiles on its first use in the worker: tens of seconds) saves it. Nothing is reloaded.
+"""Inspect follows a live run in Debian's Chromium: the tab opened while the run is still queued shows the run's
+PCA maps as the worker saves them, the epoch slider ends on the last epoch, and the PCA map becomes the UMAP map
+when the worker's UMAP thread (numba compiles on its first use in the worker: tens of seconds) saves it. Nothing is
+reloaded.
 
 A real worker started through jobs.dispatch, with the map method a user gets (UMAP: WEAKNEG_MAP_METHOD unset)."""
 
