@@ -234,12 +234,13 @@ if partners:
     with_key = f"with_{run_id}"
     if with_key not in st.session_state:
         st.session_state[with_key] = start
+    also_differs = {i: [d for d in views.differences(run, partner) if d != "sampler"]
+                    for i, partner in partners.items()}
     other_id = st.selectbox(
         "Compare with", options, key=with_key,
         format_func=lambda i: "(none)" if i is None else
-        f"run {i} · {partners[i]['sampler']} ({partners[i]['status']})" + (
-            f" · also differs in {', '.join(d for d in views.differences(run, partners[i]) if d != 'sampler')}"
-            if [d for d in views.differences(run, partners[i]) if d != "sampler"] else ""),
+        f"run {i} · {partners[i]['sampler']} ({partners[i]['status']})"
+        + (f" · also differs in {', '.join(also_differs[i])}" if also_differs[i] else ""),
         help="Runs of the same setting and seed (same dataset, target, ratio, bag size, instances and seed): the "
              "same pool of bags, chosen by another sampler.")
     if other_id is None:

@@ -176,7 +176,8 @@ class RunStore:
         if not legacy:
             return
         with self.engine.connect() as db:
-            held = {str(i) for i in db.execute(select(runs.c.id)).scalars()}
+            held = {str(i) for i in db.execute(select(runs.c.id).where(runs.c.id.in_([int(p.name) for p in legacy])))
+                    .scalars()}
         for folder in legacy:
             target = root / self.store_id / folder.name
             if folder.name in held and not target.exists():

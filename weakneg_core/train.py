@@ -320,14 +320,8 @@ class Experiment:
                              n_pos=len(self.positives), pool_size=len(self.pool), k=self.k,
                              device=self.device.type)
         bags = self.train_bags
-        membership = {}  # which instance rows (or clip files) make each bag: Inspect reads them, rebuilding nothing
-        if getattr(bags, "members", None) is not None:
-            membership["members"] = bags.members  # (B, n_max), -1 after a bag's last instance
-        if getattr(bags, "audio_files", None) is not None:
-            membership["audio_files"] = np.array([str(f) for f in bags.audio_files])
-        membership.update(_media_sources(bags))
         self.store.save_epoch_arrays(self.run_id, 0, bag_ids=bags.ids, labels=bags.labels, contents=bags.contents,
-                                     class_names=np.array(self.data.class_names), **membership)
+                                     class_names=np.array(self.data.class_names), **_membership(bags))
 
     def _record_epoch(self, epoch: int, record: dict, pool: Pool | None, selection: Selection | None) -> None:
         if self.store is None:
@@ -381,10 +375,15 @@ class Experiment:
                               error="cancelled by the user; finished epochs are kept" if result.status == CANCELLED else None)
 
 
-def _media_sources(bags: BagSet) -> dict[str, np.ndarray]:
-    """Where the images and clips a bag card shows come from (rows of the data set's training split or file paths;
-    cached log-mel files, clip names and sample rate), so Inspect reads only those few files."""
+def _membership(bags: BagSet) -> dict[str, np.ndarray]:
+    """Which instances make each bag and where the images and clips a bag card shows come from (rows of the data
+    set's training split or file paths; clip files, cached log-mel files, clip names and sample rate), so Inspect
+    reads only those few files and rebuilds nothing."""
     out = {}
+    if getattr(bags, "members", None) is not None:
+        out["members"] = bags.members  # (B, n_max), -1 after a bag's last instance
+    if getattr(bags, "audio_files", None) is not None:
+        out["audio_files"] = np.array([str(f) for f in bags.audio_files])
     sources = getattr(bags, "sources", None)
     if sources is not None:
         sources = np.asarray(sources)

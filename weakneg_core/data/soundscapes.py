@@ -224,19 +224,21 @@ def feature_maker(settings: SoundscapeSettings, min_seconds: float) -> tuple[Mak
     return Maker(marker, marker.is_file), make
 
 
+def first_use(options: dict) -> tuple[Maker, Callable[[Report], None]]:
+    """The maker of the soundscapes these dataset options describe (see feature_maker)."""
+    return feature_maker(SoundscapeSettings.from_options(options),
+                         float(options.get("min_seconds", AUDIOSET_DEFAULTS["min_seconds"])))
+
+
 def prepare_in_background(options: dict, retry: bool = False) -> Progress:
     """Start the first use of the soundscapes these options describe in a background thread (unless ready or
     being prepared by anyone); the progress now. The Launch page calls this instead of loading the set."""
-    settings = SoundscapeSettings.from_options(options)
-    maker, make = feature_maker(settings, float(options.get("min_seconds", AUDIOSET_DEFAULTS["min_seconds"])))
-    return start_in_background(maker, make, retry=retry)
+    return start_in_background(*first_use(options), retry=retry)
 
 
 def preparation(options: dict) -> Progress:
     """The progress of the first use of these soundscapes (reads files only)."""
-    settings = SoundscapeSettings.from_options(options)
-    maker, _ = feature_maker(settings, float(options.get("min_seconds", AUDIOSET_DEFAULTS["min_seconds"])))
-    return maker.progress()
+    return first_use(options)[0].progress()
 
 
 def read_manifest(folder: Path) -> dict:

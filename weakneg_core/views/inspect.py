@@ -52,6 +52,7 @@ def inspect_epochs(store: RunStore, run_id: int) -> list[int]:
     return [e for e in store.saved_epochs(run_id) if e > 0]
 
 
+NO_CLASS = "no class"  # a bag that carries none of the data's classes (a 0-labelled bag of a user's table)
 
 
 def describe_counts(counts: np.ndarray, names: list[str]) -> list[str]:
@@ -113,7 +114,6 @@ def epoch_view(store: RunStore, run_id: int, epoch: int) -> EpochView | None:
     return EpochView(run_id, epoch, stored["method"], frame, names, contents, {"grad_label": label})
 
 
-NO_CLASS = "no class"  # a bag that carries none of the data's classes (a 0-labelled bag of a user's table)
 
 
 def class_composition(view: EpochView) -> pd.DataFrame:
