@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT ?= 8501
 HOST ?= 127.0.0.1
 
-.PHONY: setup run demo test test-fast bench apt clean
+.PHONY: setup run demo test test-fast lint bench apt clean
 
 setup: $(STAMP) apt
 
@@ -36,21 +36,26 @@ apt:
 # Binds to this machine only; `make run HOST=0.0.0.0` exposes the app to the network. `serve` runs `dispatch`
 # first (queued runs left by a stopped server start), then streamlit.
 run: setup
-	$(PY) -m weakneg_core serve --host $(HOST) --port $(PORT)
+	$(PY) -m weakneg serve --host $(HOST) --port $(PORT)
 
 # A read-only demo for a class: `make demo HOST=0.0.0.0`; every view works, nothing can be started or changed.
 demo: setup
-	$(PY) -m weakneg_core serve --demo --host $(HOST) --port $(PORT)
+	$(PY) -m weakneg serve --demo --host $(HOST) --port $(PORT)
 
-test: setup
+test: setup lint
 	$(PY) -m pytest -q
+
+# One style for the whole tree (ruff.toml); part of `make test`, so CI holds it.
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 # A developer's loop: everything but the slow tests (browser, Ray, database server, audio generation, full datasets).
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow"
 
 bench: setup
-	$(PY) -m weakneg_core bench
+	$(PY) -m weakneg bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -2,7 +2,7 @@
 which Streamlit would also serve in its legacy multipage mode and so break deep links).
 
 Pages only read and draw; they start or stop runs only when a person presses a button. Queued runs left
-by a stopped server are started by `python -m weakneg_core dispatch` (`make run` calls it first).
+by a stopped server are started by `python -m weakneg dispatch` (`make run` calls it first).
 """
 
 import os
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from weakneg_core import limits
-from weakneg_core.store import RUNNING, open_store
+from weakneg import limits
+from weakneg.store import RUNNING, open_store
 
 st.set_page_config(page_title="weakneg", page_icon=":material/scatter_plot:", layout="wide")
 
@@ -28,8 +28,6 @@ PAGES = [  # (file, title, icon)
     ("app_pages/milcheck.py", "MIL checks", ":material/rule:"),
     ("app_pages/playground.py", "Playground", ":material/school:"),
 ]
-
-
 
 
 @st.cache_resource(show_spinner=False)
@@ -95,18 +93,24 @@ def restart_notice() -> None:
     if seen == server_boot():  # a tab opened on this server: nothing was restarted under it
         return
     started = server_started()
-    running = [r for r in open_store().list_runs(status=RUNNING)
-               if r["status"] == RUNNING and (r["started_at"] or started) < started]
+    running = [
+        r
+        for r in open_store().list_runs(status=RUNNING)
+        if r["status"] == RUNNING and (r["started_at"] or started) < started
+    ]
     if running:
-        st.toast(f"The app's server was restarted; your runs kept going: {len(running)} running.",
-                 icon=":material/restart_alt:")
+        st.toast(
+            f"The app's server was restarted; your runs kept going: {len(running)} running.",
+            icon=":material/restart_alt:",
+        )
 
 
 if "--demo" in sys.argv[1:]:  # `streamlit run app.py -- --demo` (what `serve --demo` runs): read-only for everyone
     os.environ["WEAKNEG_READONLY"] = "1"
 restart_notice()
 if limits.current().readonly:
-    st.sidebar.caption(":material/visibility: Read-only demo: existing runs can be viewed, nothing can be started "
-                       "or changed.")
+    st.sidebar.caption(
+        ":material/visibility: Read-only demo: existing runs can be viewed, nothing can be started or changed."
+    )
 pages = [st.Page(path, title=title, icon=icon, default=i == 0) for i, (path, title, icon) in enumerate(PAGES)]
 st.navigation(pages).run()

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from weakneg_core import comparison, curves, paired_stats
-from weakneg_core.store import open_store
-from weakneg_core.views import compare as view
+from weakneg import comparison, curves, paired_stats
+from weakneg.store import open_store
+from weakneg.views import compare as view
 
 store = open_store()
 st.title("Compare samplers")
@@ -20,8 +20,10 @@ elif runs_param:
 else:
     everything = comparison.runs_frame(store)
     if everything.empty:
-        st.info("No finished runs yet. Run a few samplers (and `random`) on the same classes and seeds, e.g. "
-                "with a sweep, then come back.")
+        st.info(
+            "No finished runs yet. Run a few samplers (and `random`) on the same classes and seeds, e.g. "
+            "with a sweep, then come back."
+        )
         st.stop()
     how = st.radio("Compare", ["a dataset and classes", "a sweep", "chosen runs"], horizontal=True)
     if how == "a dataset and classes":
@@ -36,8 +38,9 @@ else:
             st.stop()
         chosen = everything["sweep_id"] == st.selectbox("Sweep", sweeps)
     else:
-        ids = st.multiselect("Runs", everything["id"].tolist(), default=everything["id"].tolist()[-12:],
-                             format_func=lambda i: f"run {i}")
+        ids = st.multiselect(
+            "Runs", everything["id"].tolist(), default=everything["id"].tolist()[-12:], format_func=lambda i: f"run {i}"
+        )
         chosen = everything["id"].isin(ids)
     frame = everything[chosen].reset_index(drop=True)  # the rows already read, not a second query
 
@@ -47,14 +50,18 @@ if frame.empty:
 
 metric = st.radio("Metric", ["AP", "AUC"], horizontal=True)
 result = paired_stats.compare(frame, metric.lower())
-st.caption(f"{len(frame)} finished runs · {frame['target_name'].nunique()} classes · samplers: "
-           f"{', '.join(sorted(frame['sampler_id'].unique()))} · seeds: "
-           f"{', '.join(map(str, sorted(frame['seed'].unique())))}")
+st.caption(
+    f"{len(frame)} finished runs · {frame['target_name'].nunique()} classes · samplers: "
+    f"{', '.join(sorted(frame['sampler_id'].unique()))} · seeds: "
+    f"{', '.join(map(str, sorted(frame['seed'].unique())))}"
+)
 if result["notice"]:
     st.warning(result["notice"], icon=":material/call_split:")
 if result["unpaired_runs"]:
-    st.info(f"No `random` run of the same setting, class and seed to pair with: runs "
-            f"{', '.join(map(str, result['unpaired_runs']))}. They are left out of the statistics.")
+    st.info(
+        f"No `random` run of the same setting, class and seed to pair with: runs "
+        f"{', '.join(map(str, result['unpaired_runs']))}. They are left out of the statistics."
+    )
 
 st.subheader(f"{metric} vs random: verdicts per sampler")
 if result["samplers"].empty:
@@ -71,14 +78,26 @@ st.subheader("Table 1: AP and AUC per class (mean ± 95% interval over seeds)")
 table = comparison.table1(frame)
 st.dataframe(table, hide_index=True)
 downloads = st.columns(4)
-downloads[0].download_button("Table 1 (CSV)", table.to_csv(index=False), "table1.csv", "text/csv",
-                             icon=":material/download:")
-downloads[1].download_button(f"Figure 1 {metric} (CSV)", result["classes"].to_csv(index=False),
-                             f"figure1_{metric.lower()}.csv", "text/csv", icon=":material/download:")
-downloads[2].download_button("Per sampler (CSV)", result["samplers"].to_csv(index=False),
-                             f"samplers_{metric.lower()}.csv", "text/csv", icon=":material/download:")
-downloads[3].download_button("All runs (CSV)", frame.to_csv(index=False), "runs.csv", "text/csv",
-                             icon=":material/download:")
+downloads[0].download_button(
+    "Table 1 (CSV)", table.to_csv(index=False), "table1.csv", "text/csv", icon=":material/download:"
+)
+downloads[1].download_button(
+    f"Figure 1 {metric} (CSV)",
+    result["classes"].to_csv(index=False),
+    f"figure1_{metric.lower()}.csv",
+    "text/csv",
+    icon=":material/download:",
+)
+downloads[2].download_button(
+    "Per sampler (CSV)",
+    result["samplers"].to_csv(index=False),
+    f"samplers_{metric.lower()}.csv",
+    "text/csv",
+    icon=":material/download:",
+)
+downloads[3].download_button(
+    "All runs (CSV)", frame.to_csv(index=False), "runs.csv", "text/csv", icon=":material/download:"
+)
 
 st.subheader("Curves over epochs (mean ± 1 SD over runs)")
 curve_label = st.radio("Curve", list(curves.CURVE_METRICS.values()), horizontal=True)
@@ -91,9 +110,17 @@ if not reach.empty:
     st.dataframe(reach, hide_index=True)
 
 st.subheader("Time per sampler")
-st.caption("Seconds per epoch; the extra over random is paired by setting, class and seed, and timings are only "
-           "compared between runs that agree on whether maps were saved.")
+st.caption(
+    "Seconds per epoch; the extra over random is paired by setting, class and seed, and timings are only "
+    "compared between runs that agree on whether maps were saved."
+)
 spent = comparison.cost(frame)
-st.dataframe(spent, hide_index=True, column_config={
-    column: st.column_config.NumberColumn(format="%.3f") for column in spent.columns
-    if "s/epoch" in column or column.startswith("extra")})
+st.dataframe(
+    spent,
+    hide_index=True,
+    column_config={
+        column: st.column_config.NumberColumn(format="%.3f")
+        for column in spent.columns
+        if "s/epoch" in column or column.startswith("extra")
+    },
+)

@@ -11,8 +11,8 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.map_canvas import map_canvas
-from weakneg_core import projection, views
-from weakneg_core.store import open_store
+from weakneg import projection, views
+from weakneg.store import open_store
 
 store = open_store()
 PAGE_SIZE = 12
@@ -45,8 +45,10 @@ choices = {r["id"]: r for r in recent} | {run["id"]: run}  # an old run from a l
 def label(run_id: int) -> str:
     r = choices[run_id]
     name = f"{r['name']} · " if r.get("name") else ""
-    return (f"run {run_id} · {name}{r['sampler']} · class {r['target_name'] or r['target_class']} · {r['dataset']} "
-            f"({r['status']})")
+    return (
+        f"run {run_id} · {name}{r['sampler']} · class {r['target_name'] or r['target_class']} · {r['dataset']} "
+        f"({r['status']})"
+    )
 
 
 ids = sorted(choices, reverse=True)
@@ -63,8 +65,10 @@ if not epochs:
     if active:
         st.info("This run's first map appears here when its first epoch finishes.")
     elif (run["config"] or {}).get("save_embeddings") == "none":
-        st.info("This run saved no pool arrays (saved embeddings: none), so there is no map to draw. Launch with "
-                "'all' or 'last' to see one.")
+        st.info(
+            "This run saved no pool arrays (saved embeddings: none), so there is no map to draw. Launch with "
+            "'all' or 'last' to see one."
+        )
     else:
         st.info(f"This run ({run['status']}) recorded no epoch with a saved pool.")
 
@@ -85,23 +89,35 @@ if epochs:
     if len(epochs) == 1:
         epoch = epochs[0]
     else:
-        epoch = st.select_slider("Epoch", epochs, key=slider_key, on_change=moved,
-                                 help="Follows the newest epoch while the run goes on, until you move it.")
+        epoch = st.select_slider(
+            "Epoch",
+            epochs,
+            key=slider_key,
+            on_change=moved,
+            help="Follows the newest epoch while the run goes on, until you move it.",
+        )
     st.query_params["epoch"] = str(epoch)
     method = projection.best_method(store, run_id, epoch)
 else:
     epoch, method = None, None
 
-waiting_for_umap = (method == "pca" and projection.map_method() == "umap" and run.get("finished_at")
-                    and time.time() - run["finished_at"] < UMAP_WAIT_S)
+waiting_for_umap = (
+    method == "pca"
+    and projection.map_method() == "umap"
+    and run.get("finished_at")
+    and time.time() - run["finished_at"] < UMAP_WAIT_S
+)
 
 
 @st.fragment(run_every=3 if active or waiting_for_umap else None)
 def follow_run(shown_epochs: list[int], shown_method: str | None) -> None:
     """While the run goes on (or its UMAP maps are still coming), redraw the page when something new lands."""
     now = store.get_run(run_id)
-    if (views.inspect_epochs(store, run_id) != shown_epochs or (now and now["status"] != run["status"])
-            or (epoch is not None and projection.best_method(store, run_id, epoch) != shown_method)):
+    if (
+        views.inspect_epochs(store, run_id) != shown_epochs
+        or (now and now["status"] != run["status"])
+        or (epoch is not None and projection.best_method(store, run_id, epoch) != shown_method)
+    ):
         st.rerun()
     if active:
         st.caption(f"Run {run['status']}: new epochs appear here as they finish.")
@@ -121,31 +137,44 @@ if view is None:
 # --- the map -----------------------------------------------------------------------------------------------------
 controls = st.columns([5, 3, 2])
 with controls[0]:
-    colour_by = st.radio("Colour by", list(views.COLOUR_BY), format_func=views.COLOUR_BY.get, horizontal=True,
-                         key="colour_by")
+    colour_by = st.radio(
+        "Colour by", list(views.COLOUR_BY), format_func=views.COLOUR_BY.get, horizontal=True, key="colour_by"
+    )
 with controls[1]:
     class_name, scale = None, "rank"
     if colour_by == "true_class":
         class_name = st.selectbox("True class", [c for c in view.class_names if c != run["target_name"]])
     elif colour_by == "score":
-        scale = st.radio("Score scale", list(views.SCALES), horizontal=True, key="score_scale",
-                         format_func=lambda s: {"rank": "rank", "log": "log"}[s],
-                         help="Rank survives outliers (one huge score cannot flatten the rest); log keeps sizes.")
+        scale = st.radio(
+            "Score scale",
+            list(views.SCALES),
+            horizontal=True,
+            key="score_scale",
+            format_func=lambda s: {"rank": "rank", "log": "log"}[s],
+            help="Rank survives outliers (one huge score cannot flatten the rest); log keeps sizes.",
+        )
 with controls[2]:
-    show_positives = st.checkbox("Positive bags", key="show_positives",
-                                 help="Crosses, drawn inside the negatives' ranges (the negatives are not rescaled).")
+    show_positives = st.checkbox(
+        "Positive bags",
+        key="show_positives",
+        help="Crosses, drawn inside the negatives' ranges (the negatives are not rescaled).",
+    )
 
 sampler = run["sampler"]
 label_text = view.extra.get("grad_label", "known")
 left, right = st.columns([3, 2])
 with left:
-    st.markdown(f"**{view.method.upper()} map of the pool's last-layer gradients at the {label_text} label, "
-                f"epoch {epoch}**")
-    picked = map_canvas(view, colour_by, class_name, show_positives, scale,
-                        key=f"map_{run_id}_{epoch}_{colour_by}_{show_positives}")
-    st.caption("Click a bag to open its card; drag a lasso around bags to take every bag inside (shift-drag: a "
-               "box); double-click clears. Scroll to zoom, Alt-drag to pan. Chosen bags have a dark ring whatever "
-               "the colouring.")
+    st.markdown(
+        f"**{view.method.upper()} map of the pool's last-layer gradients at the {label_text} label, epoch {epoch}**"
+    )
+    picked = map_canvas(
+        view, colour_by, class_name, show_positives, scale, key=f"map_{run_id}_{epoch}_{colour_by}_{show_positives}"
+    )
+    st.caption(
+        "Click a bag to open its card; drag a lasso around bags to take every bag inside (shift-drag: a "
+        "box); double-click clears. Scroll to zoom, Alt-drag to pan. Chosen bags have a dark ring whatever "
+        "the colouring."
+    )
     if show_positives:
         (xr, yr) = views.figures.map_domain(view)
         positives = view.frame[view.frame["kind"] == "positive"]
@@ -159,33 +188,62 @@ with right:
     stats[0].metric("pool", f"{len(pool):,}")
     stats[1].metric("selected", f"{int(pool['selected'].sum()):,}")
     stats[2].metric("map", view.method.upper())
-    st.markdown("**What the selected negatives contain** (share by true class)",
-                help="Bags made from labelled images (digits, Fashion-MNIST, CIFAR-10): the share of their instances. "
-                     "Natural bags (clips, the MIL sets, your own data): the share of the bags' labels.")
+    st.markdown(
+        "**What the selected negatives contain** (share by true class)",
+        help="Bags made from labelled images (digits, Fashion-MNIST, CIFAR-10): the share of their instances. "
+        "Natural bags (clips, the MIL sets, your own data): the share of the bags' labels.",
+    )
     composition = views.class_composition(view)
-    long = composition.melt(id_vars=["class", "lift"], value_vars=["selected", "pool"], var_name="set",
-                            value_name="share")
+    long = composition.melt(
+        id_vars=["class", "lift"], value_vars=["selected", "pool"], var_name="set", value_name="share"
+    )
     # plain Vega-Lite specs: Altair's validation of the same charts cost a few hundred ms on every rerun
-    st.vega_lite_chart(long, {
-        "mark": "bar", "height": 200,
-        "encoding": {"x": {"field": "class", "type": "nominal", "sort": None}, "xOffset": {"field": "set"},
-                     "y": {"field": "share", "type": "quantitative", "axis": {"format": "%"}},
-                     "color": {"field": "set", "type": "nominal",
-                               "scale": {"domain": ["selected", "pool"], "range": ["#c2410c", "#94a3b8"]}},
-                     "tooltip": [{"field": "class"}, {"field": "set"},
-                                 {"field": "share", "type": "quantitative", "format": ".1%"},
-                                 {"field": "lift", "type": "quantitative", "format": ".2f"}]}}, width="stretch")
+    st.vega_lite_chart(
+        long,
+        {
+            "mark": "bar",
+            "height": 200,
+            "encoding": {
+                "x": {"field": "class", "type": "nominal", "sort": None},
+                "xOffset": {"field": "set"},
+                "y": {"field": "share", "type": "quantitative", "axis": {"format": "%"}},
+                "color": {
+                    "field": "set",
+                    "type": "nominal",
+                    "scale": {"domain": ["selected", "pool"], "range": ["#c2410c", "#94a3b8"]},
+                },
+                "tooltip": [
+                    {"field": "class"},
+                    {"field": "set"},
+                    {"field": "share", "type": "quantitative", "format": ".1%"},
+                    {"field": "lift", "type": "quantitative", "format": ".2f"},
+                ],
+            },
+        },
+        width="stretch",
+    )
     changes = views.selection_changes(store, run_id)
     st.markdown("**How the selection changes** (overlap with the previous selection)")
     if len(changes) > 1:
-        st.vega_lite_chart(changes.dropna(), {
-            "mark": {"type": "line", "point": True}, "height": 150,
-            "encoding": {"x": {"field": "epoch", "type": "quantitative", "axis": {"tickMinStep": 1, "format": "d"}},
-                         "y": {"field": "overlap", "type": "quantitative", "scale": {"domain": [0, 1]},
-                               "title": "Jaccard"},
-                         "tooltip": [{"field": "epoch"}, {"field": "selected"}, {"field": "kept"}, {"field": "new"},
-                                     {"field": "overlap", "type": "quantitative", "format": ".2f"}]}},
-            width="stretch")
+        st.vega_lite_chart(
+            changes.dropna(),
+            {
+                "mark": {"type": "line", "point": True},
+                "height": 150,
+                "encoding": {
+                    "x": {"field": "epoch", "type": "quantitative", "axis": {"tickMinStep": 1, "format": "d"}},
+                    "y": {"field": "overlap", "type": "quantitative", "scale": {"domain": [0, 1]}, "title": "Jaccard"},
+                    "tooltip": [
+                        {"field": "epoch"},
+                        {"field": "selected"},
+                        {"field": "kept"},
+                        {"field": "new"},
+                        {"field": "overlap", "type": "quantitative", "format": ".2f"},
+                    ],
+                },
+            },
+            width="stretch",
+        )
     else:
         st.caption("One selection so far.")
 
@@ -204,24 +262,43 @@ def load_evidence(store_url: str, run_id: int, epoch: int) -> views.EpochEvidenc
 def evidence_chart(instances: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """Each instance's p(positive), the driving instance's in orange, and beside it (attention head) its attention
     weight: the data and a plain Vega-Lite spec (no Altair validation on every rerun)."""
-    rows = [instances.assign(measure="p(positive)", value=instances["p_positive"],
-                             series=instances["drives"].map({True: "p(positive), driving", False: "p(positive)"}))]
+    rows = [
+        instances.assign(
+            measure="p(positive)",
+            value=instances["p_positive"],
+            series=instances["drives"].map({True: "p(positive), driving", False: "p(positive)"}),
+        )
+    ]
     if "attention" in instances:
         rows.append(instances.assign(measure="attention", value=instances["attention"], series="attention"))
     long = pd.concat(rows, ignore_index=True)[["instance", "measure", "value", "series"]]
     series = ["p(positive)", "p(positive), driving", "attention"]
     return long, {
-        "mark": "bar", "height": 170,
+        "mark": "bar",
+        "height": 170,
         "encoding": {
-            "x": {"field": "instance", "type": "ordinal", "title": "instance",
-                  "axis": {"labelAngle": 0, "labelOverlap": True}},
+            "x": {
+                "field": "instance",
+                "type": "ordinal",
+                "title": "instance",
+                "axis": {"labelAngle": 0, "labelOverlap": True},
+            },
             "xOffset": {"field": "measure", "type": "nominal"},
             "y": {"field": "value", "type": "quantitative", "scale": {"domain": [0, 1]}, "title": None},
             # no legend: the caption above the cards says the colours (a legend squeezes the bars)
-            "color": {"field": "series", "type": "nominal", "legend": None,
-                      "scale": {"domain": series, "range": ["#94a3b8", "#c2410c", "#1e3a8a"]}},
-            "tooltip": [{"field": "instance"}, {"field": "measure"},
-                        {"field": "value", "type": "quantitative", "format": ".3f"}]}}
+            "color": {
+                "field": "series",
+                "type": "nominal",
+                "legend": None,
+                "scale": {"domain": series, "range": ["#94a3b8", "#c2410c", "#1e3a8a"]},
+            },
+            "tooltip": [
+                {"field": "instance"},
+                {"field": "measure"},
+                {"field": "value", "type": "quantitative", "format": ".3f"},
+            ],
+        },
+    }
 
 
 # --- two runs side by side: another run of the same setting and seed, at the same epoch ---------------------------
@@ -234,54 +311,81 @@ if partners:
     with_key = f"with_{run_id}"
     if with_key not in st.session_state:
         st.session_state[with_key] = start
-    also_differs = {i: [d for d in views.differences(run, partner) if d != "sampler"]
-                    for i, partner in partners.items()}
+    also_differs = {
+        i: [d for d in views.differences(run, partner) if d != "sampler"] for i, partner in partners.items()
+    }
     other_id = st.selectbox(
-        "Compare with", options, key=with_key,
-        format_func=lambda i: "(none)" if i is None else
-        f"run {i} · {partners[i]['sampler']} ({partners[i]['status']})"
-        + (f" · also differs in {', '.join(also_differs[i])}" if also_differs[i] else ""),
+        "Compare with",
+        options,
+        key=with_key,
+        format_func=lambda i: (
+            "(none)"
+            if i is None
+            else f"run {i} · {partners[i]['sampler']} ({partners[i]['status']})"
+            + (f" · also differs in {', '.join(also_differs[i])}" if also_differs[i] else "")
+        ),
         help="Runs of the same setting and seed (same dataset, target, ratio, bag size, instances and seed): the "
-             "same pool of bags, chosen by another sampler.")
+        "same pool of bags, chosen by another sampler.",
+    )
     if other_id is None:
         st.query_params.pop("with", None)
     else:
         st.query_params["with"] = str(other_id)
         other = partners[other_id]
-        other_view = (load_view(store.url, other_id, epoch, projection.best_method(store, other_id, epoch))
-                      if epoch in views.inspect_epochs(store, other_id) else None)
+        other_view = (
+            load_view(store.url, other_id, epoch, projection.best_method(store, other_id, epoch))
+            if epoch in views.inspect_epochs(store, other_id)
+            else None
+        )
         if other_view is None:
             st.info(f"Run {other_id} saved no pool at epoch {epoch}: pick an epoch both runs saved.")
         else:
             other_view = views.aligned_view(other_view, view)
             overlap = views.selection_overlap(view, other_view)
             numbers = st.columns(4)
-            numbers[0].metric("Jaccard", f"{overlap.jaccard:.2f}",
-                              help="Bags both chose / bags either chose.")
+            numbers[0].metric("Jaccard", f"{overlap.jaccard:.2f}", help="Bags both chose / bags either chose.")
             numbers[1].metric("chosen by both", f"{overlap.both:,}")
             numbers[2].metric(f"only run {run_id} ({sampler})", f"{overlap.chosen_a - overlap.both:,}")
             numbers[3].metric(f"only run {other_id} ({other['sampler']})", f"{overlap.chosen_b - overlap.both:,}")
             sides, domain = st.columns(2), views.shared_domain(view, other_view)
             for side, (shown, shown_run) in zip(sides, ((view, run), (other_view, other))):
                 with side:
-                    st.markdown(f"**Run {shown_run['id']} · {shown_run['sampler']}**: {shown.method.upper()} map, "
-                                f"epoch {epoch}, {int(shown.pool['selected'].sum()):,} chosen (ringed)")
-                    picked_here = map_canvas(shown, colour_by, class_name, show_positives, scale, height=420,
-                                             key=f"pair_{shown_run['id']}_{epoch}_{colour_by}_{show_positives}",
-                                             domain=domain)
+                    st.markdown(
+                        f"**Run {shown_run['id']} · {shown_run['sampler']}**: {shown.method.upper()} map, "
+                        f"epoch {epoch}, {int(shown.pool['selected'].sum()):,} chosen (ringed)"
+                    )
+                    picked_here = map_canvas(
+                        shown,
+                        colour_by,
+                        class_name,
+                        show_positives,
+                        scale,
+                        height=420,
+                        key=f"pair_{shown_run['id']}_{epoch}_{colour_by}_{show_positives}",
+                        domain=domain,
+                    )
                     picked = picked_here or picked  # a bag picked on either map opens its card below
-            st.caption(f"Run {other_id}'s map is rotated, scaled and shifted onto run {run_id}'s (Procrustes over the "
-                       "negative bags both hold), on the same ranges, so a bag sits in about the same place in both.")
+            st.caption(
+                f"Run {other_id}'s map is rotated, scaled and shifted onto run {run_id}'s (Procrustes over the "
+                "negative bags both hold), on the same ranges, so a bag sits in about the same place in both."
+            )
             st.markdown(f"**Bags only one run chose** (A = run {run_id}, B = run {other_id}; each run's own score)")
-            st.dataframe(overlap.only, hide_index=True, width="stretch", height=240, column_config={
-                "bag_id": st.column_config.NumberColumn("bag", format="%d"),
-                "chosen_by": st.column_config.TextColumn("chosen by"),
-                "pick": st.column_config.NumberColumn("pick order there"),
-                "score_a": st.column_config.NumberColumn(f"score A ({sampler})", format="%.4g"),
-                "score_b": st.column_config.NumberColumn(f"score B ({other['sampler']})", format="%.4g"),
-                "p_positive_a": st.column_config.NumberColumn("p(pos) A", format="%.3f"),
-                "p_positive_b": st.column_config.NumberColumn("p(pos) B", format="%.3f"),
-                "true_classes": st.column_config.TextColumn("true classes inside")})
+            st.dataframe(
+                overlap.only,
+                hide_index=True,
+                width="stretch",
+                height=240,
+                column_config={
+                    "bag_id": st.column_config.NumberColumn("bag", format="%d"),
+                    "chosen_by": st.column_config.TextColumn("chosen by"),
+                    "pick": st.column_config.NumberColumn("pick order there"),
+                    "score_a": st.column_config.NumberColumn(f"score A ({sampler})", format="%.4g"),
+                    "score_b": st.column_config.NumberColumn(f"score B ({other['sampler']})", format="%.4g"),
+                    "p_positive_a": st.column_config.NumberColumn("p(pos) A", format="%.3f"),
+                    "p_positive_b": st.column_config.NumberColumn("p(pos) B", format="%.3f"),
+                    "true_classes": st.column_config.TextColumn("true classes inside"),
+                },
+            )
 
 
 def bag_cards(bag_ids: list[int], key: str) -> None:
@@ -290,27 +394,42 @@ def bag_cards(bag_ids: list[int], key: str) -> None:
     pages = max(1, math.ceil(len(bag_ids) / PAGE_SIZE))
     page = 1
     if pages > 1:
-        page = int(st.columns([1, 4])[0].number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1,
-                                                      key=f"page_{key}"))
-    shown = bag_ids[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
-    previews = {p["bag_id"]: p for p in views.bag_previews(
-        run, view, shown, limit=PAGE_SIZE, membership=load_membership(store.url, run_id),
-        evidence=load_evidence(store.url, run_id, epoch))}
+        page = int(
+            st.columns([1, 4])[0].number_input(
+                f"Page (of {pages})", min_value=1, max_value=pages, value=1, key=f"page_{key}"
+            )
+        )
+    shown = bag_ids[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    previews = {
+        p["bag_id"]: p
+        for p in views.bag_previews(
+            run,
+            view,
+            shown,
+            limit=PAGE_SIZE,
+            membership=load_membership(store.url, run_id),
+            evidence=load_evidence(store.url, run_id, epoch),
+        )
+    }
     if any(p["rebuilt"] for p in previews.values()):
         st.caption("This run was saved before bag membership was, so its data were rebuilt to draw these bags.")
     if previews and not any("instances" in p for p in previews.values()):
         st.caption("This epoch was saved before per-instance evidence was: no instance probabilities to show.")
     elif previews:
-        st.caption(f"{views.drives_text(run['config'].get('head', 'mean_softmax'))} Bars: each instance's "
-                   f"p(positive) on its own (grey; the driving instance's in orange)"
-                   f"{', and its attention weight (navy)' if run['config'].get('head') == 'attention' else ''}.")
+        st.caption(
+            f"{views.drives_text(run['config'].get('head', 'mean_softmax'))} Bars: each instance's "
+            f"p(positive) on its own (grey; the driving instance's in orange)"
+            f"{', and its attention weight (navy)' if run['config'].get('head') == 'attention' else ''}."
+        )
     grid = st.columns(3)
     for i, bag_id in enumerate(b for b in shown if b in previews):
         preview = previews[bag_id]
         with grid[i % 3]:
             pick = f"picked #{preview['pick'] + 1}" if preview["pick"] >= 0 else "not picked"
-            caption = (f"bag {preview['bag_id']} · {preview['kind']} · {pick} · score {preview['score']:.4g} · "
-                       f"p(pos) {preview['prob']:.3f}")
+            caption = (
+                f"bag {preview['bag_id']} · {preview['kind']} · {pick} · score {preview['score']:.4g} · "
+                f"p(pos) {preview['prob']:.3f}"
+            )
             if "image" in preview:
                 st.image(preview["image"], caption=caption)
             else:
@@ -326,8 +445,10 @@ def bag_cards(bag_ids: list[int], key: str) -> None:
                 st.vega_lite_chart(*evidence_chart(instances), width="stretch", key=f"evidence_{key}_{bag_id}")
                 top = instances[instances["drives"]].iloc[0]
                 weight = f", attention {top['attention']:.2f}" if "attention" in instances else ""
-                st.caption(f"driving instance: #{int(top['instance'])} of {len(instances)} "
-                           f"(p(positive) {top['p_positive']:.3f}{weight})")
+                st.caption(
+                    f"driving instance: #{int(top['instance'])} of {len(instances)} "
+                    f"(p(positive) {top['p_positive']:.3f}{weight})"
+                )
             st.caption(f"true classes inside: {preview['classes']}")
 
 
@@ -350,15 +471,30 @@ options = st.columns([2, 2, 1])
 sort = options[0].selectbox("Sort by", list(views.SORTS), format_func=views.SORTS.get, key="chosen_sort")
 true_class = options[1].selectbox("Only bags holding the true class", ["any", *view.class_names], key="chosen_class")
 table = views.selection_table(view, sort, None if true_class == "any" else true_class)
-options[2].download_button("CSV", lambda: table.to_csv(index=False),  # written on click, not on every rerun
-                           f"run{run_id}_epoch{epoch}_chosen.csv", "text/csv",
-                           icon=":material/download:", key="chosen_csv")
+options[2].download_button(
+    "CSV",
+    lambda: table.to_csv(index=False),  # written on click, not on every rerun
+    f"run{run_id}_epoch{epoch}_chosen.csv",
+    "text/csv",
+    icon=":material/download:",
+    key="chosen_csv",
+)
 if sampler == "badge":
-    st.caption("BADGE: *pick* is the order of the draws; *score* is D² at the moment of the pick. They disagree by "
-               "design: each draw is random with probability proportional to D².")
-st.dataframe(table, hide_index=True, width="stretch", height=260, column_config={
-    "bag_id": st.column_config.NumberColumn("bag", format="%d"), "pick": st.column_config.NumberColumn("pick order"),
-    "score": st.column_config.NumberColumn("score", format="%.4g"),
-    "p_positive": st.column_config.NumberColumn("p(positive)", format="%.3f"),
-    "true_classes": st.column_config.TextColumn("true classes inside")})
+    st.caption(
+        "BADGE: *pick* is the order of the draws; *score* is D² at the moment of the pick. They disagree by "
+        "design: each draw is random with probability proportional to D²."
+    )
+st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    height=260,
+    column_config={
+        "bag_id": st.column_config.NumberColumn("bag", format="%d"),
+        "pick": st.column_config.NumberColumn("pick order"),
+        "score": st.column_config.NumberColumn("score", format="%.4g"),
+        "p_positive": st.column_config.NumberColumn("p(positive)", format="%.3f"),
+        "true_classes": st.column_config.TextColumn("true classes inside"),
+    },
+)
 bag_cards(table["bag_id"].tolist(), "chosen")

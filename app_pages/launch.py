@@ -3,17 +3,16 @@
 import streamlit as st
 
 from app_pages.param_fields import param_field
-from weakneg_core import jobs, limits, views
-from weakneg_core.config import DEVICES, RunConfig, parse_pairs
-from weakneg_core.data import DATASETS, class_names
-from weakneg_core.data.making import FAILED, NOT_STARTED
-from weakneg_core.errors import WeaknegError
-from weakneg_core.models import HEAD_DESCRIPTIONS, HEADS
-from weakneg_core.samplers import SAMPLERS
-from weakneg_core.store import open_store
-from weakneg_core.views import data_check
-from weakneg_core.views.launch import data_preparation, dataset_options_help, start_data_preparation
-
+from weakneg import jobs, limits, views
+from weakneg.config import DEVICES, RunConfig, parse_pairs
+from weakneg.data import DATASETS, class_names
+from weakneg.data.making import FAILED, NOT_STARTED
+from weakneg.errors import WeaknegError
+from weakneg.models import HEAD_DESCRIPTIONS, HEADS
+from weakneg.samplers import SAMPLERS
+from weakneg.store import open_store
+from weakneg.views import data_check
+from weakneg.views.launch import data_preparation, dataset_options_help, start_data_preparation
 
 
 st.title("Launch a run")
@@ -31,14 +30,23 @@ with left:
     st.subheader("Data and sampler")
     dataset = st.selectbox("Dataset", list(ready), key="dataset", help="Only datasets whose files are present.")
     st.caption(DATASETS[dataset].description)
-    option_text = st.text_input("Dataset options (KEY=VALUE ..., as --dataset-option)", key="dataset_option_text",
-                                help=dataset_options_help(dataset), placeholder="e.g. folds=5 fold=2")
+    option_text = st.text_input(
+        "Dataset options (KEY=VALUE ..., as --dataset-option)",
+        key="dataset_option_text",
+        help=dataset_options_help(dataset),
+        placeholder="e.g. folds=5 fold=2",
+    )
     try:  # the options may change the class list (soundscapes' families); a bad one is said below
         names = class_names(dataset, options=parse_pairs(option_text.split()))
     except WeaknegError:
         names = class_names(dataset)
-    target = st.selectbox("Target class", names, index=min(3, len(names) - 1), key="target",
-                          help="A bag is positive when it holds at least one instance of this class.")
+    target = st.selectbox(
+        "Target class",
+        names,
+        index=min(3, len(names) - 1),
+        key="target",
+        help="A bag is positive when it holds at least one instance of this class.",
+    )
     sampler = st.selectbox("Sampler", list(SAMPLERS), key="sampler", help="Which negative bags to train on.")
     st.caption(SAMPLERS[sampler].description)
     params = {}
@@ -46,8 +54,13 @@ with left:
         params[name] = param_field(sampler, name, param)
     # No min/max on the number boxes: a box with bounds turns red and keeps its last value without a word; here
     # every value reaches the engine, which says what is wrong.
-    pn_ratio = st.number_input("P-N ratio (positive / negative bags per epoch)", value=0.5, step=0.05, key="pn_ratio",
-                               help="0.5: two negatives per positive (the paper)")
+    pn_ratio = st.number_input(
+        "P-N ratio (positive / negative bags per epoch)",
+        value=0.5,
+        step=0.05,
+        key="pn_ratio",
+        help="0.5: two negatives per positive (the paper)",
+    )
     bag_size = st.number_input("Bag size (instances per bag)", value=5, step=1, key="bag_size")
     seed = st.number_input("Seed", value=0, step=1, key="seed")
 with right:
@@ -56,8 +69,9 @@ with right:
     resample_every = st.number_input("Resample every (epochs)", value=1, step=1, key="resample")
     models = views.models_for(dataset)
     model = st.selectbox("Model", list(models), format_func=lambda m: f"{m}: {models[m]}", key="model")
-    head = st.selectbox("Aggregation head", list(HEADS), format_func=lambda h: f"{h}: {HEAD_DESCRIPTIONS.get(h, '')}",
-                        key="head")
+    head = st.selectbox(
+        "Aggregation head", list(HEADS), format_func=lambda h: f"{h}: {HEAD_DESCRIPTIONS.get(h, '')}", key="head"
+    )
     augment = st.checkbox("Augmentation", value=False, key="augment")
     device = st.selectbox("Device", DEVICES, key="device")
     with st.expander("More settings"):
@@ -65,19 +79,40 @@ with right:
         batch_size = st.number_input("Batch size", value=32, step=1, key="batch_size")
         max_instances = st.number_input("Max instances per split (0 = all)", value=0, step=1000, key="max_instances")
         save_embeddings = st.selectbox("Save pool embeddings (for the map)", ["all", "last", "none"], key="save")
-        typed = st.text_input("Sampler parameters as text (KEY=VALUE ..., as on the command line; overrides the "
-                              "fields above)", key="param_text", placeholder="e.g. label=known")
+        typed = st.text_input(
+            "Sampler parameters as text (KEY=VALUE ..., as on the command line; overrides the fields above)",
+            key="param_text",
+            placeholder="e.g. label=known",
+        )
 
-cfg = RunConfig(dataset=dataset, target_class=target, sampler=sampler, sampler_params=params, pn_ratio=pn_ratio,
-                epochs=epochs, resample_every=resample_every, bag_size=bag_size, model=model, head=head, seed=seed,
-                device=device, augment=augment, lr=lr, batch_size=batch_size, max_instances=max_instances,
-                save_embeddings=save_embeddings)
+cfg = RunConfig(
+    dataset=dataset,
+    target_class=target,
+    sampler=sampler,
+    sampler_params=params,
+    pn_ratio=pn_ratio,
+    epochs=epochs,
+    resample_every=resample_every,
+    bag_size=bag_size,
+    model=model,
+    head=head,
+    seed=seed,
+    device=device,
+    augment=augment,
+    lr=lr,
+    batch_size=batch_size,
+    max_instances=max_instances,
+    save_embeddings=save_embeddings,
+)
 problem = None
 allowed = limits.current()
 store = open_store()
 if allowed.readonly:
-    st.info("This server is a read-only demo: runs cannot be launched here. Every existing run can be viewed on "
-            "Runs, Inspect and Compare; Playground and MIL checks work.", icon=":material/visibility:")
+    st.info(
+        "This server is a read-only demo: runs cannot be launched here. Every existing run can be viewed on "
+        "Runs, Inspect and Compare; Playground and MIL checks work.",
+        icon=":material/visibility:",
+    )
 
 
 @st.fragment(run_every=1.0)
@@ -88,8 +123,11 @@ def preparing(cfg: RunConfig) -> None:
     if progress is None:
         st.rerun()
     elif progress.state == NOT_STARTED:
-        st.info(f"{cfg.dataset} are made on first use, once for these options: a few minutes in the background, "
-                "while the app stays usable.", icon=":material/hourglass_empty:")
+        st.info(
+            f"{cfg.dataset} are made on first use, once for these options: a few minutes in the background, "
+            "while the app stays usable.",
+            icon=":material/hourglass_empty:",
+        )
         if st.button(f"Make {cfg.dataset} now", key="prepare_start", disabled=allowed.readonly):
             start_data_preparation(cfg)
             st.rerun()
@@ -135,9 +173,11 @@ if not allowed.readonly:  # read-only demo: nothing is typed as a path
             except WeaknegError as error:
                 st.error(str(error), icon=":material/error:")
 
-st.caption(f"Runs execute in background worker processes (this server's caps: {allowed.max_concurrent} at once, "
-           f"{allowed.max_epochs} epochs each): closing the tab does not stop them. If the app or a worker is killed, "
-           "the run shows as *interrupted* and keeps its finished epochs; Resume continues it from its last epoch.")
+st.caption(
+    f"Runs execute in background worker processes (this server's caps: {allowed.max_concurrent} at once, "
+    f"{allowed.max_epochs} epochs each): closing the tab does not stop them. If the app or a worker is killed, "
+    "the run shows as *interrupted* and keeps its finished epochs; Resume continues it from its last epoch."
+)
 if st.button("Launch", type="primary", disabled=problem is not None, icon=":material/rocket_launch:"):
     try:
         allowed.check_run(cfg, store.artifacts_root)  # again: the disk may have filled since the page was drawn

@@ -8,7 +8,7 @@ Why a component: Streamlit's plotly charts report clicks only in pan/zoom modes 
 
 import streamlit as st
 
-from weakneg_core import views
+from weakneg import views
 
 CSS = """
 .lm-root { position: relative; font: 12px sans-serif; user-select: none; }
@@ -239,8 +239,16 @@ function attach(root, setStateValue) {
 _MAP = st.components.v2.component("weakneg_map", css=CSS, js=JS)
 
 
-def map_canvas(view: views.EpochView, colour_by: str, class_name: str | None, show_positives: bool, scale: str,
-               key: str, height: int = 520, domain: tuple[list[float], list[float]] | None = None) -> list[int]:
+def map_canvas(
+    view: views.EpochView,
+    colour_by: str,
+    class_name: str | None,
+    show_positives: bool,
+    scale: str,
+    key: str,
+    height: int = 520,
+    domain: tuple[list[float], list[float]] | None = None,
+) -> list[int]:
     """Draw the map (on `domain`'s ranges when given); the bag ids the person picked (click), lassoed or boxed, []
     when none."""
     points = views.map_points(view, colour_by, class_name, show_positives, scale, height, domain)

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from weakneg_core.config import parse_value
-from weakneg_core.samplers.params import Param
+from weakneg.config import parse_value
+from weakneg.samplers.params import Param
 
 
 def param_field(sampler: str, name: str, param: Param, key_prefix: str = "param"):
@@ -15,8 +15,9 @@ def param_field(sampler: str, name: str, param: Param, key_prefix: str = "param"
     if param.kind == "bool":
         return st.checkbox(label, value=param.default, key=key, help=help_)
     if param.nullable:  # empty = null, so a text field: a number box cannot be empty
-        return parse_value(st.text_input(label, "" if param.default is None else str(param.default), key=key,
-                                         help=help_))
+        return parse_value(
+            st.text_input(label, "" if param.default is None else str(param.default), key=key, help=help_)
+        )
     if param.kind == "int":
         return st.number_input(label, value=param.default, step=1, key=key, help=help_)
     return st.number_input(label, value=float(param.default), key=key, format="%g", help=help_)

@@ -6,9 +6,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from weakneg_core import jobs, limits, run_actions, views
-from weakneg_core.errors import WeaknegError
-from weakneg_core.store import open_store
+from weakneg import jobs, limits, run_actions, views
+from weakneg.errors import WeaknegError
+from weakneg.store import open_store
 
 REFRESH_S = 2.0
 store = open_store()
@@ -30,21 +30,31 @@ def show_table() -> None:
     columns = st.columns([1, 1, 1, 3])
     # read once per rerun: the filter choices and the table's first draw share these rows
     chosen, choices = {}, views.run_rows(store, more=True)
-    for column, (field, label) in zip(columns[:3], [("status", "Status"), ("dataset", "Dataset"),
-                                                     ("sampler", "Sampler")]):
+    for column, (field, label) in zip(
+        columns[:3], [("status", "Status"), ("dataset", "Dataset"), ("sampler", "Sampler")]
+    ):
         with column:
-            chosen[field] = st.multiselect(label, sorted(choices[field].dropna().unique()), key=f"filter_{field}",
-                                           placeholder="all")
+            chosen[field] = st.multiselect(
+                label, sorted(choices[field].dropna().unique()), key=f"filter_{field}", placeholder="all"
+            )
     with columns[3]:
-        query = st.text_input("Search runs", key="runs_search", placeholder="words, or field:value and AP>0.7, e.g. "
-                              "tags:baseline class:3", help="Every word must match. `field:value` looks in one "
-                              "column (its name or header: name, tags, notes, sampler, class, seed, AP, ...); "
-                              "`<`, `>`, `<=`, `>=` compare numbers; a bare word matches any column.")
+        query = st.text_input(
+            "Search runs",
+            key="runs_search",
+            placeholder="words, or field:value and AP>0.7, e.g. tags:baseline class:3",
+            help="Every word must match. `field:value` looks in one "
+            "column (its name or header: name, tags, notes, sampler, class, seed, AP, ...); "
+            "`<`, `>`, `<=`, `>=` compare numbers; a bare word matches any column.",
+        )
     options = st.columns([4, 1])
     with options[0]:
-        shown_columns = st.multiselect("Columns", [c for c in views.ALL_COLUMNS if c != "id"],
-                                       default=views.DEFAULT_SHOWN, format_func=views.RUN_LABELS.get,
-                                       key="runs_columns")
+        shown_columns = st.multiselect(
+            "Columns",
+            [c for c in views.ALL_COLUMNS if c != "id"],
+            default=views.DEFAULT_SHOWN,
+            format_func=views.RUN_LABELS.get,
+            key="runs_columns",
+        )
     with options[1]:
         archived = st.checkbox("Show archived", key="runs_archived")
     any_active = store.count_runs(status="running") + store.count_runs(status="queued") > 0
@@ -69,23 +79,35 @@ def run_table(read_rows, chosen, query, shown_columns, archived, allowed, every)
             st.error(str(error))
         hidden = int(everything["archived"].sum())
         note = f" ({hidden} archived, hidden)" if hidden and not archived else ""
-        st.caption(f"{len(rows)} of {len(everything)} runs{note}"
-                   + ". Select rows to compare, tag, archive or delete them; the run column opens one. Runs go on "
-                   "in worker processes when the tab closes; this table follows them live.")
+        st.caption(
+            f"{len(rows)} of {len(everything)} runs{note}"
+            + ". Select rows to compare, tag, archive or delete them; the run column opens one. Runs go on "
+            "in worker processes when the tab closes; this table follows them live."
+        )
         shown = views.display_rows(rows, shown_columns)
         shown.insert(0, "open", [f"runs?run={i}" for i in rows["id"]])
         # the selection is kept by row position: a new key whenever the listed runs change (a new run, a filter)
         # so a selection never silently points at another run
         listed = hashlib.sha1(",".join(map(str, rows["id"])).encode()).hexdigest()[:10]
         event = st.dataframe(
-            shown, hide_index=True, on_select="rerun", selection_mode="multi-row", key=f"runs_table_{listed}",
+            shown,
+            hide_index=True,
+            on_select="rerun",
+            selection_mode="multi-row",
+            key=f"runs_table_{listed}",
             width="stretch",
-            column_config={"open": st.column_config.LinkColumn("run", display_text=r"run=(\d+)", width="small"),
-                           views.RUN_LABELS["progress"]: st.column_config.ProgressColumn(
-                               views.RUN_LABELS["progress"], min_value=0, max_value=1, width="small"),
-                           **{views.RUN_LABELS[c]: st.column_config.TextColumn(width="small")
-                              for c in ("pn_ratio", "seed", "ap", "auc", "epochs", "class", "status")},
-                           views.RUN_LABELS["notes"]: st.column_config.TextColumn(width="medium")})
+            column_config={
+                "open": st.column_config.LinkColumn("run", display_text=r"run=(\d+)", width="small"),
+                views.RUN_LABELS["progress"]: st.column_config.ProgressColumn(
+                    views.RUN_LABELS["progress"], min_value=0, max_value=1, width="small"
+                ),
+                **{
+                    views.RUN_LABELS[c]: st.column_config.TextColumn(width="small")
+                    for c in ("pn_ratio", "seed", "ap", "auc", "epochs", "class", "status")
+                },
+                views.RUN_LABELS["notes"]: st.column_config.TextColumn(width="medium"),
+            },
+        )
         picked = [int(rows.iloc[i]["id"]) for i in event.selection.rows if i < len(rows)]
         if picked:
             selection_actions(picked, allowed)
@@ -107,8 +129,9 @@ def selection_actions(picked: list[int], allowed) -> None:
         run_actions.archive(store, picked, archived=True)
         st.rerun(scope="app")
     with buttons[3]:
-        tag_text = st.text_input("Add tags", key="sel_tags", placeholder="tags, e.g. baseline", disabled=locked,
-                                 label_visibility="collapsed")
+        tag_text = st.text_input(
+            "Add tags", key="sel_tags", placeholder="tags, e.g. baseline", disabled=locked, label_visibility="collapsed"
+        )
     if buttons[4].button("Add tags", key="sel_add_tags", disabled=locked or not tag_text.strip()):
         run_actions.add_tags(store, picked, views.parse_tags(tag_text))
         st.rerun(scope="app")
@@ -120,15 +143,15 @@ def delete_with_confirmation(picked: list[int], locked: bool, key: str) -> bool:
     """A Delete button, then a confirmation naming what goes; True once deleted."""
     asking = st.session_state.get(f"{key}_confirm_delete")
     if asking != picked:
-        if st.button(f"Delete {len(picked)} run(s)…", icon=":material/delete:", key=f"{key}_delete",
-                     disabled=locked):
+        if st.button(f"Delete {len(picked)} run(s)…", icon=":material/delete:", key=f"{key}_delete", disabled=locked):
             st.session_state[f"{key}_confirm_delete"] = picked
             st.rerun(scope="app")
         return False
     active = [r for r in picked if (store.get_run(r) or {}).get("status") in ("queued", "running")]
-    st.warning(f"Delete run(s) {', '.join(map(str, picked))} with their epochs, selections and saved arrays? "
-               "This cannot be undone." + (f" Run(s) {', '.join(map(str, active))} will be cancelled first."
-                                           if active else ""))
+    st.warning(
+        f"Delete run(s) {', '.join(map(str, picked))} with their epochs, selections and saved arrays? "
+        "This cannot be undone." + (f" Run(s) {', '.join(map(str, active))} will be cancelled first." if active else "")
+    )
     yes, no = st.columns(2)
     if yes.button("Yes, delete", type="primary", key=f"{key}_delete_yes", disabled=locked):
         deleted = run_actions.delete_runs(store, picked)
@@ -159,8 +182,12 @@ def show_run(run_id: int) -> None:
             del st.query_params["run"]
             st.rerun()
     with links[1]:
-        st.page_link("app_pages/inspect.py", label="Inspect negatives", icon=":material/scatter_plot:",
-                     query_params={"run": str(run_id)})
+        st.page_link(
+            "app_pages/inspect.py",
+            label="Inspect negatives",
+            icon=":material/scatter_plot:",
+            query_params={"run": str(run_id)},
+        )
     if detail["counts"]:
         st.caption(detail["counts"] + f" · shareable link: `?run={run_id}`")
     if run.get("notes"):
@@ -176,8 +203,9 @@ def edit_run(run: dict) -> None:
     with st.expander("Name, tags, notes; archive or delete" + (" (read-only server)" if locked else "")):
         with st.form(f"edit_{run['id']}", border=False):
             name = st.text_input("Name", value=run.get("name") or "", key="edit_name", disabled=locked)
-            tags = st.text_input("Tags (commas or spaces)", value=", ".join(run.get("tags") or []), key="edit_tags",
-                                 disabled=locked)
+            tags = st.text_input(
+                "Tags (commas or spaces)", value=", ".join(run.get("tags") or []), key="edit_tags", disabled=locked
+            )
             notes = st.text_area("Notes", value=run.get("notes") or "", key="edit_notes", disabled=locked)
             if st.form_submit_button("Save", disabled=locked):
                 try:
@@ -187,8 +215,12 @@ def edit_run(run: dict) -> None:
                 else:
                     st.rerun()
         archived = bool(run.get("archived"))
-        if st.button("Unarchive" if archived else "Archive", key="edit_archive", disabled=locked,
-                     help="Archived runs are hidden from the table (tick Show archived) and stay everywhere else."):
+        if st.button(
+            "Unarchive" if archived else "Archive",
+            key="edit_archive",
+            disabled=locked,
+            help="Archived runs are hidden from the table (tick Show archived) and stay everywhere else.",
+        ):
             run_actions.archive(store, [run["id"]], archived=not archived)
             st.rerun()
         if delete_with_confirmation([run["id"]], locked, key="one"):
@@ -204,16 +236,24 @@ def live_view(run_id: int, active: bool) -> None:
         if not detail["active"] and active:  # it just ended: one full rerun stops the refreshing
             st.rerun(scope="app")
         st.progress(row["progress"], text=f"**{row['status']}** · epoch {row['epochs']}")
-        if detail["active"] and st.button("Cancel run", icon=":material/stop_circle:", key="cancel",
-                                          disabled=limits.current().readonly):
+        if detail["active"] and st.button(
+            "Cancel run", icon=":material/stop_circle:", key="cancel", disabled=limits.current().readonly
+        ):
             status = jobs.cancel(store, run_id, grace_s=8)
             st.toast(f"run {run_id}: {status}; finished epochs are kept")
             st.rerun(scope="app")
         if run["error"]:
             (st.warning if row["status"] in ("cancelled", "interrupted") else st.error)(run["error"].splitlines()[0])
-        if (row["status"] in run_actions.RESUMABLE and run["kind"] == "run"
-                and st.button("Resume from the last finished epoch", icon=":material/play_circle:", key="resume",
-                              disabled=limits.current().readonly)):
+        if (
+            row["status"] in run_actions.RESUMABLE
+            and run["kind"] == "run"
+            and st.button(
+                "Resume from the last finished epoch",
+                icon=":material/play_circle:",
+                key="resume",
+                disabled=limits.current().readonly,
+            )
+        ):
             try:
                 run_actions.resume_run(store, run_id)
             except WeaknegError as error:
@@ -234,22 +274,50 @@ def live_view(run_id: int, active: bool) -> None:
         loss = curves[curves["metric"].str.contains("loss")]
         quality = curves[~curves["metric"].str.contains("loss")]
         with charts[0]:
-            st.altair_chart(alt.Chart(quality).mark_line(point=True).encode(
-                x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d")), y=alt.Y("value:Q", title="test AP / AUC"),
-                color="metric:N").properties(height=220), width="stretch")
-            st.altair_chart(alt.Chart(loss).mark_line(point=True).encode(
-                x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d")), y=alt.Y("value:Q", title="loss"),
-                color="metric:N").properties(height=160), width="stretch")
+            st.altair_chart(
+                alt.Chart(quality)
+                .mark_line(point=True)
+                .encode(
+                    x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d")),
+                    y=alt.Y("value:Q", title="test AP / AUC"),
+                    color="metric:N",
+                )
+                .properties(height=220),
+                width="stretch",
+            )
+            st.altair_chart(
+                alt.Chart(loss)
+                .mark_line(point=True)
+                .encode(
+                    x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d")),
+                    y=alt.Y("value:Q", title="loss"),
+                    color="metric:N",
+                )
+                .properties(height=160),
+                width="stretch",
+            )
         with charts[1]:
             split = views.time_split(detail["epochs"])
             st.markdown("**Where the time went**")
-            st.altair_chart(alt.Chart(split).mark_bar().encode(
-                x=alt.X("seconds:Q"), y=alt.Y("phase:N", sort=None),
-                tooltip=["phase", alt.Tooltip("seconds:Q", format=".2f"), alt.Tooltip("share:Q", format=".0%")])
-                .properties(height=160), width="stretch")
-            st.dataframe(split, hide_index=True, column_config={
-                "seconds": st.column_config.NumberColumn(format="%.2f"),
-                "share": st.column_config.ProgressColumn(min_value=0, max_value=1, format="percent")})
+            st.altair_chart(
+                alt.Chart(split)
+                .mark_bar()
+                .encode(
+                    x=alt.X("seconds:Q"),
+                    y=alt.Y("phase:N", sort=None),
+                    tooltip=["phase", alt.Tooltip("seconds:Q", format=".2f"), alt.Tooltip("share:Q", format=".0%")],
+                )
+                .properties(height=160),
+                width="stretch",
+            )
+            st.dataframe(
+                split,
+                hide_index=True,
+                column_config={
+                    "seconds": st.column_config.NumberColumn(format="%.2f"),
+                    "share": st.column_config.ProgressColumn(min_value=0, max_value=1, format="percent"),
+                },
+            )
 
     progress()
 

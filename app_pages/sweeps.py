@@ -4,43 +4,67 @@ local workers or on Ray, watch it, cancel it, and open its comparison on the Com
 import streamlit as st
 
 from app_pages.param_fields import param_field
-from weakneg_core import limits
-from weakneg_core.config import RunConfig
-from weakneg_core.data import class_names, dataset_status
-from weakneg_core.errors import WeaknegError
-from weakneg_core.models import HEADS
-from weakneg_core.report import write_report
-from weakneg_core.samplers import SAMPLERS
-from weakneg_core.store import open_store
-from weakneg_core.sweep import (CONFIRM_AT, SweepConfig, cancel_sweep, count_numbers, estimate, format_duration,
-                                format_progress, launch_background, parse_numbers, progress)
+from weakneg import limits
+from weakneg.config import RunConfig
+from weakneg.data import class_names, dataset_status
+from weakneg.errors import WeaknegError
+from weakneg.models import HEADS
+from weakneg.report import write_report
+from weakneg.samplers import SAMPLERS
+from weakneg.store import open_store
+from weakneg.sweep import (
+    CONFIRM_AT,
+    SweepConfig,
+    cancel_sweep,
+    count_numbers,
+    estimate,
+    format_duration,
+    format_progress,
+    launch_background,
+    parse_numbers,
+    progress,
+)
 
 store = open_store()
 st.title("Sweeps")
-st.caption("A grid of runs: every combination of the classes, samplers, seeds and P-N ratios below. Runs land in "
-           "the same store as single runs, tagged with the sweep id; rerunning a sweep id skips its finished runs.")
+st.caption(
+    "A grid of runs: every combination of the classes, samplers, seeds and P-N ratios below. Runs land in "
+    "the same store as single runs, tagged with the sweep id; rerunning a sweep id skips its finished runs."
+)
 
 # --- define ---------------------------------------------------------------------------------------------
 allowed = limits.current()
 if allowed.readonly:
-    st.info("This server is a read-only demo: sweeps cannot be launched or cancelled here; existing sweeps can be "
-            "watched and opened in Compare.", icon=":material/visibility:")
+    st.info(
+        "This server is a read-only demo: sweeps cannot be launched or cancelled here; existing sweeps can be "
+        "watched and opened in Compare.",
+        icon=":material/visibility:",
+    )
 ready = [name for name, missing in dataset_status().items() if missing is None]
 left, right = st.columns(2)
 dataset = left.selectbox("Dataset", ready, key="sw_dataset")
 names = class_names(dataset)
 all_classes = left.checkbox("All classes", key="sw_all_classes")
 classes = names if all_classes else left.multiselect("Classes", names, default=names[:2], key="sw_classes")
-samplers = left.multiselect("Samplers", list(SAMPLERS), default=["random", "grad_norm"], key="sw_samplers",
-                            help="include `random`: deltas and wins are measured against it")
+samplers = left.multiselect(
+    "Samplers",
+    list(SAMPLERS),
+    default=["random", "grad_norm"],
+    key="sw_samplers",
+    help="include `random`: deltas and wins are measured against it",
+)
 with_params = [s for s in samplers if SAMPLERS[s].param_types]
 own_params = {}  # sampler -> the values that differ from its defaults: each run of it gets them
 if with_params:
     with left.expander("Sampler parameters", expanded=True):
         for sampler in with_params:
-            values = {name: param_field(sampler, name, param, "sw_param") for name, param in SAMPLERS[sampler].param_types.items()}
-            changed = {name: value for name, value in values.items()
-                       if value != SAMPLERS[sampler].param_types[name].default}
+            values = {
+                name: param_field(sampler, name, param, "sw_param")
+                for name, param in SAMPLERS[sampler].param_types.items()
+            }
+            changed = {
+                name: value for name, value in values.items() if value != SAMPLERS[sampler].param_types[name].default
+            }
             if changed:
                 own_params[sampler] = changed
 seeds_text = right.text_input("Seeds", "0", key="sw_seeds", help="numbers and ranges, e.g. `0 1 2` or `0-4`")
@@ -53,35 +77,60 @@ max_instances = right.number_input("Max instances per split (0 = all)", value=0,
 
 with st.expander("Where and how it runs"):
     run_cols = st.columns(3)
-    backend = run_cols[0].radio("Backend", ["local", "ray"], key="sw_backend", help="local: worker processes on "
-                                "this machine; ray: Ray tasks")
-    run_cols[0].caption("Ray cluster: " + (f"`{allowed.ray_address}`" if allowed.ray_address else "a local Ray")
-                        + " (set by the server's RAY_ADDRESS, not here)")
-    max_concurrent = run_cols[1].number_input(f"Runs at once (0 = the server's {allowed.max_concurrent})",
-                                              value=0, step=1, key="sw_conc")
+    backend = run_cols[0].radio(
+        "Backend", ["local", "ray"], key="sw_backend", help="local: worker processes on this machine; ray: Ray tasks"
+    )
+    run_cols[0].caption(
+        "Ray cluster: "
+        + (f"`{allowed.ray_address}`" if allowed.ray_address else "a local Ray")
+        + " (set by the server's RAY_ADDRESS, not here)"
+    )
+    max_concurrent = run_cols[1].number_input(
+        f"Runs at once (0 = the server's {allowed.max_concurrent})", value=0, step=1, key="sw_conc"
+    )
     retries = run_cols[1].number_input("Retries per failed run", value=1, step=1, key="sw_retries")
-    num_cpus = run_cols[2].number_input("CPUs per run (Ray)", value=1.0, step=0.5, key="sw_cpus",
-                                        disabled=backend != "ray")
-    num_gpus = run_cols[2].number_input("GPUs per run (Ray; fractions share a GPU)", value=0.0, step=0.25,
-                                        key="sw_gpus", disabled=backend != "ray")
+    num_cpus = run_cols[2].number_input(
+        "CPUs per run (Ray)", value=1.0, step=0.5, key="sw_cpus", disabled=backend != "ray"
+    )
+    num_gpus = run_cols[2].number_input(
+        "GPUs per run (Ray; fractions share a GPU)", value=0.0, step=0.25, key="sw_gpus", disabled=backend != "ray"
+    )
     save = st.selectbox("Save pool arrays (for the Inspect page)", ["none", "last", "all"], key="sw_save")
 
 sweep, configs, problem, size = None, [], None, None
 try:
     # counted first, from the text (a range like 0-9999999 is never expanded before it is known to fit the cap)
-    size = len(names if all_classes else classes) * len(samplers) * count_numbers(seeds_text, int) * \
-        count_numbers(ratios_text, float) * len(heads)
+    size = (
+        len(names if all_classes else classes)
+        * len(samplers)
+        * count_numbers(seeds_text, int)
+        * count_numbers(ratios_text, float)
+        * len(heads)
+    )
     if int(max_concurrent) > allowed.max_concurrent:
-        raise WeaknegError(f"runs at once {int(max_concurrent)} is above this server's cap of "
-                           f"{allowed.max_concurrent} (WEAKNEG_MAX_CONCURRENT)")
+        raise WeaknegError(
+            f"runs at once {int(max_concurrent)} is above this server's cap of "
+            f"{allowed.max_concurrent} (WEAKNEG_MAX_CONCURRENT)"
+        )
     allowed.check_grid(size)
-    grid = {"target_class": "all" if all_classes else classes, "sampler": samplers,
-            "seed": parse_numbers(seeds_text, int), "pn_ratio": parse_numbers(ratios_text, float), "head": heads}
-    sweep = SweepConfig(base=RunConfig(dataset=dataset, epochs=int(epochs), max_instances=int(max_instances),
-                                       save_embeddings=save),
-                        grid=grid, backend=backend, retries=int(retries), max_concurrent=int(max_concurrent),
-                        num_cpus=float(num_cpus), num_gpus=float(num_gpus), address=allowed.ray_address,
-                        sampler_params=own_params)
+    grid = {
+        "target_class": "all" if all_classes else classes,
+        "sampler": samplers,
+        "seed": parse_numbers(seeds_text, int),
+        "pn_ratio": parse_numbers(ratios_text, float),
+        "head": heads,
+    }
+    sweep = SweepConfig(
+        base=RunConfig(dataset=dataset, epochs=int(epochs), max_instances=int(max_instances), save_embeddings=save),
+        grid=grid,
+        backend=backend,
+        retries=int(retries),
+        max_concurrent=int(max_concurrent),
+        num_cpus=float(num_cpus),
+        num_gpus=float(num_gpus),
+        address=allowed.ray_address,
+        sampler_params=own_params,
+    )
     sweep.base.validate()
     allowed.check_run(sweep.base, store.artifacts_root)
     configs = sweep.expand(confirm=True)
@@ -93,14 +142,19 @@ except WeaknegError as error:
 
 confirmed = True
 if size:
-    shape = (f"{len(names if all_classes else classes)} classes × {len(samplers)} samplers × "
-             f"{count_numbers(seeds_text, int):,} seeds × "
-             f"{count_numbers(ratios_text, float)} ratios × {len(heads)} heads")
+    shape = (
+        f"{len(names if all_classes else classes)} classes × {len(samplers)} samplers × "
+        f"{count_numbers(seeds_text, int):,} seeds × "
+        f"{count_numbers(ratios_text, float)} ratios × {len(heads)} heads"
+    )
     when = ""
     if configs:
         guess = estimate(store, configs, int(max_concurrent) or None)
-        when = ("; about **" + format_duration(guess["wall_seconds"]) + f"** (from {guess['based_on']} past runs)"
-                if guess["wall_seconds"] is not None else "; no estimate yet (no comparable finished runs)")
+        when = (
+            "; about **" + format_duration(guess["wall_seconds"]) + f"** (from {guess['based_on']} past runs)"
+            if guess["wall_seconds"] is not None
+            else "; no estimate yet (no comparable finished runs)"
+        )
     st.markdown(f"**{size:,} runs** ({shape}){when}.")
     if not problem and size >= CONFIRM_AT:
         st.warning(f"This grid has {size:,} runs (>= {CONFIRM_AT:,}).")
@@ -121,8 +175,10 @@ if st.button("Launch sweep", type="primary", disabled=bool(problem) or not confi
 st.divider()
 sweeps = [s["id"] for s in store.list_sweeps()]
 if not sweeps:
-    st.info("No sweeps yet. From a terminal: `python -m weakneg_core sweep --dataset digits --classes 0 1 "
-            "--samplers random grad_norm --seeds 0 1 --epochs 3`")
+    st.info(
+        "No sweeps yet. From a terminal: `python -m weakneg sweep --dataset digits --classes 0 1 "
+        "--samplers random grad_norm --seeds 0 1 --epochs 3`"
+    )
     st.stop()
 wanted = st.session_state.get("sw_watch") or st.query_params.get("sweep")
 watched = st.selectbox("Sweep", sweeps, index=sweeps.index(wanted) if wanted in sweeps else 0, key="sw_pick")
@@ -133,13 +189,18 @@ def watch(sweep_id: str) -> None:
     state = progress(store, sweep_id)
     total = max(state["n_runs"] or 0, 1)
     st.progress(state["done"] / total, text=format_progress(state))
-    st.caption(f"status **{state['status']}** · backend {state['backend']}"
-               + (f" · {state['error']}" if state["error"] else ""))
+    st.caption(
+        f"status **{state['status']}** · backend {state['backend']}"
+        + (f" · {state['error']}" if state["error"] else "")
+    )
     cols = st.columns(3)
     if cols[0].button("Open in Compare", key="sw_compare", disabled=state["finished"] == 0):
         st.switch_page("app_pages/compare.py", query_params={"sweep": sweep_id})
-    if cols[1].button("Cancel sweep", key="sw_cancel",
-                      disabled=allowed.readonly or not (state["active"] or state["status"] == "queued")):
+    if cols[1].button(
+        "Cancel sweep",
+        key="sw_cancel",
+        disabled=allowed.readonly or not (state["active"] or state["status"] == "queued"),
+    ):
         cancel_sweep(store, sweep_id, grace_s=5)
         st.rerun(scope="fragment")
     if cols[2].button("Write report", key="sw_report", disabled=allowed.readonly or state["finished"] == 0):

@@ -43,7 +43,11 @@ def write_wav(path: Path, audio: np.ndarray) -> None:
 
 
 def write_split(root: Path, name: str, count: int, prefix: str, rng: np.random.Generator) -> None:
-    lines = ["# Segments csv (synthetic)", f"# num_ytids={count}", "# YTID, start_seconds, end_seconds, positive_labels"]
+    lines = [
+        "# Segments csv (synthetic)",
+        f"# num_ytids={count}",
+        "# YTID, start_seconds, end_seconds, positive_labels",
+    ]
     for i in range(count):
         labels = sorted(set(rng.choice(len(CLASSES), size=rng.integers(1, 3), replace=True).tolist()))
         ytid = f"{prefix}{i:08d}"
@@ -63,7 +67,8 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     (args.folder / "audio").mkdir(parents=True, exist_ok=True)
     (args.folder / "class_labels_indices.csv").write_text(
-        "index,mid,display_name\n" + "".join(f'{i},{mid},"{name}"\n' for i, (mid, name) in enumerate(CLASSES)))
+        "index,mid,display_name\n" + "".join(f'{i},{mid},"{name}"\n' for i, (mid, name) in enumerate(CLASSES))
+    )
     write_split(args.folder, "balanced_train_segments.csv", args.train, "tr", rng)
     write_split(args.folder, "eval_segments.csv", args.eval, "ev", rng)
     print(f"wrote {args.train} + {args.eval} clips to {args.folder}")

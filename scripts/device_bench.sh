@@ -34,12 +34,12 @@ stage() {  # name, seconds, command...
 
 # 1. the same figures on CUDA: model, scoring and our samplers on the GPU; the peers (CPU libraries) on one CPU
 #    thread, BADGE peers at dim 170 only and without the original (both measured on the CPU run already)
-stage bench_cuda 320 "$PY" -m weakneg_core bench --device cuda --peer-dims 170 --skip-original-badge \
+stage bench_cuda 320 "$PY" -m weakneg bench --device cuda --peer-dims 170 --skip-original-badge \
   --out "$OUT/bench_cuda.json"
 # 2. 30 epochs of Fashion-MNIST (all 70,000 images) with BADGE, maps of the last epoch saved
-stage fashion_mnist_30 140 "$PY" -m weakneg_core run --dataset fashion_mnist --target-class 0 --sampler badge \
+stage fashion_mnist_30 140 "$PY" -m weakneg run --dataset fashion_mnist --target-class 0 --sampler badge \
   --epochs 30 --device cuda --save-embeddings last --json
 # 3. 10 epochs of PSLA on a generated AudioSet-layout folder (96 + 32 ten-second clips)
 "$PY" scripts/audioset_layout.py /tmp/audioset --train 96 --eval 32 > "$OUT/audioset_layout.log" 2>&1
-stage audioset_psla_10 90 "$PY" -m weakneg_core run --dataset audioset --data-root /tmp/audioset --model psla \
+stage audioset_psla_10 90 "$PY" -m weakneg run --dataset audioset --data-root /tmp/audioset --model psla \
   --target-class Speech --sampler badge --epochs 10 --device cuda --save-embeddings none --json

@@ -15,8 +15,16 @@ from processes import stop_weakneg_processes
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-dev-shm-usage",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _free_port() -> int:
@@ -31,9 +39,25 @@ def streamlit_app(home: Path, timeout_s: float = 60):
     port = _free_port()
     env = {**os.environ, "WEAKNEG_HOME": str(home)}
     log = open(home.parent / f"streamlit-{port}.log", "wb")
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                               "--server.address", "127.0.0.1", "--server.headless", "true"],
-                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout_s
@@ -74,14 +98,18 @@ def chromium_page(width: int = 1400, height: int = 1000):
 
 def wait_until_charts_drawn(page, timeout_s: float = 30) -> None:
     """Every plotly and Vega chart on the page has drawn (instead of sleeping before a screenshot)."""
-    page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')]"
-                           ".every(chart => chart._fullData && chart.querySelector('.main-svg'))"
-                           " && [...document.querySelectorAll('.vega-embed')]"
-                           ".every(chart => chart.querySelector('canvas, svg'))",
-                           timeout=timeout_s * 1000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.js-plotly-plot')]"
+        ".every(chart => chart._fullData && chart.querySelector('.main-svg'))"
+        " && [...document.querySelectorAll('.vega-embed')]"
+        ".every(chart => chart.querySelector('canvas, svg'))",
+        timeout=timeout_s * 1000,
+    )
 
 
 def chart_data(page, index: int = 0) -> str:
     """The traces (x, y) plotly holds for the index-th chart: what a user sees, without comparing pixels."""
-    return page.evaluate("i => JSON.stringify(document.querySelectorAll('.js-plotly-plot')[i].data"
-                         ".map(trace => [trace.x, trace.y]))", index)
+    return page.evaluate(
+        "i => JSON.stringify(document.querySelectorAll('.js-plotly-plot')[i].data.map(trace => [trace.x, trace.y]))",
+        index,
+    )

@@ -29,7 +29,7 @@ def no_workers_left_behind():
 
 @pytest.fixture
 def store(tmp_path):
-    from weakneg_core.store import RunStore
+    from weakneg.store import RunStore
 
     return RunStore(f"sqlite:///{tmp_path / 'runs.db'}")
 

@@ -36,11 +36,18 @@ def first_paint() -> None:
     home = _fresh_home()
     store, real = build_lab(home)
     os.environ["WEAKNEG_STORE"] = store.url
-    pages = [("", "Latest runs"), ("launch", "positive bags,"), ("runs", "200 of 200 runs"),
-             (f"runs?run={real}", "Where the time went"), (f"inspect?run={real}", "true classes inside:"),
-             ("compare", "Time per sampler"), ("compare?sweep=lab-sweep", "Time per sampler"),
-             ("sweeps", "Launch sweep"), ("milcheck", "Verdicts with sampler"),
-             ("playground", "Test AP and AUC per epoch")]
+    pages = [
+        ("", "Latest runs"),
+        ("launch", "positive bags,"),
+        ("runs", "200 of 200 runs"),
+        (f"runs?run={real}", "Where the time went"),
+        (f"inspect?run={real}", "true classes inside:"),
+        ("compare", "Time per sampler"),
+        ("compare?sweep=lab-sweep", "Time per sampler"),
+        ("sweeps", "Launch sweep"),
+        ("milcheck", "Verdicts with sampler"),
+        ("playground", "Test AP and AUC per epoch"),
+    ]
     with streamlit_app(home) as url, chromium_page() as page:
         for label in ("cold server (the first view imports torch and the engine)", "warm server", "warm again"):
             print(label)
@@ -54,28 +61,39 @@ def first_paint() -> None:
 
 def large_store(n_pool: int = 50_000, n_pos: int = 2_000, dim: int = 130, k: int = 4_000):
     """(store, run id): a finished run of two epochs over a generated n_pool-bag pool with PCA maps."""
-    from weakneg_core import projection
-    from weakneg_core.config import RunConfig
-    from weakneg_core.store import FINISHED, RunStore
+    from weakneg import projection
+    from weakneg.config import RunConfig
+    from weakneg.store import FINISHED, RunStore
 
     store = RunStore()
     run_id = store.create_run(RunConfig(dataset="digits", target_class=3, epochs=2).to_dict())
     store.start_run(run_id, target_name="3", n_pos=n_pos, pool_size=n_pool, k=k)
     rng = np.random.default_rng(0)
     ids = np.arange(n_pool + n_pos)
-    store.save_epoch_arrays(run_id, 0, bag_ids=ids, labels=np.r_[np.zeros(n_pool), np.ones(n_pos)].astype(int),
-                            contents=rng.multinomial(5, np.ones(10) / 10, size=len(ids)).astype(np.int16),
-                            class_names=np.array([str(i) for i in range(10)]))
+    store.save_epoch_arrays(
+        run_id,
+        0,
+        bag_ids=ids,
+        labels=np.r_[np.zeros(n_pool), np.ones(n_pos)].astype(int),
+        contents=rng.multinomial(5, np.ones(10) / 10, size=len(ids)).astype(np.int16),
+        class_names=np.array([str(i) for i in range(10)]),
+    )
     for epoch in (1, 2):
         chosen = rng.choice(n_pool, k, replace=False)
         order = np.full(n_pool, -1, dtype=np.int32)
         order[chosen] = np.arange(k)
         store.save_epoch_arrays(
-            run_id, epoch, pool_ids=ids[:n_pool], positive_ids=ids[n_pool:], pick_order=order,
-            scores=rng.random(n_pool).astype(np.float32), pool_prob=rng.random(n_pool).astype(np.float32),
+            run_id,
+            epoch,
+            pool_ids=ids[:n_pool],
+            positive_ids=ids[n_pool:],
+            pick_order=order,
+            scores=rng.random(n_pool).astype(np.float32),
+            pool_prob=rng.random(n_pool).astype(np.float32),
             pool_grad=rng.normal(size=(n_pool, dim)).astype(np.float16),
             positive_prob=rng.random(n_pos).astype(np.float32),
-            positive_grad=rng.normal(size=(n_pos, dim)).astype(np.float16))
+            positive_grad=rng.normal(size=(n_pos, dim)).astype(np.float16),
+        )
         store.add_epoch(run_id, epoch, {"resampled": True})
         store.add_selection(run_id, epoch, ids[chosen], rng.random(k))
         started = time.perf_counter()
@@ -92,11 +110,15 @@ def large_map() -> None:
     store, run_id = large_store()
     n_pool = store.get_run(run_id)["pool_size"]
     # the canvas map (inside its component's shadow root) is drawn and is not the one marked before the change
-    drawn = ("() => [...document.querySelectorAll('*')].some(host => { const r = host.shadowRoot; "
-             "const c = r && r.querySelector('canvas.lm-points'); "
-             "return c && !c.__old && c.width > 0 && r.querySelector('.lm-legend b'); })")
-    mark_old = ("() => document.querySelectorAll('*').forEach(host => { const c = host.shadowRoot && "
-                "host.shadowRoot.querySelector('canvas.lm-points'); if (c) c.__old = true; })")
+    drawn = (
+        "() => [...document.querySelectorAll('*')].some(host => { const r = host.shadowRoot; "
+        "const c = r && r.querySelector('canvas.lm-points'); "
+        "return c && !c.__old && c.width > 0 && r.querySelector('.lm-legend b'); })"
+    )
+    mark_old = (
+        "() => document.querySelectorAll('*').forEach(host => { const c = host.shadowRoot && "
+        "host.shadowRoot.querySelector('canvas.lm-points'); if (c) c.__old = true; })"
+    )
     with streamlit_app(home) as url, chromium_page() as page:
         page.goto(url)
         page.get_by_text("Latest runs").wait_for(timeout=90000)
@@ -105,8 +127,11 @@ def large_map() -> None:
         page.wait_for_function(drawn, timeout=90000, polling=50)
         print(f"inspect page opened, {n_pool:,}-bag map drawn: {time.perf_counter() - started:.2f} s")
         slider = page.get_by_role("slider").first
-        for key, label in (("ArrowLeft", "epoch 1 (first time)"), ("ArrowRight", "epoch 2 (seen before)"),
-                           ("ArrowLeft", "epoch 1 (seen before)")):
+        for key, label in (
+            ("ArrowLeft", "epoch 1 (first time)"),
+            ("ArrowRight", "epoch 2 (seen before)"),
+            ("ArrowLeft", "epoch 1 (seen before)"),
+        ):
             page.evaluate(mark_old)
             slider.focus()
             started = time.perf_counter()

@@ -22,7 +22,9 @@ import pytest
 def _bin(name: str) -> str:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     if not found:
-        raise RuntimeError(f"PostgreSQL's {name} is not installed: `apt-get install -y postgresql` (make setup does it)")
+        raise RuntimeError(
+            f"PostgreSQL's {name} is not installed: `apt-get install -y postgresql` (make setup does it)"
+        )
     return found[-1]
 
 
@@ -43,12 +45,26 @@ class Cluster:
         self.port = free_port()
         if os.geteuid() == 0:
             shutil.chown(self.folder, "postgres", "postgres")
-        subprocess.run(_as_postgres(_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
-                                    "--no-sync"), check=True, capture_output=True)
-        subprocess.run(_as_postgres(_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.folder / "server.log"),
-                                    "-o", f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
-                                          f"-c fsync=off -c max_connections=200", "-w", "start"),
-                       check=True, capture_output=True)
+        subprocess.run(
+            _as_postgres(_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync"),
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            _as_postgres(
+                _bin("pg_ctl"),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.folder / "server.log"),
+                "-o",
+                f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+                "-w",
+                "start",
+            ),
+            check=True,
+            capture_output=True,
+        )
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
@@ -57,14 +73,16 @@ class Cluster:
         import psycopg
 
         name = f"weakneg_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
-                             autocommit=True) as connection:
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True
+        ) as connection:
             connection.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
     def stop(self) -> None:
-        subprocess.run(_as_postgres(_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"),
-                       capture_output=True)
+        subprocess.run(
+            _as_postgres(_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"), capture_output=True
+        )
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -86,12 +104,13 @@ def postgres_url(postgres_cluster) -> str:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.slow)])
 def any_store(request, tmp_path):
     """The same test on a SQLite file and on a PostgreSQL database (arrays in its `artifacts` table)."""
-    from weakneg_core.store import RunStore
+    from weakneg.store import RunStore
 
     if request.param == "sqlite":
         store = RunStore(f"sqlite:///{tmp_path / 'runs.db'}")
     else:
-        store = RunStore(request.getfixturevalue("postgres_cluster").create_database(),
-                         artifacts=tmp_path / "artifacts")
+        store = RunStore(
+            request.getfixturevalue("postgres_cluster").create_database(), artifacts=tmp_path / "artifacts"
+        )
     yield store
     store.engine.dispose()

@@ -36,10 +36,10 @@ def descendants(root: int) -> list[int]:
 
 
 def stop_weakneg_processes(root: int | None = None) -> list[int]:
-    """SIGKILL every `python -m weakneg_core ...` process below `root` (default: this process). Returns the pids."""
+    """SIGKILL every `python -m weakneg ...` process below `root` (default: this process). Returns the pids."""
     stopped = []
     for pid in descendants(root or os.getpid()):
-        if "-m weakneg_core" in _cmdline(pid):
+        if "-m weakneg" in _cmdline(pid):
             try:
                 os.kill(pid, signal.SIGKILL)
                 stopped.append(pid)

@@ -1,4 +1,4 @@
-"""The app served the way an operator serves it (`python -m weakneg_core serve [--demo]`), on a port a test picks
+"""The app served the way an operator serves it (`python -m weakneg serve [--demo]`), on a port a test picks
 and can serve on again after a restart (kill the server, start another on the same port)."""
 
 from __future__ import annotations
@@ -33,13 +33,23 @@ class ServedApp:
         self.server: subprocess.Popen | None = None
         self.starts = 0
 
-    def start(self, timeout_s: float = 90) -> "ServedApp":
+    def start(self, timeout_s: float = 90) -> ServedApp:
         self.starts += 1
         log = open(self.home.parent / f"serve-{self.port}-{self.starts}.log", "wb")
-        argv = [sys.executable, "-m", "weakneg_core", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                *(["--demo"] if self.demo else [])]
-        self.server = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                       start_new_session=True)
+        argv = [
+            sys.executable,
+            "-m",
+            "weakneg",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            *(["--demo"] if self.demo else []),
+        ]
+        self.server = subprocess.Popen(
+            argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         log.close()
         deadline = time.monotonic() + timeout_s
         while True:
@@ -66,7 +76,7 @@ class ServedApp:
                     return
             time.sleep(0.2)
 
-    def __enter__(self) -> "ServedApp":
+    def __enter__(self) -> ServedApp:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -4,11 +4,11 @@ and the engine's own message is shown; no invalid value is replaced silently. Re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from weakneg_core import limits, milcheck
-from weakneg_core.config import RunConfig
-from weakneg_core.errors import ConfigError
-from weakneg_core.store import RunStore
-from weakneg_core.sweep import count_numbers, parse_numbers
+from weakneg import limits, milcheck
+from weakneg.config import RunConfig
+from weakneg.errors import ConfigError
+from weakneg.store import RunStore
+from weakneg.sweep import count_numbers, parse_numbers
 from test_app_pages import APP, no_exceptions
 
 
@@ -45,11 +45,14 @@ def test_a_choice_is_a_select_box_and_text_params_are_checked_by_the_engine():
     assert not app.error and not launch_button(app).disabled
 
 
-@pytest.mark.parametrize("key, value, message", [
-    ("epochs", 0, "epochs must be an integer >= 1 and <= 100,000, got 0"),
-    ("pn_ratio", 0.0, "pn_ratio must be a number > 0"),
-    ("bag_size", 0, "bag_size must be an integer >= 1 and <= 10,000, got 0"),
-])
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("epochs", 0, "epochs must be an integer >= 1 and <= 100,000, got 0"),
+        ("pn_ratio", 0.0, "pn_ratio must be a number > 0"),
+        ("bag_size", 0, "bag_size must be an integer >= 1 and <= 10,000, got 0"),
+    ],
+)
 def test_an_out_of_range_number_shows_the_message_and_is_never_replaced(key, value, message):
     app = open_page("app_pages/launch.py")
     app.number_input(key=key).set_value(value).run()
@@ -62,8 +65,10 @@ def test_the_server_caps_epochs_with_a_message(monkeypatch):
     monkeypatch.setenv("WEAKNEG_MAX_EPOCHS", "20")
     app = open_page("app_pages/launch.py")
     app.number_input(key="epochs").set_value(21).run()
-    assert any("epochs 21 is above this server's cap of 20 (the operator sets it with WEAKNEG_MAX_EPOCHS)" in e
-               for e in errors(app))
+    assert any(
+        "epochs 21 is above this server's cap of 20 (the operator sets it with WEAKNEG_MAX_EPOCHS)" in e
+        for e in errors(app)
+    )
     assert launch_button(app).disabled
     app.number_input(key="epochs").set_value(20).run()
     assert not launch_button(app).disabled
@@ -102,7 +107,7 @@ def test_limits_from_the_environment_and_a_file(tmp_path):
     assert (defaults.max_epochs, defaults.max_grid, defaults.readonly) == (500, 20_000, False)
     assert defaults.ray_address is None
     config = tmp_path / "weakneg.toml"
-    config.write_text('[limits]\nmax_epochs = 7\nreadonly = true\n')
+    config.write_text("[limits]\nmax_epochs = 7\nreadonly = true\n")
     from_file = limits.current({"WEAKNEG_CONFIG": str(config), "WEAKNEG_MAX_GRID": "10"})
     assert (from_file.max_epochs, from_file.max_grid, from_file.readonly) == (7, 10, True)
     assert limits.current({"WEAKNEG_CONFIG": str(config), "WEAKNEG_READONLY": "0"}).readonly is False
@@ -160,7 +165,7 @@ def test_rename_tag_filter_and_delete_from_the_run_pages(store, monkeypatch):
 def test_the_runs_page_reads_its_rows_once_per_rerun(store, monkeypatch):
     from app_support import record_runs
 
-    from weakneg_core import views
+    from weakneg import views
 
     monkeypatch.setenv("WEAKNEG_STORE", store.url)
     record_runs(store, 5)

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from weakneg_core import milcheck
-from weakneg_core.milcheck import CheckSettings, Sizes
-from weakneg_core.store import QUEUED, RunStore
+from weakneg import milcheck
+from weakneg.milcheck import CheckSettings, Sizes
+from weakneg.store import QUEUED, RunStore
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "milcheck.py")
 QUICK = dict(epochs=8, sizes=Sizes(train_pos=60, train_neg=300, eval_pos=100))
@@ -49,8 +49,9 @@ def test_run_button_queues_one_job_per_head_with_the_chosen_sampler(default_stor
 
 def test_stored_verdicts_are_shown_side_by_side(default_store):
     for head in ("softmax_max", "mean_softmax"):  # real checks, run in-process as a worker would
-        run_id = default_store.create_run(milcheck.job_config(CheckSettings(head=head, **QUICK), ["poison"]),
-                                          kind="milcheck")
+        run_id = default_store.create_run(
+            milcheck.job_config(CheckSettings(head=head, **QUICK), ["poison"]), kind="milcheck"
+        )
         milcheck.run_job(default_store, run_id, default_store.get_run(run_id)["config"])
     expected = milcheck.latest_results(default_store, sampler="random", seed=0)
     app = open_page()
@@ -59,5 +60,6 @@ def test_stored_verdicts_are_shown_side_by_side(default_store):
     for head in ("mean_softmax", "softmax_max"):
         assert table[head][0] == milcheck.format_cell(expected[head]["tests"][0])
     labels = [e.label for e in app.expander]
-    assert any(label.startswith("mean_softmax: " + milcheck.overall(expected["mean_softmax"]["tests"]))
-               for label in labels)
+    assert any(
+        label.startswith("mean_softmax: " + milcheck.overall(expected["mean_softmax"]["tests"])) for label in labels
+    )

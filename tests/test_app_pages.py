@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from weakneg_core import views
-from weakneg_core.config import RunConfig
-from weakneg_core.store import RunStore
+from weakneg import views
+from weakneg.config import RunConfig
+from weakneg.store import RunStore
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
@@ -83,13 +83,20 @@ def check_compare_sweep(app, real):
     assert verdicts["95% CI low"].notna().all()
 
 
-PAGE_CHECKS = [("app_pages/home.py", {}, check_home), ("app_pages/launch.py", {}, check_launch),
-               ("app_pages/runs.py", {}, check_run_table), ("app_pages/runs.py", {"run": "REAL"}, check_one_run),
-               ("app_pages/inspect.py", {"run": "REAL"}, check_inspect), ("app_pages/compare.py", {}, check_compare),
-               ("app_pages/compare.py", {"sweep": "lab-sweep"}, check_compare_sweep)]
+PAGE_CHECKS = [
+    ("app_pages/home.py", {}, check_home),
+    ("app_pages/launch.py", {}, check_launch),
+    ("app_pages/runs.py", {}, check_run_table),
+    ("app_pages/runs.py", {"run": "REAL"}, check_one_run),
+    ("app_pages/inspect.py", {"run": "REAL"}, check_inspect),
+    ("app_pages/compare.py", {}, check_compare),
+    ("app_pages/compare.py", {"sweep": "lab-sweep"}, check_compare_sweep),
+]
 
 
-@pytest.mark.parametrize("page, params, check", PAGE_CHECKS, ids=[c.__name__.removeprefix("check_") for *_, c in PAGE_CHECKS])
+@pytest.mark.parametrize(
+    "page, params, check", PAGE_CHECKS, ids=[c.__name__.removeprefix("check_") for *_, c in PAGE_CHECKS]
+)
 def test_each_page_on_a_store_of_200_runs(lab, page, params, check):
     store, real = lab
     assert store.count_runs() == 200
@@ -117,7 +124,11 @@ def test_launch_refuses_a_bad_value_and_queues_a_run(monkeypatch):
     runs = RunStore().list_runs()
     assert len(runs) == 1 and runs[0]["status"] == "queued"
     assert {k: runs[0]["config"][k] for k in ("sampler", "epochs", "pn_ratio", "target_class")} == {
-        "sampler": "margin", "epochs": 2, "pn_ratio": 0.25, "target_class": "3"}
+        "sampler": "margin",
+        "epochs": 2,
+        "pn_ratio": 0.25,
+        "target_class": "3",
+    }
     assert app.query_params["run"] == [str(runs[0]["id"])] or app.query_params["run"] == str(runs[0]["id"])
     assert texts(app, "title") == [f"Run {runs[0]['id']}: margin negatives for class 3 of digits"]
 
@@ -164,7 +175,7 @@ def test_runs_filters_and_unknown_links(lab):
 
 
 def test_inspect_follows_a_running_run(monkeypatch):
-    from weakneg_core.train import run_experiment
+    from weakneg.train import run_experiment
 
     store = RunStore()
     run_id = run_experiment(RunConfig(dataset="digits", target_class=3, epochs=1), store).run_id

@@ -5,9 +5,9 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from weakneg_core.config import RunConfig
-from weakneg_core.store import CANCELLED, FINISHED, RunStore
-from weakneg_core.sweep import SweepConfig, estimate
+from weakneg.config import RunConfig
+from weakneg.store import CANCELLED, FINISHED, RunStore
+from weakneg.sweep import SweepConfig, estimate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,8 +24,9 @@ def launch_button(app: AppTest):
 
 
 def add_finished_sweep(store: RunStore) -> None:
-    store.create_sweep("done", SweepConfig(grid={"classes": [0], "samplers": ["random", "entropy"]}).to_dict(),
-                       "local", 2)
+    store.create_sweep(
+        "done", SweepConfig(grid={"classes": [0], "samplers": ["random", "entropy"]}).to_dict(), "local", 2
+    )
     for sampler, ap in (("random", 0.4), ("entropy", 0.6)):
         run_id = store.create_run(RunConfig(sampler=sampler, epochs=2).to_dict(), sweep_id="done")
         store.start_run(run_id, target_name="0")
@@ -43,8 +44,9 @@ def test_grid_size_estimate_and_validation():
     app = open_page()
     assert not app.exception
     summary = next(m.value for m in app.markdown if "runs**" in m.value)
-    sweep = SweepConfig(base=RunConfig(epochs=3, save_embeddings="none"),
-                        grid={"classes": [0, 1], "samplers": ["random", "grad_norm"]})
+    sweep = SweepConfig(
+        base=RunConfig(epochs=3, save_embeddings="none"), grid={"classes": [0, 1], "samplers": ["random", "grad_norm"]}
+    )
     guess = estimate(store, sweep.expand())  # the page's estimate is the engine's: 4 runs x 3 epochs x 5 s
     assert summary.startswith("**4 runs**") and "about **1 min 0 s**" in summary
     assert guess["run_seconds"] == 60.0 and not launch_button(app).disabled
@@ -109,6 +111,9 @@ def test_each_chosen_sampler_gets_typed_parameter_fields():
     sweep = store.list_sweeps()[0]
     assert sweep["config"]["sampler_params"] == {"badge": {"label": "known"}, "mix": {"w_diversity": 0.5}}
     assert {c.sampler: c.sampler_params for c in SweepConfig.from_dict(sweep["config"]).expand()} == {
-        "random": {}, "badge": {"label": "known"}, "mix": {"w_diversity": 0.5}}
+        "random": {},
+        "badge": {"label": "known"},
+        "mix": {"w_diversity": 0.5},
+    }
     app.button(key="sw_cancel").click().run()
     assert store.get_sweep(sweep["id"])["status"] == CANCELLED

@@ -8,19 +8,39 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ENGINE = ROOT / "weakneg_core"
+ENGINE = ROOT / "weakneg"
 
 # Each engine part and its layer: a module may import its own part and parts of a lower layer, never higher.
 LAYERS = {
-    "errors": 0, "declared": 0, "paths": 0, "metrics": 0, "migrations": 0, "limits": 0, "liveness": 0,
-    "store": 1, "data": 1, "models": 1,
+    "errors": 0,
+    "declared": 0,
+    "paths": 0,
+    "metrics": 0,
+    "migrations": 0,
+    "limits": 0,
+    "liveness": 0,
+    "store": 1,
+    "data": 1,
+    "models": 1,
     "samplers": 2,
-    "config": 3, "projection": 3,
+    "config": 3,
+    "projection": 3,
     "train": 4,
-    "jobs": 5, "comparison": 5, "paired_stats": 5, "curves": 5, "bench": 5, "playground": 5, "mil_benchmark": 5,
-    "milcheck": 6, "sweep": 6, "run_actions": 6,
-    "views": 7, "report": 7, "cli": 7,
-    "__main__": 8, "__init__": 0,
+    "jobs": 5,
+    "comparison": 5,
+    "paired_stats": 5,
+    "curves": 5,
+    "bench": 5,
+    "playground": 5,
+    "mil_benchmark": 5,
+    "milcheck": 6,
+    "sweep": 6,
+    "run_actions": 6,
+    "views": 7,
+    "report": 7,
+    "cli": 7,
+    "__main__": 8,
+    "__init__": 0,
 }
 
 
@@ -35,13 +55,13 @@ def part_of(path: Path) -> str:
 def imports(path: Path):
     """(imported module as a dotted name, names taken from it) for every import in a file, relative ones resolved."""
     inside = ENGINE in path.parents
-    package = ["weakneg_core", *path.relative_to(ENGINE).parent.parts] if inside else []  # pages: absolute only
+    package = ["weakneg", *path.relative_to(ENGINE).parent.parts] if inside else []  # pages: absolute only
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield alias.name, []
         elif isinstance(node, ast.ImportFrom):
-            base = package[:len(package) - node.level + 1] if node.level else []
+            base = package[: len(package) - node.level + 1] if node.level else []
             module = ".".join(base + ([node.module] if node.module else []))
             names = [a.name for a in node.names]
             if node.module is None:  # `from . import x`: x is a module of that package
@@ -56,22 +76,25 @@ def test_no_upward_imports_and_no_streamlit_in_the_engine(path):
     here = part_of(path)
     for module, _ in imports(path):
         assert not module.startswith("streamlit"), f"{path.name} imports streamlit: the engine never does"
-        if module.startswith("weakneg_core.") and module != "weakneg_core":
+        if module.startswith("weakneg.") and module != "weakneg":
             there = module.split(".")[1]
             assert there == here or LAYERS[there] <= LAYERS[here], (
-                f"{path.relative_to(ROOT)} ({here}, layer {LAYERS[here]}) imports {module} (layer {LAYERS[there]})")
+                f"{path.relative_to(ROOT)} ({here}, layer {LAYERS[here]}) imports {module} (layer {LAYERS[there]})"
+            )
 
 
-@pytest.mark.parametrize("path", [*engine_modules(), *sorted((ROOT / "app_pages").glob("*.py")), ROOT / "app.py"],
-                         ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize(
+    "path",
+    [*engine_modules(), *sorted((ROOT / "app_pages").glob("*.py")), ROOT / "app.py"],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
 def test_no_private_names_from_other_modules(path):
     for module, names in imports(path):
         private = [n for n in names if n.startswith("_") and not n.startswith("__")]
         assert not private, f"{path.relative_to(ROOT)} imports private {private} from {module}"
 
 
-@pytest.mark.parametrize("path", [*sorted((ROOT / "app_pages").glob("*.py")), ROOT / "app.py"],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [*sorted((ROOT / "app_pages").glob("*.py")), ROOT / "app.py"], ids=lambda p: p.name)
 def test_pages_use_the_engine_not_the_database_or_models(path):
     for module, _ in imports(path):
         assert module.split(".")[0] not in ("sqlalchemy", "torch", "sqlite3"), f"{path.name} imports {module}"
@@ -79,4 +102,3 @@ def test_pages_use_the_engine_not_the_database_or_models(path):
 
 def test_every_engine_part_has_a_layer():
     assert {part_of(p) for p in engine_modules()} <= set(LAYERS)
-

@@ -10,30 +10,45 @@ import pytest
 import soundfile
 import torch
 
-from weakneg_core.config import RunConfig
-from weakneg_core.data import class_names, dataset_status, load_bags
-from weakneg_core.data.audio import AudioBags, read_segments
-from weakneg_core.data.features import log_mel, read_audio
-from weakneg_core.errors import ConfigError, DatasetMissing
+from weakneg.config import RunConfig
+from weakneg.data import class_names, dataset_status, load_bags
+from weakneg.data.audio import AudioBags, read_segments
+from weakneg.data.features import log_mel, read_audio
+from weakneg.errors import ConfigError, DatasetMissing
 
-CLASSES = [("/m/09x0r", "Speech"), ("/m/05zppz", "Male speech, man speaking"), ("/m/04rlf", "Music"),
-           ("/m/0jbk", "Animal")]
+CLASSES = [
+    ("/m/09x0r", "Speech"),
+    ("/m/05zppz", "Male speech, man speaking"),
+    ("/m/04rlf", "Music"),
+    ("/m/0jbk", "Animal"),
+]
 # (YTID, label mids, sample rate, kind of file); ids start with '-' as many real YTIDs do
-TRAIN = [("--PJHxphWEs", "/m/09x0r,/m/05zppz", 16000, "wav"), ("-0ADBcUJ4rs", "/m/04rlf", 44100, "flac"),
-         ("0FMdORf5iGs", "/m/09x0r", 22050, "wav"), ("1A2b3C4d5E6", "/m/0jbk,/m/04rlf", 8000, "stereo"),
-         ("corruptYTID", "/m/04rlf", 16000, "corrupt"), ("missingYTID", "/m/09x0r", 16000, "missing"),
-         ("silentYTID0", "/m/0jbk", 16000, "silent"), ("shortYTID00", "/m/05zppz", 16000, "short"),
-         ("zz9yy8xx7ww", "/m/05zppz,/m/0jbk,/m/09x0r", 48000, "wav"),
-         ("Qq_unknown1", "/m/04rlf,/m/zzzzz", 16000, "wav")]
-EVAL = [("e1e1e1e1e1e", "/m/09x0r", 16000, "wav"), ("e2e2e2e2e2e", "/m/04rlf", 32000, "flac"),
-        ("e3e3e3e3e3e", "/m/05zppz,/m/09x0r", 16000, "wav")]
+TRAIN = [
+    ("--PJHxphWEs", "/m/09x0r,/m/05zppz", 16000, "wav"),
+    ("-0ADBcUJ4rs", "/m/04rlf", 44100, "flac"),
+    ("0FMdORf5iGs", "/m/09x0r", 22050, "wav"),
+    ("1A2b3C4d5E6", "/m/0jbk,/m/04rlf", 8000, "stereo"),
+    ("corruptYTID", "/m/04rlf", 16000, "corrupt"),
+    ("missingYTID", "/m/09x0r", 16000, "missing"),
+    ("silentYTID0", "/m/0jbk", 16000, "silent"),
+    ("shortYTID00", "/m/05zppz", 16000, "short"),
+    ("zz9yy8xx7ww", "/m/05zppz,/m/0jbk,/m/09x0r", 48000, "wav"),
+    ("Qq_unknown1", "/m/04rlf,/m/zzzzz", 16000, "wav"),
+]
+EVAL = [
+    ("e1e1e1e1e1e", "/m/09x0r", 16000, "wav"),
+    ("e2e2e2e2e2e", "/m/04rlf", 32000, "flac"),
+    ("e3e3e3e3e3e", "/m/05zppz,/m/09x0r", 16000, "wav"),
+]
 GOOD_TRAIN = [row for row in TRAIN if row[3] in ("wav", "flac", "stereo")]
 
 
 def write_segments(path, rows):
-    lines = ["# Segments csv created Sun Mar  5 10:54:31 2017",
-             f"# num_ytids={len(rows)}, num_segs={len(rows)}, num_unique_labels=4, num_positive_labels=9",
-             "# YTID, start_seconds, end_seconds, positive_labels"]
+    lines = [
+        "# Segments csv created Sun Mar  5 10:54:31 2017",
+        f"# num_ytids={len(rows)}, num_segs={len(rows)}, num_unique_labels=4, num_positive_labels=9",
+        "# YTID, start_seconds, end_seconds, positive_labels",
+    ]
     lines += [f'{ytid}, {10 * i:.3f}, {10 * i + 10:.3f}, "{labels}"' for i, (ytid, labels, _, _) in enumerate(rows)]
     path.write_text("\n".join(lines) + "\n")
 
@@ -60,7 +75,8 @@ def audioset_root(tmp_path):
     root = tmp_path / "audioset"
     (root / "audio").mkdir(parents=True)
     (root / "class_labels_indices.csv").write_text(
-        "index,mid,display_name\n" + "".join(f'{i},{mid},"{name}"\n' for i, (mid, name) in enumerate(CLASSES)))
+        "index,mid,display_name\n" + "".join(f'{i},{mid},"{name}"\n' for i, (mid, name) in enumerate(CLASSES))
+    )
     write_segments(root / "balanced_train_segments.csv", TRAIN)
     write_segments(root / "eval_segments.csv", EVAL)
     for seed, (ytid, _, rate, kind) in enumerate(TRAIN + EVAL):
@@ -105,8 +121,16 @@ def test_bags_hold_exactly_the_good_clips_and_their_labels(audioset_root, caplog
     assert len(summaries) == 1  # one line for the train split; the eval split had nothing to skip
     line = summaries[0]
     assert line.startswith("audioset train: skipped 4 of 10 clips")
-    for part in ("1 unreadable", "1 missing", "1 silent", "1 too short", "corruptYTID", "missingYTID", "silentYTID0",
-                 "shortYTID00"):
+    for part in (
+        "1 unreadable",
+        "1 missing",
+        "1 silent",
+        "1 too short",
+        "corruptYTID",
+        "missingYTID",
+        "silentYTID0",
+        "shortYTID00",
+    ):
         assert part in line
     assert any("/m/zzzzz" in r.getMessage() for r in caplog.records)  # an unknown label is reported, not fatal
 
@@ -133,8 +157,10 @@ def test_weighted_sampling_gives_each_bag_label_the_same_total_weight(audioset_r
 
 
 def test_psla_json_datafiles_and_other_file_names(audioset_root):
-    entries = [{"wav": f"audio/{ytid}.{'flac' if kind == 'flac' else 'wav'}", "labels": labels}
-               for ytid, labels, _, kind in TRAIN]
+    entries = [
+        {"wav": f"audio/{ytid}.{'flac' if kind == 'flac' else 'wav'}", "labels": labels}
+        for ytid, labels, _, kind in TRAIN
+    ]
     (audioset_root / "train_data.json").write_text(json.dumps({"data": entries}))
     (audioset_root / "eval_segments.csv").rename(audioset_root / "my_eval.csv")
     options = {"train_json": "train_data.json", "eval_csv": "my_eval.csv"}
@@ -161,7 +187,7 @@ def test_a_class_without_positive_clips_is_refused_clearly(audioset_root):
 
 
 def test_max_instances_keeps_a_seeded_subset_before_any_feature_is_computed(audioset_root):
-    from weakneg_core.data import features
+    from weakneg.data import features
 
     before = features.COMPUTED["count"]
     data = load_bags(config(audioset_root, target_class="Speech", max_instances=6, seed=3))

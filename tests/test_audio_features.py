@@ -10,10 +10,10 @@ import soundfile
 import torch
 from scipy import stats
 
-from weakneg_core.data import features
-from weakneg_core.data.augment import AugmentSettings, augment_batch, mixup, spec_augment
-from weakneg_core.data.features import AudioProblem, FeatureSettings, cached_features, log_mel, read_audio
-from weakneg_core.errors import WeaknegError
+from weakneg.data import features
+from weakneg.data.augment import AugmentSettings, augment_batch, mixup, spec_augment
+from weakneg.data.features import AudioProblem, FeatureSettings, cached_features, log_mel, read_audio
+from weakneg.errors import WeaknegError
 
 
 def test_log_mel_matches_kaldi_fbank_as_psla_computes_it():
@@ -24,8 +24,16 @@ def test_log_mel_matches_kaldi_fbank_as_psla_computes_it():
     wave = (0.3 * np.sin(2 * np.pi * 440 * t) + 0.05 * rng.standard_normal(len(t))).astype(np.float32)
     ours = log_mel(wave)
     centred = torch.from_numpy(wave - wave.mean())
-    reference = kaldi.fbank(centred[None], htk_compat=True, sample_frequency=16000, use_energy=False,
-                            window_type="hanning", num_mel_bins=128, dither=0.0, frame_shift=10).numpy()
+    reference = kaldi.fbank(
+        centred[None],
+        htk_compat=True,
+        sample_frequency=16000,
+        use_energy=False,
+        window_type="hanning",
+        num_mel_bins=128,
+        dither=0.0,
+        frame_shift=10,
+    ).numpy()
     assert ours.shape == (1056, 128) and reference.shape == (298, 128)
     np.testing.assert_allclose(ours[:298], reference, atol=2e-3)
     assert np.all(ours[298:] == 0)  # padded with zeros up to 1056 frames, as PSLA pads

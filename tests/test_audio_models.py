@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from weakneg_core.errors import ConfigError
-from weakneg_core.models import MODELS, build_model
-from weakneg_core.models.audio import AudioCNN, EfficientNetSteps, MultiHeadAttentionPool, PSLAEncoder
-from weakneg_core.models.gradients import autograd_embedding, gradient_embedding
+from weakneg.errors import ConfigError
+from weakneg.models import MODELS, build_model
+from weakneg.models.audio import AudioCNN, EfficientNetSteps, MultiHeadAttentionPool, PSLAEncoder
+from weakneg.models.gradients import autograd_embedding, gradient_embedding
 
 
 def test_audio_models_are_registered_for_audio_data():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from weakneg_core.cli import main
+from weakneg.cli import main
 
 RUN = ["run", "--dataset", "digits", "--target-class", "3", "--epochs", "1"]
 SWEEP = ["sweep", "--dataset", "digits", "--classes", "1", "--seeds", "0", "--set", "epochs=1"]
@@ -74,12 +74,17 @@ CASES: list[tuple[str, list[str], dict[str, str]]] = [
     ("sampler-param-no-equals", [*RUN, "--sampler-param", "label"], {}),
     ("sampler-param-for-random", [*RUN, "--sampler-param", "temperature=2"], {}),
     # --- run: data that is not there
-    ("data-root-without-cifar", ["run", "--dataset", "cifar10", "--target-class", "1",
-                                 "--data-root", "{tmp}/nothing"], {}),
-    ("data-root-is-a-file", ["run", "--dataset", "cifar10", "--target-class", "1",
-                             "--data-root", "/etc/hostname"], {}),
-    ("data-root-env-without-files", ["run", "--dataset", "cifar10", "--target-class", "1"],
-     {"WEAKNEG_DATA_ROOT": "{tmp}/nothing"}),
+    (
+        "data-root-without-cifar",
+        ["run", "--dataset", "cifar10", "--target-class", "1", "--data-root", "{tmp}/nothing"],
+        {},
+    ),
+    ("data-root-is-a-file", ["run", "--dataset", "cifar10", "--target-class", "1", "--data-root", "/etc/hostname"], {}),
+    (
+        "data-root-env-without-files",
+        ["run", "--dataset", "cifar10", "--target-class", "1"],
+        {"WEAKNEG_DATA_ROOT": "{tmp}/nothing"},
+    ),
     ("unknown-flag", [*RUN, "--frobnicate"], {}),
     ("no-command", [], {}),
     ("unknown-command", ["frobnicate"], {}),
@@ -148,8 +153,7 @@ CASES: list[tuple[str, list[str], dict[str, str]]] = [
     ("sweep-unknown-backend", [*SWEEP, "--backend", "slurm"], {}),
     ("sweep-empty-id", [*SWEEP, "--sweep-id", ""], {}),
     ("sweep-id-with-slash", [*SWEEP, "--sweep-id", "../../escape"], {}),
-    ("sweep-too-large", ["sweep", "--dataset", "digits", "--classes", "all", "--seeds",
-                         *map(str, range(1001))], {}),
+    ("sweep-too-large", ["sweep", "--dataset", "digits", "--classes", "all", "--seeds", *map(str, range(1001))], {}),
     ("sweep-unknown-model", [*SWEEP, "--models", "nosuch"], {}),
     ("sweep-unknown-head", [*SWEEP, "--heads", "nosuch"], {}),
     ("sweep-negative-max-instances", [*SWEEP, "--max-instances", "-1"], {}),
@@ -173,12 +177,17 @@ def test_the_table_is_large_enough():
 
 
 @pytest.mark.parametrize("name, arguments, environment", CASES, ids=[c[0] for c in CASES])
-def test_bad_input_exits_2_with_one_line_and_writes_nothing(name, arguments, environment, tmp_path, monkeypatch,
-                                                            capfd, isolated_home):
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(
+    name, arguments, environment, tmp_path, monkeypatch, capfd, isolated_home
+):
     arguments = [a.replace("{tmp}", str(tmp_path)) for a in arguments]
     store = tmp_path / "runs.db"
-    if "--store" not in arguments and (arguments[:1] or [""])[0] not in NO_STORE_FLAG and "WEAKNEG_STORE" not in \
-            environment and "WEAKNEG_HOME" not in environment:
+    if (
+        "--store" not in arguments
+        and (arguments[:1] or [""])[0] not in NO_STORE_FLAG
+        and "WEAKNEG_STORE" not in environment
+        and "WEAKNEG_HOME" not in environment
+    ):
         arguments += ["--store", f"sqlite:///{store}"]
     for key, value in environment.items():
         monkeypatch.setenv(key, value.replace("{tmp}", str(tmp_path)))

@@ -6,21 +6,20 @@ import pickle
 
 import numpy as np
 import pytest
-import soundfile
 
 from idx_support import write_fashion_root
 from test_user_images_audio import write_clips, write_image_bags
-from weakneg_core import data as data_module, views
-from weakneg_core.config import RunConfig
-from weakneg_core.data import load_bags, loaded_image_sets
-from weakneg_core.data.features import open_features, read_audio
-from weakneg_core.data.thumbnails import cifar10_rows, idx_rows
-from weakneg_core.data.user import user_data_options
-from weakneg_core.train import run_experiment
+from weakneg import data as data_module, views
+from weakneg.config import RunConfig
+from weakneg.data import load_bags, loaded_image_sets
+from weakneg.data.thumbnails import cifar10_rows, idx_rows
+from weakneg.data.user import user_data_options
+from weakneg.train import run_experiment
 
 
 def refuse_building(monkeypatch, dataset):
     """Building this data set's bags raises: a card that rebuilds anything fails the test."""
+
     def build(*args, **kwargs):
         raise AssertionError(f"{dataset} was built in a page request")
 
@@ -37,8 +36,9 @@ def cards(store, run_id, bag_ids, epoch=1):
 
 
 def test_a_digits_card_reads_the_saved_membership_and_builds_nothing(store, monkeypatch):
-    cfg = RunConfig(dataset="digits", target_class=4, sampler="entropy", epochs=1, max_instances=500, seed=7,
-                    head="attention")
+    cfg = RunConfig(
+        dataset="digits", target_class=4, sampler="entropy", epochs=1, max_instances=500, seed=7, head="attention"
+    )
     expected = load_bags(cfg).train  # the reference, built before building is refused
     result = run_experiment(cfg, store)
     data_module.forget_image_sets()
@@ -59,7 +59,7 @@ def test_a_digits_card_reads_the_saved_membership_and_builds_nothing(store, monk
         scale, tile = 72 // 8, 72 + 2
         assert strip.shape == (72 + 6, 5 * 72 + 4 * 2, 3)
         for i, image in enumerate(images):
-            np.testing.assert_array_equal(strip[:72:scale, i * tile: i * tile + 72: scale, 0], image[:, :, 0])
+            np.testing.assert_array_equal(strip[:72:scale, i * tile : i * tile + 72 : scale, 0], image[:, :, 0])
             band = strip[-1, i * tile + 36]
             assert tuple(band) == (views.bag_cards.DRIVER_COLOUR if i == driver else (255, 255, 255))
 
@@ -102,14 +102,21 @@ def test_user_image_bags_card_reads_only_the_shown_files(store, tmp_path, monkey
     assert sorted(opened) == sorted(str((tmp_path / n).resolve()) for n in names)  # the bag's files, nothing else
     strip = previews[0]["image"]
     for i, name in enumerate(names):  # 16-pixel images at 4x
-        np.testing.assert_array_equal(strip[:64:4, i * 66: i * 66 + 64: 4], pixels[name])
+        np.testing.assert_array_equal(strip[:64:4, i * 66 : i * 66 + 64 : 4], pixels[name])
 
 
 def test_an_audio_card_plays_the_saved_clip_without_building(store, tmp_path, monkeypatch):
     path = write_clips(tmp_path)
     dataset, options = user_data_options(path)
-    cfg = RunConfig(dataset=dataset, model="audio_cnn", target_class="dog", sampler="random", epochs=1,
-                    dataset_options=options, head="attention")
+    cfg = RunConfig(
+        dataset=dataset,
+        model="audio_cnn",
+        target_class="dog",
+        sampler="random",
+        epochs=1,
+        dataset_options=options,
+        head="attention",
+    )
     built = load_bags(cfg).train
     result = run_experiment(cfg, store)
     refuse_building(monkeypatch, dataset)
@@ -126,12 +133,13 @@ def test_an_audio_card_plays_the_saved_clip_without_building(store, tmp_path, mo
 
 def test_image_rows_are_read_from_the_data_sets_own_files(tmp_path):
     root = write_fashion_root(tmp_path)
-    from weakneg_core.data.images import load_fashion_mnist
+    from weakneg.data.images import load_fashion_mnist
 
     everything = load_fashion_mnist(root, {}).train_images
     rows = np.array([399, 3, 17, 3])
-    np.testing.assert_array_equal(idx_rows(root / "FashionMNIST" / "raw" / "train-images-idx3-ubyte.gz", rows),
-                                  everything[rows, :, :, 0])
+    np.testing.assert_array_equal(
+        idx_rows(root / "FashionMNIST" / "raw" / "train-images-idx3-ubyte.gz", rows), everything[rows, :, :, 0]
+    )
     folder = tmp_path / "cifar-10-batches-py"
     folder.mkdir()
     batches = np.random.default_rng(0).integers(0, 256, (2, 10_000, 3 * 32 * 32), dtype=np.uint8)
@@ -153,20 +161,45 @@ def test_what_the_chosen_negatives_contain_on_a_users_table(store, tmp_path):
     frame = instance_frame()
     frame.to_csv(tmp_path / "bags.csv", index=False)
     dataset, options = user_data_options(tmp_path / "bags.csv")
-    result = run_experiment(RunConfig(dataset=dataset, target_class="positive", sampler="entropy", epochs=1,
-                                      model="mlp", dataset_options=options, pn_ratio=1.0), store)
+    result = run_experiment(
+        RunConfig(
+            dataset=dataset,
+            target_class="positive",
+            sampler="entropy",
+            epochs=1,
+            model="mlp",
+            dataset_options=options,
+            pn_ratio=1.0,
+        ),
+        store,
+    )
     table = views.class_composition(views.epoch_view(store, result.run_id, 1)).set_index("class")
     assert table.index.tolist() == ["no class"]
     assert table.loc["no class", "selected"] == 1 and table.loc["no class", "pool"] == 1
 
     names = sorted(set(frame.bag_id))
-    bags = pd.DataFrame({"bag_id": names, "cat": [int(i % 3 == 0) for i in range(len(names))],
-                         "dog": [int(i % 2 == 0) for i in range(len(names))]})
+    bags = pd.DataFrame(
+        {
+            "bag_id": names,
+            "cat": [int(i % 3 == 0) for i in range(len(names))],
+            "dog": [int(i % 2 == 0) for i in range(len(names))],
+        }
+    )
     bags.to_csv(tmp_path / "labels.csv", index=False)
     frame.drop(columns="label").to_csv(tmp_path / "instances.csv", index=False)
     dataset, options = user_data_options(tmp_path / "instances.csv", options={"bags": "labels.csv"})
-    result = run_experiment(RunConfig(dataset=dataset, target_class="cat", sampler="entropy", epochs=1, model="mlp",
-                                      dataset_options=options, pn_ratio=1.0), store)
+    result = run_experiment(
+        RunConfig(
+            dataset=dataset,
+            target_class="cat",
+            sampler="entropy",
+            epochs=1,
+            model="mlp",
+            dataset_options=options,
+            pn_ratio=1.0,
+        ),
+        store,
+    )
     view = views.epoch_view(store, result.run_id, 1)
     table = views.class_composition(view).set_index("class")
     by_name = bags.set_index("bag_id")
@@ -177,8 +210,12 @@ def test_what_the_chosen_negatives_contain_on_a_users_table(store, tmp_path):
     assert table.loc["dog", "pool"] == pytest.approx(dog.mean())  # one label per bag here: shares of bags
     assert table.loc["dog", "selected"] == pytest.approx(dog[chosen].mean())
     assert table.loc["no class", "selected"] == pytest.approx(1 - dog[chosen].mean())
-    row = int(np.flatnonzero((view.frame["kind"] == "negative").to_numpy() & ~np.isin(
-        view.frame["bag_id"], [b for b in range(len(names)) if by_name.loc[names[b], "dog"]]))[0])
+    row = int(
+        np.flatnonzero(
+            (view.frame["kind"] == "negative").to_numpy()
+            & ~np.isin(view.frame["bag_id"], [b for b in range(len(names)) if by_name.loc[names[b], "dog"]])
+        )[0]
+    )
     assert view.describe([row]) == ["no class"]
 
 
@@ -187,8 +224,9 @@ def test_the_inspect_page_opens_a_linked_bag_card_without_building_the_data(stor
 
     from test_app_pages import APP
 
-    cfg = RunConfig(dataset="digits", target_class=6, sampler="badge", epochs=1, max_instances=300, seed=9,
-                    head="attention")
+    cfg = RunConfig(
+        dataset="digits", target_class=6, sampler="badge", epochs=1, max_instances=300, seed=9, head="attention"
+    )
     result = run_experiment(cfg, store)
     view = views.epoch_view(store, result.run_id, 1)
     bag = int(view.pool[view.pool["selected"]].sort_values("pick")["bag_id"].iloc[0])
@@ -205,8 +243,10 @@ def test_the_inspect_page_opens_a_linked_bag_card_without_building_the_data(stor
     assert not app.exception, [e.value for e in app.exception]
     captions = [c.value for c in app.caption]
     assert f"Bag {bag}" in [s.value for s in app.subheader]
-    assert (f"driving instance: #{int(driver['instance'])} of 5 (p(positive) {driver['p_positive']:.3f}, "
-            f"attention {driver['attention']:.2f})") in captions
+    assert (
+        f"driving instance: #{int(driver['instance'])} of 5 (p(positive) {driver['p_positive']:.3f}, "
+        f"attention {driver['attention']:.2f})"
+    ) in captions
     assert any(c.startswith("Highlighted: the instance with the largest attention × log-odds") for c in captions)
     assert not any("rebuilt" in c for c in captions) and loaded_image_sets() == []
 
@@ -214,27 +254,37 @@ def test_the_inspect_page_opens_a_linked_bag_card_without_building_the_data(stor
 def test_a_card_whose_files_are_gone_says_so(store, tmp_path):
     path, frame, _ = write_image_bags(tmp_path)
     dataset, options = user_data_options(path, options={"image_size": 16})
-    result = run_experiment(RunConfig(dataset=dataset, target_class=0, sampler="random", epochs=1,
-                                      dataset_options=options), store)
+    result = run_experiment(
+        RunConfig(dataset=dataset, target_class=0, sampler="random", epochs=1, dataset_options=options), store
+    )
     view = views.epoch_view(store, result.run_id, 1)
     bag = int(view.pool["bag_id"].iloc[0])
     (tmp_path / frame[frame.bag_id == f"slide{bag}"].path.iloc[0]).unlink()
     previews, _ = cards(store, result.run_id, [bag])
-    assert "image" not in previews[0] and "1 of" in previews[0]["unreadable"] and "(missing)" in previews[0]["unreadable"]
+    assert (
+        "image" not in previews[0] and "1 of" in previews[0]["unreadable"] and "(missing)" in previews[0]["unreadable"]
+    )
     assert len(previews[0]["instances"]) == len(frame[frame.bag_id == f"slide{bag}"])  # the evidence still shows
 
 
 def test_fashion_mnist_cards_read_the_images_file_once_for_all_cards(store, tmp_path, monkeypatch):
     root = write_fashion_root(tmp_path / "data")
-    cfg = RunConfig(dataset="fashion_mnist", data_root=str(root), target_class=0, sampler="entropy", epochs=1,
-                    max_instances=300, seed=3)
+    cfg = RunConfig(
+        dataset="fashion_mnist",
+        data_root=str(root),
+        target_class=0,
+        sampler="entropy",
+        epochs=1,
+        max_instances=300,
+        seed=3,
+    )
     expected = load_bags(cfg).train
     result = run_experiment(cfg, store)
     data_module.forget_image_sets()
     refuse_building(monkeypatch, "fashion_mnist")
     import gzip
 
-    from weakneg_core.data import thumbnails
+    from weakneg.data import thumbnails
 
     opened, original = [], gzip.open
     monkeypatch.setattr(thumbnails.gzip, "open", lambda path, *a, **k: opened.append(path) or original(path, *a, **k))
@@ -245,4 +295,4 @@ def test_fashion_mnist_cards_read_the_images_file_once_for_all_cards(store, tmp_
     for preview in previews:
         images = expected.bag_images(int(np.flatnonzero(expected.ids == preview["bag_id"])[0]))  # (5, 28, 28, 1)
         for i, image in enumerate(images):  # 28-pixel images at 2x, a 2-pixel gap
-            np.testing.assert_array_equal(preview["image"][:56:2, i * 58: i * 58 + 56: 2, 0], image[:, :, 0])
+            np.testing.assert_array_equal(preview["image"][:56:2, i * 58 : i * 58 + 56 : 2, 0], image[:, :, 0])

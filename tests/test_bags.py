@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from weakneg_core.config import RunConfig
-from weakneg_core.data import load_bags, make_bags, split_off
-from weakneg_core.errors import ConfigError
+from weakneg.config import RunConfig
+from weakneg.data import load_bags, make_bags, split_off
+from weakneg.errors import ConfigError
 
 
 def labels_with(n=600, classes=10, seed=0):
@@ -83,7 +83,7 @@ def test_subsets_share_one_normalised_copy_of_the_images():
 
 
 def test_loaded_image_sets_are_bounded_and_keyed_by_the_resolved_root(tmp_path):
-    from weakneg_core import data
+    from weakneg import data
 
     data.forget_image_sets()
     (tmp_path / "a").mkdir()
@@ -105,5 +105,6 @@ def test_every_target_class_shares_one_normalised_copy():
     capped = load_bags(RunConfig(dataset="digits", target_class=2, max_instances=500))
     assert capped.train._pixels.shape[0] == 500 and capped.train._pixels.data_ptr() != a.train._pixels.data_ptr()
     by_hand = (b.train.images[b.train.members[0]] / 255.0 - b.train.mean) / b.train.std  # (3, 8, 8, 1)
-    np.testing.assert_allclose(b.train.inputs(np.arange(1))[0].numpy(), by_hand.transpose(0, 3, 1, 2), rtol=1e-5,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        b.train.inputs(np.arange(1))[0].numpy(), by_hand.transpose(0, 3, 1, 2), rtol=1e-5, atol=1e-5
+    )

@@ -7,10 +7,10 @@ sampler appears with a finite cost, the fast gradient embeddings equal autograd,
 import json
 import math
 
-from weakneg_core.cli import main
-from weakneg_core.paths import home
-from weakneg_core.models import HEADS
-from weakneg_core.samplers import SAMPLERS
+from weakneg.cli import main
+from weakneg.paths import home
+from weakneg.models import HEADS
+from weakneg.samplers import SAMPLERS
 
 
 def test_quick_bench_json(capsys):

@@ -10,7 +10,7 @@ import pytest
 from browser_support import chromium_page, streamlit_app
 from compare_support import record
 
-from weakneg_core.store import RunStore
+from weakneg.store import RunStore
 
 SHOTS = Path(os.environ.get("WEAKNEG_SCREENSHOTS") or tempfile.mkdtemp(prefix="weakneg-shots-"))
 
@@ -23,8 +23,16 @@ def two_setting_store(home: Path) -> RunStore:
                 base = 0.55 + 0.05 * cls + 0.01 * seed
                 record(store, "random", cls, seed, base, curve=[base - 0.2, base - 0.1], bag_size=bag_size)
                 mine = base + lift + 0.003 * (seed - 0.5)
-                record(store, "badge", cls, seed, mine, curve=[mine - 0.15, mine - 0.05], bag_size=bag_size,
-                       timings={"t_score": 0.4, "t_select": 0.2, "t_train": 1.0, "t_eval": 0.1})
+                record(
+                    store,
+                    "badge",
+                    cls,
+                    seed,
+                    mine,
+                    curve=[mine - 0.15, mine - 0.05],
+                    bag_size=bag_size,
+                    timings={"t_score": 0.4, "t_select": 0.2, "t_train": 1.0, "t_eval": 0.1},
+                )
     return store
 
 

@@ -15,9 +15,9 @@ import pytest
 from browser_support import chromium_page, streamlit_app, wait_until_charts_drawn
 from playwright.sync_api import expect
 
-from weakneg_core import jobs, views
-from weakneg_core.config import RunConfig
-from weakneg_core.store import RunStore
+from weakneg import jobs, views
+from weakneg.config import RunConfig
+from weakneg.store import RunStore
 
 pytestmark = pytest.mark.slow  # a real browser and a served app
 

@@ -1,4 +1,4 @@
-"""The app's frame in Debian's Chromium, served as an operator serves it (`python -m weakneg_core serve`):
+"""The app's frame in Debian's Chromium, served as an operator serves it (`python -m weakneg serve`):
 `--demo` leaves no enabled Launch button; a server restart under an open tab brings back the app's own
 navigation and tells that tab what kept running."""
 
@@ -15,9 +15,9 @@ from browser_support import chromium_page
 from playwright.sync_api import expect
 from server_support import ServedApp
 
-from weakneg_core import liveness
-from weakneg_core.config import RunConfig
-from weakneg_core.store import RUNNING, RunStore
+from weakneg import liveness
+from weakneg.config import RunConfig
+from weakneg.store import RUNNING, RunStore
 
 pytestmark = pytest.mark.slow
 NAVIGATION = ["Home", "Launch", "Runs", "Inspect negatives", "Compare", "Sweeps", "MIL checks", "Playground"]
@@ -52,8 +52,11 @@ def test_demo_flag_serves_a_read_only_app(home):
         for path in ("launch", "sweeps"):
             page.goto(f"{app.url}/{path}")
             page.get_by_role("button", name="Launch").first.wait_for(timeout=60_000)
-            enabled = [b for b in page.get_by_role("button").all()
-                       if b.inner_text().strip().startswith("Launch") and b.is_enabled()]
+            enabled = [
+                b
+                for b in page.get_by_role("button").all()
+                if b.inner_text().strip().startswith("Launch") and b.is_enabled()
+            ]
             assert not enabled, path
     assert RunStore(f"sqlite:///{home / 'runs.db'}").count_runs() == 3  # nothing was queued
 
@@ -64,9 +67,16 @@ def running_run(home):
     store = RunStore(f"sqlite:///{home / 'runs.db'}")
     run_id = store.create_run(RunConfig(dataset="digits", target_class=1, epochs=50).to_dict())
     worker = subprocess.Popen(["sleep", "600"], start_new_session=True)
-    store.update_run(run_id, status=RUNNING, pid=worker.pid, host=liveness.host(),
-                     process_start=liveness.process_start(worker.pid), started_at=time.time() - 60,
-                     heartbeat=time.time(), epochs_done=3)
+    store.update_run(
+        run_id,
+        status=RUNNING,
+        pid=worker.pid,
+        host=liveness.host(),
+        process_start=liveness.process_start(worker.pid),
+        started_at=time.time() - 60,
+        heartbeat=time.time(),
+        epochs_done=3,
+    )
     stop = threading.Event()
 
     def beat():

@@ -19,11 +19,11 @@ from browser_support import chromium_page, streamlit_app
 from matplotlib.path import Path as MplPath
 from playwright.sync_api import expect
 
-from weakneg_core import views
-from weakneg_core.config import RunConfig
-from weakneg_core.projection import MapMaker
-from weakneg_core.store import RunStore
-from weakneg_core.train import run_experiment
+from weakneg import views
+from weakneg.config import RunConfig
+from weakneg.projection import MapMaker
+from weakneg.store import RunStore
+from weakneg.train import run_experiment
 
 pytestmark = pytest.mark.slow
 SHOTS = Path(os.environ.get("WEAKNEG_SCREENSHOTS") or tempfile.mkdtemp(prefix="weakneg-shots-"))
@@ -53,8 +53,9 @@ def points_on_screen(page, store, run_id, epoch, zoom=1.0):
     canvas.evaluate("c => new Promise(done => requestAnimationFrame(() => done(c.width)))")  # drawn and sized
     box = canvas.bounding_box()
     (x0, x1), (y0, y1), pad = points["x_range"], points["y_range"], 8
-    (x0, x1), (y0, y1) = [((a + b) / 2 - (b - a) / 2 * zoom, (a + b) / 2 + (b - a) / 2 * zoom) for a, b in
-                          ((x0, x1), (y0, y1))]
+    (x0, x1), (y0, y1) = [
+        ((a + b) / 2 - (b - a) / 2 * zoom, (a + b) / 2 + (b - a) / 2 * zoom) for a, b in ((x0, x1), (y0, y1))
+    ]
     table = points["points"]
     px = box["x"] + pad + (table["x"].to_numpy(np.float64) - x0) / (x1 - x0) * (box["width"] - 2 * pad)
     py = box["y"] + box["height"] - pad - (table["y"].to_numpy(np.float64) - y0) / (y1 - y0) * (box["height"] - 2 * pad)
@@ -82,7 +83,7 @@ def test_inspect_click_and_old_link_then_run_table_actions(lab, monkeypatch):
         # An old run's link, 250 runs later: the run itself, not the newest one.
         page.goto(f"{url}/inspect?run={old}")
         seen(page, "map of the pool's last-layer gradients at the predicted label, epoch 2")
-        seen(page, f"badge chose at epoch 2")
+        seen(page, "badge chose at epoch 2")
         seen(page, "pick order is not the score order")
         # One click on one point in the map's default mode: that bag's card.
         ids, px, py = points_on_screen(page, store, old, 2)
@@ -114,7 +115,7 @@ def test_inspect_click_and_old_link_then_run_table_actions(lab, monkeypatch):
         page.mouse.up()
         seen(page, f"{len(inside)} bag(s) picked on the map")
         text = page.locator("[data-testid='stMain']").inner_text()
-        cards = text[text.index("bag(s) picked on the map"):text.index("badge chose at epoch 2")]
+        cards = text[text.index("bag(s) picked on the map") : text.index("badge chose at epoch 2")]
         shown = {int(b) for b in re.findall(r"bag (\d+) ·", cards)}
         assert shown and shown <= inside  # the cards are bags from inside the lasso
         shoot(page, "inspect_lasso")
@@ -125,13 +126,20 @@ def test_inspect_click_and_old_link_then_run_table_actions(lab, monkeypatch):
         page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         for _ in range(3):
             page.mouse.wheel(0, -100)
-        corners = np.array([(box["x"] + 0.3 * box["width"], box["y"] + 0.3 * box["height"]),
-                            (box["x"] + 0.7 * box["width"], box["y"] + 0.7 * box["height"])])
+        corners = np.array(
+            [
+                (box["x"] + 0.3 * box["width"], box["y"] + 0.3 * box["height"]),
+                (box["x"] + 0.7 * box["width"], box["y"] + 0.7 * box["height"]),
+            ]
+        )
 
         def boxed(zoom):
             ids, px, py = points_on_screen(page, store, old, 2, zoom)
-            return set(ids[(px >= corners[0, 0]) & (px <= corners[1, 0]) & (py >= corners[0, 1])
-                           & (py <= corners[1, 1])].tolist())
+            return set(
+                ids[
+                    (px >= corners[0, 0]) & (px <= corners[1, 0]) & (py >= corners[0, 1]) & (py <= corners[1, 1])
+                ].tolist()
+            )
 
         def drag_box():
             page.keyboard.down("Shift")
@@ -141,7 +149,7 @@ def test_inspect_click_and_old_link_then_run_table_actions(lab, monkeypatch):
             page.mouse.up()
             page.keyboard.up("Shift")
 
-        zoomed, whole = boxed(0.8 ** 3), boxed(1.0)
+        zoomed, whole = boxed(0.8**3), boxed(1.0)
         assert 2 <= len(zoomed) and 2 <= len(whole) and zoomed != whole
         drag_box()
         seen(page, f"{len(zoomed)} bag(s) picked on the map")
@@ -187,8 +195,9 @@ def test_inspect_click_and_old_link_then_run_table_actions(lab, monkeypatch):
         page.goto(f"{url}/launch")
         seen(page, "positive bags,")
         page.get_by_text("More settings").click()
-        field = page.get_by_label("Sampler parameters as text (KEY=VALUE ..., as on the command line; overrides the "
-                                  "fields above)")
+        field = page.get_by_label(
+            "Sampler parameters as text (KEY=VALUE ..., as on the command line; overrides the fields above)"
+        )
         page.get_by_label("Sampler", exact=True).click()
         page.get_by_role("option", name="badge", exact=True).click()
         field.fill("label=foo")
@@ -213,6 +222,9 @@ def test_read_only_mode_has_no_enabled_launch(lab, monkeypatch):
         expect(page.get_by_role("button", name="Delete 1 run(s)…")).to_be_disabled()
         page.goto(f"{url}/inspect?run={old}")
         seen(page, "badge chose at epoch 2")  # every view of existing runs still works
-        enabled = [b for b in page.get_by_role("button").all() if b.inner_text().strip().startswith("Launch")
-                   and b.is_enabled()]
+        enabled = [
+            b
+            for b in page.get_by_role("button").all()
+            if b.inner_text().strip().startswith("Launch") and b.is_enabled()
+        ]
         assert not enabled

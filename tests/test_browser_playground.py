@@ -31,8 +31,12 @@ def test_playground_redraws_after_a_slider_change(tmp_path):
         expect(explanation).not_to_have_text(before, timeout=60000)
         expect(page.locator('[data-testid="stSlider"]').filter(has_text="overlap")).to_contain_text("1.00")
         expect(plots).to_have_count(4)
-        page.wait_for_function("before => JSON.stringify(document.querySelector('.js-plotly-plot').data"
-                               ".map(trace => [trace.x, trace.y])) !== before", arg=first_plot, timeout=60000)
+        page.wait_for_function(
+            "before => JSON.stringify(document.querySelector('.js-plotly-plot').data"
+            ".map(trace => [trace.x, trace.y])) !== before",
+            arg=first_plot,
+            timeout=60000,
+        )
         wait_until_charts_drawn(page)
         assert chart_data(page) != first_plot  # the chosen negatives moved with the concept
         assert "overlap=1.0" in page.url  # the URL holds the settings, so the picture can be bookmarked

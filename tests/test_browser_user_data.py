@@ -8,7 +8,7 @@ from browser_support import chromium_page, streamlit_app, wait_until_charts_draw
 from playwright.sync_api import expect
 from test_data_check import write_table
 
-from weakneg_core.store import RunStore
+from weakneg.store import RunStore
 
 pytestmark = pytest.mark.slow  # a real browser, a served app and a worker process
 
@@ -18,8 +18,12 @@ def test_a_run_on_a_user_table_from_launch_to_inspect(tmp_path, monkeypatch):
     home.mkdir()
     data.mkdir()
     write_table(data / "bags.csv", bags=80)
-    for name, value in {"WEAKNEG_HOME": str(home), "WEAKNEG_DATA_FOLDERS": str(data), "WEAKNEG_MAP_METHOD": "pca",
-                        "WEAKNEG_MAX_CONCURRENT": "1"}.items():
+    for name, value in {
+        "WEAKNEG_HOME": str(home),
+        "WEAKNEG_DATA_FOLDERS": str(data),
+        "WEAKNEG_MAP_METHOD": "pca",
+        "WEAKNEG_MAX_CONCURRENT": "1",
+    }.items():
         monkeypatch.setenv(name, value)
     with streamlit_app(home) as url, chromium_page(height=1400) as page:
         page.goto(f"{url}/launch")

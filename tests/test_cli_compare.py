@@ -1,19 +1,41 @@
-"""`python -m weakneg_core compare`: the JSON keys the issue lists, the same numbers as paired_stats, one-line
+"""`python -m weakneg compare`: the JSON keys the issue lists, the same numbers as paired_stats, one-line
 errors with exit 2."""
 
 import json
 
 import pytest
 
-from weakneg_core import comparison, paired_stats
-from weakneg_core.cli import main
+from weakneg import comparison, paired_stats
+from weakneg.cli import main
 
 from compare_support import record, truth_store
 
-CLASS_KEYS = {"setting", "class", "sampler", "n_seeds", "delta_mean", "ci_low", "ci_high", "p_value", "p_adjusted",
-              "verdict"}
-SAMPLER_KEYS = {"sampler", "better", "worse", "classes", "sign_test_p", "wilcoxon_p", "mean_delta", "ci_low",
-                "ci_high", "verdict", "seeds_needed_0.01", "seeds_needed_0.02"}
+CLASS_KEYS = {
+    "setting",
+    "class",
+    "sampler",
+    "n_seeds",
+    "delta_mean",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "p_adjusted",
+    "verdict",
+}
+SAMPLER_KEYS = {
+    "sampler",
+    "better",
+    "worse",
+    "classes",
+    "sign_test_p",
+    "wilcoxon_p",
+    "mean_delta",
+    "ci_low",
+    "ci_high",
+    "verdict",
+    "seeds_needed_0.01",
+    "seeds_needed_0.02",
+}
 
 
 def test_json_has_the_documented_keys_and_the_same_numbers(store, capsys):
@@ -43,11 +65,14 @@ def test_tables_name_settings_and_unpaired_runs(store, capsys):
     assert text.rstrip().endswith(f"runs {lone}")
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--sweep", "nope"], "no sweep 'nope'"),
-    (["--runs", "1,x"], "--runs takes run ids"),
-    (["--dataset", "cifar10"], "no finished runs match"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--sweep", "nope"], "no sweep 'nope'"),
+        (["--runs", "1,x"], "--runs takes run ids"),
+        (["--dataset", "cifar10"], "no finished runs match"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(store, capsys, argv, message):
     assert main(["compare", *argv, "--store", store.url]) == 2
     err = capsys.readouterr().err

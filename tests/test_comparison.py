@@ -6,18 +6,22 @@ import math
 
 import pytest
 
-from weakneg_core import comparison
-from weakneg_core.config import RunConfig
-from weakneg_core.store import FAILED, FINISHED
+from weakneg import comparison
+from weakneg.config import RunConfig
+from weakneg.store import FAILED, FINISHED
 
 from compare_support import record
 
 # (class, sampler, seed) -> final AP, AUC
 RESULTS = {
-    (0, "random", 0): (0.50, 0.60), (0, "random", 1): (0.60, 0.70),
-    (0, "badge", 0): (0.70, 0.65), (0, "badge", 1): (0.50, 0.75),   # deltas AP +0.2, -0.1
-    (1, "random", 0): (0.80, 0.90), (1, "random", 1): (0.80, 0.80),
-    (1, "badge", 0): (0.70, 0.95), (1, "badge", 1): (0.85, 0.85),   # deltas AP -0.1, +0.05
+    (0, "random", 0): (0.50, 0.60),
+    (0, "random", 1): (0.60, 0.70),
+    (0, "badge", 0): (0.70, 0.65),
+    (0, "badge", 1): (0.50, 0.75),  # deltas AP +0.2, -0.1
+    (1, "random", 0): (0.80, 0.90),
+    (1, "random", 1): (0.80, 0.80),
+    (1, "badge", 0): (0.70, 0.95),
+    (1, "badge", 1): (0.85, 0.85),  # deltas AP -0.1, +0.05
 }
 
 
@@ -26,9 +30,19 @@ def _add(store, cls, sampler, seed, ap, auc, t_score=1.0, t_select=0.5, status=F
     run_id = store.create_run(cfg.to_dict(), sweep_id=sweep)
     store.start_run(run_id, target_class=cls, target_name=f"digit {cls}", device="cpu")
     for epoch in (1, 2):  # the final epoch's metrics are the run's
-        store.add_epoch(run_id, epoch, {"ap": ap if epoch == 2 else 0.0, "auc": auc if epoch == 2 else 0.0,
-                                        "dprime": 1.0, "t_score": t_score, "t_select": t_select, "t_train": 2.0,
-                                        "t_eval": 0.25})
+        store.add_epoch(
+            run_id,
+            epoch,
+            {
+                "ap": ap if epoch == 2 else 0.0,
+                "auc": auc if epoch == 2 else 0.0,
+                "dprime": 1.0,
+                "t_score": t_score,
+                "t_select": t_select,
+                "t_train": 2.0,
+                "t_eval": 0.25,
+            },
+        )
     store.finish_run(run_id, status)
     return run_id
 
@@ -36,8 +50,16 @@ def _add(store, cls, sampler, seed, ap, auc, t_score=1.0, t_select=0.5, status=F
 @pytest.fixture
 def filled(store):
     for (cls, sampler, seed), (ap, auc) in RESULTS.items():
-        _add(store, cls, sampler, seed, ap, auc, t_score=0.0 if sampler == "random" else 1.0,
-             t_select=0.5 if sampler == "random" else 1.5)
+        _add(
+            store,
+            cls,
+            sampler,
+            seed,
+            ap,
+            auc,
+            t_score=0.0 if sampler == "random" else 1.0,
+            t_select=0.5 if sampler == "random" else 1.5,
+        )
     _add(store, 0, "badge", 2, 0.99, 0.99, status=FAILED)  # failed runs never count
     _add(store, 0, "badge", 0, 0.99, 0.99, pn_ratio=0.25)  # another setting: no random partner
     _add(store, 5, "random", 0, 0.1, 0.1, sweep="other")
@@ -63,8 +85,10 @@ def test_runs_frame_filters_and_sums_timings(filled):
 
 
 def test_identity_keeps_what_changes_results_and_drops_what_cannot():
-    base = {"config": RunConfig(bag_size=5, device="auto", data_root="/a", save_embeddings="all").to_dict(),
-            "device": "cuda"}
+    base = {
+        "config": RunConfig(bag_size=5, device="auto", data_root="/a", save_embeddings="all").to_dict(),
+        "device": "cuda",
+    }
     ident = comparison.identity(base)
     assert ident["device"] == "cuda"  # the device the run used, not 'auto'
     assert ident["bag_size"] == 5 and ident["lr"] == 1e-3 and ident["max_instances"] == 0
@@ -90,8 +114,10 @@ def test_settings_notice_names_what_differs(store):
     record(store, "random", 0, 0, 0.5, bag_size=10)
     record(store, "random", 0, 0, 0.5, bag_size=10, lr=0.0001)
     frame = comparison.runs_frame(store)
-    assert comparison.settings_notice(frame) == ("3 settings among these runs: bag_size 10 vs 5; lr 0.0001 vs 0.001."
-                                                 " Runs of different settings are never averaged or paired.")
+    assert comparison.settings_notice(frame) == (
+        "3 settings among these runs: bag_size 10 vs 5; lr 0.0001 vs 0.001."
+        " Runs of different settings are never averaged or paired."
+    )
     assert comparison.settings_notice(frame[frame.setting_key == frame.setting_key[0]]) is None
     assert len({json.loads(k)["bag_size"] for k in frame.setting_key}) == 2
 
@@ -109,10 +135,13 @@ def test_paired_deltas_and_unpaired_runs(filled):
 
 def test_per_class_means_and_t_intervals(filled):
     table = comparison.per_class(comparison.runs_frame(filled, sweep_id="s1"))
-    badge0 = table[(table.sampler == "badge(label=predicted)") & (table.target_class == 0)
-                   & (table.setting == "digits (pn_ratio=0.5)")].iloc[0]
+    badge0 = table[
+        (table.sampler == "badge(label=predicted)")
+        & (table.target_class == 0)
+        & (table.setting == "digits (pn_ratio=0.5)")
+    ].iloc[0]
     assert badge0.ap_mean == pytest.approx(0.60) and badge0.n_seeds == 2
-    assert badge0.ap_std == pytest.approx(math.sqrt(2 * 0.1 ** 2))  # sample std of 0.7, 0.5
+    assert badge0.ap_std == pytest.approx(math.sqrt(2 * 0.1**2))  # sample std of 0.7, 0.5
     # t interval: 0.6 +- t_{0.975,1} * 0.1414 / sqrt(2) = 0.6 +- 12.7062 * 0.1
     assert badge0.ap_ci_high - 0.6 == pytest.approx(1.270620, rel=1e-5)
     lone = table[table.setting == "digits (pn_ratio=0.25)"].iloc[0]
@@ -157,10 +186,17 @@ def test_empty_frames_keep_their_columns(store):
 
 
 def test_a_real_run_records_the_device_it_used(store):
-    from weakneg_core.train import run_experiment
+    from weakneg.train import run_experiment
 
-    cfg = RunConfig(dataset="digits", target_class=3, sampler="random", epochs=1, max_instances=300, device="auto",
-                    save_embeddings="none")
+    cfg = RunConfig(
+        dataset="digits",
+        target_class=3,
+        sampler="random",
+        epochs=1,
+        max_instances=300,
+        device="auto",
+        save_embeddings="none",
+    )
     run_experiment(cfg, store)
     row = comparison.runs_frame(store).iloc[0]
     assert row["device"] == "cpu" and json.loads(row["setting_key"])["device"] == "cpu"  # not 'auto'

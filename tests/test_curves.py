@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from weakneg_core import comparison, curves
+from weakneg import comparison, curves
 
 from compare_support import record
 

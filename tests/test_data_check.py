@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from weakneg_core.cli import main
-from weakneg_core.config import RunConfig, negatives_per_epoch
-from weakneg_core.data import load_bags
-from weakneg_core.errors import ConfigError
-from weakneg_core.views.data_check import allowed_path, check_data
+from weakneg.cli import main
+from weakneg.config import RunConfig, negatives_per_epoch
+from weakneg.data import load_bags
+from weakneg.errors import ConfigError
+from weakneg.views.data_check import allowed_path, check_data
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
@@ -26,8 +26,15 @@ def write_table(path, bags=40, seed=0):
         size, positive = int(rng.integers(1, 10)), b % 4 == 0
         concept = min(size, int(rng.integers(1, 4))) if positive else 0
         for i in range(size):
-            rows.append({"bag_id": f"b{b}", "f0": rng.normal(), "f1": rng.normal(), "label": int(positive),
-                         "instance_label": int(i < concept)})
+            rows.append(
+                {
+                    "bag_id": f"b{b}",
+                    "f0": rng.normal(),
+                    "f1": rng.normal(),
+                    "label": int(positive),
+                    "instance_label": int(i < concept),
+                }
+            )
     frame = pd.DataFrame(rows)
     frame.to_csv(path, index=False)
     return frame
@@ -97,7 +104,7 @@ def test_launch_panel_checks_a_file(tmp_path, monkeypatch):
 
 
 def test_launch_panel_queues_a_run_on_the_checked_table(tmp_path, monkeypatch):
-    from weakneg_core.store import RunStore
+    from weakneg.store import RunStore
 
     monkeypatch.setenv("WEAKNEG_MAX_CONCURRENT", "0")  # queue only: no worker process in a unit test
     monkeypatch.setenv("WEAKNEG_DATA_FOLDERS", str(tmp_path))
@@ -120,8 +127,8 @@ def test_a_run_on_own_image_bags_from_launch_to_inspect(tmp_path, monkeypatch):
     """Launch panel -> queued run -> a real worker (in this process) -> Inspect draws the real images."""
     from test_user_images_audio import write_image_bags
 
-    from weakneg_core import jobs
-    from weakneg_core.store import RunStore
+    from weakneg import jobs
+    from weakneg.store import RunStore
 
     monkeypatch.setenv("WEAKNEG_MAX_CONCURRENT", "0")
     monkeypatch.setenv("WEAKNEG_DATA_FOLDERS", str(tmp_path))

@@ -9,10 +9,10 @@ import pytest
 
 from idx_support import write_fashion_root, write_idx
 
-from weakneg_core.config import RunConfig
-from weakneg_core.data import load_bags
-from weakneg_core.data.images import read_cifar_batch
-from weakneg_core.errors import DatasetMissing
+from weakneg.config import RunConfig
+from weakneg.data import load_bags
+from weakneg.data.images import read_cifar_batch
+from weakneg.errors import DatasetMissing
 
 
 @pytest.fixture
@@ -22,8 +22,11 @@ def fashion_root(tmp_path):
 
 def test_idx_images_and_labels_of_different_counts_are_refused(fashion_root):
     write_idx(fashion_root / "FashionMNIST" / "raw" / "train-labels-idx1-ubyte.gz", np.arange(100) % 10)
-    with pytest.raises(DatasetMissing, match=r"train-images-idx3-ubyte.gz holds 400 images but .*"
-                                             r"train-labels-idx1-ubyte.gz 100 labels"):
+    with pytest.raises(
+        DatasetMissing,
+        match=r"train-images-idx3-ubyte.gz holds 400 images but .*"
+        r"train-labels-idx1-ubyte.gz 100 labels",
+    ):
         load_bags(RunConfig(dataset="fashion_mnist", target_class=0, data_root=str(fashion_root)))
 
 

@@ -4,13 +4,13 @@ dataset's options, and nothing is written (run, sweep, data check, jobs.submit);
 import pandas as pd
 import pytest
 
-from weakneg_core import jobs
-from weakneg_core.cli import main
-from weakneg_core.config import RunConfig
-from weakneg_core.data import DATASETS, class_names, load_bags
-from weakneg_core.data.options import DatasetOption
-from weakneg_core.errors import ConfigError
-from weakneg_core.store import RunStore
+from weakneg import jobs
+from weakneg.cli import main
+from weakneg.config import RunConfig
+from weakneg.data import DATASETS, class_names, load_bags
+from weakneg.data.options import DatasetOption
+from weakneg.errors import ConfigError
+from weakneg.store import RunStore
 
 
 def run_main(args):
@@ -37,8 +37,7 @@ BAD = [  # (dataset, options, words the one line holds)
 
 
 @pytest.mark.parametrize("dataset, options, words", BAD)
-def test_cli_run_refuses_a_bad_option_with_one_line_naming_the_options(isolated_home, capsys, dataset, options,
-                                                                       words):
+def test_cli_run_refuses_a_bad_option_with_one_line_naming_the_options(isolated_home, capsys, dataset, options, words):
     flags = [part for option in options for part in ("--dataset-option", option)]
     code = run_main(["run", "--dataset", dataset, "--target-class", "0", "--epochs", "1", *flags])
     err = capsys.readouterr().err.strip().splitlines()
@@ -48,8 +47,24 @@ def test_cli_run_refuses_a_bad_option_with_one_line_naming_the_options(isolated_
 
 
 def test_sweep_refuses_a_bad_option_before_writing(isolated_home, capsys):
-    code = run_main(["sweep", "--dataset", "corel_dogs", "--classes", "0", "--samplers", "random", "--seeds", "0", "1",
-                     "--set", "model=mlp", "--set", 'dataset_options={"fold": 12}'])
+    code = run_main(
+        [
+            "sweep",
+            "--dataset",
+            "corel_dogs",
+            "--classes",
+            "0",
+            "--samplers",
+            "random",
+            "--seeds",
+            "0",
+            "1",
+            "--set",
+            "model=mlp",
+            "--set",
+            'dataset_options={"fold": 12}',
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "option fold must be in 0..9" in err[0], err
     assert "options: folds, fold, standardize" in err[0]
@@ -63,11 +78,23 @@ def test_data_check_refuses_a_bad_option(isolated_home, capsys):
 
 
 def test_user_table_option_typo_is_named_before_reading(isolated_home, tmp_path, capsys):
-    frame = pd.DataFrame({"bag_id": [0, 0, 1, 2, 2, 3], "x": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
-                          "label": [1, 1, 0, 1, 1, 0]})
+    frame = pd.DataFrame(
+        {"bag_id": [0, 0, 1, 2, 2, 3], "x": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], "label": [1, 1, 0, 1, 1, 0]}
+    )
     frame.to_csv(tmp_path / "t.csv", index=False)
-    code = run_main(["run", "--data", str(tmp_path / "t.csv"), "--target-class", "0", "--epochs", "1",
-                     "--dataset-option", "bag_colum=bag_id"])
+    code = run_main(
+        [
+            "run",
+            "--data",
+            str(tmp_path / "t.csv"),
+            "--target-class",
+            "0",
+            "--epochs",
+            "1",
+            "--dataset-option",
+            "bag_colum=bag_id",
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "no option(s) bag_colum" in err[0] and "bag_column" in err[0], err
     assert no_store(isolated_home)
@@ -87,13 +114,18 @@ def test_good_options_pass_and_are_used():
 
 
 def test_declared_defaults_match_what_the_loaders_use():
-    from weakneg_core.data.augment import AugmentSettings
-    from weakneg_core.data.mil import DEFAULT_OPTIONS
-    from weakneg_core.data.soundscapes import SoundscapeSettings
+    from weakneg.data.augment import AugmentSettings
+    from weakneg.data.mil import DEFAULT_OPTIONS
+    from weakneg.data.soundscapes import SoundscapeSettings
 
     sound = DATASETS["soundscapes"].options
     assert {k: sound[k].default for k in ("n_train", "n_test", "seed", "max_events", "noise_db")} == {
-        "n_train": 600, "n_test": 300, "seed": 0, "max_events": 4, "noise_db": -50.0}
+        "n_train": 600,
+        "n_test": 300,
+        "seed": 0,
+        "max_events": 4,
+        "noise_db": -50.0,
+    }
     assert SoundscapeSettings.from_options({}) == SoundscapeSettings()
     assert sound["time_mask"].default == AugmentSettings().time_mask == 192
     assert DEFAULT_OPTIONS["folds"] == DATASETS["corel_dogs"].options["folds"].default == 10
@@ -111,20 +143,56 @@ def test_every_dataset_declares_typed_options_with_help():
 def test_datasets_lists_each_datasets_options(capsys):
     assert run_main(["datasets"]) == 0
     out = capsys.readouterr().out
-    corel = out[out.index("corel_dogs"):]
+    corel = out[out.index("corel_dogs") :]
     assert "folds=10" in corel.splitlines()[1] and "fold=0" in corel.splitlines()[2]
-    assert "n_train=600" in out[out.index("soundscapes"):]
-    assert "digits" in out and "(no dataset options)" in out[out.index("digits"):out.index("fashion_mnist")]
-    assert "bag_column=bag_id" in out[out.index("your own data"):]
+    assert "n_train=600" in out[out.index("soundscapes") :]
+    assert "digits" in out and "(no dataset options)" in out[out.index("digits") : out.index("fashion_mnist")]
+    assert "bag_column=bag_id" in out[out.index("your own data") :]
 
 
 def test_sweep_takes_dataset_options_and_refuses_bad_ones(isolated_home, capsys):
-    code = run_main(["sweep", "--dataset", "corel_dogs", "--classes", "0", "--samplers", "random", "--seeds", "0",
-                     "--set", "model=mlp", "--dataset-option", "folds=5", "--dataset-option", "fold=7", "--dry-run"])
+    code = run_main(
+        [
+            "sweep",
+            "--dataset",
+            "corel_dogs",
+            "--classes",
+            "0",
+            "--samplers",
+            "random",
+            "--seeds",
+            "0",
+            "--set",
+            "model=mlp",
+            "--dataset-option",
+            "folds=5",
+            "--dataset-option",
+            "fold=7",
+            "--dry-run",
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "option fold must be in 0..4 (folds=5), got 7" in err[0], err
-    code = run_main(["sweep", "--dataset", "corel_dogs", "--classes", "0", "--samplers", "random", "badge",
-                     "--seeds", "0", "1", "--set", "model=mlp", "--dataset-option", "folds=5", "--dry-run"])
+    code = run_main(
+        [
+            "sweep",
+            "--dataset",
+            "corel_dogs",
+            "--classes",
+            "0",
+            "--samplers",
+            "random",
+            "badge",
+            "--seeds",
+            "0",
+            "1",
+            "--set",
+            "model=mlp",
+            "--dataset-option",
+            "folds=5",
+            "--dry-run",
+        ]
+    )
     assert code == 0 and capsys.readouterr().out.startswith("4 runs")
 
 
@@ -132,10 +200,38 @@ def test_samplers_on_corel_dogs_through_a_sweep_and_compare(isolated_home, capsy
     """The imbalanced MIL sets through the comparisons machinery: a sweep over seeds, then paired statistics."""
     import json
 
-    code = run_main(["sweep", "--dataset", "corel_dogs", "--classes", "0", "--samplers", "random", "badge",
-                     "--seeds", "0", "1", "--pn-ratios", "0.5", "--dataset-option", "folds=5", "--set", "model=mlp",
-                     "--set", "epochs=1", "--set", "save_embeddings=none", "--set", "device=cpu",
-                     "--max-concurrent", "1", "--sweep-id", "corel", "--json"])
+    code = run_main(
+        [
+            "sweep",
+            "--dataset",
+            "corel_dogs",
+            "--classes",
+            "0",
+            "--samplers",
+            "random",
+            "badge",
+            "--seeds",
+            "0",
+            "1",
+            "--pn-ratios",
+            "0.5",
+            "--dataset-option",
+            "folds=5",
+            "--set",
+            "model=mlp",
+            "--set",
+            "epochs=1",
+            "--set",
+            "save_embeddings=none",
+            "--set",
+            "device=cpu",
+            "--max-concurrent",
+            "1",
+            "--sweep-id",
+            "corel",
+            "--json",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["finished"] == 4

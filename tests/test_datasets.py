@@ -5,12 +5,12 @@ import pickle
 import numpy as np
 import pytest
 
-from idx_support import write_fashion_root, write_idx
+from idx_support import write_fashion_root
 
-from weakneg_core.config import RunConfig
-from weakneg_core.data import class_names, dataset_status, load_bags
-from weakneg_core.data.images import read_idx
-from weakneg_core.errors import DatasetMissing
+from weakneg.config import RunConfig
+from weakneg.data import class_names, dataset_status, load_bags
+from weakneg.data.images import read_idx
+from weakneg.errors import DatasetMissing
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def test_cifar10_python_batches(cifar_root):
 
 
 def test_missing_datasets_say_how_to_get_them(tmp_path, monkeypatch):
-    monkeypatch.setattr("weakneg_core.data.images.DEBIAN_FASHION", tmp_path / "nowhere")
+    monkeypatch.setattr("weakneg.data.images.DEBIAN_FASHION", tmp_path / "nowhere")
     status = dataset_status(tmp_path)
     assert status["digits"] is None
     assert "apt-get install dataset-fashion-mnist" in status["fashion_mnist"]

@@ -3,9 +3,9 @@ word, every registered sampler and head is defined, and no code points to design
 
 from pathlib import Path
 
-from weakneg_core import comparison, paired_stats
-from weakneg_core.models.heads import HEAD_DESCRIPTIONS, HEADS
-from weakneg_core.samplers import SAMPLERS
+from weakneg import comparison, paired_stats
+from weakneg.models.heads import HEAD_DESCRIPTIONS, HEADS
+from weakneg.samplers import SAMPLERS
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = (ROOT / "docs" / "definitions.md").read_text(encoding="utf-8")
@@ -23,9 +23,9 @@ def test_the_statistics_named_are_the_ones_computed():
         assert f"`{field}`" in TEXT
     for verdict in (paired_stats.BETTER, paired_stats.WORSE, paired_stats.NO_DIFFERENCE, paired_stats.TOO_FEW):
         assert f"`{verdict}`" in TEXT
-    assert f"{paired_stats.BOOTSTRAP_DRAWS} draws" in TEXT and "method=\"holm\"" in TEXT
+    assert f"{paired_stats.BOOTSTRAP_DRAWS} draws" in TEXT and 'method="holm"' in TEXT
 
 
 def test_code_points_to_the_repositorys_definitions_only():
-    for path in [*ROOT.glob("weakneg_core/**/*.py"), *ROOT.glob("app_pages/*.py"), *ROOT.glob("tests/*.py")]:
+    for path in [*ROOT.glob("weakneg/**/*.py"), *ROOT.glob("app_pages/*.py"), *ROOT.glob("tests/*.py")]:
         assert "DESIGN" + ".md" not in path.read_text(encoding="utf-8"), path  # spelled apart so this file passes too

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from weakneg_core.models import HEADS, gradients
-from weakneg_core.models.gradients import GradEmbedding, autograd_embedding, gradient_embedding
+from weakneg.models import HEADS, gradients
+from weakneg.models.gradients import GradEmbedding, autograd_embedding, gradient_embedding
 
 
 def features(n=24, bag=5, d=7, seed=0):
@@ -19,8 +19,11 @@ def test_every_head_matches_autograd(head, labels_kind):
     h = features(seed=list(HEADS).index(head))
     with torch.no_grad():
         predicted = layer(h).argmax(1)
-    labels = {"negative": torch.zeros(len(h), dtype=torch.long), "mixed": torch.arange(len(h)) % 2,
-              "predicted": predicted}[labels_kind]
+    labels = {
+        "negative": torch.zeros(len(h), dtype=torch.long),
+        "mixed": torch.arange(len(h)) % 2,
+        "predicted": predicted,
+    }[labels_kind]
     fast = gradient_embedding(layer, h, labels)
     assert fast.factored == layer.closed_form_gradient  # rank-one heads never build the dense matrix
     reference = autograd_embedding(layer, h, labels)
@@ -73,5 +76,5 @@ def test_closed_form_stays_exact_when_the_model_is_sure():
     h = torch.randn(4, 5, 3)
     p1 = torch.sigmoid(torch.tensor(-18.0, dtype=torch.float64))
     emb = gradient_embedding(layer, h, torch.zeros(4, dtype=torch.long))
-    expected = 2 * p1 ** 2 * (h.mean(1).double().pow(2).sum(1) + 1)  # |q|^2 = 2 p1^2 with q = (-p1, p1)
+    expected = 2 * p1**2 * (h.mean(1).double().pow(2).sum(1) + 1)  # |q|^2 = 2 p1^2 with q = (-p1, p1)
     torch.testing.assert_close(emb.sq_norms().double(), expected, rtol=1e-5, atol=0)

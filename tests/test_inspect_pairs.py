@@ -7,11 +7,11 @@ import pytest
 from app_support import record_runs
 from streamlit.testing.v1 import AppTest
 
-from weakneg_core import views
-from weakneg_core.config import RunConfig
-from weakneg_core.projection import MapMaker
-from weakneg_core.store import RunStore
-from weakneg_core.train import run_experiment
+from weakneg import views
+from weakneg.config import RunConfig
+from weakneg.projection import MapMaker
+from weakneg.store import RunStore
+from weakneg.train import run_experiment
 from test_app_pages import APP, no_exceptions
 
 SETTING = dict(dataset="digits", target_class=3, epochs=2, max_instances=600, seed=1)
@@ -78,14 +78,18 @@ def test_jaccard_by_hand_on_a_small_example(pair):
         frame = view.frame.copy()
         picked = frame["bag_id"].isin(chosen) & (frame["kind"] == "negative")
         frame["selected"] = picked
-        frame["pick"] = np.where(picked, frame["bag_id"].map({bag: i for i, bag in enumerate(chosen)}).fillna(-1),
-                                 -1).astype(int)
+        frame["pick"] = np.where(
+            picked, frame["bag_id"].map({bag: i for i, bag in enumerate(chosen)}).fillna(-1), -1
+        ).astype(int)
         view.frame = frame
     overlap = views.selection_overlap(a, b)
     assert (overlap.chosen_a, overlap.chosen_b, overlap.both) == (3, 4, 2)
     assert overlap.jaccard == pytest.approx(2 / 5)
     assert overlap.only[["bag_id", "chosen_by", "pick"]].values.tolist() == [
-        [ids[0], "A", 1], [ids[3], "B", 3], [ids[4], "B", 4]]
+        [ids[0], "A", 1],
+        [ids[3], "B", 3],
+        [ids[4], "B", 4],
+    ]
 
 
 def test_the_second_map_is_aligned_to_the_first(pair):

@@ -2,16 +2,15 @@
 filters, a click or a box on the map names bags, colour scales survive outliers, positives do not rescale the
 negatives, every sampler's score is explained, and a link to an old run keeps working."""
 
-
 import numpy as np
 import pytest
 from app_support import record_runs
 from streamlit.testing.v1 import AppTest
 
-from weakneg_core import views
-from weakneg_core.config import RunConfig
-from weakneg_core.samplers import SAMPLERS
-from weakneg_core.train import run_experiment
+from weakneg import views
+from weakneg.config import RunConfig
+from weakneg.samplers import SAMPLERS
+from weakneg.train import run_experiment
 from test_app_pages import APP, no_exceptions
 
 
@@ -22,8 +21,9 @@ def view(lab_store):
 
 
 def test_badge_maps_are_drawn_from_predicted_label_gradients(store):
-    run_id = run_experiment(RunConfig(dataset="digits", target_class=3, sampler="badge", epochs=1, max_instances=600),
-                            store).run_id
+    run_id = run_experiment(
+        RunConfig(dataset="digits", target_class=3, sampler="badge", epochs=1, max_instances=600), store
+    ).run_id
     arrays = store.load_epoch_arrays(run_id, 1)
     assert str(arrays["grad_label"]) == "predicted"
     # BADGE's first pick is the largest-norm embedding of the space it chose in, and its score is that squared norm
@@ -32,8 +32,9 @@ def test_badge_maps_are_drawn_from_predicted_label_gradients(store):
     assert norms[first] == pytest.approx(norms.max(), rel=1e-2)
     assert arrays["scores"][first] == pytest.approx(norms[first], rel=1e-2)
     assert views.epoch_view(store, run_id, 1).extra["grad_label"] == "predicted"
-    known = run_experiment(RunConfig(dataset="digits", target_class=3, sampler="margin", epochs=1, max_instances=600),
-                           store).run_id
+    known = run_experiment(
+        RunConfig(dataset="digits", target_class=3, sampler="margin", epochs=1, max_instances=600), store
+    ).run_id
     assert str(store.load_epoch_arrays(known, 1)["grad_label"]) == "known"
 
 
@@ -125,7 +126,7 @@ def test_an_old_runs_link_works_after_250_newer_runs(store, monkeypatch):
 
 
 def test_the_epoch_slider_follows_a_live_run_until_the_person_moves_it(store, monkeypatch):
-    from weakneg_core.projection import MapMaker
+    from weakneg.projection import MapMaker
 
     cfg = RunConfig(dataset="digits", target_class=3, epochs=2, max_instances=600)
     run_id = store.create_run(cfg.to_dict())
@@ -138,7 +139,8 @@ def test_the_epoch_slider_follows_a_live_run_until_the_person_moves_it(store, mo
         store.save_epoch_arrays(run_id, epoch, **store.load_epoch_arrays(run_id, 2))
         store.add_selection(run_id, epoch, *store.selection(run_id, 2))
         store.add_epoch(run_id, epoch, {"resampled": True})
-        from weakneg_core import projection
+        from weakneg import projection
+
         projection.compute_map(store, run_id, epoch, "pca", 2)
 
     app = AppTest.from_file(str(APP), default_timeout=60)
@@ -172,4 +174,5 @@ def test_true_classes_text_and_contents_rows_follow_the_bag_ids(lab_store):
     expected = bags["contents"][[row_of[int(b)] for b in view.frame["bag_id"]]]
     np.testing.assert_array_equal(view.contents, expected)
     assert view.describe([0])[0] == ", ".join(
-        f"{view.class_names[c]}×{n}" if n > 1 else view.class_names[c] for c, n in enumerate(expected[0]) if n)
+        f"{view.class_names[c]}×{n}" if n > 1 else view.class_names[c] for c, n in enumerate(expected[0]) if n
+    )

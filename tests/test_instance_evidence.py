@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from weakneg_core.config import RunConfig
-from weakneg_core.data import LoadedBags, VectorBags
-from weakneg_core.models import HEADS
-from weakneg_core.models.evidence import InstanceEvidence, instance_evidence
-from weakneg_core.models.heads import Attention
-from weakneg_core.train import Experiment
+from weakneg.config import RunConfig
+from weakneg.data import LoadedBags, VectorBags
+from weakneg.models import HEADS
+from weakneg.models.evidence import InstanceEvidence, instance_evidence
+from weakneg.models.heads import Attention
+from weakneg.train import Experiment
 
 SIZES = [1, 7, 3, 12, 2, 5, 9, 4, 1, 6, 11, 3] * 4
 
@@ -38,8 +38,9 @@ def reference(model, x: np.ndarray, head: str) -> tuple[np.ndarray, np.ndarray |
         log_odds = z[:, 1] - z[:, 0]
         if head != "attention":
             return prob.numpy(), None, int(np.argmax(log_odds.numpy()))
-        hidden = torch.tanh(h @ layer.value.weight.T + layer.value.bias) * torch.sigmoid(h @ layer.gate.weight.T +
-                                                                                          layer.gate.bias)
+        hidden = torch.tanh(h @ layer.value.weight.T + layer.value.bias) * torch.sigmoid(
+            h @ layer.gate.weight.T + layer.gate.bias
+        )
         score = (hidden @ layer.score.weight.T + layer.score.bias)[:, 0]
         attention = torch.exp(score - score.max()) / torch.exp(score - score.max()).sum()
         return prob.numpy(), attention.numpy(), int(np.argmax((attention * log_odds).numpy()))
@@ -48,8 +49,17 @@ def reference(model, x: np.ndarray, head: str) -> tuple[np.ndarray, np.ndarray |
 @pytest.mark.parametrize("head", list(HEADS))
 def test_saved_evidence_equals_a_per_bag_recomputation_on_unpadded_bags(store, head):
     train, test = ragged_bags(SIZES), ragged_bags(SIZES[:18], seed=1)
-    cfg = RunConfig(dataset="digits", target_class=0, model="mlp", head=head, sampler="entropy", epochs=1, seed=2,
-                    device="cpu", pn_ratio=0.5)
+    cfg = RunConfig(
+        dataset="digits",
+        target_class=0,
+        model="mlp",
+        head=head,
+        sampler="entropy",
+        epochs=1,
+        seed=2,
+        device="cpu",
+        pn_ratio=0.5,
+    )
     experiment = Experiment(cfg, LoadedBags("ragged", ["concept"], 0, train, test), store, None)
     pool = experiment.score_pool(1)
     selection = experiment.sampler(pool, experiment.k, np.random.default_rng(0), {})
@@ -81,7 +91,7 @@ def test_padding_changes_nothing(head, garbage):
     width = max(SIZES) + 3  # wider than any bag
     padded = torch.full((len(bags), width, 6), garbage)
     for b, h in enumerate(bags):
-        padded[b, :len(h)] = h
+        padded[b, : len(h)] = h
     mask = torch.arange(width)[None, :] < torch.tensor(SIZES)[:, None]
     batch = instance_evidence(layer, padded, mask)
     for index, one in enumerate(alone):
@@ -134,10 +144,18 @@ def test_the_driving_instance_on_hand_made_bags():
 
 
 def test_a_run_saves_evidence_with_every_saved_epoch(store):
-    from weakneg_core.train import run_experiment
+    from weakneg.train import run_experiment
 
-    cfg = RunConfig(dataset="digits", target_class=3, sampler="random", epochs=2, max_instances=300, seed=0,
-                    head="attention", save_embeddings="all")
+    cfg = RunConfig(
+        dataset="digits",
+        target_class=3,
+        sampler="random",
+        epochs=2,
+        max_instances=300,
+        seed=0,
+        head="attention",
+        save_embeddings="all",
+    )
     result = run_experiment(cfg, store)
     for epoch in (1, 2):
         arrays = store.load_epoch_arrays(result.run_id, epoch)

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from weakneg_core import jobs, views
-from weakneg_core.config import RunConfig
-from weakneg_core.errors import ConfigError
-from weakneg_core.store import CANCELLED, FINISHED, INTERRUPTED, QUEUED, RUNNING
+from weakneg import jobs, views
+from weakneg.config import RunConfig
+from weakneg.errors import ConfigError
+from weakneg.store import CANCELLED, FINISHED, INTERRUPTED, QUEUED, RUNNING
 
 
 def wait_for(predicate, timeout_s=120):
@@ -21,8 +21,10 @@ def wait_for(predicate, timeout_s=120):
 
 def test_queue_respects_the_concurrency_limit_and_runs_everything(store, monkeypatch):
     monkeypatch.setenv("WEAKNEG_MAX_CONCURRENT", "1")
-    ids = [jobs.submit(RunConfig(dataset="digits", target_class=c, epochs=1, save_embeddings="none"), store)
-           for c in (1, 2)]
+    ids = [
+        jobs.submit(RunConfig(dataset="digits", target_class=c, epochs=1, save_embeddings="none"), store)
+        for c in (1, 2)
+    ]
     assert [store.get_run(i)["status"] for i in ids] == [RUNNING, QUEUED]
     finished = jobs.wait(store, ids, timeout_s=180)
     assert [r["status"] for r in finished] == [FINISHED, FINISHED]

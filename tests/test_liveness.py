@@ -11,10 +11,9 @@ import time
 import pytest
 from postgres_support import any_store, postgres_cluster  # noqa: F401  (fixtures)
 
-from weakneg_core import jobs, liveness
-from weakneg_core.cli import main
-from weakneg_core.store import (CANCELLED, FAILED, INTERRUPTED, LOCAL, QUEUED, RAY, RUNNING, STALE_AFTER_S,
-                                shown, shown_sweep)
+from weakneg import jobs, liveness
+from weakneg.cli import main
+from weakneg.store import CANCELLED, FAILED, INTERRUPTED, LOCAL, QUEUED, RAY, RUNNING, STALE_AFTER_S, shown, shown_sweep
 
 
 @pytest.fixture
@@ -85,8 +84,9 @@ def test_a_dead_sweep_driver_shows_its_sweep_interrupted(store):
     assert store.get_sweep("s1")["status"] == RUNNING  # no driver recorded yet (older stores): as stored
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    store.update_sweep("s1", heartbeat=time.time(), driver_pid=dead.pid, driver_host=liveness.host(),
-                       driver_start="0000:1")
+    store.update_sweep(
+        "s1", heartbeat=time.time(), driver_pid=dead.pid, driver_host=liveness.host(), driver_start="0000:1"
+    )
     sweep = store.get_sweep("s1")
     assert sweep["status"] == INTERRUPTED and sweep["stored_status"] == RUNNING and "resume" in sweep["error"]
     with store.drive_sweep("s1"):

@@ -4,7 +4,7 @@ import numpy as np
 from scipy.stats import norm
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from weakneg_core.metrics import bag_metrics, d_prime
+from weakneg.metrics import bag_metrics, d_prime
 
 
 def test_metrics_equal_scikit_learn():

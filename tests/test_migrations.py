@@ -8,8 +8,8 @@ import numpy as np
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from weakneg_core import migrations
-from weakneg_core.store import FINISHED, RunStore, metadata
+from weakneg import migrations
+from weakneg.store import FINISHED, RunStore, metadata
 
 # The DDL SQLAlchemy's create_all wrote for the first release's store.py (sqlite3 runs.db .schema).
 FIRST_RELEASE_DDL = """
@@ -95,8 +95,10 @@ def first_release_store(path):
     """A runs.db as the first release left it: one finished run with two epochs and a selection."""
     with sqlite3.connect(path) as db:
         db.executescript(FIRST_RELEASE_DDL)
-        db.execute("INSERT INTO runs (id, kind, status, dataset, sampler, seed, config, epochs_done, final_ap, "
-                   "cancel_requested) VALUES (1, 'run', 'finished', 'digits', 'badge', 3, '{\"seed\": 3}', 2, 0.75, 0)")
+        db.execute(
+            "INSERT INTO runs (id, kind, status, dataset, sampler, seed, config, epochs_done, final_ap, "
+            "cancel_requested) VALUES (1, 'run', 'finished', 'digits', 'badge', 3, '{\"seed\": 3}', 2, 0.75, 0)"
+        )
         db.executemany("INSERT INTO epochs (run_id, epoch, ap) VALUES (1, ?, ?)", [(1, 0.5), (2, 0.75)])
         db.execute("INSERT INTO selections (run_id, epoch, rank, bag_id, score) VALUES (1, 1, 0, 42, 0.9)")
     return f"sqlite:///{path}"

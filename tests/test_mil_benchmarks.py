@@ -6,17 +6,23 @@ import json
 import numpy as np
 import pytest
 
-from weakneg_core.cli import main
-from weakneg_core.config import RunConfig
-from weakneg_core.data import dataset_status, load_bags, mil
-from weakneg_core.errors import DatasetMissing
-from weakneg_core.train import run_experiment
+from weakneg.cli import main
+from weakneg.config import RunConfig
+from weakneg.data import dataset_status, load_bags, mil
+from weakneg.errors import DatasetMissing
+from weakneg.train import run_experiment
 
 # name: (bags, instances, features, positive bags), as published with the data sets
-PUBLISHED = {"musk1": (92, 476, 166, 47), "musk2": (102, 6598, 166, 39), "elephant": (200, 1391, 230, 100),
-             "protein": (193, 26611, 9, 25), "corel_dogs": (2000, 7947, 9, 100),
-             "ucsb_breast_cancer": (58, 2002, 708, 26), "birds_brown_creeper": (548, 10232, 38, 197),
-             "web_recommendation_1": (75, 2212, 5863, 21)}
+PUBLISHED = {
+    "musk1": (92, 476, 166, 47),
+    "musk2": (102, 6598, 166, 39),
+    "elephant": (200, 1391, 230, 100),
+    "protein": (193, 26611, 9, 25),
+    "corel_dogs": (2000, 7947, 9, 100),
+    "ucsb_breast_cancer": (58, 2002, 708, 26),
+    "birds_brown_creeper": (548, 10232, 38, 197),
+    "web_recommendation_1": (75, 2212, 5863, 21),
+}
 
 
 @pytest.mark.parametrize("name", list(PUBLISHED))
@@ -63,13 +69,15 @@ def test_test_bags_hold_exactly_their_instances():
         assert split.ragged
         for position in (0, len(split) - 1):
             bag = split.ids[position]
-            np.testing.assert_array_equal(split.points[split.instance_rows(position)],
-                                          natural.points[natural.bag_of == bag])
+            np.testing.assert_array_equal(
+                split.points[split.instance_rows(position)], natural.points[natural.bag_of == bag]
+            )
 
 
 def test_a_run_on_musk1(store):
-    result = run_experiment(RunConfig(dataset="musk1", model="mlp", head="attention", sampler="badge", epochs=2,
-                                      target_class="musk"), store)
+    result = run_experiment(
+        RunConfig(dataset="musk1", model="mlp", head="attention", sampler="badge", epochs=2, target_class="musk"), store
+    )
     assert result.status == "finished" and result.target_name == "musk"
     assert 0 <= result.history[-1]["auc"] <= 1
 
@@ -85,8 +93,23 @@ def test_missing_package_says_how_to_install(monkeypatch):
 
 
 def test_benchmark_mil_command_prints_metrics_beside_the_published_figure(capsys):
-    assert main(["benchmark-mil", "--datasets", "musk1", "--heads", "mean_softmax", "--folds", "2", "--epochs", "1",
-                 "--json"]) == 0
+    assert (
+        main(
+            [
+                "benchmark-mil",
+                "--datasets",
+                "musk1",
+                "--heads",
+                "mean_softmax",
+                "--folds",
+                "2",
+                "--epochs",
+                "1",
+                "--json",
+            ]
+        )
+        == 0
+    )
     (row,) = json.loads(capsys.readouterr().out)
     assert row["dataset"] == "musk1" and row["runs"] == 2 and row["published_accuracy"] == 0.89
     assert 0 <= row["accuracy"] <= 1 and 0 <= row["auc"] <= 1 and row["accuracy_sd"] >= 0
@@ -104,23 +127,39 @@ def test_benchmark_mil_refuses_unknown_names_with_one_line(capsys):
 def test_mil_mlp_is_ilse_et_als_embedding_and_benchmark_mil_uses_it(capsys):
     from torch import nn
 
-    from weakneg_core.mil_benchmark import MilSettings
-    from weakneg_core.models import build_model
+    from weakneg.mil_benchmark import MilSettings
+    from weakneg.models import build_model
 
     model = build_model("mil_mlp", "attention", (7, 230), "vector")
     linears = [m for m in model.encoder.modules() if isinstance(m, nn.Linear)]
     assert [(m.in_features, m.out_features) for m in linears] == [(230, 256), (256, 128)]
     assert model.head.value.out_features == 64  # attention with 64 hidden units
     assert MilSettings(model="mil_mlp").config("elephant", "attention", "full", 3, 0).model == "mil_mlp"
-    assert main(["benchmark-mil", "--datasets", "musk1", "--heads", "attention", "--folds", "2", "--epochs", "1",
-                 "--model", "mil_mlp"]) == 0
+    assert (
+        main(
+            [
+                "benchmark-mil",
+                "--datasets",
+                "musk1",
+                "--heads",
+                "attention",
+                "--folds",
+                "2",
+                "--epochs",
+                "1",
+                "--model",
+                "mil_mlp",
+            ]
+        )
+        == 0
+    )
     assert "mil_mlp encoder" in capsys.readouterr().out
     assert main(["benchmark-mil", "--datasets", "musk1", "--model", "simple_cnn"]) == 2
     assert "model 'simple_cnn' is for image data" in capsys.readouterr().err
 
 
 def test_benchmark_mil_can_stop_early_on_a_validation_split():
-    from weakneg_core.mil_benchmark import MilSettings, run_fold
+    from weakneg.mil_benchmark import MilSettings, run_fold
 
     settings = MilSettings(datasets=("musk1",), heads=("attention",), epochs=4, folds=2, val_fraction=0.2, patience=1)
     cfg = settings.config("musk1", "attention", "full", 0, 0)

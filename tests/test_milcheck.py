@@ -7,11 +7,27 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from weakneg_core import milcheck
-from weakneg_core.errors import ConfigError
-from weakneg_core.milcheck import (BACKGROUND, CENTRES, CONCEPT_A, CONCEPT_B, DISTRACTOR, FREQUENT, INCONCLUSIVE, KINDS,
-                                   POISON, RARE, RESPECTS, SPREADS, TESTS, VIOLATES, CheckSettings, Sizes)
-from weakneg_core.store import FAILED, FINISHED
+from weakneg import milcheck
+from weakneg.errors import ConfigError
+from weakneg.milcheck import (
+    BACKGROUND,
+    CENTRES,
+    CONCEPT_A,
+    CONCEPT_B,
+    DISTRACTOR,
+    FREQUENT,
+    INCONCLUSIVE,
+    KINDS,
+    POISON,
+    RARE,
+    RESPECTS,
+    SPREADS,
+    TESTS,
+    VIOLATES,
+    CheckSettings,
+    Sizes,
+)
+from weakneg.store import FAILED, FINISHED
 
 SIZES = Sizes(train_pos=60, train_neg=300, eval_pos=100)
 
@@ -21,6 +37,7 @@ def count(kinds, kind):
 
 
 # --- generators -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", list(TESTS))
 def test_bag_labels_follow_the_tests_presence_rule_and_contents_match_instances(name):
@@ -102,6 +119,7 @@ def test_unknown_test_and_small_bags_are_refused_with_the_fix():
 
 # --- statistics and the decision rule -----------------------------------------------------------
 
+
 def test_paired_auc_difference_matches_sklearn_and_a_bootstrap():
     rng = np.random.default_rng(0)
     labels = np.repeat([1, 0], [80, 120])
@@ -128,6 +146,7 @@ def test_decision_rule():
 
 # --- real training: the check passes and fails --------------------------------------------------
 
+
 def test_max_pooling_respects_the_single_concept_test():
     result = milcheck.run_test("poison", CheckSettings(head="softmax_max", seed=0))
     assert result["verdict"] == RESPECTS, result
@@ -148,14 +167,16 @@ def test_run_checks_restores_the_thread_count_and_reports_each_test(monkeypatch)
 
     before = torch.get_num_threads()
     seen = []
-    out = milcheck.run_checks(CheckSettings(head="mean_softmax", epochs=3, sizes=SIZES), ["false_frequency"],
-                              on_test=seen.append)
+    out = milcheck.run_checks(
+        CheckSettings(head="mean_softmax", epochs=3, sizes=SIZES), ["false_frequency"], on_test=seen.append
+    )
     assert torch.get_num_threads() == before
     assert [t["test"] for t in out["tests"]] == ["false_frequency"] == [t["test"] for t in seen]
     assert out["settings"]["head"] == "mean_softmax"
 
 
 # --- as a job, and from the command line ---------------------------------------------------------
+
 
 def quick(head, **changes):
     return CheckSettings(head=head, epochs=8, sizes=SIZES, **changes)
@@ -183,7 +204,7 @@ def test_run_job_with_a_bad_config_fails_the_run_with_one_line(store):
 
 
 def test_submitted_check_runs_in_a_worker_process(store):
-    from weakneg_core import jobs
+    from weakneg import jobs
 
     run_id = milcheck.submit(store, quick("softmax_max"), ["poison"])
     (run,) = jobs.wait(store, [run_id], timeout_s=120)
@@ -192,21 +213,22 @@ def test_submitted_check_runs_in_a_worker_process(store):
 
 
 def test_cli_json_and_errors(capsys):
-    from weakneg_core.cli import main
+    from weakneg.cli import main
 
     assert main(["milcheck", "--head", "softmax_max", "--test", "poison", "--seed", "1", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     (test,) = out["heads"]["softmax_max"]["tests"]
     assert test["test"] == "poison" and test["verdict"] == RESPECTS
     assert main(["milcheck", "--head", "nope"]) == 2
-    assert capsys.readouterr().err.strip() == ("weakneg: error: unknown head 'nope'; choose one of: "
-                                               "mean_softmax, softmax_mean, softmax_max, attention")
+    assert capsys.readouterr().err.strip() == (
+        "weakneg: error: unknown head 'nope'; choose one of: mean_softmax, softmax_mean, softmax_max, attention"
+    )
 
 
 def test_cli_all_heads_prints_the_verdict_table(capsys):
-    from weakneg_core.cli import main
+    from weakneg.cli import main
 
     assert main(["milcheck", "--head", "all", "--test", "poison", "--epochs", "3"]) == 0
     out = capsys.readouterr().out
-    table = out[out.index("verdicts (train AUC -> test AUC)"):]
+    table = out[out.index("verdicts (train AUC -> test AUC)") :]
     assert all(head in table for head in ("mean_softmax", "softmax_mean", "softmax_max", "attention"))

@@ -7,15 +7,18 @@ import threading
 
 import pytest
 
-from weakneg_core import milcheck
-from weakneg_core.cli import main
-from weakneg_core.milcheck import here
-from weakneg_core.store import FINISHED
+from weakneg import milcheck
+from weakneg.cli import main
+from weakneg.milcheck import here
+from weakneg.store import FINISHED
 
 
 def fake_result(settings, marker="computed"):
-    return {"settings": settings.to_dict(), "marker": marker,
-            "tests": [{"test": name, "verdict": "respects"} for name in milcheck.TESTS]}
+    return {
+        "settings": settings.to_dict(),
+        "marker": marker,
+        "tests": [{"test": name, "verdict": "respects"} for name in milcheck.TESTS],
+    }
 
 
 def test_a_second_check_while_one_runs_is_refused_and_a_kept_result_is_served(tmp_path):
@@ -57,10 +60,20 @@ def test_a_second_check_while_one_runs_is_refused_and_a_kept_result_is_served(tm
 
 
 def test_results_from_the_command_and_from_jobs_are_served(tmp_path, store, monkeypatch):
-    monkeypatch.setattr(milcheck.check, "run_test", lambda name, settings: {"test": name, "verdict": "respects",
-                                                                           "train_auc": 1, "clean_auc": 1,
-                                                                           "test_auc": 1, "drop": 0, "tolerance": 0,
-                                                                           "explanation": "-"})
+    monkeypatch.setattr(
+        milcheck.check,
+        "run_test",
+        lambda name, settings: {
+            "test": name,
+            "verdict": "respects",
+            "train_auc": 1,
+            "clean_auc": 1,
+            "test_auc": 1,
+            "drop": 0,
+            "tolerance": 0,
+            "explanation": "-",
+        },
+    )
     assert main(["milcheck", "--head", "softmax_max", "--seed", "4"]) == 0  # the operator, before class
     settings = milcheck.CheckSettings(head="softmax_max", seed=4)
     assert here.kept_result(settings)["tests"][0]["verdict"] == "respects"
@@ -90,6 +103,7 @@ def test_results_kept_in_memory_are_bounded_oldest_first(tmp_path, monkeypatch):
     seeds = range(5)
     for seed in seeds:
         here.run_here(milcheck.CheckSettings(head="softmax_mean", seed=seed), blocked / "milcheck", compute=fake_result)
-    kept = [here.kept_result(milcheck.CheckSettings(head="softmax_mean", seed=seed), blocked / "milcheck")
-            for seed in seeds]
+    kept = [
+        here.kept_result(milcheck.CheckSettings(head="softmax_mean", seed=seed), blocked / "milcheck") for seed in seeds
+    ]
     assert [k is not None for k in kept] == [False, False, True, True, True]

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from weakneg_core.errors import ConfigError
-from weakneg_core.models import HEADS, build_model
-from weakneg_core.models.gradients import autograd_embedding, gradient_embedding
+from weakneg.errors import ConfigError
+from weakneg.models import HEADS, build_model
+from weakneg.models.gradients import autograd_embedding, gradient_embedding
 
 
 @pytest.mark.parametrize("head", list(HEADS))
@@ -33,7 +33,9 @@ def test_head_definitions_match_hand_computation():
     attention = HEADS["attention"](8)
     weights = attention.weights(h)
     torch.testing.assert_close(weights.sum(1), torch.ones(4))
-    torch.testing.assert_close(attention(h).exp(), torch.softmax(attention.classifier((weights[..., None] * h).sum(1)), -1))
+    torch.testing.assert_close(
+        attention(h).exp(), torch.softmax(attention.classifier((weights[..., None] * h).sum(1)), -1)
+    )
 
 
 @pytest.mark.parametrize("head", list(HEADS))

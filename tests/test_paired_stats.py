@@ -7,8 +7,8 @@ import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from weakneg_core import comparison, paired_stats
-from weakneg_core.paired_stats import BETTER, NO_DIFFERENCE, TOO_FEW, WORSE
+from weakneg import comparison, paired_stats
+from weakneg.paired_stats import BETTER, NO_DIFFERENCE, TOO_FEW, WORSE
 
 from compare_support import record, truth_store
 
@@ -41,8 +41,9 @@ def test_a_truly_worse_sampler_is_worse(store):
     assert set(result["classes"]["verdict"]) == {WORSE} and result["samplers"].iloc[0]["verdict"] == WORSE
 
 
-@pytest.mark.parametrize("p_values", [[0.01, 0.04, 0.03, 0.005], [0.2, 0.2, 0.01], [0.6, 0.9, 0.4, 0.7], [0.03],
-                                      [0.0, 1.0, 0.5, 0.5, 0.001]])
+@pytest.mark.parametrize(
+    "p_values", [[0.01, 0.04, 0.03, 0.005], [0.2, 0.2, 0.01], [0.6, 0.9, 0.4, 0.7], [0.03], [0.0, 1.0, 0.5, 0.5, 0.001]]
+)
 def test_holm_matches_statsmodels(p_values):
     assert paired_stats.holm(np.array(p_values)) == pytest.approx(multipletests(p_values, method="holm")[1])
 
@@ -78,8 +79,9 @@ def test_numbers_match_scipy_and_statsmodels(store):
     assert row["sign_test_p"] == pytest.approx(stats.binomtest(int((means > 0).sum()), 4).pvalue)
     assert row["wilcoxon_p"] == pytest.approx(stats.wilcoxon(means).pvalue)
     # pooled SD by hand: every class has 5 seeds, so it is the root of the mean per-class variance
-    per_class_var = [np.var([runs[("badge", c, s)] - runs[("random", c, s)] for s in range(5)], ddof=1)
-                     for c in range(4)]
+    per_class_var = [
+        np.var([runs[("badge", c, s)] - runs[("random", c, s)] for s in range(5)], ddof=1) for c in range(4)
+    ]
     sd = math.sqrt(np.mean(per_class_var))
     assert row["pooled_sd"] == pytest.approx(sd)
     z = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)
@@ -129,7 +131,9 @@ def test_different_bag_sizes_and_sampler_params_are_never_paired(store):
     result = paired_stats.compare(frame)
     assert result["notice"].startswith("2 settings among these runs: bag_size 10 vs 5.")
     assert {s["setting"]: s["differs"] for s in result["settings"]} == {
-        "digits (bag_size=5)": {"bag_size": 5}, "digits (bag_size=10)": {"bag_size": 10}}
+        "digits (bag_size=5)": {"bag_size": 5},
+        "digits (bag_size=10)": {"bag_size": 10},
+    }
     classes = result["classes"].set_index(["setting", "sampler"])
     small = classes.loc[("digits (bag_size=5)", "badge(label=predicted)")]
     assert small["delta_mean"] == pytest.approx(0.11) and small["n_seeds"] == 3

@@ -3,11 +3,19 @@
 import numpy as np
 import pytest
 
-from weakneg_core.errors import ConfigError
-from weakneg_core.playground import (CLUSTERS, CONCEPT, PlaygroundSettings, choice_stats, cluster_centres,
-                                     explain_choice, make_world, run_playground)
-from weakneg_core.views.playground_figures import choice_figure, choice_points, metrics_figure
-from weakneg_core.samplers import SAMPLERS
+from weakneg.errors import ConfigError
+from weakneg.playground import (
+    CLUSTERS,
+    CONCEPT,
+    PlaygroundSettings,
+    choice_stats,
+    cluster_centres,
+    explain_choice,
+    make_world,
+    run_playground,
+)
+from weakneg.views.playground_figures import choice_figure, choice_points, metrics_figure
+from weakneg.samplers import SAMPLERS
 
 SMALL = PlaygroundSettings(n_bags=40, bag_size=4, epochs=2)
 NEAR_MISSES = [i for i, c in enumerate(CLUSTERS) if c[1] == "near miss"]
@@ -26,8 +34,14 @@ def check_bags(bags, clusters, settings):
         np.testing.assert_array_equal(bags.contents[b], np.bincount(clusters[bags.members[b]], minlength=len(CLUSTERS)))
 
 
-@pytest.mark.parametrize("settings", [PlaygroundSettings(), PlaygroundSettings(n_bags=60, bag_size=1, seed=3),
-                                      PlaygroundSettings(n_bags=200, bag_size=9, overlap=1.0, seed=7)])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        PlaygroundSettings(),
+        PlaygroundSettings(n_bags=60, bag_size=1, seed=3),
+        PlaygroundSettings(n_bags=200, bag_size=9, overlap=1.0, seed=7),
+    ],
+)
 def test_world_bag_labels_match_instances_and_settings(settings):
     world = make_world(settings)
     for bags, clusters in ((world.train, world.train_clusters), (world.test, world.test_clusters)):
@@ -58,9 +72,17 @@ def test_overlap_brings_near_misses_onto_the_concept():
     assert np.linalg.norm(centres[far], axis=1).min() > np.linalg.norm(centres[NEAR_MISSES], axis=1).max()
 
 
-@pytest.mark.parametrize("change, message", [({"n_bags": 5}, "n_bags"), ({"overlap": 1.5}, "overlap"),
-                                             ({"pn_ratio": 0}, "pn_ratio"), ({"head": "nope"}, "head"),
-                                             ({"bag_size": 0}, "bag_size"), ({"epochs": 0}, "epochs")])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"n_bags": 5}, "n_bags"),
+        ({"overlap": 1.5}, "overlap"),
+        ({"pn_ratio": 0}, "pn_ratio"),
+        ({"head": "nope"}, "head"),
+        ({"bag_size": 0}, "bag_size"),
+        ({"epochs": 0}, "epochs"),
+    ],
+)
 def test_bad_settings_say_what_to_fix(change, message):
     with pytest.raises(ConfigError, match=message):
         make_world(PlaygroundSettings(**change))
@@ -127,8 +149,12 @@ def test_caption_reports_what_was_actually_picked():
         choice = run.choice(epoch)
         concept = world.centres[CONCEPT]
         # by hand: each bag's nearest point to the concept centre, averaged over the picked bags
-        by_hand = np.mean([min(np.linalg.norm(world.train.points[i] - concept) for i in world.train.members[b])
-                           for b in choice.chosen])
+        by_hand = np.mean(
+            [
+                min(np.linalg.norm(world.train.points[i] - concept) for i in world.train.members[b])
+                for b in choice.chosen
+            ]
+        )
         stats = choice_stats(world, run, epoch)
         assert stats["picked_distance"] == pytest.approx(by_hand, rel=1e-5)
         near_miss_points = np.isin(world.train_clusters[world.train.members[choice.chosen]], NEAR_MISSES).mean()
@@ -155,8 +181,9 @@ def test_figure_rings_exactly_the_chosen_bags_over_the_right_regions():
     figure = choice_figure(result, "margin", 2, regions="chose")
     ringed = next(t for t in figure.data if t.name == "chosen negative bags")
     rows, bags = choice_points(result, "margin", 2)
-    np.testing.assert_array_equal(np.asarray(ringed.x), world.train.points[world.train.members[run.choice(2).chosen]
-                                                                           .ravel(), 0])
+    np.testing.assert_array_equal(
+        np.asarray(ringed.x), world.train.points[world.train.members[run.choice(2).chosen].ravel(), 0]
+    )
     assert len(rows) == len(run.choice(2).chosen) * SMALL.bag_size
     np.testing.assert_array_equal(figure.data[0].z, run.grids[1])  # the model that chose epoch 2: after epoch 1
     np.testing.assert_array_equal(choice_figure(result, "margin", 2, regions="trained").data[0].z, run.grids[2])

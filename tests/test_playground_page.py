@@ -4,7 +4,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from weakneg_core.playground import PlaygroundSettings, default_samplers, explain_choice, run_playground
+from weakneg.playground import PlaygroundSettings, default_samplers, explain_choice, run_playground
 
 PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "playground.py")
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.decomposition import PCA
 
-from weakneg_core import projection
+from weakneg import projection
 
 
 def test_pca_reduce_matches_scikit_learn_up_to_sign():
@@ -28,9 +28,14 @@ def test_procrustes_recovers_a_rotation_scale_and_shift():
 
 
 def _save_epoch(store, run_id, epoch, pool, positives):
-    store.save_epoch_arrays(run_id, epoch, pool_ids=np.arange(len(pool)),
-                            positive_ids=np.arange(len(pool), len(pool) + len(positives)),
-                            pool_grad=pool.astype(np.float16), positive_grad=positives.astype(np.float16))
+    store.save_epoch_arrays(
+        run_id,
+        epoch,
+        pool_ids=np.arange(len(pool)),
+        positive_ids=np.arange(len(pool), len(pool) + len(positives)),
+        pool_grad=pool.astype(np.float16),
+        positive_grad=positives.astype(np.float16),
+    )
 
 
 def _clusters(seed, n=90, dim=20):

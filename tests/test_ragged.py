@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from weakneg_core.config import RunConfig
-from weakneg_core.data import LoadedBags, VectorBags
-from weakneg_core.models import HEADS, build_model
-from weakneg_core.models.gradients import autograd_embedding, gradient_embedding
-from weakneg_core.samplers import SAMPLERS, Pool, get_sampler
-from weakneg_core.train import Experiment, run_experiment
+from weakneg.config import RunConfig
+from weakneg.data import LoadedBags, VectorBags
+from weakneg.models import HEADS, build_model
+from weakneg.models.gradients import autograd_embedding, gradient_embedding
+from weakneg.samplers import SAMPLERS, Pool, get_sampler
+from weakneg.train import Experiment, run_experiment
 
 SIZES = [1, 7, 3, 12, 2, 5, 9, 4, 1, 6, 11, 3]
 GARBAGE = [1e30, -1e30, float("nan"), float("inf")]
@@ -23,7 +23,7 @@ def ragged_features(sizes=SIZES, d=6, seed=0, fill=0.0):
     width = max(sizes)
     padded = torch.full((len(sizes), width, d), fill)
     for b, h in enumerate(bags):
-        padded[b, :len(h)] = h
+        padded[b, : len(h)] = h
     mask = torch.arange(width)[None, :] < torch.tensor(sizes)[:, None]
     return bags, padded, mask
 
@@ -75,14 +75,18 @@ def test_gradient_embeddings_on_ragged_bags_equal_autograd_on_unpadded_bags(head
 
 
 def test_vmap_path_chunks_ragged_bags_with_their_masks(monkeypatch):
-    from weakneg_core.models import gradients
+    from weakneg.models import gradients
 
     layer = HEADS["softmax_max"](6)
     bags, padded, mask = ragged_features(seed=3)
     labels = torch.arange(len(bags)) % 2
     monkeypatch.setattr(gradients, "CHUNK", 5)
-    torch.testing.assert_close(gradient_embedding(layer, padded, labels, mask).matrix(),
-                               autograd_embedding(layer, bags, labels), atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(
+        gradient_embedding(layer, padded, labels, mask).matrix(),
+        autograd_embedding(layer, bags, labels),
+        atol=1e-5,
+        rtol=1e-4,
+    )
 
 
 def ragged_vector_bags(sizes, d=4, seed=0, positive_every=3):
@@ -126,8 +130,18 @@ def test_model_on_ragged_bags_equals_per_bag_forward(head):
 def ragged_experiment(sampler="random", head="mean_softmax", sizes=None, seed=0):
     sizes = sizes or list(np.random.default_rng(seed).integers(1, 14, 90))
     train, test = ragged_vector_bags(sizes, seed=seed), ragged_vector_bags(sizes[:30], seed=seed + 1)
-    cfg = RunConfig(dataset="digits", target_class=0, model="mlp", head=head, sampler=sampler, epochs=2, seed=seed,
-                    batch_size=8, device="cpu", pn_ratio=0.5)
+    cfg = RunConfig(
+        dataset="digits",
+        target_class=0,
+        model="mlp",
+        head=head,
+        sampler=sampler,
+        epochs=2,
+        seed=seed,
+        batch_size=8,
+        device="cpu",
+        pn_ratio=0.5,
+    )
     return cfg, LoadedBags("ragged", ["concept"], 0, train, test)
 
 
@@ -139,12 +153,13 @@ def test_scored_pool_matches_a_per_bag_loop(head):
     pool = experiment.score_pool(1)
     bags = experiment.train_bags
     with torch.no_grad():
-        loop = torch.cat([experiment.model(bags.inputs([b])[:, :bags.sizes[b]]) for b in experiment.pool])
+        loop = torch.cat([experiment.model(bags.inputs([b])[:, : bags.sizes[b]]) for b in experiment.pool])
     torch.testing.assert_close(pool.log_probs, loop, atol=1e-6, rtol=1e-5)
     assert pool.instance_mask.shape == pool.instance_features.shape[:2]
     assert pool.instance_mask.sum(1).tolist() == bags.sizes[experiment.pool].tolist()
-    reference = autograd_embedding(pool.head, [pool.instance_features[i, :n] for i, n in
-                                               enumerate(bags.sizes[experiment.pool])], pool.labels)
+    reference = autograd_embedding(
+        pool.head, [pool.instance_features[i, :n] for i, n in enumerate(bags.sizes[experiment.pool])], pool.labels
+    )
     torch.testing.assert_close(pool.grad_embedding().matrix(), reference, atol=1e-5, rtol=1e-4)
 
 
@@ -157,9 +172,19 @@ def test_every_sampler_ignores_padding(name):
     k = 12
 
     def pick(instances):
-        view = Pool(pool.log_probs, pool.features, instances, pool.labels, pool.positive_log_probs,
-                    pool.positive_features, pool.head, pool.epoch, pool.positive_instance_features,
-                    pool.instance_mask, pool.positive_instance_mask)
+        view = Pool(
+            pool.log_probs,
+            pool.features,
+            instances,
+            pool.labels,
+            pool.positive_log_probs,
+            pool.positive_features,
+            pool.head,
+            pool.epoch,
+            pool.positive_instance_features,
+            pool.instance_mask,
+            pool.positive_instance_mask,
+        )
         return get_sampler(name)(view, k, np.random.default_rng(0))
 
     clean, dirty = pick(pool.instance_features), pick(with_padding(pool.instance_features, pool.instance_mask, 1e30))

@@ -20,8 +20,8 @@ import pytest
 from postgres_support import free_port, postgres_cluster, postgres_url  # noqa: F401  (fixtures)
 from resume_support import assert_identical, outcome
 
-from weakneg_core.config import RunConfig
-from weakneg_core.store import FINISHED, RunStore
+from weakneg.config import RunConfig
+from weakneg.store import FINISHED, RunStore
 
 ROOT = Path(__file__).resolve().parent.parent
 RAY = str(Path(sys.executable).with_name("ray"))
@@ -30,9 +30,17 @@ GRID = {"classes": [2, 5], "seeds": [0, 1, 2, 3]}
 
 
 def node_ports() -> list[str]:
-    ports = {name: free_port() for name in ("node-manager-port", "object-manager-port", "dashboard-agent-listen-port",
-                                            "dashboard-agent-grpc-port", "runtime-env-agent-port",
-                                            "metrics-export-port")}
+    ports = {
+        name: free_port()
+        for name in (
+            "node-manager-port",
+            "object-manager-port",
+            "dashboard-agent-listen-port",
+            "dashboard-agent-grpc-port",
+            "runtime-env-agent-port",
+            "metrics-export-port",
+        )
+    }
     arguments = [f"--{name}={port}" for name, port in ports.items()]
     return arguments + ["--worker-port-list=" + ",".join(str(free_port()) for _ in range(12))]
 
@@ -43,11 +51,24 @@ class Node:
     def __init__(self, arguments: list[str], home: Path, log: Path, env: dict[str, str]):
         home.mkdir(parents=True, exist_ok=True)
         self.home = home
-        self.process = subprocess.Popen([RAY, "start", "--block", "--disable-usage-stats", "--num-cpus=1",
-                                         "--node-ip-address=127.0.0.1",
-                                         "--object-store-memory=80000000", *node_ports(), *arguments],
-                                        env={**env, "WEAKNEG_HOME": str(home)}, stdout=open(log, "ab"),
-                                        stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
+        self.process = subprocess.Popen(
+            [
+                RAY,
+                "start",
+                "--block",
+                "--disable-usage-stats",
+                "--num-cpus=1",
+                "--node-ip-address=127.0.0.1",
+                "--object-store-memory=80000000",
+                *node_ports(),
+                *arguments,
+            ],
+            env={**env, "WEAKNEG_HOME": str(home)},
+            stdout=open(log, "ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=ROOT,
+        )
 
     def descendants(self) -> set[int]:
         children: dict[int, list[int]] = {}
@@ -108,20 +129,38 @@ def ray_token():
 @pytest.fixture
 def cluster(tmp_path, ray_token):
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "WEAKNEG_MAP_METHOD": "pca", "OMP_NUM_THREADS": "1",
-           "RAY_health_check_period_ms": "1000", "RAY_health_check_failure_threshold": "3",
-           "RAY_health_check_initial_delay_ms": "1000"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "WEAKNEG_MAP_METHOD": "pca",
+        "OMP_NUM_THREADS": "1",
+        "RAY_health_check_period_ms": "1000",
+        "RAY_health_check_failure_threshold": "3",
+        "RAY_health_check_initial_delay_ms": "1000",
+    }
     for name in ("WEAKNEG_STORE", "WEAKNEG_ARTIFACTS", "RAY_ADDRESS"):
         env.pop(name, None)
     temp = Path(f"/tmp/ray-{os.urandom(4).hex()}")  # Ray's socket paths must stay short
-    nodes = [Node(["--head", f"--port={port}", "--num-cpus=0", "--include-dashboard=false",
-                   f"--ray-client-server-port={free_port()}", f"--temp-dir={temp}"], tmp_path / "head_home",
-                  tmp_path / "head.log", env)]
+    nodes = [
+        Node(
+            [
+                "--head",
+                f"--port={port}",
+                "--num-cpus=0",
+                "--include-dashboard=false",
+                f"--ray-client-server-port={free_port()}",
+                f"--temp-dir={temp}",
+            ],
+            tmp_path / "head_home",
+            tmp_path / "head.log",
+            env,
+        )
+    ]
     address = f"127.0.0.1:{port}"
     try:
         assert wait_for_nodes(address, 1, nodes, tmp_path), (tmp_path / "head.log").read_text()[-3000:]
         for count, name in enumerate(("worker_a", "worker_b"), start=2):
-            for attempt in range(3):  # a node gives up when its raylet takes over 30 s to register (busy machine)
+            for _attempt in range(3):  # a node gives up when its raylet takes over 30 s to register (busy machine)
                 node = Node([f"--address={address}"], tmp_path / f"{name}_home", tmp_path / f"{name}.log", env)
                 nodes.append(node)
                 if wait_for_nodes(address, count, nodes, tmp_path):
@@ -140,14 +179,21 @@ def cluster(tmp_path, ray_token):
 
 def wait_for_nodes(address: str, count: int, nodes: list[Node], tmp_path: Path) -> bool:
     """True once the cluster has `count` live nodes; False when the newest node's process exited."""
-    script = ("import ray, sys; ray.init(address=sys.argv[1], logging_level='ERROR'); "
-              "print(sum(n['Alive'] for n in ray.nodes()))")
+    script = (
+        "import ray, sys; ray.init(address=sys.argv[1], logging_level='ERROR'); "
+        "print(sum(n['Alive'] for n in ray.nodes()))"
+    )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if nodes[-1].process.poll() is not None:
             return False
-        alive = subprocess.run([sys.executable, "-c", script, address], capture_output=True, text=True,
-                               env={**os.environ, "RAY_ADDRESS": ""}, timeout=120)
+        alive = subprocess.run(
+            [sys.executable, "-c", script, address],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "RAY_ADDRESS": ""},
+            timeout=120,
+        )
         if alive.returncode == 0 and alive.stdout.strip().splitlines()[-1:] == [str(count)]:
             return True
         time.sleep(2)
@@ -156,10 +202,10 @@ def wait_for_nodes(address: str, count: int, nodes: list[Node], tmp_path: Path) 
 
 REFERENCE = """
 import json, sys, torch
-from weakneg_core.config import RunConfig
-from weakneg_core.jobs import after_epoch_hook
-from weakneg_core.store import RunStore
-from weakneg_core.train import run_experiment
+from weakneg.config import RunConfig
+from weakneg.jobs import after_epoch_hook
+from weakneg.store import RunStore
+from weakneg.train import run_experiment
 
 torch.set_num_threads(1)  # as in the Ray task (num_cpus=1)
 store = RunStore(sys.argv[2])
@@ -172,9 +218,9 @@ for config in json.loads(sys.argv[1]):
 
 APP_READ = """
 import sys
-from weakneg_core import projection
-from weakneg_core.store import RunStore
-from weakneg_core.views.inspect import epoch_view
+from weakneg import projection
+from weakneg.store import RunStore
+from weakneg.views.inspect import epoch_view
 
 store = RunStore(sys.argv[1])
 for run in store.list_runs(sweep_id=sys.argv[2]):
@@ -188,7 +234,7 @@ print("read", len(store.list_runs(sweep_id=sys.argv[2])))
 
 @pytest.mark.slow
 def test_a_multi_node_sweep_survives_a_lost_node(cluster, postgres_url, tmp_path, monkeypatch):  # noqa: F811
-    from weakneg_core.sweep import SweepConfig, run_sweep
+    from weakneg.sweep import SweepConfig, run_sweep
 
     address, nodes = cluster
     monkeypatch.setenv("WEAKNEG_MAP_METHOD", "pca")
@@ -199,8 +245,11 @@ def test_a_multi_node_sweep_survives_a_lost_node(cluster, postgres_url, tmp_path
     def kill_a_node_mid_run() -> None:
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
-            on_victim = [r for r in store.list_runs(sweep_id="cluster") if r["stored_status"] == "running"
-                         and r["pid"] in victim.descendants()]
+            on_victim = [
+                r
+                for r in store.list_runs(sweep_id="cluster")
+                if r["stored_status"] == "running" and r["pid"] in victim.descendants()
+            ]
             if any(r["epochs_done"] >= 1 for r in on_victim):
                 victim.kill()
                 lost.update({r["id"]: r["epochs_done"] for r in on_victim})
@@ -214,8 +263,10 @@ def test_a_multi_node_sweep_survives_a_lost_node(cluster, postgres_url, tmp_path
     result = run_sweep(sweep, store, sweep_id="cluster", poll_s=0.5)
     wall = time.monotonic() - started
     killer.join()
-    print(f"MULTI-NODE: sweep {result.status} in {wall:.0f} s; node killed with runs {lost} (run id: epochs "
-          f"recorded) in flight; counts {result.counts}")
+    print(
+        f"MULTI-NODE: sweep {result.status} in {wall:.0f} s; node killed with runs {lost} (run id: epochs "
+        f"recorded) in flight; counts {result.counts}"
+    )
     assert lost, "the worker node was never killed mid-run"
 
     runs = store.list_runs(sweep_id="cluster")
@@ -227,8 +278,13 @@ def test_a_multi_node_sweep_survives_a_lost_node(cluster, postgres_url, tmp_path
     # the killed node's runs, redone elsewhere, equal uninterrupted runs of the same configs
     configs = [store.get_run(i)["config"] for i in sorted(lost)]
     reference_url = f"sqlite:///{tmp_path / 'reference.db'}"
-    made = subprocess.run([sys.executable, "-c", REFERENCE, json.dumps(configs), reference_url], capture_output=True,
-                          text=True, cwd=ROOT, env={**os.environ, "WEAKNEG_MAP_METHOD": "pca", "OMP_NUM_THREADS": "1"})
+    made = subprocess.run(
+        [sys.executable, "-c", REFERENCE, json.dumps(configs), reference_url],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "WEAKNEG_MAP_METHOD": "pca", "OMP_NUM_THREADS": "1"},
+    )
     assert made.returncode == 0, made.stderr
     reference = RunStore(reference_url)
     for run_id, reference_id in zip(sorted(lost), map(int, made.stdout.split()), strict=True):
@@ -236,8 +292,13 @@ def test_a_multi_node_sweep_survives_a_lost_node(cluster, postgres_url, tmp_path
 
     third = tmp_path / "app_home"
     third.mkdir()
-    read = subprocess.run([sys.executable, "-c", APP_READ, postgres_url, "cluster"], capture_output=True, text=True,
-                          cwd=ROOT, env={**os.environ, "WEAKNEG_HOME": str(third)})
+    read = subprocess.run(
+        [sys.executable, "-c", APP_READ, postgres_url, "cluster"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "WEAKNEG_HOME": str(third)},
+    )
     assert read.returncode == 0, read.stderr
     assert read.stdout.split()[-1] == "8"
     assert not any(p.is_file() for p in third.rglob("*"))  # nothing was needed (or written) on the app's side

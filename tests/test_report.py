@@ -3,17 +3,22 @@
 import pandas as pd
 import pytest
 
-from weakneg_core import comparison, paired_stats
-from weakneg_core.errors import WeaknegError
-from weakneg_core.report import md_table, write_report
-from weakneg_core.store import FINISHED
-from weakneg_core.sweep import SweepConfig
+from weakneg import comparison, paired_stats
+from weakneg.errors import WeaknegError
+from weakneg.report import md_table, write_report
+from weakneg.store import FINISHED
+from weakneg.sweep import SweepConfig
 
 from compare_support import record
 
 # (class, sampler) -> final AP per seed 0, 1, 2; curves rise by 0.1 per epoch to it over 3 epochs
-AP = {(0, "random"): [0.40, 0.42, 0.44], (0, "entropy"): [0.50, 0.53, 0.53], (0, "full"): [0.60, 0.60, 0.60],
-      (1, "random"): [0.70, 0.72, 0.74], (1, "entropy"): [0.60, 0.61, 0.66]}
+AP = {
+    (0, "random"): [0.40, 0.42, 0.44],
+    (0, "entropy"): [0.50, 0.53, 0.53],
+    (0, "full"): [0.60, 0.60, 0.60],
+    (1, "random"): [0.70, 0.72, 0.74],
+    (1, "entropy"): [0.60, 0.61, 0.66],
+}
 
 
 @pytest.fixture
@@ -28,17 +33,34 @@ def sweep_store(store):
 
 def test_report_files_hold_the_comparison(sweep_store, tmp_path):
     written = write_report(sweep_store, "rep", tmp_path / "out")
-    assert {"runs", "per_class", "table1", "cost", "curves", "time_to_full", "deltas_ap", "classes_ap",
-            "samplers_ap", "deltas_auc", "classes_auc", "samplers_auc", "figure1", "curves_chart", "markdown"} == set(written)
+    assert {
+        "runs",
+        "per_class",
+        "table1",
+        "cost",
+        "curves",
+        "time_to_full",
+        "deltas_ap",
+        "classes_ap",
+        "samplers_ap",
+        "deltas_auc",
+        "classes_auc",
+        "samplers_auc",
+        "figure1",
+        "curves_chart",
+        "markdown",
+    } == set(written)
     expected = paired_stats.compare(comparison.runs_frame(sweep_store, sweep_id="rep"), "ap")
     classes = pd.read_csv(written["classes_ap"])
     assert set(classes["sampler"]) == {"entropy", "full"}  # full is compared with random too
     classes = classes[classes["sampler"] == "entropy"].set_index("target_class")
     # class 0: entropy - random = 0.10, 0.11, 0.09 -> mean 0.10; class 1: -0.10, -0.11, -0.08 -> -0.0967
     assert classes.loc[0, "delta_mean"] == pytest.approx(0.10) and classes.loc[1, "delta_mean"] == pytest.approx(
-        -0.29 / 3)
+        -0.29 / 3
+    )
     assert pd.read_csv(written["classes_ap"])["p_adjusted"].tolist() == pytest.approx(
-        expected["classes"]["p_adjusted"].tolist(), nan_ok=True)
+        expected["classes"]["p_adjusted"].tolist(), nan_ok=True
+    )
     samplers = pd.read_csv(written["samplers_ap"])
     assert samplers["verdict"].tolist() == expected["samplers"]["verdict"].tolist()
     assert written["figure1"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

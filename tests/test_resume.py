@@ -2,7 +2,6 @@
 checkpoint) or from outside, then `resume`d, ends with exactly the selections, metrics, arrays and maps of an
 uninterrupted run of the same config and seed (CPU)."""
 
-import os
 import signal
 import subprocess
 import sys
@@ -14,25 +13,34 @@ import pytest
 from postgres_support import any_store, postgres_cluster  # noqa: F401  (fixtures)
 from resume_support import assert_identical, outcome
 
-from weakneg_core import jobs
-from weakneg_core.cli import main
-from weakneg_core.config import RunConfig
-from weakneg_core.store import FINISHED, INTERRUPTED, LOCAL, QUEUED
+from weakneg import jobs
+from weakneg.cli import main
+from weakneg.config import RunConfig
+from weakneg.store import FINISHED, INTERRUPTED, LOCAL, QUEUED
 
-CFG = RunConfig(dataset="digits", target_class=3, sampler="margin", epochs=5, val_fraction=0.2, patience=10,
-                seed=7, save_embeddings="all")
+CFG = RunConfig(
+    dataset="digits",
+    target_class=3,
+    sampler="margin",
+    epochs=5,
+    val_fraction=0.2,
+    patience=10,
+    seed=7,
+    save_embeddings="all",
+)
 ROOT = Path(__file__).resolve().parent.parent
 
 # A real worker (jobs.worker_main) whose process SIGKILLs itself at one point of epoch 3 (or 2).
 KILLER = """
 import os, signal, sys
 import torch
-from weakneg_core import jobs, train
+from weakneg import jobs, train
 
 point, run_id, url = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 state = {"epoch": 0, "steps": 0}
 die = lambda: os.kill(os.getpid(), signal.SIGKILL)
-score_pool, train_epoch, checkpoint = train.Experiment.score_pool, train.Experiment.train_epoch, train.Experiment._checkpoint
+E = train.Experiment
+score_pool, train_epoch, checkpoint = E.score_pool, E.train_epoch, E._checkpoint
 
 def scoring(self, epoch, *args, **kwargs):
     state["epoch"] = epoch
@@ -59,9 +67,9 @@ def checkpointing(self, epoch, *rest):
     if point == "after-checkpoint" and epoch == 2:
         die()
 
-train.Experiment.score_pool, train.Experiment.train_epoch, train.Experiment._checkpoint = scoring, training, checkpointing
+E.score_pool, E.train_epoch, E._checkpoint = scoring, training, checkpointing
 torch.optim.Adam.step = stepping
-from weakneg_core.milcheck import jobs as _milcheck  # noqa: F401  (what the worker command imports)
+from weakneg.milcheck import jobs as _milcheck  # noqa: F401  (what the worker command imports)
 sys.exit(jobs.worker_main(run_id, url))
 """
 
@@ -76,8 +84,13 @@ def start_killer(store, point):
     run_id = store.create_run(CFG.to_dict())
     assert store.claim_run(run_id, backend=LOCAL)
     log = open(store.run_dir(run_id) / "worker.log", "ab")
-    process = subprocess.Popen([sys.executable, "-c", KILLER, point, str(run_id), store.url], cwd=ROOT, stdout=log,
-                               stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILLER, point, str(run_id), store.url],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     store.update_run(run_id, pid=process.pid)
     return run_id, process
 
@@ -90,7 +103,7 @@ def resume_and_wait(store, run_id):
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    from weakneg_core.store import RunStore
+    from weakneg.store import RunStore
 
     with pytest.MonkeyPatch.context() as patch:
         folder = tmp_path_factory.mktemp("reference")
@@ -102,8 +115,9 @@ def reference(tmp_path_factory):
         return outcome(store, run_id)
 
 
-@pytest.mark.parametrize("point, recorded", [("mid-scoring", 2), ("mid-training", 2), ("before-checkpoint", 3),
-                                             ("after-checkpoint", 2)])
+@pytest.mark.parametrize(
+    "point, recorded", [("mid-scoring", 2), ("mid-training", 2), ("before-checkpoint", 3), ("after-checkpoint", 2)]
+)
 def test_a_killed_worker_resumes_to_exactly_the_uninterrupted_run(store, reference, point, recorded):
     run_id, process = start_killer(store, point)
     assert process.wait(timeout=600) == -signal.SIGKILL
@@ -117,8 +131,10 @@ def test_a_killed_worker_resumes_to_exactly_the_uninterrupted_run(store, referen
     log = (store.run_dir(run_id) / "worker.log").read_text()
     assert f"run {run_id} resumes after epoch {checkpointed}" in log  # epochs 1-2 were not run again
     assert_identical(outcome(store, run_id), reference)
-    print(f"KILL-RESUME {point}: epochs recorded at the kill {recorded}, resumed after epoch {checkpointed}, "
-          f"recorded epochs redone {recorded - checkpointed}, identical")
+    print(
+        f"KILL-RESUME {point}: epochs recorded at the kill {recorded}, resumed after epoch {checkpointed}, "
+        f"recorded epochs redone {recorded - checkpointed}, identical"
+    )
 
 
 def test_a_worker_killed_from_outside_at_any_moment_resumes_identically(any_store, reference):  # noqa: F811
@@ -137,12 +153,14 @@ def test_a_worker_killed_from_outside_at_any_moment_resumes_identically(any_stor
     done = store.get_run(run_id)["epochs_done"]
     assert resume_and_wait(store, run_id)["status"] == FINISHED
     assert_identical(outcome(store, run_id), reference)
-    print(f"KILL-RESUME external (SIGKILL from the test, {store.engine.dialect.name}): killed with {done} epochs "
-          f"recorded, identical")
+    print(
+        f"KILL-RESUME external (SIGKILL from the test, {store.engine.dialect.name}): killed with {done} epochs "
+        f"recorded, identical"
+    )
 
 
 def test_a_sweep_resumes_the_run_whose_worker_was_killed(any_store, reference):  # noqa: F811
-    from weakneg_core.sweep import SweepConfig, run_sweep
+    from weakneg.sweep import SweepConfig, run_sweep
 
     store = any_store
     sweep = SweepConfig(base=CFG, grid={"classes": [3], "seeds": [7]}, retries=1, max_concurrent=1)

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from app_support import record_runs
 
-from weakneg_core import jobs, limits, run_actions, views
-from weakneg_core.config import RunConfig
-from weakneg_core.errors import ConfigError
-from weakneg_core.store import CANCELLED, RUNNING
+from weakneg import jobs, limits, run_actions, views
+from weakneg.config import RunConfig
+from weakneg.errors import ConfigError
+from weakneg.store import CANCELLED, RUNNING
 
 
 @pytest.fixture
@@ -23,8 +23,11 @@ def lab(store):
 
 def test_rows_carry_config_and_metrics_and_display_dash_for_missing(lab):
     store, ids = lab
-    queued = store.create_run(RunConfig(dataset="digits", target_class=2, sampler="badge",
-                                        sampler_params={"label": "known"}, lr=0.01).to_dict())
+    queued = store.create_run(
+        RunConfig(
+            dataset="digits", target_class=2, sampler="badge", sampler_params={"label": "known"}, lr=0.01
+        ).to_dict()
+    )
     rows = views.run_rows(store, more=True).set_index("id", drop=False)
     assert list(rows.columns) == views.ALL_COLUMNS
     assert rows.loc[queued, "params"] == '{"label": "known"}' and rows.loc[queued, "lr"] == 0.01
@@ -81,7 +84,7 @@ def test_archive_hides_and_delete_removes_rows_and_artifacts(lab):
 
 
 def test_deleting_a_sweeps_runs_keeps_its_progress_true(lab):
-    from weakneg_core.sweep import progress
+    from weakneg.sweep import progress
 
     store, ids = lab  # record_runs puts these 8 finished runs in sweep "lab-sweep"
     store.create_sweep("lab-sweep", {}, "local", n_runs=8)
@@ -115,8 +118,11 @@ def test_a_running_run_is_cancelled_before_it_is_deleted(store):
 def test_read_only_mode_refuses_every_change(lab, monkeypatch):
     store, ids = lab
     monkeypatch.setenv("WEAKNEG_READONLY", "1")
-    for action in (lambda: run_actions.label_run(store, ids[0], name="x"), lambda: run_actions.archive(store, ids),
-                   lambda: run_actions.delete_runs(store, ids)):
+    for action in (
+        lambda: run_actions.label_run(store, ids[0], name="x"),
+        lambda: run_actions.archive(store, ids),
+        lambda: run_actions.delete_runs(store, ids),
+    ):
         with pytest.raises(limits.ReadOnly, match="read-only demo"):
             action()
     assert store.count_runs() == 8 and store.get_run(ids[0])["name"] is None

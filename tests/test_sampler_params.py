@@ -3,11 +3,11 @@ the command line exits 2 and writes nothing; the defaults themselves pass their 
 
 import pytest
 
-from weakneg_core.cli import main
-from weakneg_core.config import RunConfig
-from weakneg_core.errors import ConfigError
-from weakneg_core.samplers import SAMPLERS
-from weakneg_core.samplers.params import Param
+from weakneg.cli import main
+from weakneg.config import RunConfig
+from weakneg.errors import ConfigError
+from weakneg.samplers import SAMPLERS
+from weakneg.samplers.params import Param
 
 
 def test_every_default_passes_its_own_declaration_and_every_parameter_is_typed():
@@ -18,17 +18,20 @@ def test_every_default_passes_its_own_declaration_and_every_parameter_is_typed()
             assert param.check(name, key, spec.params[key]) == spec.params[key]
 
 
-@pytest.mark.parametrize("sampler, params, message", [
-    ("badge", {"label": "foo"}, "parameter label must be one of known, predicted, got 'foo'"),
-    ("grad_norm", {"label": True}, "parameter label must be one of known, predicted"),
-    ("svm_margin", {"C": 0}, "parameter C must be a finite number greater than 0, got 0"),
-    ("svm_margin", {"max_iter": 2.5}, "parameter max_iter must be a whole number from 1 to 1,000,000"),
-    ("svm_margin", {"max_iter": 10 ** 7}, "from 1 to 1,000,000"),
-    ("adaptive", {"levels": 0}, "levels must be a whole number at least 1 or null"),
-    ("adaptive", {"warmup_epochs": "two"}, "warmup_epochs must be a whole number at least 0"),
-    ("mix", {"w_similarity": float("nan")}, "w_similarity must be a finite number at least 0"),
-    ("mix", {"w_similarity": float("inf")}, "finite number"),
-])
+@pytest.mark.parametrize(
+    "sampler, params, message",
+    [
+        ("badge", {"label": "foo"}, "parameter label must be one of known, predicted, got 'foo'"),
+        ("grad_norm", {"label": True}, "parameter label must be one of known, predicted"),
+        ("svm_margin", {"C": 0}, "parameter C must be a finite number greater than 0, got 0"),
+        ("svm_margin", {"max_iter": 2.5}, "parameter max_iter must be a whole number from 1 to 1,000,000"),
+        ("svm_margin", {"max_iter": 10**7}, "from 1 to 1,000,000"),
+        ("adaptive", {"levels": 0}, "levels must be a whole number at least 1 or null"),
+        ("adaptive", {"warmup_epochs": "two"}, "warmup_epochs must be a whole number at least 0"),
+        ("mix", {"w_similarity": float("nan")}, "w_similarity must be a finite number at least 0"),
+        ("mix", {"w_similarity": float("inf")}, "finite number"),
+    ],
+)
 def test_run_config_refuses_bad_values_with_the_rule(sampler, params, message):
     with pytest.raises(ConfigError) as error:
         RunConfig(sampler=sampler, sampler_params=params).validate()
@@ -38,7 +41,10 @@ def test_run_config_refuses_bad_values_with_the_rule(sampler, params, message):
 def test_good_values_are_normalised_not_replaced():
     spec = SAMPLERS["adaptive"]
     assert spec.check_params({"selection_pressure": 2, "warmup_epochs": 3.0, "levels": None}) == {
-        "selection_pressure": 2.0, "warmup_epochs": 3, "levels": None}
+        "selection_pressure": 2.0,
+        "warmup_epochs": 3,
+        "levels": None,
+    }
     assert isinstance(spec.check_params({"selection_pressure": 2})["selection_pressure"], float)
     RunConfig(sampler="badge", sampler_params={"label": "known"}).validate()
 
@@ -52,8 +58,9 @@ def test_a_param_says_its_rule_in_words():
 
 
 def test_cli_refuses_a_bad_choice_with_exit_2_and_writes_no_store(isolated_home, capsys):
-    code = main(["run", "--dataset", "digits", "--target-class", "3", "--sampler", "badge",
-                 "--sampler-param", "label=foo"])
+    code = main(
+        ["run", "--dataset", "digits", "--target-class", "3", "--sampler", "badge", "--sampler-param", "label=foo"]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "parameter label must be one of known, predicted, got 'foo'" in err[0]
     assert not (isolated_home / "runs.db").exists()

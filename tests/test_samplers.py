@@ -12,14 +12,27 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
-from weakneg_core.errors import ConfigError
-from weakneg_core.models import HEADS
-from weakneg_core.models.gradients import autograd_embedding
-from weakneg_core.samplers import SAMPLERS, Pool, get_sampler
-from weakneg_core.samplers.adaptive import adaptive_probabilities
+from weakneg.errors import ConfigError
+from weakneg.models import HEADS
+from weakneg.models.gradients import autograd_embedding
+from weakneg.samplers import SAMPLERS, Pool, get_sampler
+from weakneg.samplers.adaptive import adaptive_probabilities
 
-ALL = ["random", "full", "margin", "least_confidence", "entropy", "grad_norm", "badge", "kl_prob", "kl_embedding",
-       "svm_margin", "coreset", "adaptive", "mix"]
+ALL = [
+    "random",
+    "full",
+    "margin",
+    "least_confidence",
+    "entropy",
+    "grad_norm",
+    "badge",
+    "kl_prob",
+    "kl_embedding",
+    "svm_margin",
+    "coreset",
+    "adaptive",
+    "mix",
+]
 
 
 def make_pool(n=40, n_pos=8, head="mean_softmax", d=6, seed=0, epoch=3) -> Pool:
@@ -28,8 +41,17 @@ def make_pool(n=40, n_pos=8, head="mean_softmax", d=6, seed=0, epoch=3) -> Pool:
     layer = HEADS[head](d)
     h, pos = torch.randn(n, 5, d), torch.randn(n_pos, 5, d) + 0.5
     with torch.no_grad():
-        return Pool(layer(h), layer.pool(h), h, torch.zeros(n, dtype=torch.long), layer(pos), layer.pool(pos), layer,
-                    epoch, positive_instance_features=pos)
+        return Pool(
+            layer(h),
+            layer.pool(h),
+            h,
+            torch.zeros(n, dtype=torch.long),
+            layer(pos),
+            layer.pool(pos),
+            layer,
+            epoch,
+            positive_instance_features=pos,
+        )
 
 
 def pool_from_probs(probs, positive_probs=None, features=None) -> Pool:
@@ -37,9 +59,18 @@ def pool_from_probs(probs, positive_probs=None, features=None) -> Pool:
     probs = torch.as_tensor(probs, dtype=torch.float64)
     positive_probs = torch.as_tensor([[0.3, 0.7]] if positive_probs is None else positive_probs, dtype=torch.float64)
     n = len(probs)
-    feats = torch.zeros(n, 3, dtype=torch.float64) if features is None else torch.as_tensor(features, dtype=torch.float64)
-    return Pool(probs.log(), feats, feats[:, None], torch.zeros(n, dtype=torch.long), positive_probs.log(),
-                torch.zeros(len(positive_probs), feats.shape[1], dtype=torch.float64), HEADS["mean_softmax"](3))
+    feats = (
+        torch.zeros(n, 3, dtype=torch.float64) if features is None else torch.as_tensor(features, dtype=torch.float64)
+    )
+    return Pool(
+        probs.log(),
+        feats,
+        feats[:, None],
+        torch.zeros(n, dtype=torch.long),
+        positive_probs.log(),
+        torch.zeros(len(positive_probs), feats.shape[1], dtype=torch.float64),
+        HEADS["mean_softmax"](3),
+    )
 
 
 def pick(name, pool, k, seed=0, **params):
@@ -139,8 +170,9 @@ def test_svm_margin_agrees_with_scikit_learn():
     pool = make_pool(n=60, n_pos=15)
     pos, neg = pool.positive_features.double().numpy(), pool.features.double().numpy()
     x, y = np.concatenate([pos, neg]), np.r_[np.ones(len(pos)), -np.ones(len(neg))]
-    reference = make_pipeline(StandardScaler(), LinearSVC(C=0.5, class_weight="balanced", random_state=0,
-                                                          max_iter=2000)).fit(x, y)
+    reference = make_pipeline(
+        StandardScaler(), LinearSVC(C=0.5, class_weight="balanced", random_state=0, max_iter=2000)
+    ).fit(x, y)
     selection = pick("svm_margin", pool, 10, C=0.5)
     np.testing.assert_allclose(selection.scores, -reference.decision_function(neg), rtol=1e-6, atol=1e-8)
     assert selection.indices.tolist() == np.argsort(selection.scores, kind="stable")[:10].tolist()
@@ -171,8 +203,15 @@ def test_coreset_matches_brute_force_and_never_increases():
 
 def test_coreset_duplicates_and_broken_features():
     features = torch.tensor([[0.0, 0.0], [3.0, 0.0], [3.0, 0.0], [float("nan"), 1.0], [1.0, 0.0]])
-    pool = Pool(torch.zeros(5, 2), features, features[:, None], torch.zeros(5, dtype=torch.long), torch.zeros(1, 2),
-                torch.zeros(1, 2), HEADS["mean_softmax"](2))
+    pool = Pool(
+        torch.zeros(5, 2),
+        features,
+        features[:, None],
+        torch.zeros(5, dtype=torch.long),
+        torch.zeros(1, 2),
+        torch.zeros(1, 2),
+        HEADS["mean_softmax"](2),
+    )
     selection = pick("coreset", pool, 5)
     assert selection.indices.tolist() == [1, 4, 0, 2, 3]  # duplicate of a center: distance 0; NaN row last
     np.testing.assert_allclose(selection.scores, [0, 3, 0, 0, 1])
@@ -181,8 +220,10 @@ def test_coreset_duplicates_and_broken_features():
 def test_adaptive_probabilities_by_hand():
     loss = torch.tensor([0.0, 0.5, 1.0, 1.0])  # N = 4 levels: q = ceil(loss / 0.25) = 0, 2, 4, 4
     np.testing.assert_allclose(adaptive_probabilities(loss, 4.0), np.array([1, 2, 4, 4]) / 11)
-    np.testing.assert_allclose(adaptive_probabilities(torch.tensor([0.1, 0.3]), 9.0, levels=3),
-                               np.array([9 ** (1 / 3), 9.0]) / (9 ** (1 / 3) + 9))  # q = ceil(0.1/0.1) = 1, 3
+    np.testing.assert_allclose(
+        adaptive_probabilities(torch.tensor([0.1, 0.3]), 9.0, levels=3),
+        np.array([9 ** (1 / 3), 9.0]) / (9 ** (1 / 3) + 9),
+    )  # q = ceil(0.1/0.1) = 1, 3
     assert np.allclose(adaptive_probabilities(torch.tensor([0.0, 0.0]), 4.0), 0.5)  # all zero: uniform
     p = adaptive_probabilities(torch.tensor([float("nan"), 1.0]), 4.0)
     np.testing.assert_allclose(p, [1 / 5, 4 / 5])  # NaN loss: level 0
@@ -223,15 +264,18 @@ def test_mix_matches_its_three_terms():
     assert only_grad.indices.tolist() == pick("grad_norm", pool, 7).indices.tolist()
 
 
-@pytest.mark.parametrize("name,params,message", [
-    ("grad_norm", {"label": "guess"}, "label must be"),
-    ("badge", {"label": 1}, "label must be"),
-    ("adaptive", {"selection_pressure": 0}, "greater than 0"),
-    ("adaptive", {"levels": 0}, "levels must be"),
-    ("mix", {"w_diversity": -1}, "at least 0"),
-    ("svm_margin", {"C": "big"}, "finite number"),
-    ("margin", {"temperature": 2}, "has no parameter"),
-])
+@pytest.mark.parametrize(
+    "name,params,message",
+    [
+        ("grad_norm", {"label": "guess"}, "label must be"),
+        ("badge", {"label": 1}, "label must be"),
+        ("adaptive", {"selection_pressure": 0}, "greater than 0"),
+        ("adaptive", {"levels": 0}, "levels must be"),
+        ("mix", {"w_diversity": -1}, "at least 0"),
+        ("svm_margin", {"C": "big"}, "finite number"),
+        ("margin", {"temperature": 2}, "has no parameter"),
+    ],
+)
 def test_bad_parameters_say_what_to_do(name, params, message):
     with pytest.raises(ConfigError, match=message):
         pick(name, make_pool(), 5, **params)
@@ -252,5 +296,6 @@ def test_uncertainty_order_survives_near_certain_predictions():
     assert pick("margin", pool, 4).indices.tolist() == expected
     assert pick("least_confidence", pool, 4).indices.tolist() == expected
     assert pick("entropy", pool, 4).indices.tolist() == expected
-    np.testing.assert_allclose(pick("least_confidence", pool, 0).scores, np.exp(-np.array([20.0, 14, 18, 16])),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        pick("least_confidence", pool, 0).scores, np.exp(-np.array([20.0, 14, 18, 16])), rtol=1e-5
+    )

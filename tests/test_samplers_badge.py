@@ -7,10 +7,10 @@ import pytest
 import torch
 from scipy import stats
 
-from weakneg_core.models import HEADS
-from weakneg_core.models.gradients import GradEmbedding, autograd_embedding, gradient_embedding
-from weakneg_core.samplers import Pool, get_sampler
-from weakneg_core.samplers.badge import kmeans_pp_seeds
+from weakneg.models import HEADS
+from weakneg.models.gradients import GradEmbedding, autograd_embedding, gradient_embedding
+from weakneg.samplers import Pool, get_sampler
+from weakneg.samplers.badge import kmeans_pp_seeds
 
 
 def embedding(n, head="mean_softmax", seed=0, d=4):
@@ -32,8 +32,15 @@ def test_first_pick_is_the_largest_norm_and_nothing_repeats(head):
     h = torch.randn(30, 5, 6)
     with torch.no_grad():
         log_probs = layer(h)
-    pool = Pool(log_probs, layer.pool(h).detach(), h, torch.zeros(30, dtype=torch.long), log_probs[:2],
-                layer.pool(h[:2]).detach(), layer)
+    pool = Pool(
+        log_probs,
+        layer.pool(h).detach(),
+        h,
+        torch.zeros(30, dtype=torch.long),
+        log_probs[:2],
+        layer.pool(h[:2]).detach(),
+        layer,
+    )
     for label in ("predicted", "known"):
         labels = log_probs.argmax(1) if label == "predicted" else pool.labels
         norms = autograd_embedding(layer, h, labels).pow(2).sum(1).numpy()
@@ -58,15 +65,16 @@ def test_deterministic_for_a_seed_and_factored_equals_dense():
     emb, g = embedding(200, seed=1)
     first = kmeans_pp_seeds(emb, 40, np.random.default_rng(11))[0]
     np.testing.assert_array_equal(first, kmeans_pp_seeds(emb, 40, np.random.default_rng(11))[0])
-    np.testing.assert_array_equal(first, kmeans_pp_seeds(GradEmbedding(dense=torch.as_tensor(g)), 40,
-                                                         np.random.default_rng(11))[0])
+    np.testing.assert_array_equal(
+        first, kmeans_pp_seeds(GradEmbedding(dense=torch.as_tensor(g)), 40, np.random.default_rng(11))[0]
+    )
     assert not np.array_equal(first, kmeans_pp_seeds(emb, 40, np.random.default_rng(12))[0])
 
 
 def exact_sequence_probabilities(g, k):
     """P(pick order) for k-means++ seeding from the largest norm, by enumeration."""
     n = len(g)
-    first = int(np.argmax((g ** 2).sum(1)))
+    first = int(np.argmax((g**2).sum(1)))
     result = {}
     for rest in itertools.permutations([i for i in range(n) if i != first], k - 1):
         chosen, p = [first], 1.0
@@ -147,7 +155,7 @@ def test_second_pick_distribution_across_blocks_in_float32():
     against the exact D^2 / sum D^2, in 20 cells of equal expected mass taken in pool order."""
     n, runs = 2_200, 2_500
     emb, g = float32_embedding(n, 16, seed=3)
-    first = int(np.argmax((g ** 2).sum(1)))
+    first = int(np.argmax((g**2).sum(1)))
     d2 = ((g - g[first]) ** 2).sum(1)
     probabilities = d2 / d2.sum()
     seconds = np.array([kmeans_pp_seeds(emb, 2, np.random.default_rng(seed))[0] for seed in range(runs)])

@@ -8,7 +8,7 @@ import torch
 from sklearn.datasets import load_digits
 from skactiveml.pool import CoreSet
 
-from weakneg_core.samplers.coreset import k_center_greedy
+from weakneg.samplers.coreset import k_center_greedy
 
 
 def digits_features(seed=0):

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from weakneg_core.models import HEADS
-from weakneg_core.samplers import Pool, get_sampler
+from weakneg.models import HEADS
+from weakneg.samplers import Pool, get_sampler
 
 DIGITS = 1000
 
@@ -17,8 +17,9 @@ def saturated_logit_gaps(n=240, seed=0):
     """Logit gaps z = z_neg - z_pos: a few undecided bags, most between p = 1e-9 and 1e-300, some beyond
     float64's exponent range (1e-330, 1e-400), a few confident the other way, and exact duplicates."""
     rng = np.random.default_rng(seed)
-    gaps = np.r_[rng.uniform(-3, 3, 20), rng.uniform(20, 690, n - 40), rng.uniform(760, 920, 10),
-                 -rng.uniform(40, 300, 10)]
+    gaps = np.r_[
+        rng.uniform(-3, 3, 20), rng.uniform(20, 690, n - 40), rng.uniform(760, 920, 10), -rng.uniform(40, 300, 10)
+    ]
     gaps[5], gaps[7] = gaps[30], gaps[31]  # exact ties: the lower position goes first
     return rng.permutation(gaps)
 
@@ -28,8 +29,15 @@ def pool_from_gaps(gaps, dtype):
     log_probs = torch.log_softmax(logits.to(dtype), dim=1)
     n = len(gaps)
     feats = torch.zeros(n, 3, dtype=dtype)
-    return Pool(log_probs, feats, feats[:, None], torch.zeros(n, dtype=torch.long), log_probs[:1], feats[:1],
-                HEADS["mean_softmax"](3))
+    return Pool(
+        log_probs,
+        feats,
+        feats[:, None],
+        torch.zeros(n, dtype=torch.long),
+        log_probs[:1],
+        feats[:1],
+        HEADS["mean_softmax"](3),
+    )
 
 
 def reference(log_probs, name):
@@ -86,7 +94,14 @@ def test_the_naive_margin_would_have_lost_the_order():
 def test_certain_bags_rank_before_nan_ones():
     log_probs = torch.tensor([[float("nan"), float("nan")], [0.0, -float("inf")], [-0.1, -2.35]], dtype=torch.float64)
     feats = torch.zeros(3, 3, dtype=torch.float64)
-    pool = Pool(log_probs, feats, feats[:, None], torch.zeros(3, dtype=torch.long), log_probs[:1], feats[:1],
-                HEADS["mean_softmax"](3))
+    pool = Pool(
+        log_probs,
+        feats,
+        feats[:, None],
+        torch.zeros(3, dtype=torch.long),
+        log_probs[:1],
+        feats[:1],
+        HEADS["mean_softmax"](3),
+    )
     for name in ("margin", "least_confidence", "entropy"):
         assert get_sampler(name)(pool, 3, np.random.default_rng(0), {}).indices.tolist() == [2, 1, 0], name

@@ -1,4 +1,4 @@
-"""`python -m weakneg_core serve [--demo]`: the command that serves the app with the project's settings, and
+"""`python -m weakneg serve [--demo]`: the command that serves the app with the project's settings, and
 `--demo` reaching app.py (as `streamlit run app.py -- --demo` passes it) as read-only mode. The browser test of a
 served demo is in test_browser_frame.py."""
 
@@ -7,8 +7,8 @@ import sys
 
 from streamlit.testing.v1 import AppTest
 
-from weakneg_core.cli import main
-from weakneg_core.cli.serve import APP, streamlit_argv
+from weakneg.cli import main
+from weakneg.cli.serve import APP, streamlit_argv
 from test_app_pages import APP as APP_IN_TESTS, no_exceptions
 
 

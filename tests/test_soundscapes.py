@@ -9,13 +9,13 @@ import pytest
 import soundfile
 import torch
 
-from weakneg_core.config import RunConfig
-from weakneg_core.data import class_names, dataset_status, load_bags
-from weakneg_core.data import features
-from weakneg_core.data.soundscapes import SAMPLES_DIR, SoundscapeSettings, generate, source_files
-from weakneg_core.errors import ConfigError, DatasetMissing
-from weakneg_core.store import FINISHED
-from weakneg_core.train import run_experiment
+from weakneg.config import RunConfig
+from weakneg.data import class_names, dataset_status, load_bags
+from weakneg.data import features
+from weakneg.data.soundscapes import SAMPLES_DIR, SoundscapeSettings, generate, source_files
+from weakneg.errors import ConfigError, DatasetMissing
+from weakneg.store import FINISHED
+from weakneg.train import run_experiment
 
 pytestmark = pytest.mark.slow  # generates audio from the Debian samples
 
@@ -74,13 +74,13 @@ def test_clips_hold_the_events_their_weak_labels_name(home):
         samples, rate = soundfile.read(folder / entry["file"])
         assert rate == 16000 and len(samples) == 160000
         first = min(event["onset_s"] for event in entry["events"])
-        before = samples[:int(first * rate)]
+        before = samples[: int(first * rate)]
         if len(before) > 1600:  # the stretch before the first event is low-level noise only
-            assert np.sqrt(np.mean(before ** 2)) == pytest.approx(noise_rms, rel=0.2)
+            assert np.sqrt(np.mean(before**2)) == pytest.approx(noise_rms, rel=0.2)
         for event in entry["events"]:  # where the manifest puts an event, the clip is louder than the noise
             start = int(event["onset_s"] * rate)
             length = int(soundfile.info(SAMPLES_DIR / event["source"]).duration * rate)
-            assert np.sqrt(np.mean(samples[start:start + length] ** 2)) > 2 * noise_rms
+            assert np.sqrt(np.mean(samples[start : start + length] ** 2)) > 2 * noise_rms
 
 
 def test_bags_contents_follow_the_manifest_and_generation_is_cached(home):
@@ -110,9 +110,19 @@ def test_options_and_missing_samples_are_reported_clearly(tmp_path):
 
 
 def test_two_epochs_with_badge_augmentation_and_weighted_sampling(home, store, one_thread):
-    cfg = RunConfig(dataset="soundscapes", target_class="ambi", model="audio_cnn", sampler="badge", epochs=2,
-                    pn_ratio=1.0, augment=True, weighted_sampling=True, batch_size=8, val_fraction=0.2,
-                    dataset_options=OPTIONS)
+    cfg = RunConfig(
+        dataset="soundscapes",
+        target_class="ambi",
+        model="audio_cnn",
+        sampler="badge",
+        epochs=2,
+        pn_ratio=1.0,
+        augment=True,
+        weighted_sampling=True,
+        batch_size=8,
+        val_fraction=0.2,
+        dataset_options=OPTIONS,
+    )
     result = run_experiment(cfg, store)
     assert result.status == FINISHED and len(result.history) == 2 and "val_ap" in result.history[-1]
     assert all(0 <= epoch["ap"] <= 1 and 0 <= epoch["auc"] <= 1 for epoch in result.history)

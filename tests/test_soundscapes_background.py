@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from weakneg_core.data import load_bags, making, soundscapes
-from weakneg_core.config import RunConfig
-from weakneg_core.data.soundscapes import SoundscapeSettings, generate, preparation, prepare_in_background
+from weakneg.data import load_bags, making, soundscapes
+from weakneg.config import RunConfig
+from weakneg.data.soundscapes import SoundscapeSettings, generate, preparation, prepare_in_background
 from test_app_pages import APP, no_exceptions
 
 pytestmark = pytest.mark.slow  # generates audio from the Debian samples
@@ -67,12 +67,20 @@ def test_states_progress_and_a_second_request_makes_nothing(gate):
     assert len(making_threads()) == 1
 
     # another process asking for the same set waits for this one instead of generating it again
-    script = ("import json, sys; from weakneg_core.data import soundscapes as s\n"
-              "calls = []\nreal = s.write_clips\n"
-              "s.write_clips = lambda *a, **k: (calls.append(1), real(*a, **k))[1]\n"
-              f"s.generate(s.SoundscapeSettings.from_options({OPTIONS!r}))\nprint(json.dumps(len(calls)))")
-    other = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=dict(os.environ), stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    script = (
+        "import json, sys; from weakneg.data import soundscapes as s\n"
+        "calls = []\nreal = s.write_clips\n"
+        "s.write_clips = lambda *a, **k: (calls.append(1), real(*a, **k))[1]\n"
+        f"s.generate(s.SoundscapeSettings.from_options({OPTIONS!r}))\nprint(json.dumps(len(calls)))"
+    )
+    other = subprocess.Popen(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(2.0)
     assert other.poll() is None  # still waiting: the set is not finished
     opened.set()
@@ -85,15 +93,13 @@ def test_states_progress_and_a_second_request_makes_nothing(gate):
     assert prepare_in_background(OPTIONS).state == making.READY and not making_threads()
     folder = generate(SoundscapeSettings.from_options(OPTIONS))
     assert len(json.loads((folder / "manifest.json").read_text())["splits"]["train"]) == 12
-    data = load_bags(RunConfig(dataset="soundscapes", target_class="tabla", model="audio_cnn",
-                               dataset_options=OPTIONS))
+    data = load_bags(RunConfig(dataset="soundscapes", target_class="tabla", model="audio_cnn", dataset_options=OPTIONS))
     assert len(data.train.labels) == 12 and len(data.test.labels) == 8
 
 
 def test_a_stale_lock_is_taken_over(tmp_path):
     maker = making.Maker(tmp_path / "set", lambda: (tmp_path / "set").is_dir())
-    maker.lock.write_text(json.dumps({"pid": 2**22 + 12345, "host": making.liveness.host(),
-                                      "process_start": "gone"}))
+    maker.lock.write_text(json.dumps({"pid": 2**22 + 12345, "host": making.liveness.host(), "process_start": "gone"}))
     assert maker.progress().state == making.NOT_STARTED  # its process is gone
     assert maker.acquire() and not making.Maker(tmp_path / "set", lambda: False).acquire()
     maker.release()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from postgres_support import any_store, postgres_cluster  # noqa: F401  (fixtures)
 
-from weakneg_core.store import FINISHED, INTERRUPTED, QUEUED, RUNNING, CorruptArtifact, RunStore
+from weakneg.store import FINISHED, INTERRUPTED, QUEUED, RUNNING, CorruptArtifact, RunStore
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_sqlite_uses_wal(tmp_path):
 
 READER = """
 import sys, time
-from weakneg_core.store import RunStore
+from weakneg.store import RunStore
 reader, counts = RunStore(sys.argv[1]), []
 deadline = time.monotonic() + 60
 while (not counts or counts[-1] < 60) and time.monotonic() < deadline:
@@ -66,8 +66,10 @@ print(" ".join(map(str, counts)))
 def test_one_writer_and_several_readers(tmp_path):
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     writer = RunStore(url)
-    readers = [subprocess.Popen([sys.executable, "-c", READER, url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True) for _ in range(3)]
+    readers = [
+        subprocess.Popen([sys.executable, "-c", READER, url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
     for i in range(60):
         run_id = writer.create_run({"dataset": "digits", "epochs": 1})
         writer.add_epoch(run_id, 1, {"ap": i / 60})
@@ -155,12 +157,22 @@ def test_a_read_only_store_folder_is_listed_and_shown_without_writing(tmp_path):
         url = f"{store.url}?mode=ro"
         env = {**os.environ, "WEAKNEG_HOME": str(tmp_path / "home")}
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        listed = subprocess.run([sys.executable, "-m", "weakneg_core", "list", "--store", url, "--json"],
-                                capture_output=True, text=True, env=env, cwd=root)
+        listed = subprocess.run(
+            [sys.executable, "-m", "weakneg", "list", "--store", url, "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=root,
+        )
         assert listed.returncode == 0, listed.stderr
         assert '"status": "interrupted"' in listed.stdout
-        shown = subprocess.run([sys.executable, "-m", "weakneg_core", "show", str(run_id), "--store", url],
-                               capture_output=True, text=True, env=env, cwd=root)
+        shown = subprocess.run(
+            [sys.executable, "-m", "weakneg", "show", str(run_id), "--store", url],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=root,
+        )
         assert shown.returncode == 0, shown.stderr
         assert "0.25" in shown.stdout and "interrupted" in shown.stdout
         assert {p.name: p.read_bytes() for p in folder.iterdir()} == before

@@ -4,15 +4,16 @@ import itertools
 
 import pytest
 
-from weakneg_core.cli import main
-from weakneg_core.config import RunConfig
-from weakneg_core.errors import ConfigError
-from weakneg_core.sweep import CONFIRM_AT, SweepConfig, SweepTooLarge, progress
+from weakneg.cli import main
+from weakneg.config import RunConfig
+from weakneg.errors import ConfigError
+from weakneg.sweep import CONFIRM_AT, SweepConfig, SweepTooLarge, progress
 
 
 def test_grid_is_the_product_of_the_lists():
-    sweep = SweepConfig(base=RunConfig(epochs=2), grid={"classes": [0, "3"], "samplers": ["random", "full"],
-                                                        "seeds": [0, 1, 2]})
+    sweep = SweepConfig(
+        base=RunConfig(epochs=2), grid={"classes": [0, "3"], "samplers": ["random", "full"], "seeds": [0, 1, 2]}
+    )
     configs = sweep.expand()
     assert sweep.size() == len(configs) == 2 * 2 * 3
     got = {(c.target_class, c.sampler, c.seed) for c in configs}
@@ -26,17 +27,20 @@ def test_classes_all_expands_from_the_dataset():
     assert SweepConfig(grid={"classes": ["all"], "pn_ratios": [0.5, 0.25]}).size() == 20
 
 
-@pytest.mark.parametrize("grid, message", [
-    ({"samplers": []}, "'samplers' is an empty list"),
-    ({"samplers": ["random", "no_such_sampler"]}, "unknown sampler 'no_such_sampler'"),
-    ({"classes": [0, 42]}, "out of range"),
-    ({"classes": ["shoe"]}, "unknown target class 'shoe'"),
-    ({"colour": ["red"]}, "unknown sweep field 'colour'"),
-    ({"seeds": 3}, "needs a list"),
-    ({"seeds": [1, 1]}, "repeats a value"),
-    ({"pn_ratios": [0.5, -1]}, "pn_ratio must be a number > 0"),
-    ({"classes": ["all", 1]}, "either 'all' or a list"),
-])
+@pytest.mark.parametrize(
+    "grid, message",
+    [
+        ({"samplers": []}, "'samplers' is an empty list"),
+        ({"samplers": ["random", "no_such_sampler"]}, "unknown sampler 'no_such_sampler'"),
+        ({"classes": [0, 42]}, "out of range"),
+        ({"classes": ["shoe"]}, "unknown target class 'shoe'"),
+        ({"colour": ["red"]}, "unknown sweep field 'colour'"),
+        ({"seeds": 3}, "needs a list"),
+        ({"seeds": [1, 1]}, "repeats a value"),
+        ({"pn_ratios": [0.5, -1]}, "pn_ratio must be a number > 0"),
+        ({"classes": ["all", 1]}, "either 'all' or a list"),
+    ],
+)
 def test_invalid_grids_say_what_to_fix(grid, message):
     with pytest.raises(ConfigError, match=message):
         SweepConfig(grid=grid).expand()
@@ -64,15 +68,15 @@ def test_big_grid_needs_confirmation():
 
 
 def test_round_trip_through_a_dict():
-    sweep = SweepConfig(base=RunConfig(epochs=1), grid={"classes": [1], "samplers": ["random"]}, backend="ray",
-                        num_gpus=0.5)
+    sweep = SweepConfig(
+        base=RunConfig(epochs=1), grid={"classes": [1], "samplers": ["random"]}, backend="ray", num_gpus=0.5
+    )
     again = SweepConfig.from_dict(sweep.to_dict())
     assert again.to_dict() == sweep.to_dict() and again.base.epochs == 1
 
 
 def test_cli_refuses_a_huge_grid_without_yes(store, capsys):
-    args = ["sweep", "--dataset", "digits", "--classes", "all", "--seeds", *map(str, range(1000)),
-            "--store", store.url]
+    args = ["sweep", "--dataset", "digits", "--classes", "all", "--seeds", *map(str, range(1000)), "--store", store.url]
     assert main(args) == 2
     assert "--yes" in capsys.readouterr().err
     assert store.list_sweeps() == [] and store.count_runs() == 0  # nothing written
@@ -94,9 +98,11 @@ def test_cli_one_line_errors(store, capsys):
 
 
 def test_each_sampler_gets_its_own_parameters():
-    sweep = SweepConfig(base=RunConfig(epochs=1), grid={"classes": [1], "samplers": ["random", "badge", "mix"],
-                                                        "seeds": [0, 1]},
-                        sampler_params={"badge": {"label": "known"}, "mix": {"w_similarity": 2}})
+    sweep = SweepConfig(
+        base=RunConfig(epochs=1),
+        grid={"classes": [1], "samplers": ["random", "badge", "mix"], "seeds": [0, 1]},
+        sampler_params={"badge": {"label": "known"}, "mix": {"w_similarity": 2}},
+    )
     by_sampler = {c.sampler: c.sampler_params for c in sweep.expand()}
     assert by_sampler == {"random": {}, "badge": {"label": "known"}, "mix": {"w_similarity": 2.0}}  # int -> float
     assert isinstance(by_sampler["mix"]["w_similarity"], float)
@@ -104,14 +110,17 @@ def test_each_sampler_gets_its_own_parameters():
     assert [c.to_dict() for c in again.expand()] == [c.to_dict() for c in sweep.expand()]
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"badge": {"label": "foo"}}, "parameter label must be one of known, predicted, got 'foo'"),
-    ({"mix": {"w_diversity": -1}}, "w_diversity must be a finite number at least 0"),
-    ({"badge": {"colour": 1}}, "colour"),
-    ({"margin": {"label": "known"}}, "'margin', which this sweep does not run"),
-    ({"nope": {}}, "unknown sampler 'nope'"),
-    ({"badge": "label=known"}, "must be KEY: VALUE pairs"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"badge": {"label": "foo"}}, "parameter label must be one of known, predicted, got 'foo'"),
+        ({"mix": {"w_diversity": -1}}, "w_diversity must be a finite number at least 0"),
+        ({"badge": {"colour": 1}}, "colour"),
+        ({"margin": {"label": "known"}}, "'margin', which this sweep does not run"),
+        ({"nope": {}}, "unknown sampler 'nope'"),
+        ({"badge": "label=known"}, "must be KEY: VALUE pairs"),
+    ],
+)
 def test_bad_sampler_parameters_are_refused(params, message):
     sweep = SweepConfig(grid={"classes": [1], "samplers": ["random", "badge", "mix"]}, sampler_params=params)
     with pytest.raises(ConfigError, match=message):
@@ -119,15 +128,24 @@ def test_bad_sampler_parameters_are_refused(params, message):
 
 
 def test_sweeps_saved_before_per_sampler_parameters_still_load():
-    old = {"base": RunConfig(epochs=1, sampler="grad_norm", sampler_params={"label": "known"}).to_dict(),  # shared
-           "grid": {"target_class": [1], "sampler": ["grad_norm", "badge"]}, "backend": "local", "retries": 1,
-           "max_concurrent": 0, "num_cpus": 1.0, "num_gpus": 0.0, "address": None}
+    old = {
+        "base": RunConfig(epochs=1, sampler="grad_norm", sampler_params={"label": "known"}).to_dict(),  # shared
+        "grid": {"target_class": [1], "sampler": ["grad_norm", "badge"]},
+        "backend": "local",
+        "retries": 1,
+        "max_concurrent": 0,
+        "num_cpus": 1.0,
+        "num_gpus": 0.0,
+        "address": None,
+    }
     sweep = SweepConfig.from_dict(old)
     assert sweep.sampler_params == {}
     assert [c.sampler_params for c in sweep.expand()] == [{"label": "known"}] * 2
     mixed = SweepConfig.from_dict({**old, "sampler_params": {"badge": {"label": "predicted"}}})  # own over shared
-    assert {c.sampler: c.sampler_params["label"] for c in mixed.expand()} == {"grad_norm": "known",
-                                                                              "badge": "predicted"}
+    assert {c.sampler: c.sampler_params["label"] for c in mixed.expand()} == {
+        "grad_norm": "known",
+        "badge": "predicted",
+    }
 
 
 def test_cli_sampler_parameters(store, capsys):
@@ -143,7 +161,7 @@ def test_cli_sampler_parameters(store, capsys):
 
 
 def test_a_sweep_stored_before_per_sampler_parameters_resumes(store, capsys):
-    from weakneg_core.store import FINISHED
+    from weakneg.store import FINISHED
 
     old = SweepConfig(base=RunConfig(epochs=1), grid={"classes": [1], "samplers": ["random"]}).to_dict()
     del old["sampler_params"]  # what sweeps stored before the field existed

@@ -5,16 +5,37 @@ import json
 import os
 import time
 
-from weakneg_core.cli import main
-from weakneg_core.config import RunConfig
-from weakneg_core.store import ACTIVE, CANCELLED, FINISHED, RUNNING
-from weakneg_core.sweep import SweepConfig, cancel_sweep, launch_background, progress
+from weakneg.cli import main
+from weakneg.config import RunConfig
+from weakneg.store import ACTIVE, CANCELLED, FINISHED, RUNNING
+from weakneg.sweep import SweepConfig, cancel_sweep, launch_background, progress
 
 
 def test_local_sweep_from_the_cli_then_its_report(store, tmp_path, capsys):
-    code = main(["sweep", "--dataset", "digits", "--classes", "4", "--samplers", "random", "--seeds", "0",
-                 "--epochs", "1", "--set", "save_embeddings=none", "--max-concurrent", "2", "--sweep-id", "cli-local",
-                 "--json", "--store", store.url])
+    code = main(
+        [
+            "sweep",
+            "--dataset",
+            "digits",
+            "--classes",
+            "4",
+            "--samplers",
+            "random",
+            "--seeds",
+            "0",
+            "--epochs",
+            "1",
+            "--set",
+            "save_embeddings=none",
+            "--max-concurrent",
+            "2",
+            "--sweep-id",
+            "cli-local",
+            "--json",
+            "--store",
+            store.url,
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured
     summary = json.loads(captured.out)
@@ -39,8 +60,9 @@ def test_local_sweep_from_the_cli_then_its_report(store, tmp_path, capsys):
 
 
 def test_background_sweep_can_be_cancelled(store):
-    sweep = SweepConfig(base=RunConfig(epochs=30, save_embeddings="none"),
-                        grid={"classes": [5], "seeds": [0, 1, 2]}, max_concurrent=1)
+    sweep = SweepConfig(
+        base=RunConfig(epochs=30, save_embeddings="none"), grid={"classes": [5], "seeds": [0, 1, 2]}, max_concurrent=1
+    )
     sweep_id, pid = launch_background(sweep, store, sweep_id="bg")
     deadline = time.monotonic() + 120
     while not any(r["status"] == RUNNING and r["pid"] for r in store.list_runs(sweep_id="bg")):

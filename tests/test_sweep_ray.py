@@ -2,10 +2,10 @@
 
 import pytest
 
-from weakneg_core import comparison
-from weakneg_core.config import RunConfig
-from weakneg_core.store import FAILED, FINISHED, INTERRUPTED
-from weakneg_core.sweep import SweepConfig, run_sweep
+from weakneg import comparison
+from weakneg.config import RunConfig
+from weakneg.store import FAILED, FINISHED, INTERRUPTED
+from weakneg.sweep import SweepConfig, run_sweep
 
 pytestmark = pytest.mark.slow  # starts Ray
 
@@ -23,14 +23,19 @@ def local_ray(tmp_path_factory):
 
 
 def test_ray_sweep_lands_in_the_store(store):
-    sweep = SweepConfig(base=BASE, grid={"classes": [1, 7], "samplers": ["random", "margin"], "seeds": [0]},
-                        backend="ray")
+    sweep = SweepConfig(
+        base=BASE, grid={"classes": [1, 7], "samplers": ["random", "margin"], "seeds": [0]}, backend="ray"
+    )
     seen = []
     result = run_sweep(sweep, store, sweep_id="ray-grid", on_progress=seen.append, poll_s=0.2)
     assert result.status == FINISHED and result.counts[FINISHED] == 4 and result.skipped == 0
     runs = store.list_runs(sweep_id="ray-grid")
-    assert {(r["target_class"], r["sampler"]) for r in runs} == {(1, "random"), (1, "margin"), (7, "random"),
-                                                                 (7, "margin")}
+    assert {(r["target_class"], r["sampler"]) for r in runs} == {
+        (1, "random"),
+        (1, "margin"),
+        (7, "random"),
+        (7, "margin"),
+    }
     for run in runs:
         assert run["status"] == FINISHED and run["epochs_done"] == 1 and 0 <= run["final_ap"] <= 1
         assert len(store.epochs(run["id"])) == 1 and run["pid"] is not None

@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
-from weakneg_core.config import RunConfig
-from weakneg_core.samplers import SAMPLERS, SamplerSpec
-from weakneg_core.store import CANCELLED, FAILED, FINISHED
-from weakneg_core.train import run_experiment
+from weakneg.config import RunConfig
+from weakneg.samplers import SAMPLERS, SamplerSpec
+from weakneg.store import CANCELLED, FAILED, FINISHED
+from weakneg.train import run_experiment
+
 
 def quick(**changes) -> RunConfig:
     return RunConfig(**{"dataset": "digits", "target_class": 3, "epochs": 2, **changes})

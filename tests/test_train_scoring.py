@@ -4,10 +4,10 @@ but not the positive bags, samplers that compare with positives score both, and 
 import numpy as np
 import pytest
 
-from weakneg_core.config import RunConfig
-from weakneg_core.data import load_bags
-from weakneg_core.samplers import SAMPLERS
-from weakneg_core.train import Experiment
+from weakneg.config import RunConfig
+from weakneg.data import load_bags
+from weakneg.samplers import SAMPLERS
+from weakneg.train import Experiment
 
 
 def traced_run(sampler, store=None, save_embeddings="none", epochs=2):
@@ -17,8 +17,13 @@ def traced_run(sampler, store=None, save_embeddings="none", epochs=2):
 
     def spy(bags, positions):
         if bags is experiment.train_bags:  # evaluation passes go over the test split
-            calls.append("pool" if np.array_equal(positions, experiment.pool) else
-                         "positives" if np.array_equal(positions, experiment.positives) else "other")
+            calls.append(
+                "pool"
+                if np.array_equal(positions, experiment.pool)
+                else "positives"
+                if np.array_equal(positions, experiment.positives)
+                else "other"
+            )
         return forward_all(bags, positions)
 
     experiment.forward_all = spy
@@ -27,11 +32,19 @@ def traced_run(sampler, store=None, save_embeddings="none", epochs=2):
     return calls, result
 
 
-@pytest.mark.parametrize("sampler, expected", [
-    ("random", []), ("full", []),
-    ("margin", ["pool"]), ("grad_norm", ["pool"]), ("badge", ["pool"]), ("adaptive", ["pool"]),
-    ("kl_prob", ["pool", "positives"]), ("coreset", ["pool", "positives"]),
-])
+@pytest.mark.parametrize(
+    "sampler, expected",
+    [
+        ("random", []),
+        ("full", []),
+        ("margin", ["pool"]),
+        ("grad_norm", ["pool"]),
+        ("badge", ["pool"]),
+        ("adaptive", ["pool"]),
+        ("kl_prob", ["pool", "positives"]),
+        ("coreset", ["pool", "positives"]),
+    ],
+)
 def test_each_epoch_scores_what_its_sampler_reads(sampler, expected):
     calls, result = traced_run(sampler)
     assert calls == expected * 2

@@ -9,11 +9,11 @@ import pytest
 import soundfile
 from PIL import Image
 
-from weakneg_core.cli import main
-from weakneg_core.config import RunConfig
-from weakneg_core.data import load_bags
-from weakneg_core.data.user import user_data_options
-from weakneg_core.store import RunStore
+from weakneg.cli import main
+from weakneg.config import RunConfig
+from weakneg.data import load_bags
+from weakneg.data.user import user_data_options
+from weakneg.store import RunStore
 
 SIZES = [2, 1, 4, 3, 2, 5, 1, 3, 2, 4, 3, 2, 1, 2, 3, 4, 2, 3, 1, 2]
 
@@ -56,8 +56,27 @@ def test_image_bags_hold_the_real_images(tmp_path):
 def test_a_run_on_image_bags_from_the_command_line(tmp_path, capsys):
     path, _, _ = write_image_bags(tmp_path)
     store = f"sqlite:///{tmp_path / 'runs.db'}"
-    assert main(["run", "--data", str(path), "--target-class", "0", "--epochs", "1", "--sampler", "grad_norm",
-                 "--dataset-option", "image_size=16", "--store", store, "--json"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--data",
+                str(path),
+                "--target-class",
+                "0",
+                "--epochs",
+                "1",
+                "--sampler",
+                "grad_norm",
+                "--dataset-option",
+                "image_size=16",
+                "--store",
+                store,
+                "--json",
+            ]
+        )
+        == 0
+    )
     run = RunStore(store).get_run(json.loads(capsys.readouterr().out)["run_id"])
     assert run["dataset"] == "image_bags" and run["config"]["model"] == "simple_cnn"
     assert run["config"]["dataset_options"]["fingerprint"].startswith("sha256:")
@@ -71,11 +90,14 @@ def test_changing_one_image_changes_the_fingerprint(tmp_path):
     assert before["fingerprint"] != after["fingerprint"]
 
 
-@pytest.mark.parametrize("case, message", [
-    ("broken image", "1 of 50 image(s) do not open: b0_0.png (not an image)"),
-    ("missing image", "1 of 50 image(s) do not open: b1_0.png (missing)"),
-    ("no path column", "missing path column 'path'"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("broken image", "1 of 50 image(s) do not open: b0_0.png (not an image)"),
+        ("missing image", "1 of 50 image(s) do not open: b1_0.png (missing)"),
+        ("no path column", "missing path column 'path'"),
+    ],
+)
 def test_bad_image_bags_are_refused(tmp_path, capsys, case, message):
     path, frame, _ = write_image_bags(tmp_path)
     if case == "broken image":
@@ -84,8 +106,19 @@ def test_bad_image_bags_are_refused(tmp_path, capsys, case, message):
         (tmp_path / "img" / "b1_0.png").unlink()
     else:
         frame.rename(columns={"path": "file"}).to_csv(path, index=False)
-    args = ["run", "--data", str(path), "--data-format", "images", "--target-class", "0", "--epochs", "1",
-            "--store", f"sqlite:///{tmp_path / 'runs.db'}"]
+    args = [
+        "run",
+        "--data",
+        str(path),
+        "--data-format",
+        "images",
+        "--target-class",
+        "0",
+        "--epochs",
+        "1",
+        "--store",
+        f"sqlite:///{tmp_path / 'runs.db'}",
+    ]
     assert main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
@@ -100,8 +133,9 @@ def write_clips(folder, n=12):
     for i in range(n):
         rate = (8000, 16000, 22050)[i % 3]
         seconds = 1.0 + 0.5 * (i % 4)
-        soundfile.write(folder / "clips" / f"c{i}.wav", (rng.normal(size=int(rate * seconds)) * 0.1).astype(np.float32),
-                        rate)
+        soundfile.write(
+            folder / "clips" / f"c{i}.wav", (rng.normal(size=int(rate * seconds)) * 0.1).astype(np.float32), rate
+        )
         labels = ["dog"] if i % 3 == 0 else ["cat", "bird"] if i % 3 == 1 else []
         rows.append({"clip": f"clips/c{i}.wav", "labels": ";".join(labels)})
     pd.DataFrame(rows).to_csv(folder / "clips.csv", index=False)
@@ -121,11 +155,14 @@ def test_audio_clips_become_audio_bags_with_their_labels(tmp_path):
     assert len(data.train) + len(data.test) == 12
 
 
-@pytest.mark.parametrize("case, message", [
-    ("missing clip", "1 of 12 clip(s) do not open: c2.wav (missing)"),
-    ("not audio", "1 of 12 clip(s) do not open: c3.wav (not audio"),
-    ("unknown label", "labels cow are not in the class list"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("missing clip", "1 of 12 clip(s) do not open: c2.wav (missing)"),
+        ("not audio", "1 of 12 clip(s) do not open: c3.wav (not audio"),
+        ("unknown label", "labels cow are not in the class list"),
+    ],
+)
 def test_bad_audio_clips_are_refused(tmp_path, capsys, case, message):
     path = write_clips(tmp_path)
     extra = []
@@ -136,8 +173,20 @@ def test_bad_audio_clips_are_refused(tmp_path, capsys, case, message):
     else:
         pd.read_csv(path).assign(labels=["cow"] + ["dog"] * 11).to_csv(path, index=False)
         extra = ["--dataset-option", 'classes=["dog", "cat"]']
-    code = main(["run", "--data", str(path), "--target-class", "dog", "--epochs", "1",
-                 "--store", f"sqlite:///{tmp_path / 'runs.db'}", *extra])
+    code = main(
+        [
+            "run",
+            "--data",
+            str(path),
+            "--target-class",
+            "dog",
+            "--epochs",
+            "1",
+            "--store",
+            f"sqlite:///{tmp_path / 'runs.db'}",
+            *extra,
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and message in err[0], err
     assert not (tmp_path / "runs.db").exists()

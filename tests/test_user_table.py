@@ -7,12 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from weakneg_core.cli import main
-from weakneg_core.config import RunConfig
-from weakneg_core.data import load_bags
-from weakneg_core.data.user import user_data_options
-from weakneg_core.errors import ConfigError
-from weakneg_core.store import RunStore
+from weakneg.cli import main
+from weakneg.config import RunConfig
+from weakneg.data import load_bags
+from weakneg.data.user import user_data_options
+from weakneg.errors import ConfigError
+from weakneg.store import RunStore
 
 SIZES = [3, 1, 6, 2, 4, 5, 2, 7, 3, 1, 4, 2] * 3
 
@@ -26,8 +26,14 @@ def instance_frame(seed=0, d=3):
         for i in range(size):
             concept = positive and i == 0
             features = rng.normal(size=d) + (3.0 if concept else 0.0)
-            rows.append({"bag_id": f"bag{b:02d}", **{f"f{j}": features[j] for j in range(d)},
-                         "label": int(positive), "instance_label": int(concept)})
+            rows.append(
+                {
+                    "bag_id": f"bag{b:02d}",
+                    **{f"f{j}": features[j] for j in range(d)},
+                    "label": int(positive),
+                    "instance_label": int(concept),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -46,24 +52,45 @@ def test_csv_table_loads_natural_bags_of_any_size(tmp_path):
     frame = instance_frame()
     frame.to_csv(tmp_path / "bags.csv", index=False)
     dataset, options = user_data_options(tmp_path / "bags.csv")
-    data = load_bags(RunConfig(dataset=dataset, model="mlp", target_class="positive",
-                               dataset_options={**options, "standardize": False}))
+    data = load_bags(
+        RunConfig(
+            dataset=dataset, model="mlp", target_class="positive", dataset_options={**options, "standardize": False}
+        )
+    )
     assert dataset == "table" and data.class_names == ["positive"]
     assert len(data.train) + len(data.test) == len(SIZES)
     for split in (data.train, data.test):
         for position in range(len(split)):
             bag = split.ids[position]  # bag ids are positions in file order
             rows = frame[frame.bag_id == f"bag{bag:02d}"]
-            np.testing.assert_allclose(split.points[split.instance_rows(position)],
-                                       rows[["f0", "f1", "f2"]].to_numpy(np.float32))
+            np.testing.assert_allclose(
+                split.points[split.instance_rows(position)], rows[["f0", "f1", "f2"]].to_numpy(np.float32)
+            )
             assert split.labels[position] == rows.label.iloc[0]
     assert data.train.ragged and options["fingerprint"].startswith("sha256:")
 
 
 def test_run_from_the_command_line_records_path_and_fingerprint(tmp_path, capsys):
     instance_frame().to_csv(tmp_path / "bags.csv", index=False)
-    assert run_cli("run", "--data", str(tmp_path / "bags.csv"), "--target-class", "positive", "--epochs", "2",
-                   "--head", "attention", "--sampler", "badge", "--store", store_url(tmp_path), "--json") == 0
+    assert (
+        run_cli(
+            "run",
+            "--data",
+            str(tmp_path / "bags.csv"),
+            "--target-class",
+            "positive",
+            "--epochs",
+            "2",
+            "--head",
+            "attention",
+            "--sampler",
+            "badge",
+            "--store",
+            store_url(tmp_path),
+            "--json",
+        )
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     run = RunStore(store_url(tmp_path)).get_run(result["run_id"])
     assert run["dataset"] == "table" and run["config"]["model"] == "mlp"
@@ -91,9 +118,13 @@ def test_parquet_array_column_and_a_multilabel_bag_table(tmp_path):
 def test_npz_with_a_split_column(tmp_path):
     frame = instance_frame()
     bag_number = frame.bag_id.str[3:].astype(int)
-    np.savez(tmp_path / "bags.npz", bag_id=frame.bag_id.to_numpy().astype(str),
-             features=frame[["f0", "f1", "f2"]].to_numpy(),
-             label=frame.label.to_numpy(), split=np.where(bag_number < 24, "train", "test"))
+    np.savez(
+        tmp_path / "bags.npz",
+        bag_id=frame.bag_id.to_numpy().astype(str),
+        features=frame[["f0", "f1", "f2"]].to_numpy(),
+        label=frame.label.to_numpy(),
+        split=np.where(bag_number < 24, "train", "test"),
+    )
     dataset, options = user_data_options(tmp_path / "bags.npz")
     data = load_bags(RunConfig(dataset=dataset, model="mlp", target_class=0, dataset_options=options))
     assert sorted(data.train.ids) == list(range(24)) and sorted(data.test.ids) == list(range(24, 36))
@@ -102,8 +133,10 @@ def test_npz_with_a_split_column(tmp_path):
 def test_without_a_split_folds_are_deterministic_by_bag(tmp_path):
     instance_frame().to_csv(tmp_path / "bags.csv", index=False)
     _, options = user_data_options(tmp_path / "bags.csv")
-    tests = [load_bags(RunConfig(dataset="table", model="mlp", dataset_options={**options, "fold": f})).test.ids
-             for f in range(5)]
+    tests = [
+        load_bags(RunConfig(dataset="table", model="mlp", dataset_options={**options, "fold": f})).test.ids
+        for f in range(5)
+    ]
     assert sorted(np.concatenate(tests)) == list(range(len(SIZES)))
     again = load_bags(RunConfig(dataset="table", model="mlp", dataset_options={**options, "fold": 2})).test.ids
     np.testing.assert_array_equal(again, tests[2])
@@ -127,7 +160,7 @@ def write_bad(tmp_path, case):
         frame.assign(label=np.where(frame.label == 1, 2, 0)).to_csv(path, index=False)
     elif case == "unknown class":
         frame.assign(label=np.where(frame.label == 1, "cat", "dog")).to_csv(path, index=False)
-        return path, ["--dataset-option", "classes=[\"cat\", \"cow\"]"]
+        return path, ["--dataset-option", 'classes=["cat", "cow"]']
     elif case == "nan features":
         frame.loc[4, "f1"] = np.nan
         frame.to_csv(path, index=False)
@@ -147,20 +180,24 @@ def write_bad(tmp_path, case):
     return path, []
 
 
-@pytest.mark.parametrize("case, message", [
-    ("missing column", "missing bag id column 'bag_id'"),
-    ("label not 0/1", "labels must be 0/1 or class names, found 2"),
-    ("unknown class", "labels 'dog' are not in the class list ['cat', 'cow']"),
-    ("nan features", "1 row(s) have NaN or infinite features (rows 4"),
-    ("empty bag", "bag(s) 'ghost' in b.csv have no instances"),
-    ("mixed labels", "bag(s) 'bag00' have different labels on their rows"),
-    ("unreadable", "does not open as a parquet table"),
-    ("no such file", "cannot be read on"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("missing column", "missing bag id column 'bag_id'"),
+        ("label not 0/1", "labels must be 0/1 or class names, found 2"),
+        ("unknown class", "labels 'dog' are not in the class list ['cat', 'cow']"),
+        ("nan features", "1 row(s) have NaN or infinite features (rows 4"),
+        ("empty bag", "bag(s) 'ghost' in b.csv have no instances"),
+        ("mixed labels", "bag(s) 'bag00' have different labels on their rows"),
+        ("unreadable", "does not open as a parquet table"),
+        ("no such file", "cannot be read on"),
+    ],
+)
 def test_bad_input_gives_its_message_and_writes_nothing(tmp_path, capsys, case, message):
     path, extra = write_bad(tmp_path, case)
-    code = run_cli("run", "--data", str(path), "--target-class", "0", "--epochs", "1", "--store", store_url(tmp_path),
-                   *extra)
+    code = run_cli(
+        "run", "--data", str(path), "--target-class", "0", "--epochs", "1", "--store", store_url(tmp_path), *extra
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and message in err[0], err
     assert not (tmp_path / "runs.db").exists()

@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 from app_support import REAL
 
-from weakneg_core import views
-from weakneg_core.config import RunConfig
-from weakneg_core.data import load_bags
-from weakneg_core.errors import ConfigError
+from weakneg import views
+from weakneg.config import RunConfig
+from weakneg.data import load_bags
+from weakneg.errors import ConfigError
 
 
 def test_run_rows_progress_filters_and_kinds(lab_store):
@@ -55,23 +55,25 @@ def test_epoch_view_matches_the_store_and_the_bags(lab_store):
     for epoch in (1, 2):
         for bag in store.selection(real, epoch)[0]:
             counted[int(bag)] = counted.get(int(bag), 0) + 1
-    assert pool.set_index("bag_id")["times_selected"].to_dict() == {int(b): counted.get(int(b), 0)
-                                                                     for b in pool["bag_id"]}
+    assert pool.set_index("bag_id")["times_selected"].to_dict() == {
+        int(b): counted.get(int(b), 0) for b in pool["bag_id"]
+    }
     # true classes inside each bag, from the instance labels of a fresh rebuild of the bags
     bags = load_bags(REAL)
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
     digits = load_digits()
-    _, _, labels, _ = train_test_split(digits.images, digits.target, test_size=0.3, stratify=digits.target,
-                                       random_state=0)
-    keep = np.sort(np.random.default_rng([REAL.seed, 3]).permutation(len(labels))[:REAL.max_instances])
+    _, _, labels, _ = train_test_split(
+        digits.images, digits.target, test_size=0.3, stratify=digits.target, random_state=0
+    )
+    keep = np.sort(np.random.default_rng([REAL.seed, 3]).permutation(len(labels))[: REAL.max_instances])
     labels = labels[keep]
     position = {int(b): i for i, b in enumerate(bags.train.ids)}
     for row, bag_id in zip(view.contents[:20], view.frame["bag_id"][:20]):
         expected = np.bincount(labels[bags.train.members[position[int(bag_id)]]], minlength=10)
         np.testing.assert_array_equal(row, expected)
-    assert (view.class_count("3")[: len(pool)] == 0).all() and (view.class_count("3")[len(pool):] > 0).all()
+    assert (view.class_count("3")[: len(pool)] == 0).all() and (view.class_count("3")[len(pool) :] > 0).all()
 
 
 def test_class_composition_by_hand(lab_store):
@@ -112,8 +114,8 @@ def test_bag_previews_show_the_bags_images(lab_store):
     strip = previews[0]["image"]
     scale = 72 // 8
     assert strip.shape == (8 * scale, 5 * 8 * scale + 4 * 2)
-    np.testing.assert_array_equal(strip[::scale, : 8 * scale: scale], images[0, :, :, 0])
-    np.testing.assert_array_equal(strip[::scale, 8 * scale + 2: 16 * scale + 2: scale], images[1, :, :, 0])
+    np.testing.assert_array_equal(strip[::scale, : 8 * scale : scale], images[0, :, :, 0])
+    np.testing.assert_array_equal(strip[::scale, 8 * scale + 2 : 16 * scale + 2 : scale], images[1, :, :, 0])
 
 
 def test_launch_counts_from_the_real_bags():
@@ -132,15 +134,26 @@ def test_launch_counts_from_the_real_bags():
 
 
 def test_audio_bag_previews_give_the_clip_and_its_log_mel():
-    from weakneg_core.models import MODELS
+    from weakneg.models import MODELS
 
     model = next(name for name, spec in MODELS.items() if spec.modality == "audio")
     cfg = RunConfig(dataset="soundscapes", target_class=0, model=model, dataset_options={"n_train": 16, "n_test": 8})
     run = {"config": cfg.to_dict()}
     bags = views.run_bags(run).train
     ids = bags.ids[:2]
-    frame = pd.DataFrame({"bag_id": ids, "kind": "negative", "x": 0.0, "y": 0.0, "selected": True, "pick": [1, 0],
-                          "score": [0.5, 0.7], "prob": 0.1, "times_selected": 1})
+    frame = pd.DataFrame(
+        {
+            "bag_id": ids,
+            "kind": "negative",
+            "x": 0.0,
+            "y": 0.0,
+            "selected": True,
+            "pick": [1, 0],
+            "score": [0.5, 0.7],
+            "prob": 0.1,
+            "times_selected": 1,
+        }
+    )
     view = views.EpochView(1, 1, "pca", frame, views.run_bags(run).class_names, bags.contents[:2])
     previews = views.bag_previews(run, view, list(ids))
     assert [p["bag_id"] for p in previews] == [ids[1], ids[0]]  # pick order

@@ -1,0 +1,257 @@
+"""Launching, tracking, cancelling and recovering runs.
+
+Runs execute in worker processes (`python -m weakneg worker RUN_ID`) started in their own
+session, so they survive a closed browser tab or a restarted app. The queue is the store itself:
+a queued run starts when fewer than `max_concurrent()` runs are running; every submission and every
+finishing worker dispatches the next (only runs of the local backend: a Ray sweep's runs are its driver's).
+
+A worker beats a heartbeat every 2 s from a thread; a reader shows a run whose heartbeat is older than 30 s,
+or whose process (PID and start time, on this host) is gone, as interrupted. `resume` queues an interrupted
+run again: its next worker continues from the checkpoint written at the end of the last finished epoch, and
+makes the same selections and metrics as an uninterrupted run. A worker that cannot write the store records
+its failure in a sidecar file beside its log; the dispatcher moves it into the store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+from collections.abc import Callable
+
+from . import liveness
+from .config import RunConfig
+from .errors import WeaknegError
+from .store import CANCELLED, FAILED, LOCAL, QUEUED, RUNNING, RunStore
+
+JobFunction = Callable[[RunStore, int, dict[str, Any]], None]
+# kind of job -> its function (store, run_id, config); each kind is registered by the module that defines it.
+JOB_KINDS: dict[str, JobFunction] = {}
+
+
+def register_job_kind(kind: str, function: JobFunction) -> None:
+    JOB_KINDS[kind] = function
+
+
+def max_concurrent() -> int:
+    value = os.environ.get("WEAKNEG_MAX_CONCURRENT")
+    if value is None:
+        return max(1, (os.cpu_count() or 2) // 2)
+    if not value.strip().isdigit():  # 0 queues without starting workers
+        raise WeaknegError(f"WEAKNEG_MAX_CONCURRENT must be an integer >= 0, got {value!r}")
+    return int(value)
+
+
+def submit(cfg: RunConfig, store: RunStore, sweep_id: str | None = None, start: bool = True) -> int:
+    """Validate (raises ConfigError / DatasetMissing, writing nothing), queue, and dispatch."""
+    from .train import prepare
+
+    prepare(cfg)
+    run_id = store.create_run(cfg.to_dict(), sweep_id=sweep_id)
+    if start:
+        dispatch(store)
+    return run_id
+
+
+def submit_job(kind: str, config: dict[str, Any], store: RunStore, start: bool = True) -> int:
+    """Queue a job of another kind (e.g. a MIL check); its module validates in the worker."""
+    if kind not in JOB_KINDS:
+        raise ValueError(f"unknown job kind {kind!r}; known: {', '.join(JOB_KINDS)}")
+    run_id = store.create_run(config, kind=kind)
+    if start:
+        dispatch(store)
+    return run_id
+
+
+def dispatch(store: RunStore, limit: int | None = None) -> list[int]:
+    """Start queued runs, oldest first, while fewer than `limit` are running. Returns the started ids."""
+    store.mark_dead_runs_interrupted()
+    store.record_sidecar_failures()
+    free = (limit or max_concurrent()) - store.count_runs(status=RUNNING)
+    started = []
+    for run in reversed(store.list_runs(status=QUEUED)):
+        if free <= 0:
+            break
+        if store.claim_run(run["id"], backend=LOCAL):
+            _spawn_worker(store, run["id"])
+            started.append(run["id"])
+            free -= 1
+    return started
+
+
+def _spawn_worker(store: RunStore, run_id: int) -> None:
+    process = spawn_detached(["worker", str(run_id)], store, store.run_dir(run_id) / "worker.log")
+    store.update_run(run_id, **liveness.identity(process.pid))
+
+
+def resume(store: RunStore, run_id: int, start: bool = True) -> None:
+    """Queue an interrupted, failed or cancelled run again; its worker continues from the last checkpoint."""
+    run = store.get_run(run_id)
+    if run is None:
+        raise WeaknegError(f"no run {run_id} in {store.url}; `python -m weakneg list` shows the runs")
+    if run["kind"] != "run":
+        raise WeaknegError(f"run {run_id} is a {run['kind']!r} job; only training runs resume")
+    if not store.requeue_run(run_id, backend=LOCAL):
+        raise WeaknegError(f"run {run_id} is {run['status']}; only an interrupted, failed or cancelled run resumes")
+    if start:
+        dispatch(store)
+
+
+def spawn_detached(arguments: list[str], store: RunStore, log_path: Path) -> subprocess.Popen:
+    """`python -m weakneg ARGUMENTS --store URL` in its own session (it outlives its launcher), logging to a
+    file, from the repository root, with this store's artifacts folder."""
+    env = {**os.environ, "WEAKNEG_ARTIFACTS": str(store.artifacts_root)}
+    with open(log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "weakneg", *arguments, "--store", store.url],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+
+
+def cancel(store: RunStore, run_id: int, grace_s: float = 10.0) -> str:
+    """Ask a run to stop; if its worker has not stopped after `grace_s`, kill it. Returns the final status."""
+    store.request_cancel(run_id)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        run = store.get_run(run_id)
+        if run is None or run["status"] != RUNNING:
+            return run["status"] if run else CANCELLED
+        time.sleep(0.2)
+    run = store.get_run(run_id)
+    if run and run["status"] == RUNNING:
+        if liveness.same_process_alive(run["pid"], run["process_start"], run["host"]) is None:
+            return RUNNING  # a worker on another host (or not started): it stops at its next check of the flag
+        kill_worker(run)
+        store.finish_run(
+            run_id,
+            CANCELLED,
+            error=f"cancelled by the user; stopped after epoch {run['epochs_done']}, finished epochs are kept",
+        )
+    return CANCELLED
+
+
+def kill_worker(run: dict) -> bool:
+    """SIGKILL the run's worker, only if the process recorded for it (host, PID and start time) still runs:
+    a reused PID belongs to someone else. Its process group when it leads one (workers start their own)."""
+    if not liveness.same_process_alive(run["pid"], run["process_start"], run["host"]):
+        return False
+    try:
+        if os.getpgid(run["pid"]) == run["pid"]:
+            os.killpg(run["pid"], signal.SIGKILL)
+        else:
+            os.kill(run["pid"], signal.SIGKILL)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def wait(
+    store: RunStore,
+    run_ids: list[int],
+    timeout_s: float | None = None,
+    poll_s: float = 0.5,
+    on_poll: Callable[[list[dict]], None] | None = None,
+) -> list[dict]:
+    """Block until every run has ended (dispatching queued ones meanwhile)."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    while True:
+        dispatch(store)
+        current = [store.get_run(i) for i in run_ids]
+        if on_poll:
+            on_poll(current)
+        if all(r["status"] not in (QUEUED, RUNNING) for r in current):
+            return current
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError(
+                f"runs still active after {timeout_s} s: "
+                f"{[r['id'] for r in current if r['status'] in (QUEUED, RUNNING)]}"
+            )
+        time.sleep(poll_s)
+
+
+# --- the worker process ------------------------------------------------------------------------------
+
+
+def worker_main(run_id: int, store_url: str) -> int:
+    from .store import open_existing
+
+    store = open_existing(store_url)
+    run = store.get_run(run_id) if store else None
+    if run is None:
+        print(f"weakneg: error: no run {run_id} in {store_url}", file=sys.stderr)
+        return 2
+    store.update_run(run_id, **liveness.identity())
+    try:
+        with store.keep_alive(run_id):
+            if run["kind"] not in JOB_KINDS:
+                raise WeaknegError(
+                    f"run {run_id} is a {run['kind']!r} job, which this worker does not know; "
+                    f"known: {', '.join(JOB_KINDS)}"
+                )
+            JOB_KINDS[run["kind"]](store, run_id, run["config"])
+    except Exception as error:  # recorded, never lost: the run shows the error, finished epochs stay
+        record_failure(store, run_id, error)
+        raise
+    finally:
+        try:
+            dispatch(store)
+        except Exception as error:  # noqa: BLE001 - a store that cannot be written: the sidecar has the cause
+            print(f"could not dispatch the next run: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+    return 0
+
+
+def record_failure(store: RunStore, run_id: int, error: BaseException) -> None:
+    """Write the cause beside the worker log first (a local file: it works when the store does not, e.g. a
+    full disk under the database), flush the log, then record it in the store if the worker did not."""
+    chain, seen = [], error
+    while seen is not None and len(chain) < 3:  # the failure, and what it happened while handling
+        chain.append(f"{type(seen).__name__}: {str(seen).splitlines()[0] if str(seen) else ''}")
+        seen = seen.__context__
+    cause = "; while handling ".join(chain)
+    sidecar = store.failure_sidecar(run_id)
+    try:
+        sidecar.parent.mkdir(parents=True, exist_ok=True)
+        sidecar.write_text(json.dumps({"error": cause, "time": time.time(), "traceback": traceback.format_exc()}))
+    except OSError as sidecar_error:
+        print(f"could not write {sidecar}: {sidecar_error}", file=sys.stderr)
+    print(f"run {run_id} failed: {cause}", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    try:
+        if store.get_run(run_id)["stored_status"] == RUNNING:
+            store.finish_run(run_id, FAILED, error=cause)
+        sidecar.unlink(missing_ok=True)  # recorded in the store: the sidecar has done its job
+    except Exception as store_error:  # noqa: BLE001 - the dispatcher records the sidecar once the store works
+        print(
+            f"could not record the failure in the store ({type(store_error).__name__}: {store_error}); "
+            f"{sidecar} keeps it",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def run_job(store: RunStore, run_id: int, config: dict[str, Any]) -> None:
+    from .train import run_experiment
+
+    run_experiment(RunConfig.from_dict(config), store, run_id, on_epoch=after_epoch_hook(store, run_id))
+
+
+register_job_kind("run", run_job)
+
+
+def after_epoch_hook(store: RunStore, run_id: int) -> Callable[[dict], None] | None:
+    """Work the worker does after each epoch (e.g. the 2-D maps), so the app only reads results."""
+    from .projection import MapMaker
+
+    run = store.get_run(run_id)
+    return MapMaker(store, run_id, seed=int((run or {}).get("seed") or 0))

@@ -1,0 +1,86 @@
+"""Schema versions of the run store, with Alembic (one file per revision under versions/).
+
+A store records its revision in the `alembic_version` table. Opening a store reads that revision and, only
+when it is behind, upgrades it: a new store gets every revision, a store made by an older release gets the
+ones it lacks, and a store made before revisions existed (tables, no version) is first stamped as revision
+0001, the schema of that release. Any later column is a new revision, never a change to an old one.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection, Engine
+
+from ..errors import WeaknegError
+
+FIRST = "0001"  # the schema every store had before revisions existed
+
+
+def _config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent))
+    config.attributes["connection"] = connection
+    return config
+
+
+@functools.cache  # the revision files do not change while a process runs
+def head() -> str:
+    return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+def current(engine: Engine) -> str | None:
+    """The store's revision (a read): None for an empty database or one made before revisions existed."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def ensure_current(engine: Engine) -> None:
+    """Bring the store to the newest revision; does nothing (and writes nothing) when it is there already."""
+    if current(engine) == head():
+        return
+    try:
+        upgrade(engine)
+    except Exception as error:
+        if current(engine) == head():  # another process upgraded it at the same moment
+            return
+        raise WeaknegError(
+            f"could not bring the run store {engine.url!r} to schema revision {head()}: {error}; is it writable?"
+        ) from error
+
+
+def require_current(engine: Engine) -> None:
+    """A read-only store cannot be upgraded: refuse one made by an older release (a read, nothing written)."""
+    found = current(engine)
+    if found != head():
+        raise WeaknegError(
+            f"the run store {engine.url!r} is read-only and at schema revision {found}, not "
+            f"{head()}; open it once with write access to upgrade it"
+        )
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    with engine.connect() as connection:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:  # SQLite alters a table by copying it: dropping the old copy must not cascade to its epochs
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # end the implicit transaction the PRAGMA opened (SQLite ignores it inside one)
+        try:
+            with connection.begin():
+                if current_in(connection) is None and inspect(connection).has_table("runs"):
+                    command.stamp(_config(connection), FIRST)  # made before revisions: it has 0001's tables
+                command.upgrade(_config(connection), revision)
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
+
+
+def current_in(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()

@@ -1,0 +1,143 @@
+"""The sampler interface: what a sampler sees (Pool), what it returns (Selection), and the registry.
+
+A sampler is usually a score plus a direction (`score_sampler`); BADGE, coreset and adaptive select
+sets and implement `select` themselves. Either way the call shape is the same, and every sampler
+returns the per-candidate scores it used so the app can show why a bag was chosen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError
+from ..models.gradients import GradEmbedding, gradient_embedding
+from ..models.heads import Head
+from .params import Param, check_values, split
+
+
+@dataclass
+class Pool:
+    """The negative pool (and the positive bags) as the current model sees them, before the epoch's training."""
+
+    log_probs: torch.Tensor  # (N, 2) bag log-probabilities [negative, positive]
+    features: torch.Tensor  # (N, d) bag features h_b (the head's pooled feature)
+    instance_features: torch.Tensor  # (N, n, d); bags of different sizes padded to n (see instance_mask)
+    labels: torch.Tensor  # (N,) known bag labels (0: the pool holds negatives)
+    positive_log_probs: torch.Tensor  # (P, 2)
+    positive_features: torch.Tensor  # (P, d)
+    head: Head
+    epoch: int = 1
+    positive_instance_features: torch.Tensor | None = None  # (P, n, d)
+    instance_mask: torch.Tensor | None = None  # (N, n) True on real instances; None when every bag is full
+    positive_instance_mask: torch.Tensor | None = None  # (P, n)
+    _grads: dict[str, GradEmbedding] = field(default_factory=dict, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def probs(self) -> torch.Tensor:
+        return self.log_probs.exp()
+
+    @property
+    def loss(self) -> torch.Tensor:
+        """Per-bag cross-entropy at the known label."""
+        return -self.log_probs.gather(1, self.labels[:, None]).squeeze(1)
+
+    def grad_embedding(self, label: str = "known") -> GradEmbedding:
+        """Gradient embeddings at the known label, or at the predicted one (BADGE's pseudo-label); cached."""
+        if label not in ("known", "predicted"):
+            raise ConfigError(f"label must be 'known' or 'predicted', got {label!r}")
+        if label not in self._grads:
+            labels = self.labels if label == "known" else self.log_probs.argmax(1)
+            self._grads[label] = gradient_embedding(self.head, self.instance_features, labels, self.instance_mask)
+        return self._grads[label]
+
+
+@dataclass
+class Selection:
+    indices: np.ndarray  # chosen pool positions, in the order they were picked
+    scores: np.ndarray  # (N,) the per-candidate score the sampler used
+
+
+SelectFn = Callable[[Pool, int, np.random.Generator, dict], Selection]
+
+
+@dataclass(frozen=True)
+class SamplerSpec:
+    name: str
+    description: str
+    select_fn: SelectFn
+    params: dict[str, Any] = field(default_factory=dict)  # name -> Param (typed) or a bare default; stored as defaults
+    whole_pool: bool = False  # ignores k and takes every candidate ("full")
+    param_types: dict[str, Param] = field(default_factory=dict)  # filled from `params` (see params.py)
+    uses_scores: bool = True  # reads the scoring pass; False: the trainer skips that pass (random, full)
+    uses_positives: bool = True  # reads the positive bags' outputs; False: the trainer does not score them
+
+    def __post_init__(self):
+        defaults, typed = split(self.params)
+        object.__setattr__(self, "params", defaults)
+        object.__setattr__(self, "param_types", {**typed, **self.param_types})
+
+    def check_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The parameters checked against the declarations (unknown names, types, bounds), normalised."""
+        unknown = sorted(set(params) - set(self.params))
+        if unknown:
+            allowed = ", ".join(self.params) or "none"
+            raise ConfigError(f"sampler {self.name!r} has no parameter(s) {unknown}; its parameters: {allowed}")
+        return check_values(self.name, self.param_types, params)
+
+    def __call__(self, pool: Pool, k: int, rng: np.random.Generator, params: dict | None = None) -> Selection:
+        """Pick k pool positions. k is clamped to [0, len(pool)]: asking for more than the pool gives all of it."""
+        params = self.check_params(params or {})
+        k = len(pool) if self.whole_pool else int(max(0, min(k, len(pool))))
+        chosen = self.select_fn(pool, k, rng, {**self.params, **params})
+        indices = np.asarray(chosen.indices, dtype=np.int64)
+        if len(indices) != k or len(np.unique(indices)) != k:
+            raise RuntimeError(
+                f"sampler {self.name} returned {len(indices)} picks ({len(np.unique(indices))} distinct) for k={k}"
+            )
+        return Selection(indices, np.asarray(chosen.scores, dtype=np.float64))
+
+
+def top_k(scores: np.ndarray, k: int, largest: bool) -> np.ndarray:
+    """Positions of the k best scores. Ties go to the lower position; NaN ranks last in either direction."""
+    scores = np.asarray(scores, dtype=np.float64)
+    keyed = np.where(np.isnan(scores), np.inf, -scores if largest else scores)
+    return np.argsort(keyed, kind="stable")[:k]
+
+
+def score_sampler(
+    name: str,
+    description: str,
+    score: Callable[[Pool, dict], torch.Tensor | np.ndarray],
+    largest: bool,
+    params: dict[str, Any] | None = None,
+) -> SamplerSpec:
+    """A sampler that scores every candidate and keeps the k largest (or smallest)."""
+
+    def select(pool: Pool, k: int, rng: np.random.Generator, options: dict) -> Selection:
+        values = score(pool, options)
+        values = values.detach().double().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
+        return Selection(top_k(values, k, largest), values)
+
+    return SamplerSpec(name, description, select, params or {})
+
+
+SAMPLERS: dict[str, SamplerSpec] = {}
+
+
+def register(spec: SamplerSpec) -> SamplerSpec:
+    SAMPLERS[spec.name] = spec
+    return spec
+
+
+def get_sampler(name: str) -> SamplerSpec:
+    if name not in SAMPLERS:
+        raise ConfigError(f"unknown sampler {name!r}; choose one of: {', '.join(SAMPLERS)}")
+    return SAMPLERS[name]

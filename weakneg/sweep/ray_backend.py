@@ -1,0 +1,137 @@
+"""The Ray backend: one Ray task per run (`execute_run`), on a local Ray or a cluster."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+from ..config import RunConfig
+from ..store import ACTIVE, CANCELLED, FAILED, INTERRUPTED, RAY, RunStore
+from .grid import SweepConfig
+from .tracking import ProgressCallback, report_progress, sweep_cancelled
+from .retries import retry_or_record
+
+
+def run_ray(
+    store: RunStore,
+    sweep: SweepConfig,
+    sweep_id: str,
+    todo: list[tuple[int, RunConfig]],
+    on_progress: ProgressCallback | None,
+    poll_s: float,
+) -> None:
+    import ray
+
+    started_ray = _ensure_ray(sweep.address)
+    task = ray.remote(execute_run).options(num_cpus=sweep.num_cpus, num_gpus=sweep.num_gpus, max_retries=0)
+    threads = max(1, int(sweep.num_cpus))
+    pending = list(todo)
+    in_flight: dict[Any, tuple[int, RunConfig]] = {}
+    elsewhere: set[int] = set()  # runs another dispatcher claimed first: watched in the store
+    attempts: dict[int, list[str]] = {}
+    window = sweep.max_concurrent or len(pending) or 1
+    last: list = [None]
+    try:
+        while pending or in_flight or elsewhere:
+            while pending and len(in_flight) < window:
+                run_id, cfg = pending.pop(0)
+                ref = task.remote(cfg.to_dict(), store.url, str(store.artifacts_root), run_id, threads)
+                in_flight[ref] = (run_id, cfg)
+            ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=poll_s) if in_flight else ([], [])
+            if not in_flight:
+                time.sleep(poll_s)
+            for ref in ready:
+                run_id, cfg = in_flight.pop(ref)
+                try:
+                    outcome = ray.get(ref)
+                except Exception as error:  # the task's process died (out of memory, node lost, ...): the run
+                    outcome = INTERRUPTED  # resumes from its last checkpoint, on whichever node Ray picks
+                    if store.get_run(run_id)["stored_status"] in ACTIVE:
+                        store.finish_run(
+                            run_id,
+                            INTERRUPTED,
+                            error=f"the Ray task died: {type(error).__name__}: "
+                            f"{str(error).splitlines()[0] if str(error) else ''}",
+                        )
+                if outcome == "claimed elsewhere":
+                    elsewhere.add(run_id)
+                    continue
+                run = store.get_run(run_id)
+                if run["status"] in (FAILED, INTERRUPTED) and retry_or_record(store, run, attempts, sweep.retries):
+                    pending.append((run_id, cfg))
+            for run_id in list(elsewhere):
+                run = store.get_run(run_id)
+                if run["status"] not in ACTIVE:
+                    elsewhere.discard(run_id)
+            report_progress(store, sweep_id, on_progress, last)
+            if sweep_cancelled(store, sweep_id):
+                break
+    finally:
+        _stop_ray_tasks(store, in_flight, pending)
+        if started_ray:
+            ray.shutdown()
+
+
+def _stop_ray_tasks(store: RunStore, in_flight: dict, pending: list) -> None:
+    """The driver is leaving early (cancel, Ctrl-C): stop its tasks and mark what they leave unfinished."""
+    import ray
+
+    for ref in in_flight:
+        ray.cancel(ref, force=True)
+    leftover = [run_id for run_id, _ in in_flight.values()] + [run_id for run_id, _ in pending]
+    for run_id in leftover:
+        run = store.get_run(run_id)
+        if run and run["status"] in ACTIVE:
+            cancelled = run["cancel_requested"]
+            store.finish_run(
+                run_id,
+                CANCELLED if cancelled else INTERRUPTED,
+                error="cancelled with its sweep"
+                if cancelled
+                else f"the sweep stopped after epoch {run['epochs_done']}; rerun the sweep id to redo this run",
+            )
+
+
+def _ensure_ray(address: str | None) -> bool:
+    """Connect to Ray unless already connected. Returns True when this call started it (so it shuts it down)."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    address = address or os.environ.get("RAY_ADDRESS")
+    package = Path(__file__).resolve().parent.parent  # weakneg/, not this file's weakneg/sweep/
+    # log_to_driver=False: the tasks' output stays in Ray's log files, so `sweep --json` prints one JSON object
+    if address:  # a cluster's workers may not have this code: ship the package with the job
+        ray.init(address=address, runtime_env={"py_modules": [str(package)]}, log_to_driver=False)
+    else:
+        ray.init(
+            include_dashboard=False, runtime_env={"env_vars": {"PYTHONPATH": str(package.parent)}}, log_to_driver=False
+        )
+    return True
+
+
+def execute_run(config: dict, store_url: str, artifacts: str, run_id: int, threads: int = 1) -> str:
+    """One run inside a Ray task: claim it, train, record. Returns the run's final status."""
+    import torch
+
+    from ..jobs import after_epoch_hook
+    from ..train import run_experiment
+
+    store = RunStore(store_url, artifacts)
+    if not store.claim_run(run_id, pid=os.getpid(), host=socket.gethostname(), backend=RAY):
+        return "claimed elsewhere"
+    torch.set_num_threads(threads)
+    hook = after_epoch_hook(store, run_id)  # the same per-epoch work (2-D maps) as a local worker does
+    try:
+        with store.keep_alive(run_id):
+            run_experiment(RunConfig.from_dict(config), store, run_id, on_epoch=hook)
+    except Exception as error:  # recorded in the store; the driver decides about a retry
+        if store.get_run(run_id)["stored_status"] in ACTIVE:
+            store.finish_run(run_id, FAILED, error=f"{type(error).__name__}: {error}")
+    finally:
+        if hasattr(hook, "close"):
+            hook.close()
+    return store.get_run(run_id)["status"]

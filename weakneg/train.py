@@ -1,0 +1,549 @@
+"""The epoch loop: score the negative pool -> select k negatives -> train -> evaluate -> record.
+
+One readable loop. `run_experiment` is what the CLI, the app's workers and the sweeps all call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import random
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from .config import RunConfig, negatives_per_epoch
+from .data import BagSet, LoadedBags, load_bags
+from .errors import RunCancelled, WeaknegError
+from .metrics import bag_metrics
+from .models import build_model, pick_device
+from .models.evidence import instance_evidence
+from .models.gradients import gradient_embedding
+from .models.ragged import pad_width
+from .samplers import Pool, Selection, get_sampler
+from .samplers.params import embedding_label
+from .store import CANCELLED, FAILED, FINISHED, RunStore
+
+CHECK_EVERY_S = 1.0  # how often training looks for a cancel request
+
+
+@dataclass
+class RunResult:
+    run_id: int | None
+    status: str
+    target_name: str
+    n_pos: int
+    pool_size: int
+    k: int
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_epoch: int | None = None
+    error: str | None = None
+
+    @property
+    def final(self) -> dict[str, Any]:
+        if not self.history:
+            return {}
+        return self.history[(self.best_epoch or len(self.history)) - 1]
+
+    def summary(self) -> dict[str, Any]:
+        final = self.final
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "target": self.target_name,
+            "ap": final.get("ap"),
+            "auc": final.get("auc"),
+            "dprime": final.get("dprime"),
+            "epochs": len(self.history),
+            "best_epoch": self.best_epoch,
+            "n_pos": self.n_pos,
+            "pool_size": self.pool_size,
+            "k": self.k,
+            "error": self.error,
+            "history": self.history,
+        }
+
+
+EpochCallback = Callable[[dict[str, Any]], None]
+
+
+def prepare(cfg: RunConfig) -> LoadedBags:
+    """Validate a config against its data (raises ConfigError / DatasetMissing); nothing is written."""
+    cfg.validate()
+    return load_bags(cfg)
+
+
+def run_experiment(
+    cfg: RunConfig,
+    store: RunStore | None = None,
+    run_id: int | None = None,
+    on_epoch: EpochCallback | None = None,
+    data: LoadedBags | None = None,
+) -> RunResult:
+    """Run one experiment. With a store, records everything; `run_id` continues a queued run.
+
+    Invalid configs and missing data raise before anything is written (or mark the queued run failed).
+    """
+    try:
+        experiment = Experiment(cfg, data or prepare(cfg), store, run_id)
+    except WeaknegError as error:
+        if store is not None and run_id is not None:
+            store.finish_run(run_id, FAILED, error=str(error))
+        raise
+    return experiment.run(on_epoch)
+
+
+class Experiment:
+    def __init__(self, cfg: RunConfig, data: LoadedBags, store: RunStore | None, run_id: int | None):
+        self.cfg, self.data, self.store = cfg, data, store
+        self.device = pick_device(cfg.device)
+        torch.manual_seed(cfg.seed)
+        self.train_bags = data.train.to(self.device)
+        self.test_bags = data.test.to(self.device)
+        self.val_bags = data.val.to(self.device) if data.val is not None else None
+        self.model = build_model(cfg.model, cfg.head, self.train_bags.input_shape, self.train_bags.modality).to(
+            self.device
+        )
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.sampler = get_sampler(cfg.sampler)
+        self.positives = np.flatnonzero(self.train_bags.labels == 1)
+        self.pool = np.flatnonzero(self.train_bags.labels == 0)
+        self.k = negatives_per_epoch(len(self.positives), cfg.pn_ratio, len(self.pool), cfg.sampler)
+        self.shuffle = torch.Generator().manual_seed(cfg.seed)
+        self.amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
+        self.selection: Selection | None = None  # the latest selection and the pool it was made on
+        self.pool_view: Pool | None = None
+        self.always_score = False  # callers that show every epoch's pool predictions (the playground) set it
+        self.run_id = run_id
+        if store is not None and run_id is None:
+            self.run_id = store.create_run(cfg.to_dict())
+        self._last_check = 0.0
+
+    # --- the loop ------------------------------------------------------------------------------------
+
+    def run(self, on_epoch: EpochCallback | None = None) -> RunResult:
+        result = RunResult(self.run_id, FINISHED, self.data.target_name, len(self.positives), len(self.pool), self.k)
+        self._record_start()
+        chosen, best_val, best_state, stale = np.array([], dtype=np.int64), -np.inf, None, 0
+        first, stopped = 1, False
+        if (restored := self._resume(result)) is not None:  # a killed worker's run continues where it stopped
+            first, chosen, best_val, best_state, stale, stopped = restored
+        try:
+            for epoch in range(first, 0 if stopped else self.cfg.epochs + 1):
+                self._check_cancel(force=True)
+                times: dict[str, float] = {}
+                resampled = (epoch - 1) % self.cfg.resample_every == 0
+                if resampled:
+                    with _timed(times, "t_score"):
+                        pool_view = self.score_pool(epoch, full=self.always_score or self._saves_maps(epoch))
+                    with _timed(times, "t_select"):
+                        rng = np.random.default_rng([self.cfg.seed, epoch])
+                        selection = self.sampler(pool_view, self.k, rng, self.cfg.sampler_params)
+                    chosen = self.pool[selection.indices]
+                    self.selection, self.pool_view = selection, pool_view  # for callers that draw the choice
+                with _timed(times, "t_train"):
+                    train_loss = self.train_epoch(np.concatenate([self.positives, chosen]))
+                with _timed(times, "t_eval"):
+                    record = {**self.evaluate(self.test_bags), "train_loss": train_loss}
+                    if self.val_bags is not None:
+                        val = self.evaluate(self.val_bags)
+                        record.update(val_loss=val["loss"], val_ap=val["ap"])
+                record.update(times, epoch=epoch, n_pos=len(self.positives), n_neg=len(chosen), resampled=resampled)
+                self._record_epoch(epoch, record, pool_view if resampled else None, selection if resampled else None)
+                result.history.append(record)
+                if on_epoch:
+                    on_epoch(record)
+                stop = False
+                if self.val_bags is not None:
+                    score = -np.inf if np.isnan(record["val_ap"]) else record["val_ap"]
+                    if score > best_val:
+                        best_val, best_state, stale, result.best_epoch = (
+                            score,
+                            copy.deepcopy(self.model.state_dict()),
+                            0,
+                            epoch,
+                        )
+                    else:
+                        stale += 1
+                        stop = bool(self.cfg.patience and stale >= self.cfg.patience)
+                self._checkpoint(epoch, result, chosen, best_val, best_state, stale, stop)
+                if stop:
+                    break
+        except RunCancelled:
+            result.status = CANCELLED
+        except Exception as error:  # the run fails, but every finished epoch stays recorded
+            result.status, result.error = FAILED, f"{type(error).__name__}: {error}"
+            if self.store is None:
+                raise
+            self.store.finish_run(self.run_id, FAILED, error=result.error + "\n" + traceback.format_exc(limit=5))
+            return result
+        if best_state is not None:
+            self.model.load_state_dict(best_state)
+        self._record_end(result)
+        return result
+
+    # --- the steps ------------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def forward_all(self, bags: BagSet, positions: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One inference pass: (log-probs (N, 2), bag features (N, d), instance features (N, n, d)).
+
+        Bags of different sizes: instance features are padded to the largest of these bags, whose padding
+        mask is `bags.mask(positions, n)`."""
+        self.model.eval()
+        outputs = []
+        width = bags.width(positions)
+        for batch in torch.as_tensor(positions, dtype=torch.long).split(self.inference_batch(bags)):
+            batch = batch.to(self.device)
+            mask = bags.mask(batch)
+            with self.amp:
+                h = self.model.encode(bags.inputs(batch), mask)
+            h = h.float()
+            outputs.append(
+                (self.model.head(h, mask), self.model.head.pool(h, mask), h if width is None else pad_width(h, width))
+            )
+        if not outputs:
+            empty = torch.empty(0, device=self.device)
+            return empty.view(0, 2), empty, empty
+        return tuple(torch.cat(parts) for parts in zip(*outputs))
+
+    def inference_batch(self, bags: BagSet) -> int:
+        return bags.inference_batch * (8 if self.device.type == "cuda" else 1)
+
+    def score_pool(self, epoch: int, full: bool = True) -> Pool:
+        """The pool as the sampler needs it: no pass at all for samplers that read no scores (random, full), the
+        positive bags only for samplers that read them; `full` scores everything (maps are saved this epoch)."""
+        if not (full or self.sampler.uses_scores):
+            return self.unscored_pool(epoch)
+        return self.pool_from(
+            self.forward_all(self.train_bags, self.pool), epoch, positives=full or self.sampler.uses_positives
+        )
+
+    def unscored_pool(self, epoch: int) -> Pool:
+        """A pool of the right size with nothing measured: NaN predictions, no features, no positive bags."""
+        n, nothing = len(self.pool), torch.empty(0, device=self.device)
+        return Pool(
+            torch.full((n, 2), float("nan"), device=self.device),
+            nothing.view(n, 0),
+            nothing.view(n, 0, 0),
+            torch.zeros(n, dtype=torch.long, device=self.device),
+            nothing.view(0, 2),
+            nothing.view(0, 0),
+            self.model.head,
+            epoch,
+        )
+
+    def pool_from(
+        self, pool_outputs: tuple[torch.Tensor, torch.Tensor, torch.Tensor], epoch: int, positives: bool = True
+    ) -> Pool:
+        """The Pool a sampler sees, from the pool's forward outputs; the positive bags are scored here (or, with
+        positives=False, left empty)."""
+        log_probs, features, instances = pool_outputs
+        if positives:
+            pos_log_probs, pos_features, pos_instances = self.forward_all(self.train_bags, self.positives)
+        else:
+            pos_log_probs, pos_features, pos_instances = log_probs[:0], features[:0], instances[:0]
+        labels = torch.zeros(len(self.pool), dtype=torch.long, device=self.device)
+        return Pool(
+            log_probs,
+            features,
+            instances,
+            labels,
+            pos_log_probs,
+            pos_features,
+            self.model.head,
+            epoch,
+            positive_instance_features=pos_instances,
+            instance_mask=self.train_bags.mask(self.pool, _instances_width(instances)),
+            positive_instance_mask=self.train_bags.mask(self.positives, _instances_width(pos_instances)),
+        )
+
+    def train_epoch(self, positions: np.ndarray) -> float:
+        self.model.train()
+        positions = torch.as_tensor(positions, dtype=torch.long)
+        weights = self.train_bags.sample_weights(positions.numpy()) if self.cfg.weighted_sampling else None
+        if weights is not None:
+            order = torch.multinomial(
+                torch.as_tensor(weights, dtype=torch.float), len(positions), True, generator=self.shuffle
+            )
+        else:
+            order = torch.randperm(len(positions), generator=self.shuffle)
+        total, count = 0.0, 0
+        for batch in positions[order].split(self.cfg.batch_size):
+            self._check_cancel()
+            batch = batch.to(self.device)
+            inputs, mask = self.train_bags.inputs(batch), self.train_bags.mask(batch)
+            targets = F.one_hot(torch.as_tensor(self.train_bags.labels, device=self.device)[batch], 2).float()
+            if self.cfg.augment:
+                inputs, targets = self.train_bags.augment(inputs, targets, self.shuffle)
+            with self.amp:
+                h = self.model.encode(inputs, mask)
+            loss = -(targets * self.model.head(h.float(), mask)).sum(1).mean()
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            total, count = total + loss.item() * len(batch), count + len(batch)
+        return total / max(count, 1)
+
+    def evaluate(self, bags: BagSet) -> dict[str, float]:
+        log_probs, _, _ = self.forward_all(bags, np.arange(len(bags)))
+        labels = torch.as_tensor(bags.labels, device=log_probs.device)
+        loss = F.nll_loss(log_probs, labels).item() if len(bags) else float("nan")
+        return {**bag_metrics(bags.labels, log_probs[:, 1].exp().cpu().numpy()), "loss": loss}
+
+    # --- checkpoint and resume --------------------------------------------------------------------------
+
+    def _checkpoint(
+        self,
+        epoch: int,
+        result: RunResult,
+        chosen: np.ndarray,
+        best_val: float,
+        best_state: dict | None,
+        stale: int,
+        stopped: bool,
+    ) -> None:
+        """Everything the next epoch needs, written atomically at the end of each epoch: with it a resumed run
+        makes exactly the selections and metrics an uninterrupted one makes (the sampler's generator is seeded
+        per epoch; model, optimiser, the shuffling generator and the global RNGs are saved here)."""
+        if self.store is None:
+            return
+        state = {
+            "epoch": epoch,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "shuffle": self.shuffle.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
+            "numpy_rng": _numpy_state(),
+            "python_rng": repr(random.getstate()),
+            "chosen": torch.as_tensor(chosen, dtype=torch.long),
+            "best_val": float(best_val),
+            "best_state": best_state,
+            "stale": stale,
+            "stopped": stopped,
+            "best_epoch": result.best_epoch,
+            "history": [
+                {k: v.item() if isinstance(v, np.generic) else v for k, v in record.items()}
+                for record in result.history
+            ],
+        }
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        self.store.save_checkpoint(self.run_id, buffer.getvalue())
+
+    def _resume(self, result: RunResult) -> tuple | None:
+        """Restore the last checkpoint of this run, if any, and drop what was recorded after it (a worker killed
+        mid-epoch). Returns (first epoch to run, chosen, best_val, best_state, stale, stopped) or None."""
+        if self.store is None or self.run_id is None:
+            return None
+        blob = self.store.load_checkpoint(self.run_id)
+        state = None
+        if blob is not None:
+            try:
+                state = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
+            except Exception as error:  # an unreadable checkpoint: the run starts over (same results, more time)
+                print(
+                    f"the checkpoint of run {self.run_id} is unreadable ({type(error).__name__}: {error}); "
+                    f"starting the run over",
+                    flush=True,
+                )
+        self.store.truncate_run(self.run_id, state["epoch"] if state else 0)
+        if state is None:
+            return None
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.shuffle.set_state(state["shuffle"])
+        torch.set_rng_state(state["torch_rng"])
+        if state["cuda_rng"]:
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        _set_numpy_state(state["numpy_rng"])
+        random.setstate(_literal(state["python_rng"]))
+        result.history, result.best_epoch = list(state["history"]), state["best_epoch"]
+        print(f"run {self.run_id} resumes after epoch {state['epoch']}", flush=True)
+        return (
+            state["epoch"] + 1,
+            state["chosen"].numpy(),
+            state["best_val"],
+            state["best_state"],
+            state["stale"],
+            state["stopped"],
+        )
+
+    # --- recording ------------------------------------------------------------------------------------
+
+    def _check_cancel(self, force: bool = False) -> None:
+        if self.store is None or (not force and time.monotonic() - self._last_check < CHECK_EVERY_S):
+            return
+        self._last_check = time.monotonic()
+        if self.store.cancel_requested(self.run_id):
+            raise RunCancelled(f"run {self.run_id} was cancelled")
+        self.store.heartbeat(self.run_id)
+
+    def _record_start(self) -> None:
+        if self.store is None:
+            return
+        self.store.start_run(
+            self.run_id,
+            target_class=self.data.target,
+            target_name=self.data.target_name,
+            n_pos=len(self.positives),
+            pool_size=len(self.pool),
+            k=self.k,
+            device=self.device.type,
+        )
+        bags = self.train_bags
+        self.store.save_epoch_arrays(
+            self.run_id,
+            0,
+            bag_ids=bags.ids,
+            labels=bags.labels,
+            contents=bags.contents,
+            class_names=np.array(self.data.class_names),
+            **_membership(bags),
+        )
+
+    def _record_epoch(self, epoch: int, record: dict, pool: Pool | None, selection: Selection | None) -> None:
+        if self.store is None:
+            return
+        self.store.add_epoch(self.run_id, epoch, record)
+        if selection is None:
+            return
+        bag_ids = self.train_bags.ids[self.pool]
+        self.store.add_selection(self.run_id, epoch, bag_ids[selection.indices], selection.scores[selection.indices])
+        if self._saves_maps(epoch):
+            self.save_pool_arrays(epoch, pool, selection)
+
+    def _saves_maps(self, epoch: int) -> bool:
+        """Whether this epoch's pool arrays (maps) are stored: they need the whole scoring pass."""
+        last = epoch + self.cfg.resample_every > self.cfg.epochs
+        return self.store is not None and (
+            self.cfg.save_embeddings == "all" or (self.cfg.save_embeddings == "last" and last)
+        )
+
+    def save_pool_arrays(self, epoch: int, pool: Pool, selection: Selection) -> None:
+        """The pool as the sampler saw it, plus the positive bags, for the app's maps."""
+        # the map is drawn in the space the sampler chose in: BADGE's default takes gradients at the predicted label
+        label = embedding_label(self.sampler, self.cfg.sampler_params)
+        positive_labels = (
+            pool.positive_log_probs.argmax(1)
+            if label == "predicted"
+            else torch.ones(len(self.positives), dtype=torch.long, device=self.device)
+        )
+        positive = gradient_embedding(
+            pool.head, pool.positive_instance_features, positive_labels, pool.positive_instance_mask
+        )
+        order = np.full(len(pool), -1, dtype=np.int32)
+        order[selection.indices] = np.arange(len(selection.indices))
+        self.store.save_epoch_arrays(
+            self.run_id,
+            epoch,
+            pool_ids=self.train_bags.ids[self.pool],
+            positive_ids=self.train_bags.ids[self.positives],
+            scores=selection.scores.astype(np.float32),
+            pick_order=order,
+            pool_prob=pool.probs[:, 1].float().cpu().numpy(),
+            pool_grad=pool.grad_embedding(label).matrix().half().cpu().numpy(),
+            grad_label=np.array(label),
+            positive_prob=pool.positive_log_probs[:, 1].exp().float().cpu().numpy(),
+            positive_grad=positive.matrix().half().cpu().numpy(),
+            **self.pool_evidence(pool),
+        )
+
+    def pool_evidence(self, pool: Pool) -> dict[str, np.ndarray]:
+        """Each bag's per-instance evidence (models/evidence.py), real instances only, pool then positives."""
+        return {
+            **instance_evidence(pool.head, pool.instance_features, pool.instance_mask).arrays("pool"),
+            **instance_evidence(pool.head, pool.positive_instance_features, pool.positive_instance_mask).arrays(
+                "positive"
+            ),
+        }
+
+    def _record_end(self, result: RunResult) -> None:
+        if self.store is None:
+            return
+        final = result.final
+        self.store.update_run(
+            self.run_id, final_ap=final.get("ap"), final_auc=final.get("auc"), final_dprime=final.get("dprime")
+        )
+        self.store.finish_run(
+            self.run_id,
+            result.status,
+            result={"best_epoch": result.best_epoch},
+            error="cancelled by the user; finished epochs are kept" if result.status == CANCELLED else None,
+        )
+
+
+def _membership(bags: BagSet) -> dict[str, np.ndarray]:
+    """Which instances make each bag and where the images and clips a bag card shows come from (rows of the data
+    set's training split or file paths; clip files, cached log-mel files, clip names and sample rate), so Inspect
+    reads only those few files and rebuilds nothing."""
+    out = {}
+    if getattr(bags, "members", None) is not None:
+        out["members"] = bags.members  # (B, n_max), -1 after a bag's last instance
+    if getattr(bags, "audio_files", None) is not None:
+        out["audio_files"] = np.array([str(f) for f in bags.audio_files])
+    sources = getattr(bags, "sources", None)
+    if sources is not None:
+        sources = np.asarray(sources)
+        out["instance_sources"] = sources.astype(np.int32) if sources.dtype.kind in "iu" else sources.astype(str)
+    if getattr(bags, "feature_files", None) is not None:
+        out["feature_files"] = np.array([str(f) for f in bags.feature_files])
+        out["clip_names"] = np.array([str(n) for n in bags.names])
+        out["sample_rate"] = np.array(int(bags.settings.sample_rate))
+    return out
+
+
+def _numpy_state() -> dict:
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    return {
+        "kind": kind,
+        "keys": torch.as_tensor(keys.astype(np.int64)),
+        "pos": int(pos),
+        "has_gauss": int(has_gauss),
+        "gauss": float(gauss),
+    }
+
+
+def _set_numpy_state(state: dict) -> None:
+    np.random.set_state(
+        (state["kind"], state["keys"].numpy().astype(np.uint32), state["pos"], state["has_gauss"], state["gauss"])
+    )
+
+
+def _literal(text: str):
+    import ast
+
+    return ast.literal_eval(text)
+
+
+@contextlib.contextmanager
+def one_torch_thread():
+    """Small models (MLPs on 2-D points, MIL checks) train several times faster on one thread: torch's pool
+    costs more than it saves on tensors this small, ten times more on a busy 2-core machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _instances_width(instances: torch.Tensor) -> int | None:
+    return instances.shape[1] if instances.dim() == 3 else None  # an empty forward pass has no width
+
+
+@contextlib.contextmanager
+def _timed(times: dict[str, float], key: str):
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        times[key] = times.get(key, 0.0) + time.perf_counter() - start

@@ -1,0 +1,198 @@
+"""`data check`: what a data set holds and what a run on it would look like, without building or training anything.
+
+For the user's own files (an instance table, image bags, audio clips) and the natural-bag data sets (the MIL
+benchmarks): bags, instances per bag (min / median / max), positive bags per class, label density (when
+instance labels are given), the problems found (missing columns, empty bags, bad labels, NaN features,
+files that do not open: each named), and k, the negatives per epoch, at the chosen P-N ratio for the target
+class on the training split. Reads files only; writes nothing. The app shows user files only under the
+folders an operator allows (WEAKNEG_DATA_FOLDERS, os.pathsep-separated); unset, none are allowed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..config import RunConfig, negatives_per_epoch
+from ..data import resolve_class
+from ..data.natural import NaturalBags, test_positions
+from ..errors import ConfigError, WeaknegError
+
+ALLOWED_ENV = "WEAKNEG_DATA_FOLDERS"
+
+
+@dataclass
+class DataCheck:
+    source: str
+    dataset: str | None = None
+    options: dict = field(default_factory=dict)  # the dataset_options a run on these data gets (path, fingerprint)
+    class_names: list[str] = field(default_factory=list)
+    n_bags: int = 0
+    n_instances: int = 0
+    sizes: tuple[int, float, int] | None = None  # instances per bag: min, median, max
+    positives: dict[str, int] = field(default_factory=dict)  # positive bags per class
+    label_density: float | None = None  # mean share of target instances in positive bags (instance labels given)
+    problems: list[str] = field(default_factory=list)
+    target: str | None = None
+    n_pos_train: int = 0
+    pool: int = 0
+    k: int = 0
+    pn_ratio: float = 0.5
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def lines(self) -> list[str]:
+        """What `data check` prints, one fact per line."""
+        if not self.ok:
+            return [f"{self.source}: {len(self.problems)} problem(s)"] + [f"  - {p}" for p in self.problems]
+        low, median, high = self.sizes
+        lines = [
+            f"{self.source} ({self.dataset})",
+            f"bags: {self.n_bags:,}   instances: {self.n_instances:,}   instances per bag: min {low}, "
+            f"median {median:g}, max {high}",
+            "positive bags per class: " + ", ".join(f"{name} {count:,}" for name, count in self.positives.items()),
+            "label density: "
+            + (
+                "unknown (no instance labels)"
+                if self.label_density is None
+                else f"{self.label_density:.3f} of a positive bag's instances are positive"
+            ),
+            "broken or missing items: none",
+            f"a run for class {self.target!r} at P-N ratio {self.pn_ratio:g}: {self.n_pos_train:,} positive "
+            f"training bags, {self.k:,} of {self.pool:,} negatives per epoch",
+        ]
+        return lines
+
+
+def natural_of(dataset: str, options: dict) -> NaturalBags:
+    """The validated description of a natural-bag data set (nothing built, nothing normalised)."""
+    if dataset == "table":
+        from ..data.table import load_instance_table
+
+        return load_instance_table(options)
+    if dataset == "image_bags":
+        from ..data.image_folder import load_image_bags
+
+        return load_image_bags(options)[0]
+    if dataset == "audio_clips":
+        from ..data.audio_clips import load_clips, natural_clips
+
+        return natural_clips(*load_clips(options))
+    from ..data import mil
+
+    if dataset in mil.BENCHMARKS:
+        return mil.load(dataset)
+    raise ConfigError(
+        f"{dataset!r} is not a file or a natural-bag data set (the MIL benchmarks: {', '.join(mil.BENCHMARKS)})"
+    )
+
+
+def label_density(natural: NaturalBags, target: int) -> float | None:
+    if natural.instance_labels is None:
+        return None
+    values = natural.instance_labels
+    positive = values == natural.class_names[target] if values.dtype.kind in "OUS" else values.astype(float) == 1
+    shares = np.bincount(natural.bag_of, weights=positive, minlength=natural.n_bags) / np.maximum(natural.sizes, 1)
+    bags = natural.labels(target) == 1
+    return float(shares[bags].mean()) if bags.any() else None
+
+
+def check_data(
+    source: str | Path,
+    fmt: str | None = None,
+    target: int | str = 0,
+    pn_ratio: float = 0.5,
+    sampler: str = "random",
+    seed: int = 0,
+    options: dict | None = None,
+) -> DataCheck:
+    """Describe a user's file (or a natural-bag data set by name); problems are collected, not raised."""
+    from ..data.user import user_data_options
+
+    result = DataCheck(str(source), pn_ratio=pn_ratio)
+    options = dict(options or {})
+    try:
+        if looks_like_path(str(source)) or fmt:
+            result.dataset, options = user_data_options(source, fmt, options)
+        else:
+            from ..data import mil
+
+            result.dataset = str(source)
+            options = {**(mil.DEFAULT_OPTIONS if result.dataset in mil.BENCHMARKS else {}), **options}
+        natural = natural_of(result.dataset, options)
+        index = resolve_class(natural.class_names, target)
+    except WeaknegError as error:
+        result.problems = problems_of(str(error))
+        return result
+    result.options = options
+    sizes = natural.sizes
+    result.class_names = list(natural.class_names)
+    result.n_bags, result.n_instances = natural.n_bags, int(sizes.sum())
+    result.sizes = (int(sizes.min()), float(np.median(sizes)), int(sizes.max()))
+    result.positives = {
+        name: int(natural.contents[:, c].astype(bool).sum()) for c, name in enumerate(natural.class_names)
+    }
+    result.label_density = label_density(natural, index)
+    result.target = natural.class_names[index]
+    labels = natural.labels(index)
+    train = np.ones(natural.n_bags, dtype=bool)
+    try:
+        train[test_positions(natural, labels, options, seed)] = False
+        result.n_pos_train = int(labels[train].sum())
+        result.pool = int((labels[train] == 0).sum())
+        result.k = negatives_per_epoch(result.n_pos_train, pn_ratio, result.pool, sampler)
+    except WeaknegError as error:
+        result.problems = problems_of(str(error))
+    return result
+
+
+def run_config(report: DataCheck, form: RunConfig) -> RunConfig:
+    """The Launch form's settings, on the checked data: its dataset, options, target and a model that fits."""
+    from ..data import DATASETS
+    from ..models import DEFAULT_MODEL, models_for
+
+    modality = DATASETS[report.dataset].modality
+    model = form.model if form.model in models_for(modality) else DEFAULT_MODEL[modality]
+    return form.replace(
+        dataset=report.dataset,
+        dataset_options=dict(report.options),
+        target_class=report.target,
+        model=model,
+        data_root=None,
+    )
+
+
+def looks_like_path(source: str) -> bool:
+    return Path(source).expanduser().exists() or os.sep in source or bool(Path(source).suffix)
+
+
+def problems_of(message: str) -> list[str]:
+    """A validation message (problems joined by '; ') -> one problem per item."""
+    head, sep, rest = message.partition(" problem(s) in ")
+    if sep and head.isdigit():
+        message = rest.split(": ", 1)[1] if ": " in rest else rest
+    return [part.strip() for part in message.split("; ") if part.strip()]
+
+
+def allowed_folders() -> list[Path]:
+    """The folders under which the app may read a user's files (WEAKNEG_DATA_FOLDERS); none when unset."""
+    return [Path(p).expanduser().resolve() for p in os.environ.get(ALLOWED_ENV, "").split(os.pathsep) if p.strip()]
+
+
+def allowed_path(path: str) -> Path:
+    """The resolved path when it lies under an allowed folder; else ConfigError saying how an operator allows it."""
+    folders = allowed_folders()
+    if not folders:
+        raise ConfigError(
+            f"reading your own files from the app is off: an operator allows folders with "
+            f"{ALLOWED_ENV}=/data/one{os.pathsep}/data/two (the command line needs no permission)"
+        )
+    resolved = Path(path).expanduser().resolve()
+    if not any(resolved == folder or folder in resolved.parents for folder in folders):
+        raise ConfigError(f"{resolved} is outside the folders this app may read: {', '.join(map(str, folders))}")
+    return resolved

@@ -1,0 +1,96 @@
+"""The launch form's choices and its live counts, computed from the real bags (cached per bag layout)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ..config import RunConfig, negatives_per_epoch
+from ..data import DATASETS, LoadedBags, dataset_status, load_bags, resolve_root
+from ..data.making import READY, Progress
+from ..models import MODELS, models_for as models_for_modality
+
+BAG_FIELDS = (
+    "dataset",
+    "target_class",
+    "bag_size",
+    "seed",
+    "max_instances",
+    "val_fraction",
+    "dataset_options",
+    "data_root",
+)  # everything that changes which bags a run has
+
+
+@dataclass(frozen=True)
+class LaunchCounts:
+    n_pos: int
+    pool: int
+    k: int
+
+    @property
+    def text(self) -> str:
+        return f"{self.n_pos:,} positive bags, {self.k:,} of {self.pool:,} negatives per epoch"
+
+
+def dataset_choices(data_root: str | None = None) -> tuple[dict[str, str], dict[str, str]]:
+    """(datasets ready now: name -> description, datasets missing: name -> how to get them)."""
+    status = dataset_status(data_root)
+    ready = {name: DATASETS[name].description for name, message in status.items() if message is None}
+    missing = {name: message for name, message in status.items() if message is not None}
+    return ready, missing
+
+
+def models_for(dataset: str) -> dict[str, str]:
+    """Models that accept the dataset's modality: name -> description."""
+    return {name: MODELS[name].description for name in models_for_modality(DATASETS[dataset].modality)}
+
+
+def _bag_key(cfg: RunConfig) -> str:
+    """The bag layout, with the data folder resolved: two homes (or two tests) never share an entry."""
+    values = {**cfg.to_dict(), "data_root": str(resolve_root(cfg.data_root).resolve())}
+    return json.dumps({name: values[name] for name in BAG_FIELDS}, sort_keys=True, default=str)
+
+
+@lru_cache(maxsize=16)
+def _cached_bags(key: str) -> LoadedBags:
+    return load_bags(RunConfig(**json.loads(key)))
+
+
+def bags_for(cfg: RunConfig) -> LoadedBags:
+    """The run's bags, rebuilt deterministically from its config and kept for the next call with the same layout."""
+    return _cached_bags(_bag_key(cfg))
+
+
+def launch_counts(cfg: RunConfig) -> LaunchCounts:
+    """Positive bags, negatives per epoch and pool size of a config (raises ConfigError / DatasetMissing)."""
+    bags = bags_for(cfg)
+    n_pos = int((bags.train.labels == 1).sum())
+    pool = int((bags.train.labels == 0).sum())
+    return LaunchCounts(n_pos, pool, negatives_per_epoch(n_pos, cfg.pn_ratio, pool, cfg.sampler))
+
+
+def data_preparation(cfg: RunConfig) -> Progress | None:
+    """None when the run's data can be loaded now; else how their first-use preparation (soundscapes: generating
+    the clips and their features) stands. Reads files only: making them is a person's choice
+    (`start_data_preparation`), never a side effect of choosing a dataset."""
+    spec = DATASETS[cfg.dataset]
+    if spec.preparation is None:
+        return None
+    progress = spec.preparation(cfg.dataset_options)
+    return None if progress.state == READY else progress
+
+
+def start_data_preparation(cfg: RunConfig, retry: bool = False) -> Progress | None:
+    """Start making the run's data in a background thread (unless ready or being made by anyone)."""
+    prepare = DATASETS[cfg.dataset].prepare_in_background
+    return None if prepare is None else prepare(cfg.dataset_options, retry)
+
+
+def dataset_options_help(dataset: str) -> str:
+    """The dataset's declared options, one per line, for the form's help."""
+    declared = DATASETS[dataset].options
+    if not declared:
+        return f"{dataset} has no dataset options."
+    return "\n".join(f"- `{option.line(name)}`" for name, option in declared.items())
