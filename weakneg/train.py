@@ -92,12 +92,22 @@ def run_experiment(
     Invalid configs and missing data raise before anything is written (or mark the queued run failed).
     """
     try:
-        experiment = Experiment(cfg, data or prepare(cfg), store, run_id)
+        data = data or prepare(cfg)
+        experiment = _experiment_kind(data)(cfg, data, store, run_id)
     except WeaknegError as error:
         if store is not None and run_id is not None:
             store.finish_run(run_id, FAILED, error=str(error))
         raise
     return experiment.run(on_epoch)
+
+
+def _experiment_kind(data: LoadedBags) -> type:
+    """The binary loop, or for a run of several classes the multi-label one (train_multilabel.py)."""
+    if data.multilabel:
+        from .train_multilabel import MultiLabelExperiment
+
+        return MultiLabelExperiment
+    return Experiment
 
 
 class Experiment:
@@ -547,3 +557,6 @@ def _timed(times: dict[str, float], key: str):
         yield
     finally:
         times[key] = times.get(key, 0.0) + time.perf_counter() - start
+
+
+membership_arrays, timed = _membership, _timed  # for the multi-label loop (train_multilabel.py)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import paths
+from ..targets import is_multilabel, multilabel_targets
 from ..errors import ConfigError, DatasetMissing
 from .bags import BagSet, ImageBags, VectorBags, image_bags, make_bags, normalised_pixels, split_off
 from .images import (
@@ -39,6 +40,9 @@ class DatasetSpec:
     # `prepare_in_background(dataset_options, retry)` starts it in a thread, so that a page never waits for it
     preparation: Callable[[dict], Any] | None = None
     prepare_in_background: Callable[[dict, bool], Any] | None = None
+    # bags built around the target class (labelled image sets): a multi-label run asks `build` for target None,
+    # one target-free layout (data/bags.py `shuffled_bags`); other datasets' bags are the same for every class
+    per_class_layout: bool = False
 
     def check_options(self, values: dict[str, Any]) -> None:
         """ConfigError (one line naming this dataset's options) for an unknown key or a bad value."""
@@ -53,9 +57,20 @@ class LoadedBags:
     train: BagSet
     test: BagSet
     val: BagSet | None = None
+    targets: list[int] | None = None  # a multi-label run's classes (indices into class_names); None: binary
+
+    @property
+    def multilabel(self) -> bool:
+        return self.targets is not None
+
+    @property
+    def target_names(self) -> list[str]:
+        return [self.class_names[t] for t in self.targets] if self.multilabel else [self.target_name]
 
     @property
     def target_name(self) -> str:
+        if self.multilabel:
+            return "all" if len(self.targets) == len(self.class_names) else ",".join(self.target_names)
         return self.class_names[self.target]
 
 
@@ -77,7 +92,8 @@ def image_dataset(name: str, description: str, loader, missing, options: dict | 
                 _IMAGE_CACHE.pop(next(iter(_IMAGE_CACHE)))
         return _IMAGE_CACHE[key]
 
-    def build(cfg, root: Path, target: int) -> tuple[BagSet, BagSet]:
+    def build(cfg, root: Path, target: int | None) -> tuple[BagSet, BagSet]:
+        """target None: the target-free layout of a multi-label run."""
         data = load(root, cfg.dataset_options)
         images, labels = data.train_images, data.train_labels
         test_images, test_labels = data.test_images, data.test_labels
@@ -120,6 +136,7 @@ def image_dataset(name: str, description: str, loader, missing, options: dict | 
         lambda root, options: load(root, options).class_names,
         build,
         options=dict(options or {}),
+        per_class_layout=True,
     )
 
 
@@ -220,12 +237,32 @@ def load_bags(cfg) -> LoadedBags:
     if (message := spec.missing(root, cfg.dataset_options)) and not cfg.dataset_options.get("download"):
         raise DatasetMissing(message)
     names = spec.class_names(root, cfg.dataset_options)
+    if is_multilabel(cfg.target_class):
+        return _multilabel_bags(cfg, spec, root, names)
     target = resolve_class(names, cfg.target_class)
     train, test = spec.build(cfg, root, target)
     val = None
     if cfg.val_fraction:
         train, val = split_off(train, cfg.val_fraction, cfg.seed)
     return LoadedBags(cfg.dataset, names, target, train, test, val)
+
+
+def _multilabel_bags(cfg, spec: DatasetSpec, root: Path, names: list[str]) -> LoadedBags:
+    """One bag set for every class of a multi-label run: each bag's labels are the classes its `contents` holds."""
+    wanted = multilabel_targets(cfg.target_class)
+    targets = list(range(len(names))) if wanted is None else [resolve_class(names, t) for t in wanted]
+    if len(set(targets)) != len(targets):
+        raise ConfigError(f"target_class {cfg.target_class!r} names a class twice; name each class once")
+    train, test = spec.build(cfg, root, None if spec.per_class_layout else targets[0])
+    for split, bags in (("train", train), ("test", test)):
+        present = (np.asarray(bags.contents)[:, targets] > 0).any(0)
+        if not present.all():
+            absent = ", ".join(names[t] for t, p in zip(targets, present) if not p)
+            raise ConfigError(
+                f"class(es) {absent} have no positive bag in the {split} split; leave them out of target_class "
+                f"(or use more data: --max-instances)"
+            )
+    return LoadedBags(cfg.dataset, names, targets[0], train, test, None, targets)
 
 
 def _spec(name: str) -> DatasetSpec:

@@ -35,6 +35,8 @@ class Pool:
     positive_instance_features: torch.Tensor | None = None  # (P, n, d)
     instance_mask: torch.Tensor | None = None  # (N, n) True on real instances; None when every bag is full
     positive_instance_mask: torch.Tensor | None = None  # (P, n)
+    # (N,) each bag's loss over every class of a multi-label run (samplers/adaptive_multilabel.py); None: `loss`
+    sample_loss: torch.Tensor | None = None
     _grads: dict[str, GradEmbedding] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
