@@ -86,7 +86,7 @@ class MultiLabelHead(nn.Module):
     @torch.no_grad()
     def view(self, c: int) -> Head:
         """Class c as a binary head of the same kind (a detached copy): its log-probabilities are forward(...)[:, c]."""
-        head = HEADS[self.kind](self.dim).to(self.classifier.weight.device)
+        head = HEADS[self.kind](self.dim).to(self.classifier.weight.device, self.classifier.weight.dtype)
         head.classifier.weight.zero_()
         head.classifier.bias.zero_()
         head.classifier.weight[1] = self.classifier.weight[c]
