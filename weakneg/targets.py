@@ -24,3 +24,31 @@ def multilabel_targets(target_class: Any) -> list[int | str] | None:
         if text:
             out.append(int(text) if text.lstrip("-").isdigit() else text)
     return out
+
+
+def per_class_runs(runs: list[dict]) -> list[dict]:
+    """Run rows as the comparisons read them: a multi-label run becomes one row per class (its final AP, AUC and d'
+    for that class, the class as target), so each class pairs with `random` as a binary run would. Its config
+    gains `multilabel_classes` (how many classes the model was trained for), which keeps one model for C classes
+    and one-class models in different settings: they are compared side by side, never averaged together."""
+    out = []
+    for run in runs:
+        result = run.get("result") if isinstance(run.get("result"), dict) else {}
+        if not result.get("multilabel"):
+            out.append(run)
+            continue
+        per_class, index = result.get("per_class") or {}, result.get("class_index") or {}
+        config = {**(run.get("config") or {}), "target_class": None, "multilabel_classes": len(per_class)}
+        for name, values in per_class.items():
+            out.append(
+                {
+                    **run,
+                    "config": {**config, "target_class": index.get(name, name)},
+                    "target_class": index.get(name, name),
+                    "target_name": name,
+                    "final_ap": values.get("ap"),
+                    "final_auc": values.get("auc"),
+                    "final_dprime": values.get("dprime"),
+                }
+            )
+    return out

@@ -277,6 +277,7 @@ class MultiLabelExperiment(Experiment):
                 "best_epoch": None,
                 "multilabel": True,
                 "micro_ap": _finite(final.get("micro_ap")),
+                "class_index": dict(zip(self.class_names, self.targets)),
                 "per_class": {
                     name: {k: _finite(v) for k, v in values.items()}
                     for name, values in final.get("per_class", {}).items()
