@@ -27,7 +27,7 @@ from weakneg.samplers.adaptive_multilabel import (
 )
 from weakneg.samplers.per_class import ClassOutputs, class_rng, select_per_class
 from weakneg.store import RunStore
-from weakneg.train_multilabel import CLASSES_FILE
+from weakneg.targets import CLASSES_FILE
 
 C, D = 3, 6
 

@@ -16,7 +16,7 @@ from weakneg.cli import main
 from weakneg.config import RunConfig
 from weakneg.store import FINISHED, LOCAL, RunStore
 from weakneg.train import run_experiment
-from weakneg.train_multilabel import CLASSES_FILE
+from weakneg.targets import CLASSES_FILE
 from weakneg.views.multilabel import side_by_side
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# A multi-label run's files (names starting epoch_NNNN: a resume truncates them with the epoch's other arrays)
+CLASSES_FILE = "epoch_{epoch:04d}_classes.npz"  # per-class metrics and every class's picks (index lists)
+CLASS_POOL_FILE = "epoch_{epoch:04d}_class_{c:03d}.npz"  # maps on: class c's pool arrays, as a binary run's
+
 
 def is_multilabel(target_class: Any) -> bool:
     """A multi-label run trains one model for several classes: `all`, a list, or names/indices joined by commas."""

@@ -25,11 +25,12 @@ from .models import pick_device
 from .models.multilabel import build_multilabel_model, masked_bce
 from .samplers import get_sampler
 from .samplers.adaptive_multilabel import batch_order, imbalance_weights, weighted_sample_loss
-from .samplers.per_class import ClassOutputs, select_per_class, unscored_outputs
+from .models.gradients import gradient_embedding
+from .samplers.params import embedding_label
+from .samplers.per_class import ClassOutputs, class_pool, select_per_class, unscored_outputs
 from .store import CANCELLED, FAILED, FINISHED, RunStore
+from .targets import CLASS_POOL_FILE, CLASSES_FILE
 from .train import Experiment, RunResult, membership_arrays, timed
-
-CLASSES_FILE = "epoch_{epoch:04d}_classes.npz"  # per-class metrics and picks of one epoch (truncated on resume)
 
 
 @dataclass
@@ -111,7 +112,7 @@ class MultiLabelExperiment(Experiment):
                 selections = None
                 if resampled:
                     with timed(times, "t_score"):
-                        outputs = self.score_all(full=self.always_score)
+                        outputs = self.score_all(full=self.always_score or self._saves_maps(epoch))
                         sample_loss = self.sample_loss(outputs)
                     with timed(times, "t_select"):
                         selections = select_per_class(
@@ -129,6 +130,8 @@ class MultiLabelExperiment(Experiment):
                     for c, (negatives, selection) in enumerate(selections):
                         chosen[c, negatives[selection.indices]] = True
                     self.selections, self.outputs = selections, outputs
+                    if self._saves_maps(epoch):
+                        self.save_class_arrays(epoch, outputs, selections)
                 trained = (self.labels == 1) | chosen.T  # (B, C): class c's training bags this epoch
                 with timed(times, "t_train"):
                     train_loss = self.train_epoch_classes(trained, epoch)
@@ -262,6 +265,37 @@ class MultiLabelExperiment(Experiment):
         if selections is not None:
             arrays.update(selection_arrays(selections, self.train_bags.ids))
         self.store.save_arrays(self.run_id, CLASSES_FILE.format(epoch=epoch), **arrays)
+
+    def save_class_arrays(self, epoch: int, outputs: ClassOutputs, selections: list) -> None:
+        """Maps on: each class's pool as its sampler saw it (the arrays a binary run saves), one file per class."""
+        heads = self.class_heads(outputs)
+        label = embedding_label(self.sampler, self.cfg.sampler_params)
+        for c, (negatives, selection) in enumerate(selections):
+            positives = np.flatnonzero(self.labels[:, c] == 1)
+            pool = class_pool(outputs, heads[c], c, negatives, positives, epoch)
+            known = torch.ones(len(positives), dtype=torch.long, device=self.device)
+            positive = gradient_embedding(
+                pool.head,
+                pool.positive_instance_features,
+                pool.positive_log_probs.argmax(1) if label == "predicted" else known,
+                pool.positive_instance_mask,
+            )
+            order = np.full(len(pool), -1, dtype=np.int32)
+            order[selection.indices] = np.arange(len(selection.indices))
+            ids = self.train_bags.ids
+            self.store.save_arrays(
+                self.run_id,
+                CLASS_POOL_FILE.format(epoch=epoch, c=c),
+                pool_ids=ids[negatives],
+                positive_ids=ids[positives],
+                scores=selection.scores.astype(np.float32),
+                pick_order=order,
+                pool_prob=pool.probs[:, 1].float().cpu().numpy(),
+                pool_grad=pool.grad_embedding(label).matrix().half().cpu().numpy(),
+                grad_label=np.array(label),
+                positive_prob=pool.positive_log_probs[:, 1].exp().float().cpu().numpy(),
+                positive_grad=positive.matrix().half().cpu().numpy(),
+            )
 
     def _record_end(self, result: RunResult) -> None:
         if self.store is None:

@@ -25,6 +25,7 @@ from .inspect import (
 from .bag_cards import EpochEvidence, Membership, drives_text, evidence_of, membership_of
 from .figures import SCALES, map_points
 from .pairs import Overlap, aligned_view, differences, matching_runs, selection_overlap, shared_domain
+from .multilabel import SideBySide, class_epoch_view, class_epochs, run_classes, side_by_side
 from .launch import LaunchCounts, dataset_choices, launch_counts, models_for
 from .runs import (
     ALL_COLUMNS,
@@ -42,6 +43,12 @@ from .runs import (
 )
 
 __all__ = [
+    # multilabel: one class of a multi-label run, and the run beside the runs of one class each
+    "SideBySide",
+    "class_epoch_view",
+    "class_epochs",
+    "run_classes",
+    "side_by_side",
     # inspect: one epoch's map, bag cards and their evidence, two runs side by side
     "COLOUR_BY",
     "SORTS",

@@ -6,12 +6,17 @@ Pure reads of the store, through the comparison's run frame."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
+from .. import projection
 from ..comparison import runs_frame
 from ..store import RunStore
+from ..targets import CLASS_POOL_FILE, CLASSES_FILE, is_multilabel
+from .inspect import EpochView
 
 KEY = "multilabel_classes"
 
@@ -55,3 +60,77 @@ def side_by_side(store: RunStore, run_ids=None, dataset: str | None = None) -> S
             [sampler, seed, run_id, own, len(covered), covered["target_name"].nunique(), seconds, seconds / own]
         )
     return SideBySide(pd.DataFrame(rows, columns=class_columns), pd.DataFrame(costs, columns=cost_columns))
+
+
+# --- Inspect: one class of a multi-label run -------------------------------------------------------------------
+
+
+def run_classes(store: RunStore, run: dict) -> list[str] | None:
+    """The classes of a multi-label run, in its head's order; None for a binary run."""
+    result = run.get("result") if isinstance(run.get("result"), dict) else {}
+    if result.get("multilabel"):
+        return list(result.get("per_class") or {})
+    if not is_multilabel((run.get("config") or {}).get("target_class")):
+        return None
+    start = store.load_epoch_arrays(run["id"], 0)  # a run still going: its classes from what it saved first
+    if start is None or "targets" not in start:
+        return []
+    return [str(start["class_names"][t]) for t in start["targets"]]
+
+
+def class_epochs(store: RunStore, run_id: int, c: int) -> list[int]:
+    """Epochs with class c's pool saved (maps on)."""
+    pattern = re.compile(r"epoch_(\d{4})_class_(\d{3})\.npz")
+    found = (pattern.fullmatch(name) for name in store.artifact_names(run_id))
+    return sorted(int(m.group(1)) for m in found if m and int(m.group(2)) == c)
+
+
+def class_epoch_view(store: RunStore, run_id: int, epoch: int, c: int) -> EpochView | None:
+    """What Inspect draws for class c of a multi-label run: class c's negatives (its pool), its positives, its picks
+    and scores, on a PCA map of class c's gradient embeddings (computed here, in memory). None without arrays."""
+    arrays = store.load_arrays(run_id, CLASS_POOL_FILE.format(epoch=epoch, c=c))
+    bags = store.load_epoch_arrays(run_id, 0)
+    if arrays is None or bags is None:
+        return None
+    points, n_pool = projection.embedding_points(arrays)
+    xy = projection.pca_map(points)
+    names = [str(n) for n in bags["class_names"]]
+    pool_ids, positive_ids = arrays["pool_ids"].astype(np.int64), arrays["positive_ids"].astype(np.int64)
+    ids = np.concatenate([pool_ids, positive_ids])
+    all_ids = bags["bag_ids"].astype(np.int64)
+    order = np.argsort(all_ids, kind="stable")
+    contents = bags["contents"][order[np.searchsorted(all_ids, ids, sorter=order)]]
+    times = class_selection_counts(store, run_id, c, epoch)
+    n_positive = len(positive_ids)
+    pick = np.concatenate([arrays["pick_order"], np.full(n_positive, -1)]).astype(np.int64)
+    frame = pd.DataFrame(
+        {
+            "bag_id": ids,
+            "kind": ["negative"] * n_pool + ["positive"] * n_positive,
+            "x": xy[:, 0],
+            "y": xy[:, 1],
+            "selected": pick >= 0,
+            "pick": pick,
+            "score": np.concatenate([arrays["scores"].astype(np.float64), np.full(n_positive, np.nan)]),
+            "prob": np.concatenate([arrays["pool_prob"], arrays["positive_prob"]]).astype(np.float64),
+            "times_selected": np.concatenate(
+                [np.array([times.get(int(b), 0) for b in pool_ids], dtype=np.int64), np.zeros(n_positive, np.int64)]
+            ),
+        }
+    )
+    return EpochView(
+        run_id, epoch, "pca", frame, names, contents, {"grad_label": str(arrays["grad_label"]), "class": c}
+    )
+
+
+def class_selection_counts(store: RunStore, run_id: int, c: int, up_to_epoch: int) -> dict[int, int]:
+    """How many times each bag was chosen as class c's negative, through an epoch (from the index lists)."""
+    counts: dict[int, int] = {}
+    for epoch in range(1, up_to_epoch + 1):
+        saved = store.load_arrays(run_id, CLASSES_FILE.format(epoch=epoch))
+        if saved is None or "chosen_offsets" not in saved:
+            continue
+        offsets = saved["chosen_offsets"]
+        for bag in saved["chosen_ids"][offsets[c] : offsets[c + 1]].tolist():
+            counts[bag] = counts.get(bag, 0) + 1
+    return counts
