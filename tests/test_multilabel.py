@@ -289,3 +289,31 @@ def test_multilabel_run_end_to_end_through_the_cli_and_the_store(tmp_path, capsy
     np.testing.assert_allclose(record["ap"], aps)
     assert np.all((record["ap"] > 0) & (record["ap"] <= 1))
     assert average_precision_score([0, 1], [0.2, 0.7]) == 1.0 and roc_auc_score([0, 1], [0.2, 0.7]) == 1.0
+
+
+def test_a_users_table_with_several_labels_per_bag_trains_one_multilabel_model(tmp_path, capsys):
+    """Labels like "car;dog": each bag carries the classes its label lists, and each class is learned."""
+    rng = np.random.default_rng(0)
+    classes, rows, carried = ["bird", "car", "dog"], [], {}
+    for b in range(150):
+        present = [c for c in classes if rng.random() < 0.4] or [classes[b % 3]]
+        carried[f"b{b}"] = present
+        for i in range(int(rng.integers(2, 6))):
+            x = rng.normal(0, 1, 3)
+            for c in present:
+                x[classes.index(c)] += 4.0 if i == 0 else 0.0  # one instance shows each class the bag carries
+            rows.append({"bag_id": f"b{b}", "f1": x[0], "f2": x[1], "f3": x[2], "label": ";".join(present)})
+    path = tmp_path / "bags.csv"
+    import pandas as pd
+
+    pd.DataFrame(rows).to_csv(path, index=False)
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    args = ["run", "--data", str(path), "--target-class", "all", "--epochs", "15", "--store", url, "--json"]
+    assert main(args + ["--sampler", "margin", "--pn-ratio", "1"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["classes"] == classes and set(summary["per_class"]) == set(classes)
+    store = RunStore(url)
+    start = store.load_epoch_arrays(summary["run_id"], 0)
+    assert start["class_labels"].shape[1] == 3
+    for name, values in summary["per_class"].items():
+        assert values["auc"] >= 0.7, (name, values)  # the planted instance is found for every class (chance: 0.5)

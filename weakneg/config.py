@@ -76,6 +76,11 @@ class RunConfig:
             raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if is_multilabel(self.target_class):
             check_multilabel(self)
+        elif self.sampler == "adaptive_multilabel" and self.sampler_params.get("scope", "negatives") != "negatives":
+            raise ConfigError(
+                "sampler 'adaptive_multilabel': scope batches or both draws a multi-label run's batches; a binary run "
+                "takes scope negatives (or run every class at once: target_class all)"
+            )
         if self.patience and not self.val_fraction:
             raise ConfigError("early stopping (patience > 0) needs a validation split: set val_fraction, e.g. 0.1")
         if self.device == "cuda":
