@@ -317,3 +317,22 @@ def test_a_users_table_with_several_labels_per_bag_trains_one_multilabel_model(t
     assert start["class_labels"].shape[1] == 3
     for name, values in summary["per_class"].items():
         assert values["auc"] >= 0.7, (name, values)  # the planted instance is found for every class (chance: 0.5)
+
+
+def test_run_and_show_print_each_class_of_a_multilabel_run(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    args = ["run", "--dataset", "digits", "--target-class", "4,9", "--bag-size", "2", "--epochs", "1"]
+    assert main(args + ["--save-embeddings", "none", "--store", url]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "2 classes in one model" in out[0] and "mAP" in out[0]
+    assert out[1].split() == ["class", "k", "ap", "auc", "dprime"] and [line.split()[0] for line in out[2:4]] == [
+        "4",
+        "9",
+    ]
+    run = RunStore(url).list_runs()[0]
+    assert main(["show", str(run["id"]), "--store", url]) == 0
+    shown = capsys.readouterr().out
+    assert "per class (final epoch; micro AP" in shown
+    for name in ("4", "9"):
+        ap = run["result"]["per_class"][name]["ap"]
+        assert any(line.split()[:2] == [name, f"{ap:.4f}"] for line in shown.splitlines())
