@@ -28,6 +28,7 @@ from weakneg.samplers.adaptive_multilabel import (
 from weakneg.samplers.per_class import ClassOutputs, class_rng, select_per_class
 from weakneg.store import RunStore
 from weakneg.targets import CLASSES_FILE
+from weakneg.train import run_experiment
 
 C, D = 3, 6
 
@@ -336,3 +337,46 @@ def test_run_and_show_print_each_class_of_a_multilabel_run(tmp_path, capsys):
     for name in ("4", "9"):
         ap = run["result"]["per_class"][name]["ap"]
         assert any(line.split()[:2] == [name, f"{ap:.4f}"] for line in shown.splitlines())
+
+
+def write_cifar(root):
+    """Small CIFAR-10 python batches (60 random images each, classes in turn), the layout torchvision unpacks."""
+    import pickle
+
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {b"data": rng.integers(0, 256, (60, 3072)).astype(np.uint8), b"labels": list(np.arange(60) % 10)}
+        with open(folder / name, "wb") as handle:
+            pickle.dump(batch, handle)
+    with open(folder / "batches.meta", "wb") as handle:
+        pickle.dump({b"label_names": [f"class{i}".encode() for i in range(10)]}, handle)
+    return root
+
+
+def test_a_cifar_layout_builds_one_target_free_bag_set_for_a_multilabel_run(tmp_path):
+    root = write_cifar(tmp_path)
+    data = load_bags(RunConfig(dataset="cifar10", target_class="class1,class4", bag_size=3, data_root=str(root)))
+    assert data.targets == [1, 4] and data.target_names == ["class1", "class4"]
+    assert len(data.train) == 300 // 3 and len(data.test) == 60 // 3  # every image in one bag
+    result = run_experiment(RunConfig(dataset="cifar10", target_class="class1,class4", bag_size=3, epochs=1,
+                                      data_root=str(root), save_embeddings="none"))  # fmt: skip
+    assert result.status == "finished" and set(result.summary()["per_class"]) == {"class1", "class4"}
+
+
+@pytest.mark.slow  # generates audio from the Debian samples
+def test_soundscapes_train_one_model_for_their_families(tmp_path, monkeypatch):
+    monkeypatch.setenv("WEAKNEG_HOME", str(tmp_path))
+    options = {"n_train": 24, "n_test": 12, "families": ["ambi", "bd", "tabla"]}
+    cfg = RunConfig(dataset="soundscapes", target_class="all", model="audio_cnn", sampler="badge", epochs=2,
+                    pn_ratio=1.0, batch_size=8, dataset_options=options, save_embeddings="none")  # fmt: skip
+    data = load_bags(cfg)
+    manifest_labels = (np.asarray(data.train.contents) > 0).astype(int)
+    result = run_experiment(cfg, data=data)
+    summary = result.summary()
+    assert result.status == "finished" and summary["classes"] == ["ambi", "bd", "tabla"]
+    for c, name in enumerate(summary["classes"]):
+        n_pos = int(manifest_labels[:, c].sum())
+        assert summary["k_per_class"][name] == min(round(n_pos / 1.0), len(manifest_labels) - n_pos)
+        assert 0 <= summary["per_class"][name]["auc"] <= 1
