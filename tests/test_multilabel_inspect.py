@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from weakneg import views
@@ -64,3 +65,27 @@ def test_the_inspect_page_offers_the_classes_of_a_multilabel_run():
     assert not app.exception, [e.value for e in app.exception]
     assert not any("no saved pool" in w.value for w in app.warning)
     assert app.session_state[f"class_{run_id}"] == 2
+
+
+def test_the_runs_and_compare_pages_show_a_multilabel_run(monkeypatch):
+    store = RunStore()
+    ids = [
+        run_experiment(CFG.replace(sampler=s, epochs=1, save_embeddings="none"), store).run_id
+        for s in ("random", "margin")
+    ]
+    for page, params in (
+        ("app_pages/runs.py", {"run": str(ids[0])}),
+        ("app_pages/compare.py", {"runs": f"{ids[0]},{ids[1]}"}),
+    ):
+        app = AppTest.from_file(str(APP), default_timeout=90)
+        app.switch_page(page)
+        for key, value in params.items():
+            app.query_params[key] = value
+        app = app.run()
+        assert not app.exception, (page, [e.value for e in app.exception])
+    verdicts = app.dataframe[0].value  # compare: margin vs random over the three classes of the one model
+    assert list(verdicts["sampler"]) == ["margin"]
+    assert verdicts["classes"].item() == 3  # each class of the one model is one paired difference vs random
+    runs = [store.get_run(i)["result"]["per_class"] for i in ids]
+    mean_delta = sum(runs[1][n]["ap"] - runs[0][n]["ap"] for n in ("0", "5", "8")) / 3
+    assert verdicts["mean Δ over classes"].item() == pytest.approx(mean_delta)
