@@ -52,7 +52,9 @@ def select(
     if not isinstance(name, str):
         raise ConfigError(f"the sampler name must be a text such as 'badge', got {name!r}")
     spec = get_sampler(name)
+    params = spec.check_params(params)  # a misspelt parameter is named before any tensor is looked at
     k = _count(k)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(_seed(seed))
     raw = _floating("logits", logits)
     outputs = _outputs("logits", raw)
     n = len(raw)
@@ -89,7 +91,6 @@ def select(
         outputs=outputs,
         gradients=given["grad_embeddings"],
     )
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(_seed(seed))
     return spec(pool, k, rng, params)
 
 
