@@ -5,6 +5,7 @@ and `import weakneg` stays light."""
 
 import copy
 import dataclasses
+import importlib
 import re
 import subprocess
 import sys
@@ -66,6 +67,18 @@ def test_a_one_logit_head_picks_as_its_two_logit_twin(name):
     np.testing.assert_array_equal(column.indices, two.indices)
     if "gradients" not in SAMPLERS[name].reads:  # gradient scores differ by the twin's duplicated row
         np.testing.assert_array_equal(one.scores, two.scores)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_what_a_sampler_declares_it_reads_is_all_it_reads(name):
+    """With the bag outputs alone a sampler that reads nothing more answers, and one that declares features or
+    gradients says which argument to add: an undeclared read would crash here instead."""
+    _, z, _, pos_z = tensors()
+    if SAMPLERS[name].reads:
+        with pytest.raises(ConfigError, match="pass features="):
+            select(name, 4, logits=z, positive_logits=pos_z)
+    else:
+        assert len(select(name, 4, logits=z, positive_logits=pos_z).indices) in (4, len(z))
 
 
 def plain_autograd(features, z_or_logits, label):
@@ -328,6 +341,25 @@ def test_the_readme_example_runs_and_prints_what_the_readme_shows():
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == shown.strip()
     assert len(done.stdout.splitlines()) == 5 and "epoch 5: loss" in done.stdout
+
+
+PLUGIN_MODULES = [
+    ("weakneg.data.image_datasets", "weakneg.data", "DATASETS"),
+    ("weakneg.data.audio", "weakneg.data", "DATASETS"),
+    ("weakneg.data.mil", "weakneg.data", "DATASETS"),
+    ("weakneg.data.user", "weakneg.data", "DATASETS"),
+    ("weakneg.models.audio", "weakneg.models", "MODELS"),
+    ("weakneg.samplers.badge", "weakneg.samplers", "SAMPLERS"),
+]
+
+
+@pytest.mark.parametrize("first, package, registry", PLUGIN_MODULES, ids=[m[0] for m in PLUGIN_MODULES])
+def test_a_plugin_module_imported_first_fills_its_whole_registry(first, package, registry):
+    """In a fresh interpreter, importing one plugin module before anything else works (no half-initialised
+    package) and leaves its registry whole, as when the package is imported first."""
+    whole = list(getattr(importlib.import_module(package), registry))  # this process: the package first
+    assert run_python(f"import {first}\nimport {package} as p; print(list(p.{registry}))") == f"{whole}\n"
+    assert len(whole) >= 7
 
 
 def test_weakneg_exports_select_lazily():
