@@ -161,6 +161,15 @@ def test_a_weakneg_head_gives_its_own_gradients(head):
     np.testing.assert_allclose(scores.scores, reference.numpy(), rtol=1e-4, atol=1e-6)
 
 
+def test_a_head_gets_instance_features_in_its_own_dtype_and_device():
+    layer = HEADS["softmax_max"](3)  # float32 parameters
+    instances = torch.randn(12, 4, 3, dtype=torch.float64)
+    picks = select("badge", 4, logits=torch.randn(12, 2, dtype=torch.float64), head=layer, instance_features=instances)
+    assert len(set(picks.indices.tolist())) == 4
+    with pytest.raises(ConfigError, match="the head is on meta but instance_features on cpu"):
+        select("badge", 4, logits=torch.randn(12), head=layer.to("meta"), instance_features=instances)
+
+
 def test_adaptive_uses_losses_unless_in_its_warm_up():
     features, z, _, _ = tensors(n=40)
     after = select("adaptive", 5, logits=z, seed=0).scores  # no epoch: no warm-up

@@ -69,6 +69,8 @@ def select(
     dtype = torch.float64 if any(t.dtype == torch.float64 for t in (raw, *given.values()) if t is not None) else None
     dtype = dtype or torch.float32  # half precision from autocast is widened: scores need the digits
     raw, given = raw.to(dtype), {key: None if t is None else t.to(dtype) for key, t in given.items()}
+    if head is not None and given["instance_features"] is not None and isinstance(head, Head):
+        given["instance_features"] = given["instance_features"].to(head.classifier.weight.dtype)  # the head's own
     mask = _mask(instance_mask, given["instance_features"], n, device)
     features = _bag_features(given["features"], n, head, given["instance_features"], mask)
     _shape("grad_embeddings", given["grad_embeddings"], (n, None), "(N, m)")
@@ -190,6 +192,11 @@ def _bag_features(
             )
         if instances is None:
             raise ConfigError("head= needs instance_features= (N, n, d): the head's gradients are taken on them")
+        weight = head.classifier.weight
+        if weight.device != instances.device:
+            raise ConfigError(
+                f"the head is on {weight.device} but instance_features on {instances.device}: put them on one device"
+            )
         if instances.shape[2] != head.classifier.in_features:
             raise ConfigError(
                 f"instance_features have {instances.shape[2]} features but the head takes {head.classifier.in_features}"
