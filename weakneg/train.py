@@ -30,6 +30,7 @@ from .models.ragged import pad_width
 from .samplers import Pool, Selection, get_sampler
 from .samplers.params import embedding_label
 from .store import CANCELLED, FAILED, FINISHED, RunStore
+from .train_multilabel import MultiLabelLoop
 
 CHECK_EVERY_S = 1.0  # how often training looks for a cancel request
 
@@ -103,11 +104,7 @@ def run_experiment(
 
 def _experiment_kind(data: LoadedBags) -> type:
     """The binary loop, or for a run of several classes the multi-label one (train_multilabel.py)."""
-    if data.multilabel:
-        from .train_multilabel import MultiLabelExperiment
-
-        return MultiLabelExperiment
-    return Experiment
+    return MultiLabelExperiment if data.multilabel else Experiment
 
 
 class Experiment:
@@ -559,4 +556,7 @@ def _timed(times: dict[str, float], key: str):
         times[key] = times.get(key, 0.0) + time.perf_counter() - start
 
 
-membership_arrays, timed = _membership, _timed  # for the multi-label loop (train_multilabel.py)
+class MultiLabelExperiment(MultiLabelLoop, Experiment):
+    """One model for several classes: the multi-label loop (train_multilabel.py) on this loop's plumbing."""
+
+    membership = staticmethod(_membership)

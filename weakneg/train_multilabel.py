@@ -4,14 +4,17 @@ Per epoch: one scoring pass over every training bag -> per class c, k_c = round(
 the bags without c, chosen by the sampler on class c's slice of that pass (samplers/per_class.py) -> train on
 the union of every class's positives and picks, each bag computed once per step, class c's loss a masked BCE on
 exactly its own bags (models/multilabel.py) -> evaluate every class on all test bags -> record. The loop, the
-checkpoint and the resume are the binary loop's (train.Experiment); what differs is here.
+checkpoint and the resume are the binary loop's: `MultiLabelLoop` is mixed into train.Experiment by train.py
+(`train.MultiLabelExperiment`), so this module never imports train.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -30,18 +33,44 @@ from .samplers.params import embedding_label
 from .samplers.per_class import ClassOutputs, class_pool, select_per_class, unscored_outputs
 from .store import CANCELLED, FAILED, FINISHED, RunStore
 from .targets import CLASS_POOL_FILE, CLASSES_FILE
-from .train import Experiment, RunResult, membership_arrays, timed
 
 
 @dataclass
-class MultiLabelResult(RunResult):
+class MultiLabelResult:
+    """A multi-label run's result: train.RunResult's fields, and each class's names and k."""
+
+    run_id: int | None
+    status: str
+    target_name: str
+    n_pos: int
+    pool_size: int
+    k: int
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_epoch: int | None = None
+    error: str | None = None
     class_names: tuple[str, ...] = ()
     class_ks: tuple[int, ...] = ()
+
+    @property
+    def final(self) -> dict[str, Any]:
+        return self.history[-1] if self.history else {}
 
     def summary(self) -> dict[str, Any]:
         final = self.final
         return {
-            **super().summary(),
+            "run_id": self.run_id,
+            "status": self.status,
+            "target": self.target_name,
+            "ap": final.get("ap"),
+            "auc": final.get("auc"),
+            "dprime": final.get("dprime"),
+            "epochs": len(self.history),
+            "best_epoch": self.best_epoch,
+            "n_pos": self.n_pos,
+            "pool_size": self.pool_size,
+            "k": self.k,
+            "error": self.error,
+            "history": self.history,
             "multilabel": True,
             "classes": list(self.class_names),
             "map": final.get("ap"),
@@ -51,7 +80,10 @@ class MultiLabelResult(RunResult):
         }
 
 
-class MultiLabelExperiment(Experiment):
+class MultiLabelLoop:
+    """The multi-label loop; train.MultiLabelExperiment mixes it into train.Experiment, whose plumbing it uses
+    (forward_all, inference_batch, _checkpoint, _resume, _check_cancel, _saves_maps) and which gives `membership`."""
+
     def __init__(self, cfg: RunConfig, data: LoadedBags, store: RunStore | None, run_id: int | None):
         self.cfg, self.data, self.store = cfg, data, store
         self.device = pick_device(cfg.device)
@@ -252,7 +284,7 @@ class MultiLabelExperiment(Experiment):
             targets=np.asarray(self.targets, dtype=np.int64),
             contents=bags.contents,
             class_names=np.array(self.data.class_names),
-            **membership_arrays(bags),
+            **self.membership(bags),
         )
 
     def _record_classes(self, epoch: int, record: dict, selections: list | None) -> None:
@@ -297,7 +329,7 @@ class MultiLabelExperiment(Experiment):
                 positive_grad=positive.matrix().half().cpu().numpy(),
             )
 
-    def _record_end(self, result: RunResult) -> None:
+    def _record_end(self, result: MultiLabelResult) -> None:
         if self.store is None:
             return
         final = result.final
@@ -348,3 +380,12 @@ def selection_arrays(selections: list, bag_ids: np.ndarray) -> dict[str, np.ndar
 
 def _finite(value):
     return value if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+@contextlib.contextmanager
+def timed(times: dict[str, float], key: str):
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        times[key] = times.get(key, 0.0) + time.perf_counter() - start

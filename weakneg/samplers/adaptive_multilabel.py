@@ -88,7 +88,7 @@ def draw(probabilities: np.ndarray, k: int, rng: np.random.Generator) -> np.ndar
 def _adaptive_multilabel(pool: Pool, k: int, rng: np.random.Generator, options: dict) -> Selection:
     pressure, warmup, levels, scope = checked(options)
     n = len(pool)
-    if pool.epoch <= warmup or scope == "batches":
+    if (pool.epoch is not None and pool.epoch <= warmup) or scope == "batches":  # None: a researcher's loop
         probabilities = np.full(n, 1.0 / n) if n else np.zeros(0)
     else:
         loss = pool.sample_loss if pool.sample_loss is not None else pool.loss
