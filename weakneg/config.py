@@ -179,10 +179,14 @@ def negatives_warning(n_positive: int, pn_ratio: float, pool_size: int, sampler:
     if get_sampler(sampler).whole_pool or k < pool_size or pool_size == 0:
         return None
     wanted = round(n_positive / pn_ratio)
+    fix = (  # k <= pool - 1 needs n_pos / r < pool - 0.5
+        f"raise the P-N ratio above {n_positive / (pool_size - 0.5):.3g} to select"
+        if pool_size > 1
+        else "the pool holds one negative: there is nothing to select"
+    )
     return (
         f"k = {k} is the whole pool of {pool_size:,} negatives (round({n_positive} / {pn_ratio:g}) = {wanted:,}): "
-        f"every epoch trains on every negative, so the sampler {sampler!r} has no effect; raise the P-N ratio "
-        f"above {n_positive / pool_size:.3g} to select"
+        f"every epoch trains on every negative, so the sampler {sampler!r} has no effect; {fix}"
     )
 
 

@@ -202,6 +202,8 @@ def resolve_class(names: list[str], target: int | str) -> int:
     if isinstance(target, str) and target.strip().lstrip("-").isdigit():
         target = int(target)
     if isinstance(target, (int, np.integer)) and not isinstance(target, bool):
+        if len(names) == 1 and target == 1:  # one class (0/1 labels, MUSK's musk): 1 is its positive label
+            return 0
         if 0 <= target < len(names):
             return int(target)
         raise ConfigError(f"target class {target} is out of range: this dataset has classes 0..{len(names) - 1}")

@@ -310,9 +310,7 @@ class LiveMlflowRun:
     def end(self, store: RunStore, run_id: int) -> None:
         if self.mlflow_id is None:
             return
-        self._safely(
-            lambda: export_run(self.client, self.experiment_id, store, store.get_run(run_id), store.store_id)
-        )
+        self._safely(lambda: export_run(self.client, self.experiment_id, store, store.get_run(run_id), store.store_id))
 
     def _safely(self, step: Callable[[], None]) -> None:
         if self.broken:
