@@ -22,6 +22,7 @@ from ..data.natural import NaturalBags, test_positions
 from ..errors import ConfigError, WeaknegError
 
 ALLOWED_ENV = "WEAKNEG_DATA_FOLDERS"
+SHOWN_OUTSIDE = 3  # rows named in the problem about files outside the allowed folders
 
 
 @dataclass
@@ -142,14 +143,20 @@ def check_data(
     sampler: str = "random",
     seed: int = 0,
     options: dict | None = None,
+    within: list[Path] | None = None,
 ) -> DataCheck:
     """Describe a user's file (or a natural-bag data set by name); problems are collected, not raised.
-    `target` None: the figures that depend on the class are given for every class (one class: that class)."""
+    `target` None: the figures that depend on the class are given for every class (one class: that class).
+    `within`: the folders every file the data name must lie in (the app's; see check_allowed_data)."""
     from ..data.user import user_data_options
 
     result = DataCheck(str(source), pn_ratio=pn_ratio)
     options = dict(options or {})
     try:
+        if within is not None and (looks_like_path(str(source)) or fmt):
+            result.problems = files_outside(source, fmt, options, within)
+            if result.problems:  # checked before any file a row names is opened
+                return result
         if looks_like_path(str(source)) or fmt:
             result.dataset, options = user_data_options(source, fmt, options)
         else:
@@ -236,6 +243,31 @@ def allowed_folders() -> list[Path]:
     return [Path(p).expanduser().resolve() for p in os.environ.get(ALLOWED_ENV, "").split(os.pathsep) if p.strip()]
 
 
+def check_allowed_data(path: str, fmt: str | None = None, **settings) -> DataCheck:
+    """`check_data` for the app: the file must lie under an allowed folder (else ConfigError) and so must every
+    file its rows name, links resolved (else problems naming the rows)."""
+    return check_data(allowed_path(path), fmt, within=allowed_folders(), **settings)
+
+
+def files_outside(source: str | Path, fmt: str | None, options: dict, folders: list[Path]) -> list[str]:
+    """One problem naming the rows whose files lie outside `folders` (absolute paths, ../ escapes, links)."""
+    from ..data.user import named_files
+
+    outside = [(where, file) for where, file in named_files(source, fmt, options) if not inside(file, folders)]
+    if not outside:
+        return []
+    shown = "; ".join(f"{where}: {file}" for where, file in outside[:SHOWN_OUTSIDE])
+    more = f" and {len(outside) - SHOWN_OUTSIDE} more" if len(outside) > SHOWN_OUTSIDE else ""
+    return [
+        f"{len(outside)} file(s) named by {Path(source).name} lie outside the folders this app may read "
+        f"({', '.join(map(str, folders))}): {shown}{more}"
+    ]
+
+
+def inside(path: Path, folders: list[Path]) -> bool:
+    return any(path == folder or folder in path.parents for folder in folders)
+
+
 def allowed_path(path: str) -> Path:
     """The resolved path when it lies under an allowed folder; else ConfigError saying how an operator allows it."""
     folders = allowed_folders()
@@ -245,6 +277,6 @@ def allowed_path(path: str) -> Path:
             f"{ALLOWED_ENV}=/data/one{os.pathsep}/data/two (the command line needs no permission)"
         )
     resolved = Path(path).expanduser().resolve()
-    if not any(resolved == folder or folder in resolved.parents for folder in folders):
+    if not inside(resolved, folders):
         raise ConfigError(f"{resolved} is outside the folders this app may read: {', '.join(map(str, folders))}")
     return resolved
