@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from ..errors import WeaknegError
+from ..errors import WeaknegError, read_only_store_message
 from . import bench, compare, data, export, milcheck, runs, serve, sweep
 from .common import Command, OneLineParser
 from .config_flags import with_config_file
@@ -35,6 +35,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command].handler(args)
     except WeaknegError as error:
         print(f"weakneg: error: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:
+        line = read_only_store_message(error, getattr(args, "store", None) or "(the default store)")
+        if line is None:
+            raise
+        print(f"weakneg: error: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("weakneg: interrupted; finished epochs are kept in the store", file=sys.stderr)

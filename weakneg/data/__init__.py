@@ -180,7 +180,14 @@ register_dataset(
 
 
 def resolve_root(data_root: str | Path | None) -> Path:
-    return Path(data_root).expanduser() if data_root else paths.data_root()
+    """The folder of the built-in data sets; a file there is refused (never a silent fall-back to another copy)."""
+    root = Path(data_root).expanduser() if data_root else paths.data_root()
+    if root.exists() and not root.is_dir():
+        raise ConfigError(
+            f"the data root {root} is a file, not a folder; give the folder that holds the data sets "
+            f"(--data-root, $WEAKNEG_DATA_ROOT)"
+        )
+    return root
 
 
 def dataset_status(data_root: str | Path | None = None) -> dict[str, str | None]:
