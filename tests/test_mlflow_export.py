@@ -142,3 +142,14 @@ def test_a_missing_mlflow_names_the_extra_and_writes_nothing(tmp_path, capfd, mo
         assert code == 2 and len(err.strip().splitlines()) == 1, err
         assert "pip install 'weakneg[mlflow]'" in err
     assert not store.exists() and not isolated_home.exists()
+
+
+def test_the_command_line_does_not_import_mlflow_until_a_command_needs_it():
+    import subprocess
+
+    code = (
+        "import sys, weakneg.cli; weakneg.cli.build_parser(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'mlflow' or m == 'weakneg.tracking.mlflow_runs'))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr
