@@ -307,3 +307,11 @@ def test_run_on_a_read_only_store_is_one_line_and_writes_nothing(tmp_path, capfd
     assert "is read-only" in err and "nothing was written" in err
     assert files() == before
     assert len(RunStore(f"sqlite:///{db}").list_runs()) == 1
+
+
+def test_a_data_root_that_is_a_file_is_said_for_every_data_set_without_raising(monkeypatch):
+    from weakneg.data import dataset_status
+
+    monkeypatch.setenv("WEAKNEG_DATA_ROOT", "/etc/hostname")
+    status = dataset_status()  # what the Launch page lists: a read never raises
+    assert status and all("the data root /etc/hostname is a file" in message for message in status.values())

@@ -87,6 +87,7 @@ CASES: list[tuple[str, list[str], dict[str, str]]] = [
         {},
     ),
     ("data-root-is-a-file", ["run", "--dataset", "cifar10", "--target-class", "1", "--data-root", "/etc/hostname"], {}),
+    ("datasets-data-root-is-a-file", ["datasets", "--data-root", "/etc/hostname"], {}),
     (
         "data-root-is-a-file-with-a-debian-copy",
         ["run", "--dataset", "fashion_mnist", "--target-class", "1", "--data-root", "/etc/hostname"],

@@ -17,7 +17,9 @@ def add_datasets_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
-    from ..data import DATASETS, dataset_status
+    from ..data import DATASETS, dataset_status, resolve_root
+
+    resolve_root(args.data_root)  # a data root that is a file is bad input: one line, exit 2
 
     def options(name: str) -> list[str]:
         declared = DATASETS[name].options

@@ -192,7 +192,10 @@ def resolve_root(data_root: str | Path | None) -> Path:
 
 def dataset_status(data_root: str | Path | None = None) -> dict[str, str | None]:
     """For each dataset: None when it can be used now, else the message saying how to get it."""
-    root = resolve_root(data_root)
+    try:
+        root = resolve_root(data_root)
+    except ConfigError as error:  # a data root that is a file: every built-in data set says so (a read never raises)
+        return {name: str(error) for name, spec in DATASETS.items() if not spec.by_path}
     return {name: spec.missing(root, {}) for name, spec in DATASETS.items() if not spec.by_path}
 
 
