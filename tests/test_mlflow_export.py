@@ -153,3 +153,21 @@ def test_the_command_line_does_not_import_mlflow_until_a_command_needs_it():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr
+
+
+@pytest.mark.parametrize(
+    "uri, message",
+    [
+        ("file:///{tmp}/mlruns", "refuses a file store"),
+        ("nosuch://x", "MLflow at nosuch://x: Model registry functionality is unavailable"),
+    ],
+)
+def test_a_tracking_uri_mlflow_cannot_use_is_one_line_before_anything_is_written(
+    uri, message, tmp_path, capfd, isolated_home
+):
+    uri = uri.replace("/{tmp}", str(tmp_path))
+    store = tmp_path / "runs.db"
+    code, _, err = run_cli(capfd, "run", "--target-class", "3", "--epochs", "1", "--track", "mlflow",
+                           "--tracking-uri", uri, "--store", f"sqlite:///{store}")  # fmt: skip
+    assert code == 2 and len(err.strip().splitlines()) == 1 and message in err, err
+    assert not store.exists() and not (tmp_path / "mlruns").exists() and not isolated_home.exists()

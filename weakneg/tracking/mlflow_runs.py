@@ -41,15 +41,28 @@ class Exported:
 
 def connect(tracking_uri: str | None = None, experiment: str | None = None) -> tuple[MlflowClient, str]:
     """(client, experiment id), making the experiment when it is new; one line when MLflow cannot be reached."""
-    client = MlflowClient(tracking_uri=tracking_uri)
     name = experiment or EXPERIMENT
+    where = tracking_uri or "MLflow's default tracking URI"
     try:
+        client = MlflowClient(tracking_uri=tracking_uri)
+        where = client.tracking_uri
         found = client.get_experiment_by_name(name)
         if found is not None:
             return client, found.experiment_id
         return client, client.create_experiment(name, artifact_location=artifact_location(client.tracking_uri))
     except MlflowException as error:
-        raise ConfigError(f"MLflow at {client.tracking_uri}: {first_line(error)}") from None
+        if "filesystem tracking backend" in str(error):  # MLflow 3 keeps file stores for old data only
+            raise ConfigError(
+                f"MLflow {mlflow_version()} refuses a file store ({where}) unless MLFLOW_ALLOW_FILE_STORE=true; "
+                f"use a database, e.g. --tracking-uri sqlite:///mlflow.db"
+            ) from None
+        raise ConfigError(f"MLflow at {where}: {first_line(error)}") from None
+
+
+def mlflow_version() -> str:
+    import mlflow
+
+    return mlflow.__version__
 
 
 def artifact_location(tracking_uri: str) -> str | None:
@@ -65,8 +78,9 @@ def artifact_location(tracking_uri: str) -> str | None:
 
 
 def first_line(error: Exception) -> str:
-    text = getattr(error, "message", None) or str(error)
-    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
+    text = (getattr(error, "message", None) or str(error)).strip()
+    line = text.splitlines()[0] if text else type(error).__name__
+    return line if len(line) <= 300 else line[:297] + "..."
 
 
 # --- what a weakneg run is in MLflow -----------------------------------------------------------------------------
