@@ -21,6 +21,7 @@ LAYERS = {
     "limits": 0,
     "liveness": 0,
     "targets": 0,
+    "config_file": 0,
     "store": 1,
     "data": 1,
     "models": 1,
@@ -42,6 +43,7 @@ LAYERS = {
     "views": 7,
     "report": 7,
     "cli": 7,
+    "tracking": 7,
     "__main__": 8,
     "__init__": 0,
 }

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .config import RunConfig, negatives_per_epoch
+from .config import RunConfig, check_negatives, negatives_per_epoch, negatives_warning
 from .data import BagSet, LoadedBags, load_bags
 from .errors import RunCancelled, WeaknegError
 from .metrics import bag_metrics
@@ -78,7 +78,26 @@ EpochCallback = Callable[[dict[str, Any]], None]
 def prepare(cfg: RunConfig) -> LoadedBags:
     """Validate a config against its data (raises ConfigError / DatasetMissing); nothing is written."""
     cfg.validate()
-    return load_bags(cfg)
+    data = load_bags(cfg)
+    if data.multilabel:  # every class was checked for positive bags by load_bags
+        return data
+    labels = data.train.labels
+    check_negatives(int((labels == 1).sum()), cfg.pn_ratio, int((labels == 0).sum()), cfg.sampler)
+    return data
+
+
+def sampler_warnings(cfg: RunConfig, data: LoadedBags) -> list[str]:
+    """What a person should know before a run starts (k covering the whole pool: the sampler has no effect)."""
+    if data.multilabel:  # per class: its positives are the bags carrying it
+        held = np.asarray(data.train.contents)[:, data.targets] > 0
+        found = [
+            (n, negatives_warning(int(h.sum()), cfg.pn_ratio, int((~h).sum()), cfg.sampler))
+            for n, h in zip(data.target_names, held.T)
+        ]
+        return [f"class {name!r}: {warning}" for name, warning in found if warning]
+    labels = data.train.labels
+    warning = negatives_warning(int((labels == 1).sum()), cfg.pn_ratio, int((labels == 0).sum()), cfg.sampler)
+    return [warning] if warning else []
 
 
 def run_experiment(
