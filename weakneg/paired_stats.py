@@ -128,13 +128,15 @@ def class_stats(deltas: pd.DataFrame) -> pd.DataFrame:
 
 
 def holm(p_values: np.ndarray) -> np.ndarray:
-    """Holm's step-down adjusted p-values: the i-th smallest times (m - i), made monotone, capped at 1. (Written
-    out: statsmodels' version runs a full garbage collection per call, 0.2 s in a process that holds torch.)"""
+    """Holm's step-down adjusted p-values along the last axis (so simulations adjust thousands of comparisons at
+    once): the i-th smallest times (m - i), made monotone, capped at 1. (Written out: statsmodels' version runs a
+    full garbage collection per call, 0.2 s in a process that holds torch.)"""
     p_values = np.asarray(p_values, dtype=np.float64)
-    order = np.argsort(p_values, kind="stable")
-    stepped = np.maximum.accumulate(p_values[order] * np.arange(len(p_values), 0, -1))
+    order = np.argsort(p_values, axis=-1, kind="stable")
+    m = p_values.shape[-1]
+    stepped = np.maximum.accumulate(np.take_along_axis(p_values, order, -1) * np.arange(m, 0, -1), axis=-1)
     adjusted = np.empty_like(p_values)
-    adjusted[order] = np.minimum(stepped, 1.0)
+    np.put_along_axis(adjusted, order, np.minimum(stepped, 1.0), -1)
     return adjusted
 
 
