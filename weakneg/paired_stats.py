@@ -205,7 +205,7 @@ def sampler_stats(deltas: pd.DataFrame, classes: pd.DataFrame) -> pd.DataFrame:
         rows.append(row)
     table = pd.DataFrame(rows)[SAMPLER_COLUMNS]
     for column in COUNT_COLUMNS:  # whole numbers or missing: never printed as 19.0000
-        table[column] = table[column].astype(object).where(table[column].notna(), None)
+        table[column] = pd.Series([None if pd.isna(v) else int(v) for v in table[column]], dtype=object)
     return table
 
 
