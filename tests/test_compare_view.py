@@ -65,3 +65,13 @@ def test_interval_text():
     assert view.interval_text(0.01, float("nan"), float("nan")).startswith("+0.0100 (no interval")
     assert view.interval_text(float("nan"), float("nan"), float("nan")) == "-"
     assert view.next_seeds(pd.DataFrame({"seed": [0, 1, 3]})) == "4-7"
+
+
+def test_seeds_needed_agree_with_the_interval_beside_them(store):
+    """The old page printed "2 seeds give 80% power at ΔAP 0.01" beside an interval of ± 0.04: the seeds needed
+    now come from the same pooled seed SD as the these-classes interval, so a half-width above 0.01 at n seeds
+    asks for more than n seeds."""
+    truth_store(store, effect=0.0, classes=4, seeds=3, seed_sd=0.03, rng_seed=6)
+    row = _result(store)["samplers"].iloc[0]
+    half = (row["these_classes_ci_high"] - row["these_classes_ci_low"]) / 2
+    assert half > 0.01 and row["seeds_needed_0.01"] > 3
