@@ -99,7 +99,7 @@ def verdict_lines(result: dict) -> list[str]:
         where = f" [{r['setting']}]" if len(result["settings"]) > 1 else ""
         n = r["classes"]
         these = (
-            f"on **these {n} classes**: **{r['these_classes_verdict']}** "
+            f"on **{'this class' if n == 1 else f'these {n} classes'}**: **{r['these_classes_verdict']}** "
             f"(mean Δ{metric} {_claim_numbers(r, 'these_classes')}, pooled t over seeds)"
         )
         new = f"on **new classes** like these: **{r['new_classes_verdict']}**"
