@@ -151,7 +151,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if added is None:
             return 0  # a dry run writes nothing
         args.sweep_id = args.extend  # from here on: resume the extended sweep
-        print(f"sweep {args.extend}: {added} new runs for seeds {' '.join(map(str, seeds))}", file=sys.stderr)
+        print(
+            f"sweep {args.extend}: {added} new runs for seeds {' '.join(map(str, seeds))} (read the verdict once "
+            f"they finish: adding seeds until it changes inflates false positives)",
+            file=sys.stderr,
+        )
     stored = existing.get_sweep(args.sweep_id) if existing and args.sweep_id else None
     if args.sweep_id and stored is None and not _grid_given(args):
         raise WeaknegError(
