@@ -137,8 +137,11 @@ def interval_text(mean: float, low: float, high: float) -> str:
 
 
 def _claim_numbers(r: dict, claim: str) -> str:
-    text = interval_text(r[f"{claim}_mean_delta"], r[f"{claim}_ci_low"], r[f"{claim}_ci_high"])
-    return text if pd.isna(r[f"{claim}_p"]) else f"{text}, p {_p(r[f'{claim}_p'])}, df {r[f'{claim}_df']}"
+    """'+0.0185, 95% CI [+0.0085, +0.0286], p 0.0041, df 6' (what is missing, said)."""
+    mean, low, high = r[f"{claim}_mean_delta"], r[f"{claim}_ci_low"], r[f"{claim}_ci_high"]
+    if pd.isna(low):
+        return interval_text(mean, low, high)
+    return f"{mean:+.4f}, 95% CI [{low:+.4f}, {high:+.4f}], p {_p(r[f'{claim}_p'])}, df {r[f'{claim}_df']}"
 
 
 def _p(value) -> str:
