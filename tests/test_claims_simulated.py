@@ -6,8 +6,9 @@ binomial rate, plus 0.01 for the predicted curve's own rounding); the seeds and 
 import numpy as np
 import pytest
 
-from weakneg import claims
+from weakneg import claims, comparison, paired_stats
 
+from compare_support import record
 from claims_simulation import (
     CLASSES,
     SEEDS,
@@ -107,3 +108,19 @@ def test_classes_with_unequal_seed_noise_stay_near_5_percent():
     rates = {(c, s): these_rate(differences(rng, c, s, seed_sd_spread=4.0)) for c, s in DESIGNS}
     assert max(rates.values()) <= bound(0.09)
     assert rates[(10, 10)] <= bound()
+
+
+def test_a_simulated_comparison_through_a_real_store_gives_the_same_claims(store):
+    """End to end: one simulated comparison (5 classes x 3 seeds, class effects that cancel) written as finished
+    runs to SQLite and read back by `compare` gives exactly what the simulation's arrays give."""
+    d = differences(np.random.default_rng(23), 5, 3, sims=1, class_sd=0.02, seed_sd=0.01, cancel=True)[0]
+    for cls in range(5):
+        for seed in range(3):
+            record(store, "random", cls, seed, 0.5)
+            record(store, "badge", cls, seed, 0.5 + float(d[cls, seed]))
+    row = paired_stats.compare(comparison.runs_frame(store))["samplers"].iloc[0]
+    for name, claim in (("these_classes", claims.these_classes(d)), ("new_classes", claims.new_classes(d))):
+        assert row[f"{name}_mean_delta"] == pytest.approx(float(claim.mean), abs=1e-12)
+        assert row[f"{name}_p"] == pytest.approx(float(claim.p), rel=1e-9)
+        assert row[f"{name}_ci_low"] == pytest.approx(float(claim.low), abs=1e-12)
+    assert row["new_classes_verdict"] in (claims.NO_DIFFERENCE, claims.BETTER, claims.WORSE)  # 5 classes: decides
