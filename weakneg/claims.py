@@ -126,7 +126,11 @@ def t_power(noncentrality, df, alpha: float = ALPHA):
     """Power of a two-sided t-test at `alpha` with `df` degrees of freedom when t has this noncentrality:
     P(|T| > t_crit), T ~ noncentral t (the test actually used, not the normal approximation)."""
     crit = stats.t.ppf(1 - alpha / 2, df)
-    return stats.nct.sf(crit, df, noncentrality) + stats.nct.cdf(-crit, df, noncentrality)
+    power = stats.nct.sf(crit, df, noncentrality) + stats.nct.cdf(-crit, df, noncentrality)
+    # scipy's noncentral t gives NaN far in its tail (noncentrality ~ 10+ with few df), where power is all but 1:
+    # the normal limit of |T| > crit there, so a NaN never reads as "not enough"
+    limit = stats.norm.sf(crit - noncentrality) + stats.norm.cdf(-crit - noncentrality)
+    return np.where(np.isnan(power), limit, power)
 
 
 def these_power(effect: float, sd: float, classes: int, seeds, alpha: float = ALPHA):
