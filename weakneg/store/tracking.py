@@ -1,0 +1,421 @@
+"""The run store: every run's config, status, per-epoch metrics and timings, its selections, and its sweeps.
+
+SQLite by default (one file, WAL: one writer and many readers at once); any SQLAlchemy URL works for a server
+database (PostgreSQL is tested). A run's large blobs go to the artifact repository (artifacts.py: files beside a
+SQLite store, rows of the server database otherwise); this module does not know how their bytes are kept.
+
+A store whose SQLite file or folder is not writable (permissions, a read-only mount), or asked for with
+`sqlite:///PATH?mode=ro`, opens read-only: every read works, nothing is attempted that would write.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import create_engine, event, insert, select, update
+from sqlalchemy.engine import Engine
+
+from .. import liveness, migrations, paths
+from ..errors import WeaknegError
+from .artifacts import CHECKPOINT, ArtifactRepository, DatabaseArtifacts, FileArtifacts
+from .connection import (
+    artifacts_beside_file,
+    check_url,
+    default_artifacts,
+    not_writable,
+    read_only_sqlite,
+    sqlite_file,
+    sqlite_pragmas,
+)
+from .queries import RunQueries
+from .status import CANCELLED, FAILED, INTERRUPTED, LOCAL, QUEUED, RUNNING
+from .tables import EPOCH_FIELDS, epochs, runs, selections, store_meta, sweeps
+
+
+def finite(value):
+    """JSON and some databases reject NaN/inf: store them as NULL."""
+    if isinstance(value, (float, np.floating)) and not math.isfinite(value):
+        return None
+    return float(value) if isinstance(value, np.floating) else value
+
+
+class RunStore(RunQueries):
+    def __init__(self, url: str | None = None, artifacts: str | Path | None = None, read_only: bool | None = None):
+        self.url = paths.store_url() if url is None else url
+        try:
+            self._open(read_only)
+        except WeaknegError:
+            raise
+        except Exception as error:  # a URL or database that cannot work: one line, nothing written
+            first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise WeaknegError(f"cannot open the run store {self.url!r}: {type(error).__name__}: {first}") from error
+        self.artifacts_root = Path(artifacts) if artifacts else default_artifacts(self.url)
+        self.artifacts: ArtifactRepository = (
+            DatabaseArtifacts(self.artifacts_root, lambda: self.store_id, self.engine)
+            if self.arrays_in_database
+            else FileArtifacts(self.artifacts_root, lambda: self.store_id)
+        )
+        if not self.read_only and artifacts is None and artifacts_beside_file(self.url):
+            self._adopt_first_release_folders()
+
+    def _open(self, read_only: bool | None) -> None:
+        check_url(self.url)
+        db_file = sqlite_file(self.url)
+        self.read_only = (
+            bool(read_only)
+            if read_only is not None
+            else (db_file is not None and ("mode=ro" in self.url or not_writable(db_file)))
+        )
+        if db_file is not None and not self.read_only:
+            db_file.parent.mkdir(parents=True, exist_ok=True)
+        if self.read_only and db_file is not None:
+            if not db_file.is_file():
+                raise WeaknegError(f"no run store at {db_file} (and its folder is read-only, so none can be made)")
+            self.engine: Engine = read_only_sqlite(db_file)
+        else:
+            self.engine = create_engine(self.url, future=True)
+            if self.engine.dialect.name == "sqlite":
+                event.listen(self.engine, "connect", sqlite_pragmas)
+        if self.read_only:
+            migrations.require_current(self.engine)
+        else:
+            migrations.ensure_current(self.engine)  # writes only when the store is new or made by an older release
+        self.arrays_in_database = self.engine.dialect.name != "sqlite"
+
+    @functools.cached_property
+    def store_id(self) -> str:
+        """This store's own id (made when the store was created): a recreated store never repeats it."""
+        with self.engine.connect() as db:
+            return db.execute(select(store_meta.c.value).where(store_meta.c.key == "store_id")).scalar_one()
+
+    def _adopt_first_release_folders(self) -> None:
+        """The first release kept a run's files at <root>/<run_id>; now they sit at <root>/<store_id>/<run_id>.
+        A root beside a SQLite file belongs to that store alone, so its numbered folders of runs it still holds
+        move under its id once, and old runs keep their maps and arrays."""
+        root = self.artifacts_root
+        legacy = [p for p in root.iterdir() if p.is_dir() and p.name.isdigit()] if root.is_dir() else []
+        if not legacy:
+            return
+        with self.engine.connect() as db:
+            held = {
+                str(i)
+                for i in db.execute(select(runs.c.id).where(runs.c.id.in_([int(p.name) for p in legacy]))).scalars()
+            }
+        for folder in legacy:
+            target = root / self.store_id / folder.name
+            if folder.name in held and not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                folder.rename(target)
+
+    # --- runs ---------------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        config: dict[str, Any],
+        kind: str = "run",
+        sweep_id: str | None = None,
+        status: str = QUEUED,
+        backend: str = LOCAL,
+        **summary: Any,
+    ) -> int:
+        row = {
+            "kind": kind,
+            "status": status,
+            "config": config,
+            "sweep_id": sweep_id,
+            "created_at": time.time(),
+            "backend": backend,
+            "epochs_done": 0,
+            "cancel_requested": False,
+            "dataset": config.get("dataset"),
+            "sampler": config.get("sampler"),
+            "pn_ratio": config.get("pn_ratio"),
+            "seed": config.get("seed"),
+            "model": config.get("model"),
+            "head": config.get("head"),
+            "epochs_total": config.get("epochs"),
+            "target_class": config["target_class"] if isinstance(config.get("target_class"), int) else None,
+        }
+        row.update(summary)
+        with self.engine.begin() as db:
+            return int(db.execute(insert(runs).values(**row)).inserted_primary_key[0])
+
+    def update_run(self, run_id: int, **values: Any) -> None:
+        values = {k: finite(v) for k, v in values.items()}
+        if not values:
+            return
+        with self.engine.begin() as db:
+            db.execute(update(runs).where(runs.c.id == run_id).values(**values))
+
+    def start_run(self, run_id: int, **summary: Any) -> None:
+        now = time.time()
+        self.update_run(
+            run_id, status=RUNNING, started_at=now, heartbeat=now, error=None, **liveness.identity(), **summary
+        )
+
+    def claim_run(
+        self, run_id: int, pid: int | None = None, host: str | None = None, backend: str | None = None
+    ) -> bool:
+        """Atomically move a queued run to running: of two dispatchers (or a dispatcher and Ray) only one wins.
+        With `backend`, only a run queued for that backend (a Ray sweep's runs are never a local worker's)."""
+        query = update(runs).where(runs.c.id == run_id, runs.c.status == QUEUED)
+        if backend == LOCAL:
+            query = query.where((runs.c.backend == LOCAL) | runs.c.backend.is_(None))
+        elif backend is not None:
+            query = query.where(runs.c.backend == backend)
+        start = liveness.process_start(pid) if pid and (host in (None, liveness.host())) else None
+        with self.engine.begin() as db:
+            claimed = db.execute(
+                query.values(status=RUNNING, heartbeat=time.time(), pid=pid, host=host, process_start=start)
+            ).rowcount
+        return claimed == 1
+
+    def finish_run(self, run_id: int, status: str, error: str | None = None, result: Any = None) -> None:
+        values = {"status": status, "finished_at": time.time(), "error": error}
+        if result is not None:
+            values["result"] = result
+        self.update_run(run_id, **values)
+
+    def delete_run(self, run_id: int) -> None:
+        """Remove a run with its epochs, selections and artifacts. A sweep's run leaves its sweep one run smaller
+        (n_runs), so the sweep's progress still counts done / runs that exist; resuming the sweep recreates it."""
+        self.artifacts.delete_all(run_id)
+        with self.engine.begin() as db:
+            sweep_id = db.execute(select(runs.c.sweep_id).where(runs.c.id == run_id)).scalar_one_or_none()
+            db.execute(selections.delete().where(selections.c.run_id == run_id))
+            db.execute(epochs.delete().where(epochs.c.run_id == run_id))
+            if db.execute(runs.delete().where(runs.c.id == run_id)).rowcount and sweep_id is not None:
+                db.execute(
+                    update(sweeps)
+                    .where(sweeps.c.id == sweep_id, sweeps.c.n_runs > 0)
+                    .values(n_runs=sweeps.c.n_runs - 1)
+                )
+
+    def reset_run(self, run_id: int) -> None:
+        """Queue a run again from scratch (a sweep's retry or resume): its epochs, selections and artifacts go,
+        its id, config and sweep stay."""
+        self.artifacts.delete_all(run_id)
+        with self.engine.begin() as db:
+            db.execute(selections.delete().where(selections.c.run_id == run_id))
+            db.execute(epochs.delete().where(epochs.c.run_id == run_id))
+            db.execute(
+                update(runs)
+                .where(runs.c.id == run_id)
+                .values(
+                    status=QUEUED,
+                    epochs_done=0,
+                    final_ap=None,
+                    final_auc=None,
+                    final_dprime=None,
+                    result=None,
+                    error=None,
+                    started_at=None,
+                    finished_at=None,
+                    heartbeat=None,
+                    pid=None,
+                    host=None,
+                    process_start=None,
+                    cancel_requested=False,
+                )
+            )
+
+    def requeue_run(self, run_id: int, backend: str | None = None) -> bool:
+        """Queue an interrupted or failed run again, keeping its epochs and checkpoint: its worker resumes from
+        the last checkpoint. Returns False when the run is not in a state to resume."""
+        values = dict(
+            status=QUEUED,
+            error=None,
+            finished_at=None,
+            heartbeat=None,
+            pid=None,
+            host=None,
+            process_start=None,
+            cancel_requested=False,
+        )
+        if backend:
+            values["backend"] = backend
+        run = self.get_run(run_id)
+        if run is None or run["status"] not in (INTERRUPTED, FAILED, CANCELLED):
+            return False
+        with self.engine.begin() as db:  # the stored status may still say running (a dead worker)
+            return (
+                db.execute(
+                    update(runs).where(runs.c.id == run_id, runs.c.status == run["stored_status"]).values(**values)
+                ).rowcount
+                == 1
+            )
+
+    def truncate_run(self, run_id: int, after_epoch: int) -> None:
+        """Forget what a killed worker recorded after its last checkpoint (epochs, selections, arrays, maps)."""
+        with self.engine.begin() as db:
+            db.execute(selections.delete().where(selections.c.run_id == run_id, selections.c.epoch > after_epoch))
+            db.execute(epochs.delete().where(epochs.c.run_id == run_id, epochs.c.epoch > after_epoch))
+            db.execute(update(runs).where(runs.c.id == run_id).values(epochs_done=after_epoch))
+        self.artifacts.delete_after(run_id, after_epoch)
+
+    # --- cancellation and liveness -------------------------------------------------------------------
+
+    def request_cancel(self, run_id: int) -> None:
+        """Ask a run to stop: a queued run is cancelled at once, a running one at its next check (seconds)."""
+        with self.engine.begin() as db:
+            db.execute(
+                update(runs)
+                .where(runs.c.id == run_id, runs.c.status == QUEUED)
+                .values(status=CANCELLED, finished_at=time.time(), cancel_requested=True)
+            )
+            db.execute(update(runs).where(runs.c.id == run_id, runs.c.status == RUNNING).values(cancel_requested=True))
+
+    def heartbeat(self, run_id: int) -> None:
+        self.update_run(run_id, heartbeat=time.time())
+
+    def keep_alive(self, run_id: int) -> liveness.Heartbeat:
+        """A context manager: the run's heartbeat, every few seconds from a thread, while the block runs."""
+        return liveness.Heartbeat(lambda: self.heartbeat(run_id), name=f"heartbeat-run-{run_id}")
+
+    def mark_dead_runs_interrupted(self) -> list[int]:
+        """Runs recorded as running whose worker is gone: record them interrupted (their epochs stay). Only the
+        dispatcher and explicit commands call this; readers show the same status without writing it."""
+        dead = [run for run in self.list_runs(status=RUNNING) if run["status"] == INTERRUPTED]
+        for run in dead:
+            self.finish_run(run["id"], INTERRUPTED, error=run["error"])
+        return [run["id"] for run in dead]
+
+    # --- epochs and selections ----------------------------------------------------------------------
+
+    def add_epoch(self, run_id: int, epoch: int, record: dict[str, Any]) -> None:
+        row = {k: finite(record.get(k)) for k in EPOCH_FIELDS}
+        with self.engine.begin() as db:
+            db.execute(insert(epochs).values(run_id=run_id, epoch=epoch, **row))
+            db.execute(
+                update(runs)
+                .where(runs.c.id == run_id)
+                .values(
+                    epochs_done=epoch,
+                    heartbeat=time.time(),
+                    final_ap=finite(record.get("ap")),
+                    final_auc=finite(record.get("auc")),
+                    final_dprime=finite(record.get("dprime")),
+                )
+            )
+
+    def add_selection(self, run_id: int, epoch: int, bag_ids: np.ndarray, scores: np.ndarray) -> None:
+        rows = [
+            {"run_id": run_id, "epoch": epoch, "rank": rank, "bag_id": int(b), "score": finite(float(s))}
+            for rank, (b, s) in enumerate(zip(bag_ids, scores))
+        ]
+        if rows:
+            with self.engine.begin() as db:
+                db.execute(insert(selections), rows)
+
+    # --- sweeps ---------------------------------------------------------------------------------------
+
+    def create_sweep(self, sweep_id: str, config: dict[str, Any], backend: str, n_runs: int) -> None:
+        with self.engine.begin() as db:
+            db.execute(
+                insert(sweeps).values(
+                    id=sweep_id, status=RUNNING, backend=backend, config=config, n_runs=n_runs, created_at=time.time()
+                )
+            )
+
+    def claim_sweep(self, sweep_id: str) -> bool:
+        """Atomically move a sweep waiting to start to running: a cancel that came first wins."""
+        with self.engine.begin() as db:
+            return (
+                db.execute(
+                    update(sweeps).where(sweeps.c.id == sweep_id, sweeps.c.status == QUEUED).values(status=RUNNING)
+                ).rowcount
+                == 1
+            )
+
+    def drive_sweep(self, sweep_id: str) -> liveness.Heartbeat:
+        """This process drives the sweep: record its identity; the returned context manager beats its heartbeat."""
+        self.update_sweep(
+            sweep_id,
+            heartbeat=time.time(),
+            driver_pid=os.getpid(),
+            driver_host=liveness.host(),
+            driver_start=liveness.process_start(os.getpid()),
+        )
+        return liveness.Heartbeat(
+            lambda: self.update_sweep(sweep_id, heartbeat=time.time()), name=f"heartbeat-sweep-{sweep_id}"
+        )
+
+    def update_sweep(self, sweep_id: str, **values: Any) -> None:
+        with self.engine.begin() as db:
+            db.execute(update(sweeps).where(sweeps.c.id == sweep_id).values(**values))
+
+    # --- artifacts: the repository keeps the bytes; these name what a run keeps there ----------------------
+
+    def run_dir(self, run_id: int, create: bool = True) -> Path:
+        """The run's local folder (its worker.log, failure sidecar and, with SQLite, its arrays), keyed by the
+        store's id so that a recreated store's run 1 never meets an old run 1's files."""
+        return self.artifacts.run_dir(run_id, create)
+
+    def save_blob(self, run_id: int, name: str, data: bytes) -> None:
+        self.artifacts.save(run_id, name, data)
+
+    def load_blob(self, run_id: int, name: str) -> bytes | None:
+        return self.artifacts.load(run_id, name)
+
+    def artifact_names(self, run_id: int) -> list[str]:
+        return self.artifacts.names(run_id)
+
+    def has_artifact(self, run_id: int, name: str) -> bool:
+        return self.artifacts.exists(run_id, name)
+
+    def delete_artifact(self, run_id: int, name: str) -> None:
+        self.artifacts.delete(run_id, name)
+
+    def save_arrays(self, run_id: int, name: str, **arrays: np.ndarray) -> None:
+        self.artifacts.save_arrays(run_id, name, **arrays)
+
+    def load_arrays(self, run_id: int, name: str) -> dict[str, np.ndarray] | None:
+        return self.artifacts.load_arrays(run_id, name)
+
+    def save_epoch_arrays(self, run_id: int, epoch: int, **arrays: np.ndarray) -> None:
+        """Write one epoch's arrays atomically (a reader never sees half a file)."""
+        self.artifacts.save_arrays(run_id, f"epoch_{epoch:04d}.npz", **arrays)
+
+    def load_epoch_arrays(self, run_id: int, epoch: int) -> dict[str, np.ndarray] | None:
+        return self.artifacts.load_arrays(run_id, f"epoch_{epoch:04d}.npz")
+
+    def saved_epochs(self, run_id: int) -> list[int]:
+        return sorted(
+            int(m.group(1)) for name in self.artifacts.names(run_id) if (m := re.fullmatch(r"epoch_(\d{4})\.npz", name))
+        )
+
+    def save_checkpoint(self, run_id: int, data: bytes) -> None:
+        self.artifacts.save(run_id, CHECKPOINT, data)
+
+    def load_checkpoint(self, run_id: int) -> bytes | None:
+        return self.artifacts.load(run_id, CHECKPOINT)
+
+    # --- failures a worker could not record ----------------------------------------------------------
+
+    def failure_sidecar(self, run_id: int) -> Path:
+        return self.run_dir(run_id, create=False) / "failure.json"
+
+    def record_sidecar_failures(self) -> list[int]:
+        """Runs whose worker could not write the store (disk full, ...) left their cause in a sidecar file:
+        record them failed with it, now that the store takes writes. The dispatcher calls this."""
+        recorded = []
+        for run in self.list_runs(status=[RUNNING, INTERRUPTED, FAILED]):
+            sidecar = self.failure_sidecar(run["id"])
+            if run["status"] == RUNNING or not sidecar.is_file():  # a live worker records its own outcome
+                continue
+            try:
+                cause = json.loads(sidecar.read_text()).get("error", "unknown error")
+            except (OSError, ValueError):
+                cause = f"unreadable failure record {sidecar}"
+            self.finish_run(run["id"], FAILED, error=f"failed: {cause}")
+            sidecar.replace(sidecar.with_name("failure.recorded.json"))
+            recorded.append(run["id"])
+        return recorded
