@@ -113,8 +113,8 @@ def test_an_old_runs_link_works_after_250_newer_runs(store, monkeypatch):
     old = run_experiment(RunConfig(dataset="digits", target_class=3, epochs=1, max_instances=600), store).run_id
     record_runs(store, 250)
     recent = store.list_runs(limit=200, kind="run")
-    assert old not in [r["id"] for r in recent]
-    assert views.pick_run(store, str(old), recent)["id"] == old
+    assert old not in [r.id for r in recent]
+    assert views.pick_run(store, str(old), recent).id == old
     assert views.pick_run(store, "99999", recent) is None and views.pick_run(store, None, recent) == recent[0]
     monkeypatch.setenv("WEAKNEG_STORE", store.url)
     app = AppTest.from_file(str(APP), default_timeout=60)

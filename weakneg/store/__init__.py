@@ -14,6 +14,7 @@ Callers import from here: `from weakneg.store import RunStore, FINISHED`.
 from .artifacts import CHECKPOINT, ArtifactRepository, CorruptArtifact, DatabaseArtifacts, FileArtifacts
 from .connection import check_url
 from .opening import open_existing, open_store
+from .records import EpochRecord, EpochSelection, RunRecord, SweepRecord
 from .status import (
     ACTIVE,
     CANCELLED,
@@ -51,6 +52,10 @@ __all__ = [
     "ArtifactRepository",
     "CorruptArtifact",
     "DatabaseArtifacts",
+    "EpochRecord",
+    "EpochSelection",
+    "RunRecord",
+    "SweepRecord",
     "FileArtifacts",
     "RunStore",
     "artifacts",

@@ -243,12 +243,12 @@ class RunStore(RunQueries):
         if backend:
             values["backend"] = backend
         run = self.get_run(run_id)
-        if run is None or run["status"] not in (INTERRUPTED, FAILED, CANCELLED):
+        if run is None or run.status not in (INTERRUPTED, FAILED, CANCELLED):
             return False
         with self.engine.begin() as db:  # the stored status may still say running (a dead worker)
             return (
                 db.execute(
-                    update(runs).where(runs.c.id == run_id, runs.c.status == run["stored_status"]).values(**values)
+                    update(runs).where(runs.c.id == run_id, runs.c.status == run.stored_status).values(**values)
                 ).rowcount
                 == 1
             )
@@ -283,10 +283,10 @@ class RunStore(RunQueries):
     def mark_dead_runs_interrupted(self) -> list[int]:
         """Runs recorded as running whose worker is gone: record them interrupted (their epochs stay). Only the
         dispatcher and explicit commands call this; readers show the same status without writing it."""
-        dead = [run for run in self.list_runs(status=RUNNING) if run["status"] == INTERRUPTED]
+        dead = [run for run in self.list_runs(status=RUNNING) if run.status == INTERRUPTED]
         for run in dead:
-            self.finish_run(run["id"], INTERRUPTED, error=run["error"])
-        return [run["id"] for run in dead]
+            self.finish_run(run.id, INTERRUPTED, error=run.error)
+        return [run.id for run in dead]
 
     # --- epochs and selections ----------------------------------------------------------------------
 
@@ -408,14 +408,14 @@ class RunStore(RunQueries):
         record them failed with it, now that the store takes writes. The dispatcher calls this."""
         recorded = []
         for run in self.list_runs(status=[RUNNING, INTERRUPTED, FAILED]):
-            sidecar = self.failure_sidecar(run["id"])
-            if run["status"] == RUNNING or not sidecar.is_file():  # a live worker records its own outcome
+            sidecar = self.failure_sidecar(run.id)
+            if run.status == RUNNING or not sidecar.is_file():  # a live worker records its own outcome
                 continue
             try:
                 cause = json.loads(sidecar.read_text()).get("error", "unknown error")
             except (OSError, ValueError):
                 cause = f"unreadable failure record {sidecar}"
-            self.finish_run(run["id"], FAILED, error=f"failed: {cause}")
+            self.finish_run(run.id, FAILED, error=f"failed: {cause}")
             sidecar.replace(sidecar.with_name("failure.recorded.json"))
-            recorded.append(run["id"])
+            recorded.append(run.id)
         return recorded
