@@ -35,7 +35,7 @@ def add_finished_sweep(store: RunStore) -> None:
         store.update_run(run_id, started_at=1000.0)
         store.finish_run(run_id, FINISHED)
         store.update_run(run_id, finished_at=1010.0)  # 5 s per epoch, for the estimate
-    store.update_sweep("done", status=FINISHED)
+    store.set_sweep_status("done", FINISHED)
 
 
 def test_grid_size_estimate_and_validation():

@@ -115,6 +115,9 @@ def test_a_failure_the_store_could_not_take_is_recorded_from_its_sidecar(store):
         def update_run(self, *args, **kwargs):
             raise OSError(28, "No space left on device")
 
+        def set_status(self, *args, **kwargs):
+            raise OSError(28, "No space left on device")
+
     full = Unwritable.__new__(Unwritable)
     full.__dict__.update(store.__dict__)
     try:

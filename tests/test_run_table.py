@@ -100,7 +100,7 @@ def test_a_running_run_is_cancelled_before_it_is_deleted(store):
     run_id = store.create_run(RunConfig(dataset="digits", target_class=1).to_dict())
     worker = subprocess.Popen(["sleep", "60"], start_new_session=True)  # stands in for the run's worker process
     try:
-        store.update_run(run_id, status=RUNNING, pid=worker.pid, heartbeat=time.time(), host=None)
+        store.set_status(run_id, RUNNING, pid=worker.pid, heartbeat=time.time(), host=None)
         statuses = []
 
         def cancel(store_, id_):

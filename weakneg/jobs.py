@@ -133,10 +133,11 @@ def cancel(store: RunStore, run_id: int, grace_s: float = 10.0) -> str:
         if liveness.same_process_alive(run.pid, run.process_start, run.host) is None:
             return RUNNING  # a worker on another host (or not started): it stops at its next check of the flag
         kill_worker(run)
-        store.finish_run(
+        store.finish_run(  # unless the worker recorded its own end first
             run_id,
             CANCELLED,
             error=f"cancelled by the user; stopped after epoch {run.epochs_done}, finished epochs are kept",
+            expect=RUNNING,
         )
     return CANCELLED
 

@@ -36,7 +36,17 @@ from .connection import (
     sqlite_pragmas,
 )
 from .queries import RunQueries
-from .status import CANCELLED, FAILED, INTERRUPTED, LOCAL, QUEUED, RUNNING
+from .status import (
+    CANCELLED,
+    FAILED,
+    INTERRUPTED,
+    LOCAL,
+    QUEUED,
+    RUNNING,
+    STATUSES,
+    check_run_transition,
+    check_sweep_transition,
+)
 from .tables import EPOCH_FIELDS, epochs, runs, selections, store_meta, sweeps
 
 
@@ -145,44 +155,72 @@ class RunStore(RunQueries):
             "target_class": config["target_class"] if isinstance(config.get("target_class"), int) else None,
         }
         row.update(summary)
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
         with self.engine.begin() as db:
             return int(db.execute(insert(runs).values(**row)).inserted_primary_key[0])
 
     def update_run(self, run_id: int, **values: Any) -> None:
+        """Write fields of a run other than its status (that goes through `set_status`)."""
+        if "status" in values:
+            raise ValueError("a run's status changes only through RunStore.set_status (the status machine)")
         values = {k: finite(v) for k, v in values.items()}
         if not values:
             return
         with self.engine.begin() as db:
             db.execute(update(runs).where(runs.c.id == run_id).values(**values))
 
+    def set_status(self, run_id: int, new: str, expect: str | tuple[str, ...] | None = None, **values: Any) -> bool:
+        """The one function that writes a run's status: checks the move against the table of allowed
+        transitions (status.RUN_TRANSITIONS, from the status a reader is shown) and raises IllegalTransition
+        otherwise; writes `values` with it, only if the stored status is still the one read (of two writers at
+        once, one wins). `expect`: only from these stored statuses, else False without raising (a lost race).
+        Returns whether it wrote."""
+        run = self.get_run(run_id)
+        if run is None or (
+            expect is not None and run.stored_status not in ((expect,) if isinstance(expect, str) else expect)
+        ):
+            return False
+        check_run_transition(run.status, new, run_id)
+        query = update(runs).where(runs.c.id == run_id, runs.c.status == run.stored_status)
+        if "backend_in" in values:  # claim_run: only a run queued for this backend
+            query = query.where(values.pop("backend_in"))
+        values = {k: finite(v) for k, v in values.items()}
+        with self.engine.begin() as db:
+            return db.execute(query.values(status=new, **values)).rowcount == 1
+
     def start_run(self, run_id: int, **summary: Any) -> None:
         now = time.time()
-        self.update_run(
-            run_id, status=RUNNING, started_at=now, heartbeat=now, error=None, **liveness.identity(), **summary
-        )
+        self.set_status(run_id, RUNNING, started_at=now, heartbeat=now, error=None, **liveness.identity(), **summary)
 
     def claim_run(
         self, run_id: int, pid: int | None = None, host: str | None = None, backend: str | None = None
     ) -> bool:
         """Atomically move a queued run to running: of two dispatchers (or a dispatcher and Ray) only one wins.
         With `backend`, only a run queued for that backend (a Ray sweep's runs are never a local worker's)."""
-        query = update(runs).where(runs.c.id == run_id, runs.c.status == QUEUED)
+        where = {}
         if backend == LOCAL:
-            query = query.where((runs.c.backend == LOCAL) | runs.c.backend.is_(None))
+            where["backend_in"] = (runs.c.backend == LOCAL) | runs.c.backend.is_(None)
         elif backend is not None:
-            query = query.where(runs.c.backend == backend)
+            where["backend_in"] = runs.c.backend == backend
         start = liveness.process_start(pid) if pid and (host in (None, liveness.host())) else None
-        with self.engine.begin() as db:
-            claimed = db.execute(
-                query.values(status=RUNNING, heartbeat=time.time(), pid=pid, host=host, process_start=start)
-            ).rowcount
-        return claimed == 1
+        return self.set_status(
+            run_id, RUNNING, expect=QUEUED, heartbeat=time.time(), pid=pid, host=host, process_start=start, **where
+        )
 
-    def finish_run(self, run_id: int, status: str, error: str | None = None, result: Any = None) -> None:
-        values = {"status": status, "finished_at": time.time(), "error": error}
+    def finish_run(
+        self,
+        run_id: int,
+        status: str,
+        error: str | None = None,
+        result: Any = None,
+        expect: str | tuple[str, ...] | None = None,
+    ) -> bool:
+        """Record how a run ended (finished, failed, cancelled, interrupted), with its error and result."""
+        values: dict[str, Any] = {"finished_at": time.time(), "error": error}
         if result is not None:
             values["result"] = result
-        self.update_run(run_id, **values)
+        return self.set_status(run_id, status, expect=expect, **values)
 
     def delete_run(self, run_id: int) -> None:
         """Remove a run with its epochs, selections and artifacts. A sweep's run leaves its sweep one run smaller
@@ -202,36 +240,36 @@ class RunStore(RunQueries):
     def reset_run(self, run_id: int) -> None:
         """Queue a run again from scratch (a sweep's retry or resume): its epochs, selections and artifacts go,
         its id, config and sweep stay."""
+        run = self.get_run(run_id)
+        if run is None:
+            return
+        check_run_transition(run.status, QUEUED, run_id)  # before anything is deleted
         self.artifacts.delete_all(run_id)
         with self.engine.begin() as db:
             db.execute(selections.delete().where(selections.c.run_id == run_id))
             db.execute(epochs.delete().where(epochs.c.run_id == run_id))
-            db.execute(
-                update(runs)
-                .where(runs.c.id == run_id)
-                .values(
-                    status=QUEUED,
-                    epochs_done=0,
-                    final_ap=None,
-                    final_auc=None,
-                    final_dprime=None,
-                    result=None,
-                    error=None,
-                    started_at=None,
-                    finished_at=None,
-                    heartbeat=None,
-                    pid=None,
-                    host=None,
-                    process_start=None,
-                    cancel_requested=False,
-                )
-            )
+        self.set_status(
+            run_id,
+            QUEUED,
+            epochs_done=0,
+            final_ap=None,
+            final_auc=None,
+            final_dprime=None,
+            result=None,
+            error=None,
+            started_at=None,
+            finished_at=None,
+            heartbeat=None,
+            pid=None,
+            host=None,
+            process_start=None,
+            cancel_requested=False,
+        )
 
     def requeue_run(self, run_id: int, backend: str | None = None) -> bool:
         """Queue an interrupted or failed run again, keeping its epochs and checkpoint: its worker resumes from
         the last checkpoint. Returns False when the run is not in a state to resume."""
         values = dict(
-            status=QUEUED,
             error=None,
             finished_at=None,
             heartbeat=None,
@@ -245,13 +283,7 @@ class RunStore(RunQueries):
         run = self.get_run(run_id)
         if run is None or run.status not in (INTERRUPTED, FAILED, CANCELLED):
             return False
-        with self.engine.begin() as db:  # the stored status may still say running (a dead worker)
-            return (
-                db.execute(
-                    update(runs).where(runs.c.id == run_id, runs.c.status == run.stored_status).values(**values)
-                ).rowcount
-                == 1
-            )
+        return self.set_status(run_id, QUEUED, **values)  # the stored status may still say running (a dead worker)
 
     def truncate_run(self, run_id: int, after_epoch: int) -> None:
         """Forget what a killed worker recorded after its last checkpoint (epochs, selections, arrays, maps)."""
@@ -265,12 +297,9 @@ class RunStore(RunQueries):
 
     def request_cancel(self, run_id: int) -> None:
         """Ask a run to stop: a queued run is cancelled at once, a running one at its next check (seconds)."""
-        with self.engine.begin() as db:
-            db.execute(
-                update(runs)
-                .where(runs.c.id == run_id, runs.c.status == QUEUED)
-                .values(status=CANCELLED, finished_at=time.time(), cancel_requested=True)
-            )
+        if self.set_status(run_id, CANCELLED, expect=QUEUED, finished_at=time.time(), cancel_requested=True):
+            return
+        with self.engine.begin() as db:  # not a status change: the worker reads the flag and stops itself
             db.execute(update(runs).where(runs.c.id == run_id, runs.c.status == RUNNING).values(cancel_requested=True))
 
     def heartbeat(self, run_id: int) -> None:
@@ -285,7 +314,7 @@ class RunStore(RunQueries):
         dispatcher and explicit commands call this; readers show the same status without writing it."""
         dead = [run for run in self.list_runs(status=RUNNING) if run.status == INTERRUPTED]
         for run in dead:
-            self.finish_run(run.id, INTERRUPTED, error=run.error)
+            self.finish_run(run.id, INTERRUPTED, error=run.error, expect=RUNNING)
         return [run.id for run in dead]
 
     # --- epochs and selections ----------------------------------------------------------------------
@@ -317,23 +346,35 @@ class RunStore(RunQueries):
 
     # --- sweeps ---------------------------------------------------------------------------------------
 
-    def create_sweep(self, sweep_id: str, config: dict[str, Any], backend: str, n_runs: int) -> None:
+    def create_sweep(
+        self, sweep_id: str, config: dict[str, Any], backend: str, n_runs: int, status: str = RUNNING
+    ) -> None:
+        """Record a sweep: running (its driver is this process) or queued (a background driver will claim it)."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
         with self.engine.begin() as db:
             db.execute(
                 insert(sweeps).values(
-                    id=sweep_id, status=RUNNING, backend=backend, config=config, n_runs=n_runs, created_at=time.time()
+                    id=sweep_id, status=status, backend=backend, config=config, n_runs=n_runs, created_at=time.time()
                 )
             )
 
+    def set_sweep_status(
+        self, sweep_id: str, new: str, expect: str | tuple[str, ...] | None = None, **values: Any
+    ) -> bool:
+        """The one function that writes a sweep's status (status.SWEEP_TRANSITIONS), as `set_status` for runs."""
+        sweep = self.get_sweep(sweep_id)
+        wanted = (expect,) if isinstance(expect, str) else expect
+        if sweep is None or (wanted is not None and sweep.stored_status not in wanted):
+            return False
+        check_sweep_transition(sweep.status, new, sweep_id)
+        with self.engine.begin() as db:
+            query = update(sweeps).where(sweeps.c.id == sweep_id, sweeps.c.status == sweep.stored_status)
+            return db.execute(query.values(status=new, **values)).rowcount == 1
+
     def claim_sweep(self, sweep_id: str) -> bool:
         """Atomically move a sweep waiting to start to running: a cancel that came first wins."""
-        with self.engine.begin() as db:
-            return (
-                db.execute(
-                    update(sweeps).where(sweeps.c.id == sweep_id, sweeps.c.status == QUEUED).values(status=RUNNING)
-                ).rowcount
-                == 1
-            )
+        return self.set_sweep_status(sweep_id, RUNNING, expect=QUEUED)
 
     def drive_sweep(self, sweep_id: str) -> liveness.Heartbeat:
         """This process drives the sweep: record its identity; the returned context manager beats its heartbeat."""
@@ -349,6 +390,9 @@ class RunStore(RunQueries):
         )
 
     def update_sweep(self, sweep_id: str, **values: Any) -> None:
+        """Write fields of a sweep other than its status (that goes through `set_sweep_status`)."""
+        if "status" in values:
+            raise ValueError("a sweep's status changes only through RunStore.set_sweep_status (the status machine)")
         with self.engine.begin() as db:
             db.execute(update(sweeps).where(sweeps.c.id == sweep_id).values(**values))
 

@@ -70,9 +70,9 @@ def run_sweep(
                 run_ray(store, sweep, sweep_id, todo, on_progress, poll_s)
     except BaseException as error:  # Ctrl-C or a crash of the driver: the sweep can be resumed by its id
         if (recorded := store.get_sweep(sweep_id)) is not None and recorded.stored_status == RUNNING:
-            store.update_sweep(
+            store.set_sweep_status(
                 sweep_id,
-                status=INTERRUPTED,
+                INTERRUPTED,
                 finished_at=time.time(),
                 error=f"the sweep's driver stopped ({type(error).__name__}); resume with "
                 f"`python -m weakneg sweep --sweep-id {sweep_id}`",
@@ -83,9 +83,9 @@ def run_sweep(
     if status == RUNNING:
         status = FINISHED if final[FINISHED] == final["n_runs"] else FAILED
         failed = final[FAILED] + final[INTERRUPTED] + final[CANCELLED]
-        store.update_sweep(
+        store.set_sweep_status(
             sweep_id,
-            status=status,
+            status,
             finished_at=time.time(),
             error=f"{failed} of {final['n_runs']} runs did not finish" if failed else None,
         )
@@ -111,9 +111,9 @@ def _prepare_runs(
                 f"sweep {sweep_id!r} already exists with a different grid; resume it without grid "
                 f"arguments (`sweep --sweep-id {sweep_id}`) or choose a new sweep id"
             )
-        store.update_sweep(
+        store.set_sweep_status(
             sweep_id,
-            status=RUNNING,
+            RUNNING,
             backend=sweep.backend,
             config=sweep.to_dict(),
             n_runs=len(configs),
@@ -166,7 +166,8 @@ def cancel_sweep(store: RunStore, sweep_id: str, grace_s: float = 10.0) -> dict[
 
     if store.get_sweep(sweep_id) is None:
         raise WeaknegError(f"no sweep {sweep_id!r}; `python -m weakneg sweeps` lists them")
-    store.update_sweep(sweep_id, status=CANCELLED, finished_at=time.time(), error="cancelled by the user")
+    if store.get_sweep(sweep_id).stored_status not in (FINISHED, CANCELLED):  # an ended sweep stays as it ended
+        store.set_sweep_status(sweep_id, CANCELLED, finished_at=time.time(), error="cancelled by the user")
     active = [r for r in store.list_runs(sweep_id=sweep_id) if r.status in ACTIVE]
     for run in active:
         store.request_cancel(run.id)
@@ -179,7 +180,7 @@ def cancel_sweep(store: RunStore, sweep_id: str, grace_s: float = 10.0) -> dict[
         if store.get_sweep(sweep_id).backend == "local":
             jobs.cancel(store, run_id, grace_s=0)
         else:  # a Ray task: its driver force-cancels it; record the outcome now in case the driver is gone
-            store.finish_run(run_id, CANCELLED, error="cancelled with its sweep")
+            store.finish_run(run_id, CANCELLED, error="cancelled with its sweep", expect=RUNNING)
     return progress(store, sweep_id)
 
 
@@ -193,8 +194,7 @@ def launch_background(
     check_data(configs)
     sweep_id = sweep_id or new_sweep_id()
     if store.get_sweep(sweep_id) is None:
-        store.create_sweep(sweep_id, sweep.to_dict(), sweep.backend, len(configs))
-        store.update_sweep(sweep_id, status=QUEUED)
+        store.create_sweep(sweep_id, sweep.to_dict(), sweep.backend, len(configs), status=QUEUED)
     from ..jobs import spawn_detached
 
     log_dir = store.artifacts_root / "sweeps"
