@@ -30,6 +30,7 @@ from .models.ragged import pad_width
 from .samplers import Pool, Selection, get_sampler
 from .samplers.params import embedding_label
 from .store import CANCELLED, FAILED, FINISHED, RunStore
+from .store.epoch_record import BagArrays, EpochArrays, EvidenceArrays, PoolArrays
 
 CHECK_EVERY_S = 1.0  # how often training looks for a cancel request
 
@@ -400,15 +401,8 @@ class Experiment:
             device=self.device.type,
         )
         bags = self.train_bags
-        self.store.save_epoch_arrays(
-            self.run_id,
-            0,
-            bag_ids=bags.ids,
-            labels=bags.labels,
-            contents=bags.contents,
-            class_names=np.array(self.data.class_names),
-            **_membership(bags),
-        )
+        saved = BagArrays(bags.ids, bags.labels, bags.contents, np.array(self.data.class_names), **_membership(bags))
+        self.store.save_epoch_record(self.run_id, EpochArrays(epoch=0, bags=saved))
 
     def _record_epoch(self, epoch: int, record: dict, pool: Pool | None, selection: Selection | None) -> None:
         if self.store is None:
@@ -442,29 +436,22 @@ class Experiment:
         )
         order = np.full(len(pool), -1, dtype=np.int32)
         order[selection.indices] = np.arange(len(selection.indices))
-        self.store.save_epoch_arrays(
-            self.run_id,
-            epoch,
+        saved = PoolArrays(
             pool_ids=self.train_bags.ids[self.pool],
             positive_ids=self.train_bags.ids[self.positives],
             scores=selection.scores.astype(np.float32),
             pick_order=order,
             pool_prob=pool.probs[:, 1].float().cpu().numpy(),
             pool_grad=pool.grad_embedding(label).matrix().half().cpu().numpy(),
-            grad_label=np.array(label),
             positive_prob=pool.positive_log_probs[:, 1].exp().float().cpu().numpy(),
             positive_grad=positive.matrix().half().cpu().numpy(),
-            **self.pool_evidence(pool),
-        )
-
-    def pool_evidence(self, pool: Pool) -> dict[str, np.ndarray]:
-        """Each bag's per-instance evidence (models/evidence.py), real instances only, pool then positives."""
-        return {
-            **instance_evidence(pool.head, pool.instance_features, pool.instance_mask).arrays("pool"),
-            **instance_evidence(pool.head, pool.positive_instance_features, pool.positive_instance_mask).arrays(
-                "positive"
+            grad_label=label,
+            pool_evidence=_evidence(instance_evidence(pool.head, pool.instance_features, pool.instance_mask)),
+            positive_evidence=_evidence(
+                instance_evidence(pool.head, pool.positive_instance_features, pool.positive_instance_mask)
             ),
-        }
+        )
+        self.store.save_epoch_record(self.run_id, EpochArrays(epoch=epoch, pool=saved))
 
     def _record_end(self, result: RunResult) -> None:
         if self.store is None:
@@ -481,7 +468,12 @@ class Experiment:
         )
 
 
-def _membership(bags: BagSet) -> dict[str, np.ndarray]:
+def _evidence(evidence) -> EvidenceArrays:
+    """Each bag's per-instance evidence (models/evidence.py), real instances only, as the epoch record keeps it."""
+    return EvidenceArrays(evidence.prob, evidence.offsets, evidence.driver, evidence.attention)
+
+
+def _membership(bags: BagSet) -> dict[str, Any]:
     """Which instances make each bag and where the images and clips a bag card shows come from (rows of the data
     set's training split or file paths; clip files, cached log-mel files, clip names and sample rate), so Inspect
     reads only those few files and rebuilds nothing."""
@@ -497,7 +489,7 @@ def _membership(bags: BagSet) -> dict[str, np.ndarray]:
     if getattr(bags, "feature_files", None) is not None:
         out["feature_files"] = np.array([str(f) for f in bags.feature_files])
         out["clip_names"] = np.array([str(n) for n in bags.names])
-        out["sample_rate"] = np.array(int(bags.settings.sample_rate))
+        out["sample_rate"] = int(bags.settings.sample_rate)
     return out
 
 

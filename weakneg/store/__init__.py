@@ -5,6 +5,8 @@
 - `tracking`: `RunStore`, the writes, on top of the queries;
 - `artifacts`: the artifact repository (files beside SQLite, or rows of a server database), one interface;
 - `status`: the status names and the status a reader is shown;
+- `epoch_record`: the versioned record of an epoch's arrays (one writer, one reader, older versions upgraded);
+- `failures`: a failure's cause, kept on a full disk (a record reserved at start-up);
 - `connection`: opening a store's database (URL checks, read-only detection, SQLite settings);
 - `opening`: the one store per URL a process keeps, and opening one only when it exists.
 
@@ -13,6 +15,7 @@ Callers import from here: `from weakneg.store import RunStore, FINISHED`.
 
 from .artifacts import CHECKPOINT, ArtifactRepository, CorruptArtifact, DatabaseArtifacts, FileArtifacts
 from .connection import check_url
+from .epoch_record import BagArrays, EpochArrays, EvidenceArrays, PoolArrays
 from .opening import open_existing, open_store
 from .records import EpochRecord, EpochSelection, RunRecord, SweepRecord
 from .status import (
@@ -50,6 +53,10 @@ __all__ = [
     "RUNNING",
     "STALE_AFTER_S",
     "ArtifactRepository",
+    "BagArrays",
+    "EpochArrays",
+    "EvidenceArrays",
+    "PoolArrays",
     "CorruptArtifact",
     "DatabaseArtifacts",
     "EpochRecord",

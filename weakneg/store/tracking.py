@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 from .. import liveness, migrations, paths
 from ..errors import WeaknegError
 from .artifacts import CHECKPOINT, ArtifactRepository, DatabaseArtifacts, FileArtifacts
+from .epoch_record import EpochArrays, epoch_name, load_epoch_record, save_epoch_record
 from .connection import (
     artifacts_beside_file,
     check_url,
@@ -424,12 +425,22 @@ class RunStore(RunQueries):
     def load_arrays(self, run_id: int, name: str) -> dict[str, np.ndarray] | None:
         return self.artifacts.load_arrays(run_id, name)
 
+    def save_epoch_record(self, run_id: int, record: EpochArrays) -> None:
+        """The one writer of an epoch's arrays (epoch_record.py), atomically."""
+        save_epoch_record(self.artifacts, run_id, record)
+
+    def load_epoch_record(self, run_id: int, epoch: int) -> EpochArrays | None:
+        """The one reader of an epoch's arrays, any stored version upgraded; None when none were saved."""
+        return load_epoch_record(self.artifacts, run_id, epoch)
+
     def save_epoch_arrays(self, run_id: int, epoch: int, **arrays: np.ndarray) -> None:
-        """Write one epoch's arrays atomically (a reader never sees half a file)."""
-        self.artifacts.save_arrays(run_id, f"epoch_{epoch:04d}.npz", **arrays)
+        """Raw access to an epoch's file, for tests and tools that stage or inspect it; the engine writes and
+        reads through save_epoch_record / load_epoch_record."""
+        self.artifacts.save_arrays(run_id, epoch_name(epoch), **arrays)
 
     def load_epoch_arrays(self, run_id: int, epoch: int) -> dict[str, np.ndarray] | None:
-        return self.artifacts.load_arrays(run_id, f"epoch_{epoch:04d}.npz")
+        """The raw arrays of an epoch's file (see save_epoch_arrays)."""
+        return self.artifacts.load_arrays(run_id, epoch_name(epoch))
 
     def saved_epochs(self, run_id: int) -> list[int]:
         return sorted(

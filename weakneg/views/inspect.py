@@ -89,9 +89,10 @@ def epoch_view(store: RunStore, run_id: int, epoch: int) -> EpochView | None:
     Uses the best stored map (UMAP, else PCA); a run recorded without the worker's map hook (the CLI) gets a
     PCA map computed here, in memory only (a view never writes).
     """
-    arrays = store.load_epoch_arrays(run_id, epoch)
-    bags = store.load_epoch_arrays(run_id, 0)
-    if arrays is None or bags is None or "pool_ids" not in arrays:
+    record, first = store.load_epoch_record(run_id, epoch), store.load_epoch_record(run_id, 0)
+    arrays = record.pool if record is not None else None
+    bags = first.bags if first is not None else None
+    if arrays is None or bags is None:
         return None
     stored = projection.load_map(store, run_id, epoch)
     if stored is None:
@@ -99,15 +100,15 @@ def epoch_view(store: RunStore, run_id: int, epoch: int) -> EpochView | None:
         previous = next((e for e in reversed(earlier) if projection.load_map(store, run_id, e, "pca")), None)
         xy, n_pool = projection.make_map(store, run_id, epoch, "pca", previous)
         stored = {"method": "pca", "pool_xy": xy[:n_pool], "positive_xy": xy[n_pool:]}
-    names = [str(n) for n in bags["class_names"]]
-    pool_ids, positive_ids = arrays["pool_ids"].astype(np.int64), arrays["positive_ids"].astype(np.int64)
+    names = [str(n) for n in bags.class_names]
+    pool_ids, positive_ids = arrays.pool_ids, arrays.positive_ids
     ids = np.concatenate([pool_ids, positive_ids])
-    all_ids = bags["bag_ids"].astype(np.int64)
+    all_ids = bags.bag_ids
     order = np.argsort(all_ids, kind="stable")
-    contents = bags["contents"][order[np.searchsorted(all_ids, ids, sorter=order)]]  # the rows of these bags
+    contents = bags.contents[order[np.searchsorted(all_ids, ids, sorter=order)]]  # the rows of these bags
     counts = store.selection_counts(run_id, up_to_epoch=epoch)
     n_pool, n_positive = len(pool_ids), len(positive_ids)
-    pick = np.concatenate([arrays["pick_order"], np.full(n_positive, -1)]).astype(np.int64)
+    pick = np.concatenate([arrays.pick_order, np.full(n_positive, -1)]).astype(np.int64)
     xy = np.concatenate([stored["pool_xy"], stored["positive_xy"]])
     frame = pd.DataFrame(
         {
@@ -117,13 +118,12 @@ def epoch_view(store: RunStore, run_id: int, epoch: int) -> EpochView | None:
             "y": xy[:, 1],
             "selected": pick >= 0,
             "pick": pick,
-            "score": np.concatenate([arrays["scores"].astype(np.float64), np.full(n_positive, np.nan)]),
-            "prob": np.concatenate([arrays["pool_prob"], arrays["positive_prob"]]).astype(np.float64),
+            "score": np.concatenate([arrays.scores.astype(np.float64), np.full(n_positive, np.nan)]),
+            "prob": np.concatenate([arrays.pool_prob, arrays.positive_prob]).astype(np.float64),
             "times_selected": np.concatenate([_lookup(counts, pool_ids), np.zeros(n_positive, dtype=np.int64)]),
         }
     )
-    label = str(arrays["grad_label"]) if "grad_label" in arrays else "known"  # runs saved before it: known label
-    return EpochView(run_id, epoch, stored["method"], frame, names, contents, {"grad_label": label})
+    return EpochView(run_id, epoch, stored["method"], frame, names, contents, {"grad_label": arrays.grad_label})
 
 
 def class_composition(view: EpochView) -> pd.DataFrame:
