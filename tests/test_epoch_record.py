@@ -115,7 +115,7 @@ def test_a_newer_or_partial_file_is_refused_naming_it(store):
     with pytest.raises(CorruptArtifact, match=rf"epoch_0001.npz.*newer than this release reads \({VERSION}\)"):
         store.load_epoch_record(run_id, 1)
     store.save_arrays(run_id, epoch_name(2), pool_ids=np.arange(3))  # the pool without the rest
-    with pytest.raises(CorruptArtifact, match=r"epoch_0002.npz is not a whole epoch record \(KeyError: .positive_ids.\)"):
+    with pytest.raises(CorruptArtifact, match=r"epoch_0002.npz is not a whole epoch record \(KeyError: .positive_"):
         store.load_epoch_record(run_id, 2)
 
 

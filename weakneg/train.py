@@ -75,6 +75,19 @@ class RunResult:
 EpochCallback = Callable[[dict[str, Any]], None]
 
 
+@dataclass
+class LoopState:
+    """What the loop carries from one epoch to the next besides the model and optimiser: the current negatives and
+    the early-stopping state. Saved in every checkpoint, restored on resume."""
+
+    first_epoch: int = 1  # the next epoch to run
+    chosen: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))  # pool positions in use
+    best_val: float = -np.inf  # best validation AP so far
+    best_state: dict | None = None  # the model's weights at that epoch
+    stale: int = 0  # epochs since it improved
+    stopped: bool = False  # early stopping ended the run
+
+
 def prepare(cfg: RunConfig) -> LoadedBags:
     """Validate a config against its data (raises ConfigError / DatasetMissing); nothing is written."""
     cfg.validate()
@@ -132,12 +145,9 @@ class Experiment:
     def run(self, on_epoch: EpochCallback | None = None) -> RunResult:
         result = RunResult(self.run_id, FINISHED, self.data.target_name, len(self.positives), len(self.pool), self.k)
         self._record_start()
-        chosen, best_val, best_state, stale = np.array([], dtype=np.int64), -np.inf, None, 0
-        first, stopped = 1, False
-        if (restored := self._resume(result)) is not None:  # a killed worker's run continues where it stopped
-            first, chosen, best_val, best_state, stale, stopped = restored
+        state = self._resume(result) or LoopState()  # a killed worker's run continues where it stopped
         try:
-            for epoch in range(first, 0 if stopped else self.cfg.epochs + 1):
+            for epoch in range(state.first_epoch, 0 if state.stopped else self.cfg.epochs + 1):
                 self._check_cancel(force=True)
                 times: dict[str, float] = {}
                 resampled = (epoch - 1) % self.cfg.resample_every == 0
@@ -147,35 +157,31 @@ class Experiment:
                     with _timed(times, "t_select"):
                         rng = np.random.default_rng([self.cfg.seed, epoch])
                         selection = self.sampler(pool_view, self.k, rng, self.cfg.sampler_params)
-                    chosen = self.pool[selection.indices]
+                    state.chosen = self.pool[selection.indices]
                     self.selection, self.pool_view = selection, pool_view  # for callers that draw the choice
                 with _timed(times, "t_train"):
-                    train_loss = self.train_epoch(np.concatenate([self.positives, chosen]))
+                    train_loss = self.train_epoch(np.concatenate([self.positives, state.chosen]))
                 with _timed(times, "t_eval"):
                     record = {**self.evaluate(self.test_bags), "train_loss": train_loss}
                     if self.val_bags is not None:
                         val = self.evaluate(self.val_bags)
                         record.update(val_loss=val["loss"], val_ap=val["ap"])
-                record.update(times, epoch=epoch, n_pos=len(self.positives), n_neg=len(chosen), resampled=resampled)
+                record.update(times, epoch=epoch, n_pos=len(self.positives), n_neg=len(state.chosen))
+                record.update(resampled=resampled)
                 self._record_epoch(epoch, record, pool_view if resampled else None, selection if resampled else None)
                 result.history.append(record)
                 if on_epoch:
                     on_epoch(record)
-                stop = False
                 if self.val_bags is not None:
                     score = -np.inf if np.isnan(record["val_ap"]) else record["val_ap"]
-                    if score > best_val:
-                        best_val, best_state, stale, result.best_epoch = (
-                            score,
-                            copy.deepcopy(self.model.state_dict()),
-                            0,
-                            epoch,
-                        )
+                    if score > state.best_val:
+                        state.best_val, state.best_state, state.stale = score, copy.deepcopy(self.model.state_dict()), 0
+                        result.best_epoch = epoch
                     else:
-                        stale += 1
-                        stop = bool(self.cfg.patience and stale >= self.cfg.patience)
-                self._checkpoint(epoch, result, chosen, best_val, best_state, stale, stop)
-                if stop:
+                        state.stale += 1
+                        state.stopped = bool(self.cfg.patience and state.stale >= self.cfg.patience)
+                self._checkpoint(epoch, result, state)
+                if state.stopped:
                     break
         except RunCancelled:
             result.status = CANCELLED
@@ -185,8 +191,8 @@ class Experiment:
                 raise
             self.store.finish_run(self.run_id, FAILED, error=result.error + "\n" + traceback.format_exc(limit=5))
             return result
-        if best_state is not None:
-            self.model.load_state_dict(best_state)
+        if state.best_state is not None:
+            self.model.load_state_dict(state.best_state)
         self._record_end(result)
         return result
 
@@ -301,16 +307,7 @@ class Experiment:
 
     # --- checkpoint and resume --------------------------------------------------------------------------
 
-    def _checkpoint(
-        self,
-        epoch: int,
-        result: RunResult,
-        chosen: np.ndarray,
-        best_val: float,
-        best_state: dict | None,
-        stale: int,
-        stopped: bool,
-    ) -> None:
+    def _checkpoint(self, epoch: int, result: RunResult, state: LoopState) -> None:
         """Everything the next epoch needs, written atomically at the end of each epoch: with it a resumed run
         makes exactly the selections and metrics an uninterrupted one makes (the sampler's generator is seeded
         per epoch; model, optimiser, the shuffling generator and the global RNGs are saved here)."""
@@ -325,11 +322,11 @@ class Experiment:
             "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
             "numpy_rng": _numpy_state(),
             "python_rng": repr(random.getstate()),
-            "chosen": torch.as_tensor(chosen, dtype=torch.long),
-            "best_val": float(best_val),
-            "best_state": best_state,
-            "stale": stale,
-            "stopped": stopped,
+            "chosen": torch.as_tensor(state.chosen, dtype=torch.long),
+            "best_val": float(state.best_val),
+            "best_state": state.best_state,
+            "stale": state.stale,
+            "stopped": state.stopped,
             "best_epoch": result.best_epoch,
             "history": [
                 {k: v.item() if isinstance(v, np.generic) else v for k, v in record.items()}
@@ -340,9 +337,9 @@ class Experiment:
         torch.save(state, buffer)
         self.store.save_checkpoint(self.run_id, buffer.getvalue())
 
-    def _resume(self, result: RunResult) -> tuple | None:
+    def _resume(self, result: RunResult) -> LoopState | None:
         """Restore the last checkpoint of this run, if any, and drop what was recorded after it (a worker killed
-        mid-epoch). Returns (first epoch to run, chosen, best_val, best_state, stale, stopped) or None."""
+        mid-epoch). Returns the loop's state after that epoch, or None (start from the first epoch)."""
         if self.store is None or self.run_id is None:
             return None
         blob = self.store.load_checkpoint(self.run_id)
@@ -369,13 +366,13 @@ class Experiment:
         random.setstate(_literal(state["python_rng"]))
         result.history, result.best_epoch = list(state["history"]), state["best_epoch"]
         print(f"run {self.run_id} resumes after epoch {state['epoch']}", flush=True)
-        return (
-            state["epoch"] + 1,
-            state["chosen"].numpy(),
-            state["best_val"],
-            state["best_state"],
-            state["stale"],
-            state["stopped"],
+        return LoopState(
+            first_epoch=state["epoch"] + 1,
+            chosen=state["chosen"].numpy(),
+            best_val=state["best_val"],
+            best_state=state["best_state"],
+            stale=state["stale"],
+            stopped=state["stopped"],
         )
 
     # --- recording ------------------------------------------------------------------------------------
