@@ -33,6 +33,40 @@ def check_url(url: str) -> None:
         raise WeaknegError(f"the store {db} is a folder, not a SQLite file")
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def refuse_non_store_file(db: Path) -> None:
+    """A store file a read must not touch: empty (a lost store?), not SQLite at all, or SQLite without a run
+    store's tables. Opened read-only: nothing is written, not even SQLite's journal mode."""
+    if db.stat().st_size == 0:
+        raise WeaknegError(
+            f"the store {db} is empty (0 bytes), so it is not a run store: was it lost? Restore it from a backup, "
+            f"or move it away to start a new store"
+        )
+    with open(db, "rb") as handle:
+        if handle.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+            raise WeaknegError(
+                f"the store {db} is not a SQLite database, so not a run store; give --store sqlite:///PATH/runs.db"
+            )
+    import sqlite3
+
+    connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)  # read-only: the file's header stays as it is
+    try:
+        names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as error:
+        raise WeaknegError(f"the store {db} cannot be read as SQLite ({error}), so not a run store") from None
+    finally:
+        connection.close()
+    if not names & {"runs", "alembic_version"}:
+        raise WeaknegError(f"the store {db} is a database but has no runs table, so it is not a run store")
+
+
+def lock_file(db: Path) -> Path:
+    """The lock that lets one process at a time make or upgrade a SQLite store."""
+    return db.with_name(db.name + ".lock")
+
+
 def artifacts_beside_file(url: str) -> bool:
     return url.startswith("sqlite:///") and "WEAKNEG_ARTIFACTS" not in os.environ
 
@@ -85,8 +119,8 @@ def read_only_sqlite(db: Path) -> Engine:
 
 def sqlite_pragmas(connection, _record) -> None:
     cursor = connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")  # first: switching a new file to WAL waits for the others
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

@@ -16,16 +16,18 @@ def open_existing(url: str | None = None) -> RunStore | None:
     db = sqlite_file(url)
     if db is not None and not db.exists():
         return None
-    return RunStore(url)
+    return RunStore(url, existing=True)
 
 
 def open_store(url: str | None = None) -> RunStore:
     """The process's one RunStore for a URL and artifacts folder (pages call this on every rerun; a store opened
     once keeps its connection pool)."""
     url = url or paths.store_url()
-    return _open_store(url, str(default_artifacts(url)))
+    check_url(url)
+    db = sqlite_file(url)
+    return _open_store(url, str(default_artifacts(url)), db is not None and db.exists())
 
 
 @functools.lru_cache(maxsize=8)
-def _open_store(url: str, artifacts: str) -> RunStore:
-    return RunStore(url, artifacts)
+def _open_store(url: str, artifacts: str, existing: bool) -> RunStore:
+    return RunStore(url, artifacts, existing=existing)

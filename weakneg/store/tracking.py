@@ -31,8 +31,10 @@ from .connection import (
     artifacts_beside_file,
     check_url,
     default_artifacts,
+    lock_file,
     not_writable,
     read_only_sqlite,
+    refuse_non_store_file,
     sqlite_file,
     sqlite_pragmas,
 )
@@ -59,10 +61,18 @@ def finite(value):
 
 
 class RunStore(RunQueries):
-    def __init__(self, url: str | None = None, artifacts: str | Path | None = None, read_only: bool | None = None):
+    def __init__(
+        self,
+        url: str | None = None,
+        artifacts: str | Path | None = None,
+        read_only: bool | None = None,
+        existing: bool = False,
+    ):
+        """Open (or, unless `existing`, create) a store. `existing` (reads): a file or database that is not a
+        run store is refused with one line, and nothing is written to it."""
         self.url = paths.store_url() if url is None else url
         try:
-            self._open(read_only)
+            self._open(read_only, existing)
         except WeaknegError:
             raise
         except Exception as error:  # a URL or database that cannot work: one line, nothing written
@@ -77,9 +87,11 @@ class RunStore(RunQueries):
         if not self.read_only and artifacts is None and artifacts_beside_file(self.url):
             self._adopt_first_release_folders()
 
-    def _open(self, read_only: bool | None) -> None:
+    def _open(self, read_only: bool | None, existing: bool = False) -> None:
         check_url(self.url)
         db_file = sqlite_file(self.url)
+        if existing and db_file is not None:
+            refuse_non_store_file(db_file)
         self.read_only = (
             bool(read_only)
             if read_only is not None
@@ -95,10 +107,13 @@ class RunStore(RunQueries):
             self.engine = create_engine(self.url, future=True)
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", sqlite_pragmas)
+        if existing and db_file is None and not migrations.is_store(self.engine):  # a server database
+            where = db_file if db_file is not None else self.engine.url.render_as_string(hide_password=True)
+            raise WeaknegError(f"the store {where} is a database but has no runs table, so it is not a run store")
         if self.read_only:
             migrations.require_current(self.engine)
-        else:
-            migrations.ensure_current(self.engine)  # writes only when the store is new or made by an older release
+        else:  # writes only when the store is new or made by an older release; one process at a time
+            migrations.ensure_current(self.engine, lock_file(db_file) if db_file is not None else None)
         self.arrays_in_database = self.engine.dialect.name != "sqlite"
 
     @functools.cached_property
