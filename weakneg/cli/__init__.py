@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from ..errors import WeaknegError
+from ..errors import WeaknegError, disk_full
 from . import bench, compare, data, milcheck, runs, serve, sweep
 from .common import Command, OneLineParser
 
@@ -31,6 +31,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command].handler(args)
     except WeaknegError as error:
         print(f"weakneg: error: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:
+        if not disk_full(error):
+            raise
+        try:  # one line, not a traceback; stderr may be a file on that disk
+            print(
+                "weakneg: error: the disk is full (no space left for the store or its files); free space and "
+                "resume (`python -m weakneg resume RUN_ID`): finished epochs are kept",
+                file=sys.stderr,
+            )
+        except OSError:
+            pass
         return 2
     except KeyboardInterrupt:
         print("weakneg: interrupted; finished epochs are kept in the store", file=sys.stderr)
