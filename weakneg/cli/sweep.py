@@ -164,7 +164,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             f"no sweep {args.sweep_id!r} to resume in {args.store or 'the default store'}; give a "
             f"grid (--classes ... --samplers ...) to start it"
         )
-    sweep = sweep_from_args(args, stored["config"] if stored else None)
+    sweep = sweep_from_args(args, stored.config if stored else None)
     configs = sweep.validate().expand(confirm=args.yes or args.dry_run)
     if args.dry_run:  # a dry run writes nothing: no store is created for it
         guess = (
@@ -280,7 +280,7 @@ def cmd_sweeps(args: argparse.Namespace) -> int:
     from ..sweep import progress
 
     store = open_existing(args.store)
-    rows = [progress(store, s["id"]) for s in store.list_sweeps()] if store else []
+    rows = [progress(store, s.id) for s in store.list_sweeps()] if store else []
     if args.json:
         print(json.dumps(json_safe(rows)))
     elif rows:
