@@ -33,7 +33,6 @@ def check_url(url: str) -> None:
         raise WeaknegError(f"the store {db} is a folder, not a SQLite file")
 
 
-SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def refuse_non_store_file(db: Path) -> None:
@@ -44,17 +43,18 @@ def refuse_non_store_file(db: Path) -> None:
             f"the store {db} is empty (0 bytes), so it is not a run store: was it lost? Restore it from a backup, "
             f"or move it away to start a new store"
         )
-    with open(db, "rb") as handle:
-        if handle.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
-            raise WeaknegError(
-                f"the store {db} is not a SQLite database, so not a run store; give --store sqlite:///PATH/runs.db"
-            )
     import sqlite3
 
+    # SQLite itself reads the header: a plain open() and close() of the file would drop the POSIX locks that this
+    # process's other connections hold on it, and that corrupts a database in use (sqlite.org/howtocorrupt.html).
     connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)  # read-only: the file's header stays as it is
     try:
         names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.DatabaseError as error:
+        if "not a database" in str(error):
+            raise WeaknegError(
+                f"the store {db} is not a SQLite database, so not a run store; give --store sqlite:///PATH/runs.db"
+            ) from None
         raise WeaknegError(f"the store {db} cannot be read as SQLite ({error}), so not a run store") from None
     finally:
         connection.close()
