@@ -154,6 +154,36 @@ def negatives_per_epoch(n_positive: int, pn_ratio: float, pool_size: int, sample
     return int(min(round(n_positive / pn_ratio), pool_size))
 
 
+def check_negatives(n_positive: int, pool_size: int, pn_ratio: float, sampler: str = "random") -> int:
+    """k for a run, refused (ConfigError) when the run could say nothing: with k = 0 the sampler never chooses a
+    bag, every epoch trains on positives alone. The one rule the form, `run`, `submit` and sweeps all apply."""
+    k = negatives_per_epoch(n_positive, pn_ratio, pool_size, sampler)
+    if k == 0 and n_positive > 0 and pool_size > 0:
+        raise ConfigError(
+            f"pn_ratio {pn_ratio:g} gives 0 of {pool_size:,} negatives per epoch ({n_positive:,} positive bags / "
+            f"{pn_ratio:g} rounds to 0), so the sampler never chooses a bag; use a pn_ratio below {2 * n_positive:,}, "
+            f"e.g. 0.5 for two negatives per positive"
+        )
+    return k
+
+
+def negatives_warning(n_positive: int, pool_size: int, pn_ratio: float, sampler: str = "random") -> str | None:
+    """A warning when k reaches the whole pool (the run is valid, but every sampler then takes every negative, so
+    it cannot tell samplers apart); None otherwise and for samplers that take the whole pool by design (`full`)."""
+    from .samplers import get_sampler
+
+    if get_sampler(sampler).whole_pool or pool_size == 0 or n_positive == 0 or round(n_positive / pn_ratio) < pool_size:
+        return None
+    fix = "choose sampler 'full'"
+    if pool_size > 1:  # the smallest ratio (to 3 decimals, rounded up) that leaves k = pool - 1 or fewer
+        fix = f"raise pn_ratio to {math.ceil(1000 * n_positive / (pool_size - 1)) / 1000:g} or more, or {fix}"
+    return (
+        f"k = {round(n_positive / pn_ratio):,} negatives per epoch ({n_positive:,} positive bags / pn_ratio "
+        f"{pn_ratio:g}) reaches the whole pool of {pool_size:,}: every sampler takes all of them, so this run cannot "
+        f"tell samplers apart; {fix}"
+    )
+
+
 def _one_of(name: str, value: Any, choices) -> None:
     if value not in choices:
         raise ConfigError(f"unknown {name} {value!r}; choose one of: {', '.join(map(str, choices))}")

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .config import RunConfig, negatives_per_epoch
+from .config import RunConfig, check_negatives, negatives_per_epoch, negatives_warning
 from .data import BagSet, LoadedBags, load_bags
 from .errors import RunCancelled, WeaknegError
 from .metrics import bag_metrics
@@ -75,9 +75,24 @@ EpochCallback = Callable[[dict[str, Any]], None]
 
 
 def prepare(cfg: RunConfig) -> LoadedBags:
-    """Validate a config against its data (raises ConfigError / DatasetMissing); nothing is written."""
+    """Validate a config against its data (raises ConfigError / DatasetMissing); nothing is written. A run that
+    would train on no negatives (k = 0) is refused here (`config.check_negatives`)."""
     cfg.validate()
-    return load_bags(cfg)
+    data = load_bags(cfg)
+    check_negatives(*bag_counts(data), cfg.pn_ratio, cfg.sampler)
+    return data
+
+
+def bag_counts(data: LoadedBags) -> tuple[int, int]:
+    """(positive bags, negative pool) of the training split."""
+    labels = np.asarray(data.train.labels)
+    return int((labels == 1).sum()), int((labels == 0).sum())
+
+
+def run_warnings(cfg: RunConfig, data: LoadedBags) -> list[str]:
+    """What a valid run should still be told before it starts (k reaching the whole pool)."""
+    warning = negatives_warning(*bag_counts(data), cfg.pn_ratio, cfg.sampler)
+    return [warning] if warning else []
 
 
 def run_experiment(

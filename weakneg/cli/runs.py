@@ -112,10 +112,12 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from ..store import DIRECT, RunStore
-    from ..train import prepare, run_experiment
+    from ..train import prepare, run_experiment, run_warnings
 
     cfg = config_from_args(args)
     data = prepare(cfg)  # every check that can fail on input happens before the store is touched
+    for warning in run_warnings(cfg, data):
+        print(f"warning: {warning}", file=sys.stderr)
     store = RunStore(args.store)
     bar = _progress_bar(cfg.epochs, enabled=not args.json)
 

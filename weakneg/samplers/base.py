@@ -78,6 +78,7 @@ class SamplerSpec:
     param_types: dict[str, Param] = field(default_factory=dict)  # filled from `params` (see params.py)
     uses_scores: bool = True  # reads the scoring pass; False: the trainer skips that pass (random, full)
     uses_positives: bool = True  # reads the positive bags' outputs; False: the trainer does not score them
+    check_together: Callable[[dict[str, Any]], None] | None = None  # a rule over all parameters (raises ConfigError)
 
     def __post_init__(self):
         defaults, typed = split(self.params)
@@ -90,7 +91,10 @@ class SamplerSpec:
         if unknown:
             allowed = ", ".join(self.params) or "none"
             raise ConfigError(f"sampler {self.name!r} has no parameter(s) {unknown}; its parameters: {allowed}")
-        return check_values(self.name, self.param_types, params)
+        checked = check_values(self.name, self.param_types, params)
+        if self.check_together is not None:
+            self.check_together({**self.params, **checked})
+        return checked
 
     def __call__(self, pool: Pool, k: int, rng: np.random.Generator, params: dict | None = None) -> Selection:
         """Pick k pool positions. k is clamped to [0, len(pool)]: asking for more than the pool gives all of it."""
@@ -118,6 +122,7 @@ def score_sampler(
     score: Callable[[Pool, dict], torch.Tensor | np.ndarray],
     largest: bool,
     params: dict[str, Any] | None = None,
+    check_together: Callable[[dict[str, Any]], None] | None = None,
 ) -> SamplerSpec:
     """A sampler that scores every candidate and keeps the k largest (or smallest)."""
 
@@ -126,7 +131,7 @@ def score_sampler(
         values = values.detach().double().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
         return Selection(top_k(values, k, largest), values)
 
-    return SamplerSpec(name, description, select, params or {})
+    return SamplerSpec(name, description, select, params or {}, check_together=check_together)
 
 
 SAMPLERS: dict[str, SamplerSpec] = {}

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import RunConfig, negatives_per_epoch
+from ..config import RunConfig, check_negatives, negatives_warning
 from ..data import resolve_class
 from ..data.natural import NaturalBags, test_positions
 from ..errors import ConfigError, WeaknegError
@@ -41,6 +41,7 @@ class DataCheck:
     pool: int = 0
     k: int = 0
     pn_ratio: float = 0.5
+    warning: str | None = None  # k reaches the whole pool (config.negatives_warning)
 
     @property
     def ok(self) -> bool:
@@ -66,7 +67,7 @@ class DataCheck:
             f"a run for class {self.target!r} at P-N ratio {self.pn_ratio:g}: {self.n_pos_train:,} positive "
             f"training bags, {self.k:,} of {self.pool:,} negatives per epoch",
         ]
-        return lines
+        return lines + ([f"warning: {self.warning}"] if self.warning else [])
 
 
 def natural_of(dataset: str, options: dict) -> NaturalBags:
@@ -145,7 +146,8 @@ def check_data(
         train[test_positions(natural, labels, options, seed)] = False
         result.n_pos_train = int(labels[train].sum())
         result.pool = int((labels[train] == 0).sum())
-        result.k = negatives_per_epoch(result.n_pos_train, pn_ratio, result.pool, sampler)
+        result.k = check_negatives(result.n_pos_train, result.pool, pn_ratio, sampler)
+        result.warning = negatives_warning(result.n_pos_train, result.pool, pn_ratio, sampler)
     except WeaknegError as error:
         result.problems = problems_of(str(error))
     return result

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..config import RunConfig, negatives_per_epoch
+from ..config import RunConfig, check_negatives, negatives_warning
 from ..data import DATASETS, LoadedBags, dataset_status, load_bags, resolve_root
 from ..data.making import READY, Progress
 from ..models import MODELS, models_for as models_for_modality
@@ -28,6 +28,7 @@ class LaunchCounts:
     n_pos: int
     pool: int
     k: int
+    warning: str | None = None  # k reaches the whole pool: the run is valid but cannot tell samplers apart
 
     @property
     def text(self) -> str:
@@ -64,11 +65,13 @@ def bags_for(cfg: RunConfig) -> LoadedBags:
 
 
 def launch_counts(cfg: RunConfig) -> LaunchCounts:
-    """Positive bags, negatives per epoch and pool size of a config (raises ConfigError / DatasetMissing)."""
+    """Positive bags, negatives per epoch and pool size of a config (raises ConfigError / DatasetMissing, and
+    ConfigError for a run with k = 0, as `jobs.submit` would), with the warning a run taking the whole pool gets."""
     bags = bags_for(cfg)
     n_pos = int((bags.train.labels == 1).sum())
     pool = int((bags.train.labels == 0).sum())
-    return LaunchCounts(n_pos, pool, negatives_per_epoch(n_pos, cfg.pn_ratio, pool, cfg.sampler))
+    k = check_negatives(n_pos, pool, cfg.pn_ratio, cfg.sampler)
+    return LaunchCounts(n_pos, pool, k, negatives_warning(n_pos, pool, cfg.pn_ratio, cfg.sampler))
 
 
 def data_preparation(cfg: RunConfig) -> Progress | None:
