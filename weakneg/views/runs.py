@@ -80,7 +80,7 @@ LABELS = {
     "device": "device",
 }
 # the default columns fit a 1280 px window beside the navigation
-DEFAULT_SHOWN = ["name", "status", "progress", "class", "sampler", "pn_ratio", "ap", "auc", "tags"]
+DEFAULT_SHOWN = ["name", "status", "progress", "class", "sampler", "params", "pn_ratio", "ap", "auc", "tags"]
 MISSING = "-"
 PHASES = {"t_score": "scoring", "t_select": "selecting", "t_train": "training", "t_eval": "evaluating"}
 
@@ -133,7 +133,7 @@ def run_row(run: dict[str, Any], now: float | None = None, more: bool = False) -
                 "archived": bool(run.get("archived")),
                 "dprime": _number(run.get("final_dprime")),
                 "model": run.get("model"),
-                "params": json.dumps(cfg.get("sampler_params") or {}, sort_keys=True),
+                "params": json.dumps(effective_params(run.get("sampler"), cfg.get("sampler_params")), sort_keys=True),
                 "bag_size": cfg.get("bag_size"),
                 "lr": cfg.get("lr"),
                 "batch_size": cfg.get("batch_size"),
@@ -144,6 +144,16 @@ def run_row(run: dict[str, Any], now: float | None = None, more: bool = False) -
             }
         )
     return row
+
+
+def effective_params(sampler: str | None, given: dict | None) -> dict[str, Any]:
+    """The parameters a run's sampler used: its declared defaults with the given values over them, so
+    badge(label=predicted) by default and badge(label=known) never look alike (a sampler gone from the registry:
+    the given values only)."""
+    from ..samplers import SAMPLERS
+
+    defaults = SAMPLERS[sampler].params if sampler in SAMPLERS else {}
+    return {**defaults, **(given or {})}
 
 
 def run_rows(
@@ -219,6 +229,8 @@ def _cell(column: str, value: Any) -> str:
         return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
     if column == "archived":
         return "yes" if value else "no"
+    if column == "params":  # '{"label": "known"}' -> 'label=known'
+        return ", ".join(f"{name}={v}" for name, v in json.loads(value).items()) or MISSING
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 

@@ -1,0 +1,16 @@
+"""Text a person typed (names, tags, notes, sweep ids, a user file's class and column names), made safe to put
+into Streamlit's Markdown: it shows exactly as typed, never as a link, an image, HTML, a colour or a formula."""
+
+from __future__ import annotations
+
+import string
+
+_ESCAPED = {ord(c): "\\" + c for c in string.punctuation}  # CommonMark: any ASCII punctuation may be escaped
+
+
+def plain(value: object) -> str:
+    """`value` as Markdown that renders as its literal text: every ASCII punctuation character is backslash-escaped
+    (so `[a](b)`, `![p](u)`, `<b>`, `` ` ``, `$x$`, `:red[x]` and bare `http://` / `www.` links stay text), and each
+    line break is kept (a Markdown hard break) instead of being folded into a space."""
+    lines = str(value).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "  \n".join(line.translate(_ESCAPED) for line in lines)
