@@ -5,14 +5,14 @@ import streamlit as st
 from weakneg import comparison, curves, paired_stats
 from weakneg.store import open_store
 from weakneg.views import compare as view
-from weakneg.views import plain
+from weakneg.views import code
 
 store = open_store()
 st.title("Compare samplers")
 sweep_param, runs_param = st.query_params.get("sweep"), st.query_params.get("runs")
 
 if sweep_param:
-    st.caption(f"Runs of sweep {plain(sweep_param)} (from the link).")
+    st.caption(f"Runs of sweep {code(sweep_param)} (from the link).")
     frame = comparison.runs_frame(store, sweep_id=sweep_param)
 elif runs_param:
     ids = [int(part) for part in runs_param.split(",") if part.strip().isdigit()]

@@ -318,16 +318,19 @@ def evidence_chart(instances: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
 
 # --- two runs side by side: another run of the same setting and seed, at the same epoch ---------------------------
 partners = {r["id"]: r for r in views.matching_runs(store, run)}
+asked_with = st.query_params.get("with")
+if asked_with is not None and not (asked_with.isdigit() and int(asked_with) in partners):  # said, not ignored
+    st.warning(
+        f"Run {plain(asked_with)} cannot be shown side by side with run {run_id}: only a run of the same setting "
+        "and seed, with saved maps, shares its pool"
+        + (f" (here: runs {', '.join(map(str, partners))})." if partners else "; no other run does."),
+        icon=":material/help:",
+    )
+    st.query_params.pop("with", None)
 if partners:
     st.subheader("Side by side with another sampler on the same pool")
     linked_with = st.query_params.get("with")
     options = [None, *partners]
-    if linked_with is not None and not (linked_with.isdigit() and int(linked_with) in partners):
-        st.warning(
-            f"Run {plain(linked_with)} cannot be shown side by side with run {run_id}: only runs of the same "
-            f"setting and seed share its pool (here: {', '.join(map(str, partners))}).",
-            icon=":material/help:",
-        )
     start = int(linked_with) if linked_with and linked_with.isdigit() and int(linked_with) in partners else None
     with_key = f"with_{run_id}"
     if with_key not in st.session_state:
@@ -391,7 +394,7 @@ if partners:
                 "negative bags both hold), on the same ranges. Only rotation, scale and shift are matched: where the "
                 "shapes differ, the two models see those bags differently, so compare neighbourhoods, not exact "
                 f"places (shape difference after alignment: {views.alignment_residual(other_view, view):.2f}; 0 = "
-                "the same shape, 1 = unrelated)."
+                "the same shape, about 1.4 = shapes with nothing in common)."
             )
             st.markdown(f"**Bags only one run chose** (A = run {run_id}, B = run {other_id}; each run's own score)")
             st.dataframe(
@@ -550,7 +553,7 @@ if named is not None:
     ordered = bag_list(named.bag_ids, "named", f"run{run_id}_selection{named.id}.csv")
     bag_cards(ordered, "picked")
 elif picked and len(picked) > 1:
-    st.subheader(f"{len(picked)} bags picked on the map", anchor="picked-bags")
+    st.subheader(f"{len(picked)} bag(s) picked on the map", anchor="picked-bags")
     ordered = bag_list(picked, "lasso", f"run{run_id}_epoch{epoch}_picked.csv")
     with st.form("save_selection", border=False):
         cols = st.columns([3, 2, 1], vertical_alignment="bottom")

@@ -173,7 +173,7 @@ def show_run(run_id: int) -> None:
             st.rerun()
         return
     run = detail["run"]
-    st.title(views.plain(detail["title"]))  # a user file's class name is text, never markup
+    st.title(detail["title"])
     if run.get("name") or run.get("tags"):  # typed by a person: shown as typed, never as a link, image or HTML
         name = f"**{views.plain(run['name'])}**" if run.get("name") else ""
         st.markdown(" ".join([name, *(f":gray-badge[{views.plain(t)}]" for t in run.get("tags") or [])]).strip())

@@ -11,7 +11,8 @@ from weakneg.errors import WeaknegError
 from weakneg.models import HEADS
 from weakneg.samplers import SAMPLERS
 from weakneg.store import open_store
-from weakneg.views import plain, write_sweep_report, written_report
+from weakneg.views import grid_warnings, plain, write_sweep_report, written_report
+from weakneg.views.launch import data_preparation
 from weakneg.sweep import (
     CONFIRM_AT,
     SweepConfig,
@@ -134,6 +135,9 @@ try:
     sweep.base.validate()
     allowed.check_run(sweep.base, store.artifacts_root)
     configs = sweep.expand(confirm=True)
+    if data_preparation(sweep.base) is None:  # data made on first use (soundscapes) are checked at launch instead
+        for warning in grid_warnings(configs):  # k = 0 raises: the same rule as Launch, `run` and `sweep`
+            st.warning(warning, icon=":material/warning:")
 except limits.ReadOnly as error:
     problem = str(error)
 except WeaknegError as error:

@@ -34,8 +34,8 @@ from .pairs import (
     selection_overlap,
     shared_domain,
 )
-from .launch import LaunchCounts, dataset_choices, launch_counts, models_for
-from .text import plain
+from .launch import LaunchCounts, dataset_choices, grid_warnings, launch_counts, models_for
+from .text import code, plain
 from .sweep_report import WrittenReport, write_sweep_report, written_report
 from .runs import (
     ALL_COLUMNS,
@@ -87,9 +87,11 @@ __all__ = [
     # launch
     "LaunchCounts",
     "dataset_choices",
+    "grid_warnings",
     "launch_counts",
     "models_for",
     # text a person typed, safe in Markdown
+    "code",
     "plain",
     # sweeps
     "WrittenReport",

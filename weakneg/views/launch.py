@@ -74,6 +74,20 @@ def launch_counts(cfg: RunConfig) -> LaunchCounts:
     return LaunchCounts(n_pos, pool, k, negatives_warning(n_pos, pool, cfg.pn_ratio, cfg.sampler))
 
 
+def grid_warnings(configs: list[RunConfig]) -> list[str]:
+    """The Sweeps form's check of every run in a grid against its bags (cached per bag layout, as the Launch form's
+    counts): ConfigError for a run with k = 0, else the distinct warnings (k reaching the whole pool). A grid of
+    more bag layouts than the cache holds is left to the launch (`sweep.check_data`), so a redraw stays quick."""
+    if len({_bag_key(cfg) for cfg in configs}) > _cached_bags.cache_info().maxsize:
+        return []
+    warnings = []
+    for cfg in configs:
+        warning = launch_counts(cfg).warning
+        if warning and warning not in warnings:
+            warnings.append(warning)
+    return warnings
+
+
 def data_preparation(cfg: RunConfig) -> Progress | None:
     """None when the run's data can be loaded now; else how their first-use preparation (soundscapes: generating
     the clips and their features) stands. Reads files only: making them is a person's choice

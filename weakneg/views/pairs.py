@@ -91,7 +91,9 @@ def aligned_view(view: EpochView, reference: EpochView) -> EpochView:
 
 def alignment_residual(aligned: EpochView, reference: EpochView) -> float:
     """How much two aligned maps still differ in shape: sqrt(sum |a_i - r_i|^2 / sum |r_i - mean r|^2) over the
-    negative bags both hold (0: the same picture; near 1: the alignment explains nothing). NaN below 3 bags."""
+    negative bags both hold. `aligned_view` matches the spreads, so this is sqrt(2 - 2 cos) of the angle between the
+    two centred, normalised shapes: 0 the same picture, about 1.4 (sqrt 2) shapes with nothing in common, 2 at most.
+    NaN below 3 bags."""
     ref_xy = reference.pool.set_index("bag_id")[["x", "y"]]
     mine = aligned.pool[aligned.pool["bag_id"].isin(ref_xy.index)]
     if len(mine) < 3:

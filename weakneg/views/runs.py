@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from ..store import ACTIVE, RunStore
+from .text import plain
 
 RUN_COLUMNS = [
     "id",
@@ -239,14 +240,15 @@ def latest_runs(store: RunStore, n: int = 10) -> pd.DataFrame:
 
 
 def run_detail(store: RunStore, run_id: int) -> dict[str, Any] | None:
-    """The run's stored row plus its table row, epochs and a one-line description; None if it does not exist."""
+    """The run's stored row plus its table row, epochs and a one-line description (Markdown: the class name, which
+    a user's file may choose, is escaped); None if it does not exist."""
     run = store.get_run(run_id)
     if run is None:
         return None
     row = run_row(run)
     cfg = run.get("config") or {}
     title = (
-        f"Run {run_id}: {run.get('sampler')} negatives for class {row['class']!s} of {run.get('dataset')}"
+        f"Run {run_id}: {run.get('sampler')} negatives for class {plain(row['class'])} of {run.get('dataset')}"
         if run.get("kind", "run") == "run"
         else f"Run {run_id} ({run.get('kind')})"
     )

@@ -14,3 +14,10 @@ def plain(value: object) -> str:
     line break is kept (a Markdown hard break) instead of being folded into a space."""
     lines = str(value).replace("\r\n", "\n").replace("\r", "\n").split("\n")
     return "  \n".join(line.translate(_ESCAPED) for line in lines)
+
+
+def code(value: object) -> str:
+    """`value` as inline code (shown literally, as an id or a command is): a code span interprets nothing inside,
+    so only a backtick or a line break could end it early; such a value falls back to `plain`."""
+    text = str(value)
+    return plain(text) if "`" in text or "\n" in text or "\r" in text or not text.strip() else f"`{text}`"
