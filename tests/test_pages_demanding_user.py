@@ -199,3 +199,59 @@ def test_bags_table_and_alignment_residual_by_hand(lab):  # noqa: F811
     assert views.alignment_residual(shuffled, view) == pytest.approx(expected, rel=1e-6) and expected > 1.0
     missing = views.bags_table(view, [10**9])
     assert missing.empty  # a bag not in the pool is left out
+
+
+# --- MIL checks: a value out of range says why instead of doing nothing --------------------------------------------
+@pytest.mark.parametrize(
+    "readonly, seed, epochs, message",
+    [
+        (False, 0, 5000, "epochs 5000 is above this server's cap of 500"),
+        (False, -1, 20, "seed must be an integer >= 0, got -1"),
+        (True, 0, 50, "on this read-only demo the checks run in this page with at most 20 epochs, got 50"),
+    ],
+)
+def test_mil_checks_say_why_they_do_not_run(isolated_home, monkeypatch, readonly, seed, epochs, message):
+    monkeypatch.setenv("WEAKNEG_MAX_CONCURRENT", "0")
+    monkeypatch.delenv("WEAKNEG_MAX_EPOCHS", raising=False)
+    if readonly:
+        monkeypatch.setenv("WEAKNEG_READONLY", "1")
+    else:
+        monkeypatch.delenv("WEAKNEG_READONLY", raising=False)
+    app = no_exceptions(open_page("app_pages/milcheck.py"))
+    if readonly:
+        app.selectbox[0].set_value("mean_softmax")
+    app.number_input[0].set_value(seed)
+    app.number_input[1].set_value(epochs)
+    app.button[0].click().run()
+    no_exceptions(app)
+    assert any(message in e for e in texts(app, "error")), texts(app, "error")
+    assert app.number_input[1].value == epochs  # kept as typed
+    assert RunStore().count_runs(kind="milcheck") == 0 and "milcheck_here" not in app.session_state
+
+
+# --- Launch's own-data check ------------------------------------------------------------------------------------------
+def test_own_data_check_names_every_problem_and_reads_bare_names_in_the_data_folder(tmp_path, monkeypatch):
+    from weakneg.views.data_check import allowed_path, check_data
+
+    allowed = tmp_path / "data"
+    allowed.mkdir()
+    frame = pd.DataFrame(
+        {
+            "bag_id": [1, 1, 2, 2, 3, 3],
+            "label": [1, 1, 7, 7, 0, 0],
+            "f1": [0.1, np.nan, 0.2, 0.3, 0.4, 0.5],
+            "colour": ["red", "red", "blue", "blue", "red", "blue"],
+        }
+    )
+    frame.to_csv(allowed / "mine.csv", index=False)
+    problems = check_data(allowed / "mine.csv").problems
+    assert len(problems) == 3, problems  # was: only the NaN
+    assert "column(s) 'colour' hold text, not numbers" in problems[0] and "feature_columns=f1" in problems[0]
+    assert "1 row(s) have NaN or infinite features (rows 1" in problems[1]
+    assert "labels must be 0/1 or class names, found 7" in problems[2]
+    monkeypatch.setenv("WEAKNEG_DATA_FOLDERS", str(allowed))
+    monkeypatch.chdir(tmp_path)  # the server's working folder holds a file of the same name: never read
+    frame.to_csv(tmp_path / "mine.csv", index=False)
+    assert allowed_path("mine.csv") == (allowed / "mine.csv").resolve()
+    with pytest.raises(Exception, match="outside the folders"):
+        allowed_path("../mine.csv")
