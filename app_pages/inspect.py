@@ -516,15 +516,19 @@ def bag_list(bag_ids: list[int], key: str, file_name: str) -> list[int]:
 
 locked = limits.current().readonly
 named = None
-selection_param = st.query_params.get("selection")
-if picked:  # a new pick on the map replaces the named selection the link opened
+new_pick = bool(picked) and picked != st.session_state.get("inspect_last_pick")
+st.session_state["inspect_last_pick"] = picked
+if new_pick:  # a new pick on the map replaces the named selection the link opened
     st.query_params.pop("selection", None)
-elif selection_param is not None:
+selection_param = st.query_params.get("selection")
+if selection_param is not None:  # the named selection wins over the map's pick it was saved from
     named = named_selections.get_selection(store, int(selection_param)) if selection_param.isdigit() else None
     if named is None or named.run_id != run_id:
         st.warning(f"Run {run_id} has no named selection {plain(selection_param)}.", icon=":material/help:")
         st.query_params.pop("selection", None)
         named = None
+if named is not None:
+    picked = []
 linked_bag = st.query_params.get("bag")
 if not picked and named is None and linked_bag is not None:
     if linked_bag.isdigit() and int(linked_bag) in set(view.frame["bag_id"]):
@@ -532,8 +536,7 @@ if not picked and named is None and linked_bag is not None:
     else:
         st.warning(f"Bag {plain(linked_bag)} is not in run {run_id}'s pool at epoch {epoch}.", icon=":material/help:")
         del st.query_params["bag"]
-if picked and picked != st.session_state.get("inspect_last_pick"):  # a new pick: bring its cards into view
-    st.session_state["inspect_last_pick"] = picked
+if new_pick and picked:  # a new pick on the map: bring its cards into view (they sit below the fold)
     scroll_to("picked-bags", ",".join(map(str, picked[:50])))
 if named is not None:
     st.subheader(f"Selection {plain(named.name)} · {len(named.bag_ids)} bags", anchor="picked-bags")

@@ -17,16 +17,20 @@ from weakneg import named_selections, views
 from weakneg.config import RunConfig
 from weakneg.store import CANCELLED, RunStore
 from weakneg.views import code, plain
+from weakneg.views.text import JOINER
 
 
 # --- text a person typed ---------------------------------------------------------------------------------------------
 def test_plain_escapes_every_markdown_trigger_and_keeps_line_breaks():
-    # by hand: every ASCII punctuation character gets a backslash, letters, digits and spaces do not
-    assert plain("[phish](https://evil.example/login)") == r"\[phish\]\(https\:\/\/evil\.example\/login\)"
-    assert plain("![px](http://h/p.png)") == r"\!\[px\]\(http\:\/\/h\/p\.png\)"
+    # by hand: every ASCII punctuation character gets a backslash, letters, digits and spaces do not; an invisible
+    # word joiner (J) after http:, www and @ stops GFM's autolinks, which are found after escapes are resolved
+    j = JOINER
+    assert plain("[phish](https://evil.example/login)") == rf"\[phish\]\(https\:{j}\/\/evil\.example\/login\)"
+    assert plain("![px](http://h/p.png)") == rf"\!\[px\]\(http\:{j}\/\/h\/p\.png\)"
     assert plain("<img src=x onerror=alert(1)>") == r"\<img src\=x onerror\=alert\(1\)\>"
     assert plain("a`![p](u)`b") == r"a\`\!\[p\]\(u\)\`b"
-    assert plain("$x$ :red[y] **z** www.evil.example") == r"\$x\$ \:red\[y\] \*\*z\*\* www\.evil\.example"
+    assert plain("$x$ :red[y] **z**") == r"\$x\$ \:red\[y\] \*\*z\*\*"
+    assert plain("www.evil.example me@evil.example") == rf"www{j}\.evil\.example me\@{j}evil\.example"
     assert plain("first line\nsecond\r\nthird") == "first line  \nsecond  \nthird"  # hard breaks, not one line
     assert plain("Größe 5 ü") == "Größe 5 ü"  # only ASCII punctuation is touched
     assert code("lab-sweep") == "`lab-sweep`" and code("a`b") == r"a\`b" and code("a\nb") == "a  \nb"
