@@ -542,7 +542,7 @@ if named is not None:
     st.subheader(f"Selection {plain(named.name)} · {len(named.bag_ids)} bags", anchor="picked-bags")
     st.caption(
         f"Saved from epoch {named.epoch}, shown at epoch {epoch}. Link: `{named.link()}`"
-        + ("  \\n" + " ".join(f":gray-badge[{plain(t)}]" for t in named.tags) if named.tags else "")
+        + ("  \n" + " ".join(f":gray-badge[{plain(t)}]" for t in named.tags) if named.tags else "")
     )
     with st.form("tag_selection", border=False):
         more = st.text_input("Add tags", key="named_tags", placeholder="tags, e.g. hard-sevens", disabled=locked)

@@ -160,6 +160,9 @@ def test_a_named_selection_opens_by_link_sorted_and_exportable(lab, monkeypatch)
             open_page("app_pages/inspect.py", {"run": str(real), "epoch": "3", "selection": str(saved.id)})
         )
         assert f"Selection {plain(saved.name)} · {len(set(bags))} bags" in texts(app, "subheader")
+        assert any(
+            c.endswith(f"{saved.link()}`  \n:gray-badge[hard]") for c in texts(app, "caption")
+        )  # tags, a line below
         table = next(
             d.value for d in app.dataframe if "true_classes" in d.value.columns and len(d.value) == len(set(bags))
         )
