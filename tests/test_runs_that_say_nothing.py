@@ -14,7 +14,7 @@ from weakneg.errors import ConfigError
 from weakneg.samplers import get_sampler
 from weakneg.store import RunStore
 from weakneg.sweep import SweepConfig, check_data
-from weakneg.train import bag_counts, prepare, run_warnings
+from weakneg.train import prepare, sampler_warnings
 
 ROOT = Path(__file__).resolve().parents[1]
 ZERO_MIX = {"w_uncertainty": 0, "w_similarity": 0.0, "w_diversity": 0}
@@ -28,19 +28,15 @@ def cli(*args, home):
 
 
 def test_the_rule_by_hand():
-    # 40 positives at r = 100: 40 / 100 = 0.4 rounds to 0 negatives; r = 80 gives round(0.5) = 0 (half to even)
-    for ratio in (100.0, 80.0):
-        with pytest.raises(ConfigError, match=r"gives 0 of 211 negatives per epoch .* use a pn_ratio below 80"):
-            check_negatives(40, 211, ratio)
-    assert check_negatives(40, 211, 79.0) == 1
-    # k = round(40 / 0.1) = 400 >= 211: allowed, warned, and the ratio it suggests really leaves k < pool
-    assert check_negatives(40, 211, 0.1) == 211
-    warning = negatives_warning(40, 211, 0.1)
-    assert "reaches the whole pool of 211" in warning and "raise pn_ratio to 0.191 or more" in warning
-    assert round(40 / 0.191) == 209 < 211 and round(40 / 0.189) >= 210
-    assert negatives_warning(40, 211, 0.191) is None
-    assert negatives_warning(40, 211, 0.1, sampler="full") is None  # the whole pool is what `full` means
-    assert negatives_warning(40, 211, 0.5) is None
+    # 40 positives at r = 100: 40 / 100 = 0.4 rounds to 0 negatives per epoch: refused
+    with pytest.raises(ConfigError, match=r"no negatives per epoch: k = round\(40 / 100\) = 0"):
+        check_negatives(40, 100.0, 211)
+    assert check_negatives(40, 79.0, 211) == 1
+    # k = round(40 / 0.1) = 400 >= 211: allowed (capped), warned
+    assert check_negatives(40, 0.1, 211) == 211
+    assert "is the whole pool of 211 negatives" in negatives_warning(40, 0.1, 211)
+    assert negatives_warning(40, 0.1, 211, sampler="full") is None  # the whole pool is what `full` means
+    assert negatives_warning(40, 0.5, 211) is None
 
 
 def test_mix_with_every_weight_zero_is_refused_everywhere_it_is_checked():
@@ -53,27 +49,26 @@ def test_mix_with_every_weight_zero_is_refused_everywhere_it_is_checked():
 
 
 def test_prepare_refuses_k_zero_and_warns_at_the_whole_pool():
-    with pytest.raises(ConfigError, match="gives 0 of 211 negatives per epoch"):
+    with pytest.raises(ConfigError, match="no negatives per epoch"):
         prepare(RunConfig(pn_ratio=100.0))
     cfg = RunConfig(pn_ratio=0.05)
-    data = prepare(cfg)
-    assert bag_counts(data) == (40, 211)
-    assert run_warnings(cfg, data) == [negatives_warning(40, 211, 0.05)]
+    assert sampler_warnings(cfg, prepare(cfg)) == [negatives_warning(40, 0.05, 211)]
 
 
 def test_sweeps_apply_the_rule_to_every_ratio_of_one_data_setting():
     # one data setting, two ratios: the bags are built once, yet the ratio that gives k = 0 is still refused
     sweep = SweepConfig(grid={"classes": [0], "samplers": ["random"], "pn_ratios": [0.5, 100.0]})
-    with pytest.raises(ConfigError, match="pn_ratio 100 gives 0 of 211"):
+    with pytest.raises(ConfigError, match=r"no negatives per epoch: k = round\(40 / 100\) = 0"):
         check_data(sweep.expand())
     warned = SweepConfig(grid={"classes": [0], "samplers": ["random", "entropy"], "pn_ratios": [0.5, 0.05]})
-    assert check_data(warned.expand()) == [negatives_warning(40, 211, 0.05)]  # said once, not once per run
+    expected = [negatives_warning(40, 0.05, 211, sampler) for sampler in ("random", "entropy")]
+    assert check_data(warned.expand()) == expected  # once per sampler, not once per run
 
 
 def test_the_command_line_refuses_with_one_line_and_writes_nothing(isolated_home):
     refused = cli("run", "--target-class", "0", "--pn-ratio", "100", "--epochs", "1", home=isolated_home)
     assert refused.returncode == 2 and refused.stdout == ""
-    assert refused.stderr.strip().count("\n") == 0 and "gives 0 of 211 negatives per epoch" in refused.stderr
+    assert refused.stderr.strip().count("\n") == 0 and "no negatives per epoch" in refused.stderr
     mix = cli(
         "run",
         "--target-class",
@@ -85,7 +80,7 @@ def test_the_command_line_refuses_with_one_line_and_writes_nothing(isolated_home
     )
     assert mix.returncode == 2 and "all three weights are 0" in mix.stderr and mix.stderr.count("\n") == 1
     sweep = cli("sweep", "--classes", "0", "--samplers", "random", "--pn-ratios", "100", "--yes", home=isolated_home)
-    assert sweep.returncode == 2 and "gives 0 of 211 negatives per epoch" in sweep.stderr
+    assert sweep.returncode == 2 and "no negatives per epoch" in sweep.stderr
     assert not (isolated_home / "runs.db").exists()
 
 
@@ -103,7 +98,7 @@ def test_the_command_line_warns_when_k_takes_the_whole_pool(isolated_home):
         home=isolated_home,
     )
     assert done.returncode == 0, done.stderr
-    assert f"warning: {negatives_warning(40, 211, 0.05)}" in done.stderr.splitlines()
+    assert f"weakneg: warning: {negatives_warning(40, 0.05, 211)}" in done.stderr.splitlines()
     assert "211 of 211 negatives per epoch" in done.stdout
 
 
@@ -125,10 +120,10 @@ def test_the_form_refuses_k_zero_and_zero_weights_and_warns_at_the_whole_pool(la
     app = launch_form
     app.selectbox(key="dataset").set_value("digits").run()
     app.number_input(key="pn_ratio").set_value(100.0).run()
-    assert any("gives 0 of" in e.value for e in app.error) and launch_disabled(app)
+    assert any("no negatives per epoch" in e.value for e in app.error) and launch_disabled(app)
     app.number_input(key="pn_ratio").set_value(0.01).run()
     assert not app.error and not launch_disabled(app)
-    assert any("reaches the whole pool" in w.value for w in app.warning)
+    assert any("is the whole pool of" in w.value for w in app.warning)
     app.number_input(key="pn_ratio").set_value(0.5).run()
     assert not app.warning
     app.selectbox(key="sampler").set_value("mix").run()

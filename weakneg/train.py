@@ -75,23 +75,18 @@ EpochCallback = Callable[[dict[str, Any]], None]
 
 
 def prepare(cfg: RunConfig) -> LoadedBags:
-    """Validate a config against its data (raises ConfigError / DatasetMissing); nothing is written. A run that
-    would train on no negatives (k = 0) is refused here (`config.check_negatives`)."""
+    """Validate a config against its data (raises ConfigError / DatasetMissing); nothing is written."""
     cfg.validate()
     data = load_bags(cfg)
-    check_negatives(*bag_counts(data), cfg.pn_ratio, cfg.sampler)
+    labels = data.train.labels
+    check_negatives(int((labels == 1).sum()), cfg.pn_ratio, int((labels == 0).sum()), cfg.sampler)
     return data
 
 
-def bag_counts(data: LoadedBags) -> tuple[int, int]:
-    """(positive bags, negative pool) of the training split."""
-    labels = np.asarray(data.train.labels)
-    return int((labels == 1).sum()), int((labels == 0).sum())
-
-
-def run_warnings(cfg: RunConfig, data: LoadedBags) -> list[str]:
-    """What a valid run should still be told before it starts (k reaching the whole pool)."""
-    warning = negatives_warning(*bag_counts(data), cfg.pn_ratio, cfg.sampler)
+def sampler_warnings(cfg: RunConfig, data: LoadedBags) -> list[str]:
+    """What a person should know before a run starts (k covering the whole pool: the sampler has no effect)."""
+    labels = data.train.labels
+    warning = negatives_warning(int((labels == 1).sum()), cfg.pn_ratio, int((labels == 0).sum()), cfg.sampler)
     return [warning] if warning else []
 
 

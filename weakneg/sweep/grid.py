@@ -236,7 +236,7 @@ def check_data(configs: list[RunConfig]) -> list[str]:
     any run is queued (raises DatasetMissing / ConfigError), and apply the run rule on negatives per epoch to every
     run (`config.check_negatives`: k = 0 is refused). Returns the distinct warnings (k reaching the whole pool)."""
     from ..config import check_negatives
-    from ..train import bag_counts, prepare, run_warnings
+    from ..train import prepare, sampler_warnings
 
     loaded, warnings = {}, []
     for cfg in configs:
@@ -252,8 +252,9 @@ def check_data(configs: list[RunConfig]) -> list[str]:
         )
         if key not in loaded:
             loaded[key] = prepare(cfg)
-        check_negatives(*bag_counts(loaded[key]), cfg.pn_ratio, cfg.sampler)
-        warnings += [w for w in run_warnings(cfg, loaded[key]) if w not in warnings]
+        labels = loaded[key].train.labels
+        check_negatives(int((labels == 1).sum()), cfg.pn_ratio, int((labels == 0).sum()), cfg.sampler)
+        warnings += [w for w in sampler_warnings(cfg, loaded[key]) if w not in warnings]
     return warnings
 
 

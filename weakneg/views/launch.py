@@ -28,7 +28,7 @@ class LaunchCounts:
     n_pos: int
     pool: int
     k: int
-    warning: str | None = None  # k reaches the whole pool: the run is valid but cannot tell samplers apart
+    warning: str | None = None  # k covers the whole pool: the sampler has no effect (config.negatives_warning)
 
     @property
     def text(self) -> str:
@@ -70,8 +70,8 @@ def launch_counts(cfg: RunConfig) -> LaunchCounts:
     bags = bags_for(cfg)
     n_pos = int((bags.train.labels == 1).sum())
     pool = int((bags.train.labels == 0).sum())
-    k = check_negatives(n_pos, pool, cfg.pn_ratio, cfg.sampler)
-    return LaunchCounts(n_pos, pool, k, negatives_warning(n_pos, pool, cfg.pn_ratio, cfg.sampler))
+    k = check_negatives(n_pos, cfg.pn_ratio, pool, cfg.sampler)
+    return LaunchCounts(n_pos, pool, k, negatives_warning(n_pos, cfg.pn_ratio, pool, cfg.sampler))
 
 
 def grid_warnings(configs: list[RunConfig]) -> list[str]:
