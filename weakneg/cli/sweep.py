@@ -181,7 +181,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         )
         return 0
 
-    check_data(configs)
+    for warning in check_data(configs):
+        print(f"weakneg: warning: {warning}", file=sys.stderr)
     store = existing or RunStore(args.store)
 
     def on_progress(p: dict) -> None:  # stderr, so that --json's stdout stays one JSON object
