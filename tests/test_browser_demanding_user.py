@@ -128,7 +128,7 @@ def test_report_panel_card_selection_and_follow_after_restart(lab):
             seen(page, "2/2 done")
             page.get_by_role("button", name="Launch sweep").click()
             seen(page, "launched on the local backend")
-            new = next(s["id"] for s in store.list_sweeps() if s["id"] != "done")
+            new = next(s.id for s in store.list_sweeps() if s.id != "done")
             started = time.monotonic()
             page.get_by_text(f"sweep {new}: 0/4 done").first.wait_for(timeout=15_000)
             print(f"progress panel on the new sweep {time.monotonic() - started:.1f} s after the launch message")

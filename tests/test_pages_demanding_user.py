@@ -96,11 +96,11 @@ def test_launching_a_sweep_switches_the_progress_panel_to_it(isolated_home, monk
     app.multiselect(key="sw_samplers").set_value(["random"]).run()
     app.button(key="sw_launch").click().run()
     no_exceptions(app)
-    new = next(s["id"] for s in store.list_sweeps() if s["id"] != "done")
+    new = next(s.id for s in store.list_sweeps() if s.id != "done")
     assert app.selectbox(key="sw_pick").value == new and app.query_params["sweep"] in (new, [new])
     assert "0/1" in app.get("progress")[0].proto.text  # the new sweep's progress, not "2/2 done"
     app.button(key="sw_cancel").click().run()
-    assert store.get_sweep(new)["status"] == CANCELLED
+    assert store.get_sweep(new).status == CANCELLED
 
 
 def test_a_link_to_a_missing_sweep_says_so(isolated_home):
