@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from ..config import RunConfig
 from ..errors import WeaknegError
@@ -12,6 +13,9 @@ from .common import Command, add_store_argument, parse_pairs
 from .config_flags import add_config_argument
 from ..tracking import TRACKERS, open_tracker
 from .format import json_safe, number, table
+
+if TYPE_CHECKING:  # the store loads only when a command needs it
+    from ..store import RunRecord
 
 # --- run ---------------------------------------------------------------------------------------------
 
@@ -248,8 +252,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     # the shown status: a run recorded as running whose worker is gone is listed as interrupted
     stored = {RUNNING: [RUNNING], INTERRUPTED: [RUNNING, INTERRUPTED]}.get(args.status, [args.status])
     found = store.list_runs(**({"status": stored} if args.status else {})) if store else []
-    found = [r for r in found if args.status is None or r["status"] == args.status][: args.limit]
-    rows = [{c: r[c] for c in LIST_COLUMNS} for r in found]
+    found = [r for r in found if args.status is None or r.status == args.status][: args.limit]
+    rows = [{c: getattr(r, c) for c in LIST_COLUMNS} for r in found]
     if args.json:
         print(json.dumps(json_safe(rows)))
         return 0
@@ -285,19 +289,19 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.as_config:
         from ..config_file import to_toml
 
-        print(to_toml(run["config"], header=run_file_header(run, store.url)), end="")
+        print(to_toml(run.config, header=run_file_header(run, store.url)), end="")
         return 0
     epochs = store.epochs(args.run_id)
     if args.json:
-        print(json.dumps(json_safe({**run, "epochs": epochs})))
+        print(json.dumps(json_safe({**run.to_dict(), "epochs": [e.to_dict() for e in epochs]})))
         return 0
     print(
-        f"run {run['id']}: {run['status']}  {run['dataset']} class {run['target_name']!r}  sampler {run['sampler']}"
-        f"  pn_ratio {run['pn_ratio']}  seed {run['seed']}  epochs {run['epochs_done']}/{run['epochs_total']}"
+        f"run {run.id}: {run.status}  {run.dataset} class {run.target_name!r}  sampler {run.sampler}"
+        f"  pn_ratio {run.pn_ratio}  seed {run.seed}  epochs {run.epochs_done}/{run.epochs_total}"
     )
-    if run["error"]:
-        print(f"error: {run['error'].splitlines()[0]}")
-    print(f"config: {json.dumps(run['config'], sort_keys=True)}")
+    if run.error:
+        print(f"error: {run.error.splitlines()[0]}")
+    print(f"config: {json.dumps(run.config, sort_keys=True)}")
     columns = (
         "epoch",
         "train_loss",
@@ -311,19 +315,19 @@ def cmd_show(args: argparse.Namespace) -> int:
         "t_train",
         "t_eval",
     )
-    print(table([{c: e[c] for c in columns} for e in epochs], columns))
-    per_class = (run["result"] or {}).get("per_class") if isinstance(run["result"], dict) else None
+    print(table([{c: getattr(e, c) for c in columns} for e in epochs], columns))
+    result = run.result if isinstance(run.result, dict) else {}
+    per_class = result.get("per_class")
     if per_class:  # a multi-label run: the epoch rows are macro values (mAP); each class's final values
-        print(f"\nper class (final epoch; micro AP {number((run['result'] or {}).get('micro_ap'))}):")
+        print(f"\nper class (final epoch; micro AP {number(result.get('micro_ap'))}):")
         rows = [{"class": name, **values} for name, values in per_class.items()]
         print(table(rows, ("class", "ap", "auc", "dprime")))
     return 0
 
 
-def run_file_header(run: dict, store_url: str) -> str:
+def run_file_header(run: RunRecord, store_url: str) -> str:
     return (
-        f"run {run['id']} ({run['status']}) in {store_url}\n"
-        f"reproduce it with: python -m weakneg run --config THIS_FILE.toml"
+        f"run {run.id} ({run.status}) in {store_url}\nreproduce it with: python -m weakneg run --config THIS_FILE.toml"
     )
 
 
@@ -366,7 +370,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         raise WeaknegError(f"no run {args.run_id}: there is no run store at {args.store or 'the default'}")
     resume(store, args.run_id)
     run = store.get_run(args.run_id)
-    print(f"run {args.run_id} {run['status']}: its worker continues from the checkpoint of its last finished epoch")
+    print(f"run {args.run_id} {run.status}: its worker continues from the checkpoint of its last finished epoch")
     return 0
 
 
