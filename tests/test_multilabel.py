@@ -27,7 +27,7 @@ from weakneg.samplers.adaptive_multilabel import (
 )
 from weakneg.samplers.per_class import ClassOutputs, class_rng, select_per_class
 from weakneg.store import RunStore
-from weakneg.targets import CLASSES_FILE
+from weakneg.store.epoch_record import CLASSES_FILE
 from weakneg.train import run_experiment
 
 C, D = 3, 6
@@ -268,14 +268,12 @@ def test_multilabel_run_end_to_end_through_the_cli_and_the_store(tmp_path, capsy
     assert summary["auc"] == pytest.approx(np.mean([summary["per_class"][n]["auc"] for n in names]))
     store = RunStore(url)
     run = store.get_run(summary["run_id"])
-    assert run["final_ap"] == pytest.approx(summary["ap"]) and run["result"]["per_class"]["3"]["ap"] == pytest.approx(
-        aps[3]
-    )
-    start = store.load_epoch_arrays(run["id"], 0)
-    labels, ids = start["class_labels"], start["bag_ids"]
+    assert run.final_ap == pytest.approx(summary["ap"]) and run.result["per_class"]["3"]["ap"] == pytest.approx(aps[3])
+    start = store.load_epoch_record(run.id, 0).bags
+    labels, ids = start.class_labels, start.bag_ids
     assert labels.shape == (len(ids), 10)
     for epoch in (1, 2):
-        saved = store.load_arrays(run["id"], CLASSES_FILE.format(epoch=epoch))
+        saved = store.load_arrays(run.id, CLASSES_FILE.format(epoch=epoch))
         offsets = saved["chosen_offsets"]
         assert len(offsets) == 11 and offsets[-1] == len(saved["chosen_ids"]) == len(saved["chosen_scores"])
         for c in range(10):
@@ -284,9 +282,9 @@ def test_multilabel_run_end_to_end_through_the_cli_and_the_store(tmp_path, capsy
             assert len(picked) == min(round(n_pos / 0.5), len(ids) - n_pos) == summary["k_per_class"][str(c)]
             assert len(set(picked)) == len(picked)
             assert not labels[np.searchsorted(ids, picked), c].any()  # class c's negatives only
-        assert not any(name.startswith(f"epoch_{epoch:04d}.") for name in store.artifact_names(run["id"]))
+        assert not any(name.startswith(f"epoch_{epoch:04d}.") for name in store.artifact_names(run.id))
     # the stored per-class AP is scikit-learn's on the model's test predictions: recompute from a reloaded run
-    record = store.load_arrays(run["id"], CLASSES_FILE.format(epoch=2))
+    record = store.load_arrays(run.id, CLASSES_FILE.format(epoch=2))
     np.testing.assert_allclose(record["ap"], aps)
     assert np.all((record["ap"] > 0) & (record["ap"] <= 1))
     assert average_precision_score([0, 1], [0.2, 0.7]) == 1.0 and roc_auc_score([0, 1], [0.2, 0.7]) == 1.0
@@ -314,8 +312,8 @@ def test_a_users_table_with_several_labels_per_bag_trains_one_multilabel_model(t
     summary = json.loads(capsys.readouterr().out)
     assert summary["classes"] == classes and set(summary["per_class"]) == set(classes)
     store = RunStore(url)
-    start = store.load_epoch_arrays(summary["run_id"], 0)
-    assert start["class_labels"].shape[1] == 3
+    start = store.load_epoch_record(summary["run_id"], 0).bags
+    assert start.class_labels.shape[1] == 3
     for name, values in summary["per_class"].items():
         assert values["auc"] >= 0.7, (name, values)  # the planted instance is found for every class (chance: 0.5)
 
@@ -331,11 +329,11 @@ def test_run_and_show_print_each_class_of_a_multilabel_run(tmp_path, capsys):
         "9",
     ]
     run = RunStore(url).list_runs()[0]
-    assert main(["show", str(run["id"]), "--store", url]) == 0
+    assert main(["show", str(run.id), "--store", url]) == 0
     shown = capsys.readouterr().out
     assert "per class (final epoch; micro AP" in shown
     for name in ("4", "9"):
-        ap = run["result"]["per_class"][name]["ap"]
+        ap = run.result["per_class"][name]["ap"]
         assert any(line.split()[:2] == [name, f"{ap:.4f}"] for line in shown.splitlines())
 
 
@@ -380,3 +378,56 @@ def test_soundscapes_train_one_model_for_their_families(tmp_path, monkeypatch):
         n_pos = int(manifest_labels[:, c].sum())
         assert summary["k_per_class"][name] == min(round(n_pos / 1.0), len(manifest_labels) - n_pos)
         assert 0 <= summary["per_class"][name]["auc"] <= 1
+
+
+def test_per_class_records_round_trip_through_the_versioned_epoch_record(store):
+    """A multi-label epoch's picks and a class pool come back field by field; a newer version is refused, naming
+    the file; epoch 0's bags keep the trained classes."""
+    from weakneg.store import CorruptArtifact
+    from weakneg.store.epoch_record import VERSION, BagArrays, ClassPicks, EpochArrays, PoolArrays
+
+    run_id = store.create_run({"dataset": "digits"})
+    picks = ClassPicks(
+        class_names=np.array(["a", "b"]),
+        ap=np.array([0.5, 0.25]),
+        auc=np.array([0.7, 0.6]),
+        dprime=np.array([0.74, 0.36]),
+        micro_ap=0.4,
+        chosen_ids=np.array([7, 3, 9], dtype=np.int64),
+        chosen_scores=np.array([0.9, 0.8, 0.1], dtype=np.float32),
+        chosen_offsets=np.array([0, 2, 3], dtype=np.int64),
+    )
+    store.save_class_picks(run_id, 4, picks)
+    back = store.load_class_picks(run_id, 4)
+    assert back.micro_ap == 0.4 and list(back.picks(0)) == [7, 3] and list(back.picks(1)) == [9]
+    for name in ("class_names", "ap", "auc", "dprime", "chosen_ids", "chosen_scores", "chosen_offsets"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(picks, name))
+    assert int(store.load_arrays(run_id, CLASSES_FILE.format(epoch=4))["record_version"]) == VERSION
+    pool = PoolArrays(
+        pool_ids=np.array([3, 7, 9]),
+        positive_ids=np.array([1]),
+        scores=np.array([0.1, 0.2, 0.3], dtype=np.float32),
+        pick_order=np.array([1, 0, -1], dtype=np.int32),
+        pool_prob=np.array([0.2, 0.4, 0.6]),
+        pool_grad=np.ones((3, 4), dtype=np.float16),
+        positive_prob=np.array([0.9]),
+        positive_grad=np.zeros((1, 4), dtype=np.float16),
+        grad_label="predicted",
+    )
+    store.save_class_pool(run_id, 4, 1, pool)
+    loaded = store.load_class_pool(run_id, 4, 1)
+    assert loaded.grad_label == "predicted" and store.load_class_pool(run_id, 4, 0) is None
+    np.testing.assert_array_equal(loaded.pick_order, pool.pick_order)
+    np.testing.assert_array_equal(loaded.pool_grad, pool.pool_grad)
+    bags = BagArrays(
+        np.arange(3), np.array([1, 0, 1]), np.zeros((3, 10)), np.array(list("0123456789")),
+        class_labels=np.array([[1, 0], [0, 0], [0, 1]], dtype=np.uint8), targets=np.array([2, 5]),
+    )  # fmt: skip
+    store.save_epoch_record(run_id, EpochArrays(epoch=0, bags=bags))
+    got = store.load_epoch_record(run_id, 0).bags
+    np.testing.assert_array_equal(got.class_labels, bags.class_labels)
+    assert list(got.targets) == [2, 5]
+    raw = store.load_arrays(run_id, CLASSES_FILE.format(epoch=4))
+    store.save_arrays(run_id, CLASSES_FILE.format(epoch=4), **{**raw, "record_version": np.array(VERSION + 1)})
+    with pytest.raises(CorruptArtifact, match="epoch_0004_classes.npz"):
+        store.load_class_picks(run_id, 4)

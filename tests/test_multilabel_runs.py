@@ -17,7 +17,7 @@ from weakneg.cli import main
 from weakneg.config import RunConfig
 from weakneg.store import FINISHED, LOCAL, RunStore
 from weakneg.train import run_experiment
-from weakneg.targets import CLASSES_FILE
+from weakneg.store.epoch_record import CLASSES_FILE
 from weakneg.views.multilabel import side_by_side
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +44,7 @@ sys.exit(jobs.worker_main(run_id, url))
 
 def outcome(store, run_id):
     run = store.get_run(run_id)
-    epochs = [{k: v for k, v in e.items() if not k.startswith("t_")} for e in store.epochs(run_id)]
+    epochs = [{k: v for k, v in e.to_dict().items() if not k.startswith("t_")} for e in store.epochs(run_id)]
     files = [store.load_arrays(run_id, CLASSES_FILE.format(epoch=e["epoch"])) for e in epochs]
     return run, epochs, files
 
@@ -70,15 +70,15 @@ def test_a_killed_multilabel_worker_resumes_to_exactly_the_uninterrupted_run(sto
     assert len(store.epochs(run_id)) == 2 and store.has_artifact(run_id, CLASSES_FILE.format(epoch=2))
     assert main(["resume", str(run_id), "--store", store.url]) == 0
     deadline = time.monotonic() + 600
-    while store.get_run(run_id)["stored_status"] not in (FINISHED, "failed") and time.monotonic() < deadline:
+    while store.get_run(run_id).stored_status not in (FINISHED, "failed") and time.monotonic() < deadline:
         time.sleep(0.5)  # what the worker writes (on a loaded machine the shown status can lag its start)
     assert "resumes after epoch 1" in (store.run_dir(run_id) / "worker.log").read_text()
     (run, epochs, files), (ref, ref_epochs, ref_files) = outcome(store, run_id), outcome(reference, ref_id)
-    assert run["status"] == ref["status"] == FINISHED
+    assert run.status == ref.status == FINISHED
     assert [{k: v for k, v in e.items() if k != "run_id"} for e in epochs] == [
         {k: v for k, v in e.items() if k != "run_id"} for e in ref_epochs
     ]
-    assert run["result"] == ref["result"] and run["final_ap"] == ref["final_ap"]
+    assert run.result == ref.result and run.final_ap == ref.final_ap
     for got, want in zip(files, ref_files, strict=True):
         assert got.keys() == want.keys()
         for key in got:
@@ -100,18 +100,24 @@ def test_compare_pairs_each_class_of_a_multilabel_run_and_puts_it_beside_one_cla
         run = store.get_run(ids[sampler, "1,2"])
         for name in ("1", "2"):
             row = multi[(multi["sampler"] == sampler) & (multi["target_name"] == name)]
-            assert row["ap"].item() == pytest.approx(run["result"]["per_class"][name]["ap"])
+            assert row["ap"].item() == pytest.approx(run.result["per_class"][name]["ap"])
             assert row["target_class"].item() == int(name)
     deltas = comparison.paired_deltas(frame)
     multi_deltas = deltas[deltas["setting"].str.contains("multilabel_classes=2")]
     for name in ("1", "2"):
         want = (
-            store.get_run(ids["margin", "1,2"])["result"]["per_class"][name]["ap"]
-            - store.get_run(ids["random", "1,2"])["result"]["per_class"][name]["ap"]
+            store.get_run(ids["margin", "1,2"]).result["per_class"][name]["ap"]
+            - store.get_run(ids["random", "1,2"]).result["per_class"][name]["ap"]
         )
         assert multi_deltas[multi_deltas["target_name"] == name]["delta"].item() == pytest.approx(want)
     result = paired_stats.compare(frame, "ap")
     assert len(result["settings"]) == 2  # one model for two classes, and the one-class models: never averaged
+    samplers = result["samplers"]
+    assert len(samplers) == 2 and set(samplers["sampler"]) == {"margin"}  # each setting's claims stand alone
+    for setting, group in deltas.groupby("setting"):
+        mine = samplers[samplers["setting"] == setting]
+        assert mine["classes"].item() == 2  # the two claims of a setting read only its own classes' differences
+        assert mine["these_classes_mean_delta"].item() == pytest.approx(group["delta"].mean())
     assert main(["compare", "--store", store.url, "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)["settings"]) == 2
 
@@ -119,14 +125,14 @@ def test_compare_pairs_each_class_of_a_multilabel_run_and_puts_it_beside_one_cla
     assert set(view.classes["class"]) == {"1", "2"} and set(view.classes["kind"]) == {"one-class"}
     for r in view.classes.itertuples():
         one = store.get_run(r.run)
-        assert one["result"]["per_class"][r[1]]["ap"] == pytest.approx(r.ap)
+        assert one.result["per_class"][r[1]]["ap"] == pytest.approx(r.ap)
         assert r.delta == pytest.approx(r.multilabel_ap - r.ap)
     for r in view.cost.itertuples():
         runs = [store.get_run(ids[r.sampler, t]) for t in ("1,", "2,")]
-        seconds = sum(x["finished_at"] - x["started_at"] for x in runs)
+        seconds = sum(x.finished_at - x.started_at for x in runs)
         own = store.get_run(r.multilabel_run)
         assert r.runs == 2 and r.runs_s == pytest.approx(seconds)
-        assert r.ratio == pytest.approx(seconds / (own["finished_at"] - own["started_at"]))
+        assert r.ratio == pytest.approx(seconds / (own.finished_at - own.started_at))
     assert main(["multilabel-vs-binary", "--store", store.url]) == 0
     out = capsys.readouterr().out
     assert "AP per class" in out and "total cost" in out and "one-class" in out

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
-
-# A multi-label run's files (names starting epoch_NNNN: a resume truncates them with the epoch's other arrays)
-CLASSES_FILE = "epoch_{epoch:04d}_classes.npz"  # per-class metrics and every class's picks (index lists)
-CLASS_POOL_FILE = "epoch_{epoch:04d}_class_{c:03d}.npz"  # maps on: class c's pool arrays, as a binary run's
 
 
 def is_multilabel(target_class: Any) -> bool:
@@ -30,29 +27,30 @@ def multilabel_targets(target_class: Any) -> list[int | str] | None:
     return out
 
 
-def per_class_runs(runs: list[dict]) -> list[dict]:
-    """Run rows as the comparisons read them: a multi-label run becomes one row per class (its final AP, AUC and d'
-    for that class, the class as target), so each class pairs with `random` as a binary run would. Its config
-    gains `multilabel_classes` (how many classes the model was trained for), which keeps one model for C classes
-    and one-class models in different settings: they are compared side by side, never averaged together."""
+def per_class_runs(runs: list) -> list:
+    """Run records (store.RunRecord, taken as they come: this module is below the store) as the comparisons read
+    them: a multi-label run becomes one record per class (its final AP, AUC and d' for that class, the class as
+    target), so each class pairs with `random` as a binary run would. Its config gains `multilabel_classes` (how
+    many classes the model was trained for), which keeps one model for C classes and one-class models in different
+    settings: they are compared side by side, never averaged together."""
     out = []
     for run in runs:
-        result = run.get("result") if isinstance(run.get("result"), dict) else {}
+        result = run.result if isinstance(run.result, dict) else {}
         if not result.get("multilabel"):
             out.append(run)
             continue
         per_class, index = result.get("per_class") or {}, result.get("class_index") or {}
-        config = {**(run.get("config") or {}), "target_class": None, "multilabel_classes": len(per_class)}
+        config = {**(run.config or {}), "target_class": None, "multilabel_classes": len(per_class)}
         for name, values in per_class.items():
             out.append(
-                {
-                    **run,
-                    "config": {**config, "target_class": index.get(name, name)},
-                    "target_class": index.get(name, name),
-                    "target_name": name,
-                    "final_ap": values.get("ap"),
-                    "final_auc": values.get("auc"),
-                    "final_dprime": values.get("dprime"),
-                }
+                replace(
+                    run,
+                    config={**config, "target_class": index.get(name, name)},
+                    target_class=index.get(name, name),
+                    target_name=name,
+                    final_ap=values.get("ap"),
+                    final_auc=values.get("auc"),
+                    final_dprime=values.get("dprime"),
+                )
             )
     return out

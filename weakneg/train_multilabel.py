@@ -32,7 +32,7 @@ from .models.gradients import gradient_embedding
 from .samplers.params import embedding_label
 from .samplers.per_class import ClassOutputs, class_pool, select_per_class, unscored_outputs
 from .store import CANCELLED, FAILED, FINISHED, RunStore
-from .targets import CLASS_POOL_FILE, CLASSES_FILE
+from .store.epoch_record import BagArrays, ClassPicks, EpochArrays, PoolArrays
 
 
 @dataclass
@@ -82,7 +82,8 @@ class MultiLabelResult:
 
 class MultiLabelLoop:
     """The multi-label loop; train.MultiLabelExperiment mixes it into train.Experiment, whose plumbing it uses
-    (forward_all, inference_batch, _checkpoint, _resume, _check_cancel, _saves_maps) and which gives `membership`."""
+    (forward_all, inference_batch, _checkpoint, _resume, _check_cancel, _saves_maps) and which gives `membership`
+    and `loop_state` (train.LoopState: what _checkpoint saves and _resume returns)."""
 
     def __init__(self, cfg: RunConfig, data: LoadedBags, store: RunStore | None, run_id: int | None):
         self.cfg, self.data, self.store = cfg, data, store
@@ -134,8 +135,8 @@ class MultiLabelLoop:
         self._record_start()
         chosen = np.zeros(self.labels.T.shape, dtype=bool)  # (C, B): the bags chosen as class c's negatives
         first = 1
-        if (restored := self._resume(result)) is not None:
-            first, chosen = restored[0], restored[1].astype(bool).reshape(self.labels.T.shape)
+        if (restored := self._resume(result)) is not None:  # no early stopping here: only the epoch and picks
+            first, chosen = restored.first_epoch, restored.chosen.astype(bool).reshape(self.labels.T.shape)
         try:
             for epoch in range(first, self.cfg.epochs + 1):
                 self._check_cancel(force=True)
@@ -181,7 +182,7 @@ class MultiLabelLoop:
                 result.history.append(record)
                 if on_epoch:
                     on_epoch(record)
-                self._checkpoint(epoch, result, chosen, -math.inf, None, 0, False)
+                self._checkpoint(epoch, result, self.loop_state(epoch + 1, chosen))
         except RunCancelled:
             result.status = CANCELLED
         except Exception as error:  # the run fails, but every finished epoch stays recorded
@@ -275,17 +276,16 @@ class MultiLabelLoop:
             device=self.device.type,
         )
         bags = self.train_bags
-        self.store.save_epoch_arrays(
-            self.run_id,
-            0,
-            bag_ids=bags.ids,
-            labels=self.labels.any(1).astype(np.int64),
+        saved = BagArrays(
+            bags.ids,
+            self.labels.any(1).astype(np.int64),
+            bags.contents,
+            np.array(self.data.class_names),
             class_labels=self.labels.astype(np.uint8),
             targets=np.asarray(self.targets, dtype=np.int64),
-            contents=bags.contents,
-            class_names=np.array(self.data.class_names),
             **self.membership(bags),
         )
+        self.store.save_epoch_record(self.run_id, EpochArrays(epoch=0, bags=saved))
 
     def _record_classes(self, epoch: int, record: dict, selections: list | None) -> None:
         """The epoch's row (macro metrics), and its per-class metrics and picks in one small file: index lists
@@ -296,7 +296,7 @@ class MultiLabelLoop:
         arrays = per_class_arrays(record, self.class_names)
         if selections is not None:
             arrays.update(selection_arrays(selections, self.train_bags.ids))
-        self.store.save_arrays(self.run_id, CLASSES_FILE.format(epoch=epoch), **arrays)
+        self.store.save_class_picks(self.run_id, epoch, ClassPicks(**arrays))
 
     def save_class_arrays(self, epoch: int, outputs: ClassOutputs, selections: list) -> None:
         """Maps on: each class's pool as its sampler saw it (the arrays a binary run saves), one file per class."""
@@ -315,19 +315,18 @@ class MultiLabelLoop:
             order = np.full(len(pool), -1, dtype=np.int32)
             order[selection.indices] = np.arange(len(selection.indices))
             ids = self.train_bags.ids
-            self.store.save_arrays(
-                self.run_id,
-                CLASS_POOL_FILE.format(epoch=epoch, c=c),
+            saved = PoolArrays(
                 pool_ids=ids[negatives],
                 positive_ids=ids[positives],
                 scores=selection.scores.astype(np.float32),
                 pick_order=order,
                 pool_prob=pool.probs[:, 1].float().cpu().numpy(),
                 pool_grad=pool.grad_embedding(label).matrix().half().cpu().numpy(),
-                grad_label=np.array(label),
                 positive_prob=pool.positive_log_probs[:, 1].exp().float().cpu().numpy(),
                 positive_grad=positive.matrix().half().cpu().numpy(),
+                grad_label=label,
             )
+            self.store.save_class_pool(self.run_id, epoch, c, saved)
 
     def _record_end(self, result: MultiLabelResult) -> None:
         if self.store is None:
@@ -363,7 +362,7 @@ def per_class_arrays(record: dict, names: list[str]) -> dict[str, np.ndarray]:
     return {
         "class_names": np.array(names),
         **{key: np.array([per_class[n][key] for n in names], dtype=np.float64) for key in ("ap", "auc", "dprime")},
-        "micro_ap": np.array(record["micro_ap"], dtype=np.float64),
+        "micro_ap": float(record["micro_ap"]),
     }
 
 

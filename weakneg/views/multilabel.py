@@ -14,8 +14,8 @@ import pandas as pd
 
 from .. import projection
 from ..comparison import runs_frame
-from ..store import RunStore
-from ..targets import CLASS_POOL_FILE, CLASSES_FILE, is_multilabel
+from ..store import RunRecord, RunStore
+from ..targets import is_multilabel
 from .inspect import EpochView
 
 KEY = "multilabel_classes"
@@ -65,17 +65,17 @@ def side_by_side(store: RunStore, run_ids=None, dataset: str | None = None) -> S
 # --- Inspect: one class of a multi-label run -------------------------------------------------------------------
 
 
-def run_classes(store: RunStore, run: dict) -> list[str] | None:
+def run_classes(store: RunStore, run: RunRecord) -> list[str] | None:
     """The classes of a multi-label run, in its head's order; None for a binary run."""
-    result = run.get("result") if isinstance(run.get("result"), dict) else {}
+    result = run.result if isinstance(run.result, dict) else {}
     if result.get("multilabel"):
         return list(result.get("per_class") or {})
-    if not is_multilabel((run.get("config") or {}).get("target_class")):
+    if not is_multilabel((run.config or {}).get("target_class")):
         return None
-    start = store.load_epoch_arrays(run["id"], 0)  # a run still going: its classes from what it saved first
-    if start is None or "targets" not in start:
+    start = store.load_epoch_record(run.id, 0)  # a run still going: its classes from what it saved first
+    if start is None or start.bags is None or start.bags.targets is None:
         return []
-    return [str(start["class_names"][t]) for t in start["targets"]]
+    return [str(start.bags.class_names[t]) for t in start.bags.targets]
 
 
 def class_epochs(store: RunStore, run_id: int, c: int) -> list[int]:
@@ -88,21 +88,22 @@ def class_epochs(store: RunStore, run_id: int, c: int) -> list[int]:
 def class_epoch_view(store: RunStore, run_id: int, epoch: int, c: int) -> EpochView | None:
     """What Inspect draws for class c of a multi-label run: class c's negatives (its pool), its positives, its picks
     and scores, on a PCA map of class c's gradient embeddings (computed here, in memory). None without arrays."""
-    arrays = store.load_arrays(run_id, CLASS_POOL_FILE.format(epoch=epoch, c=c))
-    bags = store.load_epoch_arrays(run_id, 0)
-    if arrays is None or bags is None:
+    arrays = store.load_class_pool(run_id, epoch, c)
+    start = store.load_epoch_record(run_id, 0)
+    if arrays is None or start is None or start.bags is None:
         return None
+    bags = start.bags
     points, n_pool = projection.embedding_points(arrays)
     xy = projection.pca_map(points)
-    names = [str(n) for n in bags["class_names"]]
-    pool_ids, positive_ids = arrays["pool_ids"].astype(np.int64), arrays["positive_ids"].astype(np.int64)
+    names = [str(n) for n in bags.class_names]
+    pool_ids, positive_ids = arrays.pool_ids.astype(np.int64), arrays.positive_ids.astype(np.int64)
     ids = np.concatenate([pool_ids, positive_ids])
-    all_ids = bags["bag_ids"].astype(np.int64)
+    all_ids = bags.bag_ids.astype(np.int64)
     order = np.argsort(all_ids, kind="stable")
-    contents = bags["contents"][order[np.searchsorted(all_ids, ids, sorter=order)]]
+    contents = bags.contents[order[np.searchsorted(all_ids, ids, sorter=order)]]
     times = class_selection_counts(store, run_id, c, epoch)
     n_positive = len(positive_ids)
-    pick = np.concatenate([arrays["pick_order"], np.full(n_positive, -1)]).astype(np.int64)
+    pick = np.concatenate([arrays.pick_order, np.full(n_positive, -1)]).astype(np.int64)
     frame = pd.DataFrame(
         {
             "bag_id": ids,
@@ -111,26 +112,23 @@ def class_epoch_view(store: RunStore, run_id: int, epoch: int, c: int) -> EpochV
             "y": xy[:, 1],
             "selected": pick >= 0,
             "pick": pick,
-            "score": np.concatenate([arrays["scores"].astype(np.float64), np.full(n_positive, np.nan)]),
-            "prob": np.concatenate([arrays["pool_prob"], arrays["positive_prob"]]).astype(np.float64),
+            "score": np.concatenate([arrays.scores.astype(np.float64), np.full(n_positive, np.nan)]),
+            "prob": np.concatenate([arrays.pool_prob, arrays.positive_prob]).astype(np.float64),
             "times_selected": np.concatenate(
                 [np.array([times.get(int(b), 0) for b in pool_ids], dtype=np.int64), np.zeros(n_positive, np.int64)]
             ),
         }
     )
-    return EpochView(
-        run_id, epoch, "pca", frame, names, contents, {"grad_label": str(arrays["grad_label"]), "class": c}
-    )
+    return EpochView(run_id, epoch, "pca", frame, names, contents, {"grad_label": arrays.grad_label, "class": c})
 
 
 def class_selection_counts(store: RunStore, run_id: int, c: int, up_to_epoch: int) -> dict[int, int]:
     """How many times each bag was chosen as class c's negative, through an epoch (from the index lists)."""
     counts: dict[int, int] = {}
     for epoch in range(1, up_to_epoch + 1):
-        saved = store.load_arrays(run_id, CLASSES_FILE.format(epoch=epoch))
-        if saved is None or "chosen_offsets" not in saved:
+        saved = store.load_class_picks(run_id, epoch)
+        if saved is None:
             continue
-        offsets = saved["chosen_offsets"]
-        for bag in saved["chosen_ids"][offsets[c] : offsets[c + 1]].tolist():
+        for bag in saved.picks(c).tolist():
             counts[bag] = counts.get(bag, 0) + 1
     return counts
