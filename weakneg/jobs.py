@@ -186,11 +186,14 @@ def wait(
 def worker_main(run_id: int, store_url: str) -> int:
     from .store import open_existing
 
-    store = open_existing(store_url)
-    run = store.get_run(run_id) if store else None
+    from .store.retry import RetryingStore
+
+    opened = open_existing(store_url)
+    run = opened.get_run(run_id) if opened else None
     if run is None:
         print(f"weakneg: error: no run {run_id} in {store_url}", file=sys.stderr)
         return 2
+    store = RetryingStore(opened)  # a short outage is waited out; the failure sidecar is known from here on
     store.update_run(run_id, **liveness.identity())
     try:
         with store.keep_alive(run_id):
@@ -214,17 +217,8 @@ def worker_main(run_id: int, store_url: str) -> int:
 def record_failure(store: RunStore, run_id: int, error: BaseException) -> None:
     """Write the cause beside the worker log first (a local file: it works when the store does not, e.g. a
     full disk under the database), flush the log, then record it in the store if the worker did not."""
-    chain, seen = [], error
-    while seen is not None and len(chain) < 3:  # the failure, and what it happened while handling
-        chain.append(f"{type(seen).__name__}: {str(seen).splitlines()[0] if str(seen) else ''}")
-        seen = seen.__context__
-    cause = "; while handling ".join(chain)
-    sidecar = store.failure_sidecar(run_id)
-    try:
-        sidecar.parent.mkdir(parents=True, exist_ok=True)
-        sidecar.write_text(json.dumps({"error": cause, "time": time.time(), "traceback": traceback.format_exc()}))
-    except OSError as sidecar_error:
-        print(f"could not write {sidecar}: {sidecar_error}", file=sys.stderr)
+    cause = failure_cause(error)
+    sidecar = write_failure_sidecar(store, run_id, cause)
     print(f"run {run_id} failed: {cause}", file=sys.stderr, flush=True)
     sys.stdout.flush()
     try:
@@ -238,6 +232,30 @@ def record_failure(store: RunStore, run_id: int, error: BaseException) -> None:
             file=sys.stderr,
             flush=True,
         )
+
+
+def failure_cause(error: BaseException) -> str:
+    """The failure, and what it happened while handling (a repeat, e.g. the same outage twice, said once)."""
+    chain: list[str] = []
+    seen: BaseException | None = error
+    while seen is not None and len(chain) < 3:
+        line = f"{type(seen).__name__}: {str(seen).splitlines()[0] if str(seen) else ''}"
+        if line not in chain:
+            chain.append(line)
+        seen = seen.__context__
+    return "; while handling ".join(chain)
+
+
+def write_failure_sidecar(store: RunStore, run_id: int, cause: str) -> Path:
+    """The cause in the run's local folder, beside its log. Needs no database: the folder is named by the store
+    id read at start-up (RetryingStore), so it works while the database is down."""
+    sidecar = store.failure_sidecar(run_id)
+    try:
+        sidecar.parent.mkdir(parents=True, exist_ok=True)
+        sidecar.write_text(json.dumps({"error": cause, "time": time.time(), "traceback": traceback.format_exc()}))
+    except OSError as sidecar_error:
+        print(f"could not write {sidecar}: {sidecar_error}", file=sys.stderr)
+    return sidecar
 
 
 def run_job(store: RunStore, run_id: int, config: dict[str, Any]) -> None:

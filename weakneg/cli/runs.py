@@ -111,12 +111,14 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from ..jobs import failure_cause, write_failure_sidecar
     from ..store import DIRECT, RunStore
+    from ..store.retry import RetryingStore, StoreOutage
     from ..train import prepare, run_experiment
 
     cfg = config_from_args(args)
     data = prepare(cfg)  # every check that can fail on input happens before the store is touched
-    store = RunStore(args.store)
+    store = RetryingStore(RunStore(args.store))  # a short database outage is waited out
     bar = _progress_bar(cfg.epochs, enabled=not args.json)
 
     def on_epoch(record: dict) -> None:
@@ -125,8 +127,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             bar.update(1)
 
     run_id = store.create_run(cfg.to_dict(), backend=DIRECT)  # this process runs it: no dispatcher claims it
-    with store.keep_alive(run_id):
-        result = run_experiment(cfg, store, run_id, data=data, on_epoch=on_epoch)
+    try:
+        with store.keep_alive(run_id):
+            result = run_experiment(cfg, store, run_id, data=data, on_epoch=on_epoch)
+    except StoreOutage as outage:  # a longer one: the cause beside the run's log, recorded once the store is back
+        sidecar = write_failure_sidecar(store, run_id, failure_cause(outage))
+        raise WeaknegError(
+            f"run {run_id} stopped: {outage}; its finished epochs are kept, and `python -m weakneg dispatch` "
+            f"records it failed (the cause is in {sidecar}) once the store answers"
+        ) from None
     if bar is not None:
         bar.close()
     summary = result.summary()
