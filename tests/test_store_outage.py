@@ -30,7 +30,7 @@ CFG = RunConfig(
     val_fraction=0.2,
     patience=20,
     seed=7,
-    save_embeddings="last",
+    save_embeddings="all",
 )
 
 
@@ -160,16 +160,26 @@ def reference(tmp_path_factory):
         patch.setenv("WEAKNEG_HOME", str(folder / "home"))
         store = RunStore(f"sqlite:///{folder / 'runs.db'}")
         run_id = jobs.submit(CFG, store)
-        jobs.wait(store, [run_id], timeout_s=600, poll_s=0.3)
+        assert wait_ended(store, run_id).status == FINISHED
         return outcome(store, run_id)
 
 
+# These waits read the stored status and never dispatch: on a busy machine a worker may take over 30 s to import
+# torch, and a dispatcher would record it interrupted before its first heartbeat.
 def wait_for_epoch(store, run_id, epoch, timeout_s=300):
     deadline = time.monotonic() + timeout_s
     while (run := store.get_run(run_id)).epochs_done < epoch:
-        assert run.status in ("queued", RUNNING), (run.status, run.error)
+        assert run.stored_status in ("queued", RUNNING), (run.stored_status, run.error)
         assert time.monotonic() < deadline, "the run did not reach its epoch"
         time.sleep(0.05)
+
+
+def wait_ended(store, run_id, timeout_s=600):
+    deadline = time.monotonic() + timeout_s
+    while (run := store.get_run(run_id)).stored_status in ("queued", RUNNING):
+        assert time.monotonic() < deadline, "the run did not end"
+        time.sleep(0.2)
+    return run
 
 
 def outage(cluster, seconds):
@@ -209,7 +219,7 @@ def test_a_worker_waits_out_a_short_outage_and_ends_as_an_uninterrupted_run(clus
     run_id = jobs.submit(CFG, pg_store)
     wait_for_epoch(pg_store, run_id, 1)
     down_s = outage(cluster, 4)
-    [run] = jobs.wait(pg_store, [run_id], timeout_s=600, poll_s=0.3)
+    run = wait_ended(pg_store, run_id)
     assert run.status == FINISHED, run.error
     log = (pg_store.run_dir(run_id) / "worker.log").read_text()
     assert "the run store does not answer" in log and "retrying" in log  # it really met the outage
@@ -253,6 +263,7 @@ def test_an_outage_beyond_the_limit_fails_the_run_with_its_cause_once_the_databa
 @pytest.mark.slow
 def test_a_direct_run_during_a_long_outage_exits_with_one_line(cluster, pg_store, monkeypatch):
     monkeypatch.setenv("WEAKNEG_STORE_RETRY_SECONDS", "2")
+    monkeypatch.setenv("WEAKNEG_ARTIFACTS", str(pg_store.artifacts_root))  # where the dispatcher finds its sidecar
     command = [sys.executable, "-m", "weakneg", "run", "--dataset", "digits", "--target-class", "3"]
     command += ["--sampler", "margin", "--epochs", "40", "--seed", "7", "--store", pg_store.url]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
