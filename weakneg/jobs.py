@@ -14,7 +14,6 @@ its failure in a sidecar file beside its log; the dispatcher moves it into the s
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -28,7 +27,7 @@ from collections.abc import Callable
 from . import liveness
 from .config import RunConfig
 from .errors import WeaknegError
-from .store import CANCELLED, FAILED, LOCAL, QUEUED, RUNNING, RunRecord, RunStore
+from .store import CANCELLED, FAILED, LOCAL, QUEUED, RUNNING, RunRecord, RunStore, failures
 
 JobFunction = Callable[[RunStore, int, dict[str, Any]], None]
 # kind of job -> its function (store, run_id, config); each kind is registered by the module that defines it.
@@ -193,9 +192,10 @@ def worker_main(run_id: int, store_url: str) -> int:
     if run is None:
         print(f"weakneg: error: no run {run_id} in {store_url}", file=sys.stderr)
         return 2
-    store = RetryingStore(opened)  # a short outage is waited out; the failure sidecar is known from here on
-    store.update_run(run_id, **liveness.identity())
+    store = RetryingStore(opened)  # a short outage is waited out; the store id (the run's folder) is read here
+    failures.reserve(store.run_dir(run_id))  # first, while the disk has room: recording a failure needs no blocks
     try:
+        store.update_run(run_id, **liveness.identity())
         with store.keep_alive(run_id):
             if run.kind not in JOB_KINDS:
                 raise WeaknegError(
@@ -210,7 +210,8 @@ def worker_main(run_id: int, store_url: str) -> int:
         try:
             dispatch(store)
         except Exception as error:  # noqa: BLE001 - a store that cannot be written: the sidecar has the cause
-            print(f"could not dispatch the next run: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+            _say(f"could not dispatch the next run: {type(error).__name__}: {error}")
+    failures.release(store.run_dir(run_id, create=False))
     return 0
 
 
@@ -219,18 +220,15 @@ def record_failure(store: RunStore, run_id: int, error: BaseException) -> None:
     full disk under the database), flush the log, then record it in the store if the worker did not."""
     cause = failure_cause(error)
     sidecar = write_failure_sidecar(store, run_id, cause)
-    print(f"run {run_id} failed: {cause}", file=sys.stderr, flush=True)
-    sys.stdout.flush()
+    _say(f"run {run_id} failed: {cause}")
     try:
         if store.get_run(run_id).stored_status == RUNNING:
             store.finish_run(run_id, FAILED, error=cause)
         sidecar.unlink(missing_ok=True)  # recorded in the store: the sidecar has done its job
     except Exception as store_error:  # noqa: BLE001 - the dispatcher records the sidecar once the store works
-        print(
+        _say(
             f"could not record the failure in the store ({type(store_error).__name__}: {store_error}); "
-            f"{sidecar} keeps it",
-            file=sys.stderr,
-            flush=True,
+            f"{sidecar} keeps it"
         )
 
 
@@ -250,12 +248,20 @@ def write_failure_sidecar(store: RunStore, run_id: int, cause: str) -> Path:
     """The cause in the run's local folder, beside its log. Needs no database: the folder is named by the store
     id read at start-up (RetryingStore), so it works while the database is down."""
     sidecar = store.failure_sidecar(run_id)
-    try:
-        sidecar.parent.mkdir(parents=True, exist_ok=True)
-        sidecar.write_text(json.dumps({"error": cause, "time": time.time(), "traceback": traceback.format_exc()}))
+    try:  # into the record reserved at start-up (no new blocks on a full disk), else a new file
+        failures.write(sidecar.parent, cause, traceback.format_exc())
     except OSError as sidecar_error:
-        print(f"could not write {sidecar}: {sidecar_error}", file=sys.stderr)
+        _say(f"could not write {sidecar}: {sidecar_error}")
     return sidecar
+
+
+def _say(line: str) -> None:
+    """A line to the worker's log, which may sit on the full disk itself: never an error of its own."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+        sys.stdout.flush()
+    except OSError:
+        pass
 
 
 def run_job(store: RunStore, run_id: int, config: dict[str, Any]) -> None:

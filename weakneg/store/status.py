@@ -62,8 +62,9 @@ class IllegalTransition(ValueError):
     """A status change the machine does not allow (a bug in the caller, never a user's mistake)."""
 
 
-# Every status change a run may make, and why. The left side is the status a reader is shown: a run the store
-# still records as running whose worker is gone counts as interrupted (so it may be resumed or recorded).
+# Every status change a run may make, and why. A move is allowed from the status the store records or from the one
+# a reader is shown: a run recorded as running whose worker looks gone counts as interrupted too (so it may be
+# resumed or recorded), and its worker, alive after all (a slow start), may still start or end it.
 RUN_TRANSITIONS: dict[tuple[str, str], str] = {
     (QUEUED, RUNNING): "a dispatcher, a Ray task or the process that made it claims the run",
     (QUEUED, CANCELLED): "cancelled before it started",
@@ -102,13 +103,15 @@ SWEEP_TRANSITIONS: dict[tuple[str, str], str] = {
 STATUSES = (QUEUED, RUNNING, FINISHED, FAILED, CANCELLED, INTERRUPTED)
 
 
-def check_run_transition(old: str, new: str, run_id: int) -> None:
-    if (old, new) not in RUN_TRANSITIONS:
+def check_run_transition(stored: str, shown: str, new: str, run_id: int) -> None:
+    if (stored, new) not in RUN_TRANSITIONS and (shown, new) not in RUN_TRANSITIONS:
+        old = shown
         raise IllegalTransition(f"run {run_id} cannot go from {old} to {new}; allowed from {old}: {_allowed(old)}")
 
 
-def check_sweep_transition(old: str, new: str, sweep_id: str) -> None:
-    if (old, new) not in SWEEP_TRANSITIONS:
+def check_sweep_transition(stored: str, shown: str, new: str, sweep_id: str) -> None:
+    if (stored, new) not in SWEEP_TRANSITIONS and (shown, new) not in SWEEP_TRANSITIONS:
+        old = shown
         allowed = ", ".join(b for a, b in SWEEP_TRANSITIONS if a == old) or "nothing"
         raise IllegalTransition(f"sweep {sweep_id!r} cannot go from {old} to {new}; allowed from {old}: {allowed}")
 

@@ -189,7 +189,8 @@ class RunStore(RunQueries):
 
     def set_status(self, run_id: int, new: str, expect: str | tuple[str, ...] | None = None, **values: Any) -> bool:
         """The one function that writes a run's status: checks the move against the table of allowed
-        transitions (status.RUN_TRANSITIONS, from the status a reader is shown) and raises IllegalTransition
+        transitions (status.RUN_TRANSITIONS, from the stored status or the one a reader is shown) and raises
+        IllegalTransition
         otherwise; writes `values` with it, only if the stored status is still the one read (of two writers at
         once, one wins). `expect`: only from these stored statuses, else False without raising (a lost race).
         Returns whether it wrote."""
@@ -198,7 +199,7 @@ class RunStore(RunQueries):
             expect is not None and run.stored_status not in ((expect,) if isinstance(expect, str) else expect)
         ):
             return False
-        check_run_transition(run.status, new, run_id)
+        check_run_transition(run.stored_status, run.status, new, run_id)
         query = update(runs).where(runs.c.id == run_id, runs.c.status == run.stored_status)
         if "backend_in" in values:  # claim_run: only a run queued for this backend
             query = query.where(values.pop("backend_in"))
@@ -260,7 +261,7 @@ class RunStore(RunQueries):
         run = self.get_run(run_id)
         if run is None:
             return
-        check_run_transition(run.status, QUEUED, run_id)  # before anything is deleted
+        check_run_transition(run.stored_status, run.status, QUEUED, run_id)  # before anything is deleted
         self.artifacts.delete_all(run_id)
         with self.engine.begin() as db:
             db.execute(selections.delete().where(selections.c.run_id == run_id))
@@ -384,7 +385,7 @@ class RunStore(RunQueries):
         wanted = (expect,) if isinstance(expect, str) else expect
         if sweep is None or (wanted is not None and sweep.stored_status not in wanted):
             return False
-        check_sweep_transition(sweep.status, new, sweep_id)
+        check_sweep_transition(sweep.stored_status, sweep.status, new, sweep_id)
         with self.engine.begin() as db:
             query = update(sweeps).where(sweeps.c.id == sweep_id, sweeps.c.status == sweep.stored_status)
             return db.execute(query.values(status=new, **values)).rowcount == 1
