@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from weakneg import jobs, liveness
 from weakneg.config import RunConfig
 from weakneg.errors import WeaknegError
-from weakneg.store import FAILED, FINISHED, INTERRUPTED, LOCAL, RUNNING, RunStore
+from weakneg.store import FAILED, FINISHED, INTERRUPTED, LOCAL, RUNNING, STALE_AFTER_S, RunStore
 from weakneg.store.retry import DEFAULT_RETRY_SECONDS, RetryingStore, StoreOutage, is_outage, retry_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,7 +59,8 @@ def sqlite_store(tmp_path):
 
 def test_the_limit_is_read_from_the_environment_and_a_bad_one_is_refused_in_one_line(monkeypatch):
     monkeypatch.delenv("WEAKNEG_STORE_RETRY_SECONDS", raising=False)
-    assert retry_seconds() == DEFAULT_RETRY_SECONDS == 60
+    assert retry_seconds() == DEFAULT_RETRY_SECONDS == 20
+    assert DEFAULT_RETRY_SECONDS + 2 * liveness.HEARTBEAT_EVERY_S < STALE_AFTER_S  # a live worker never looks dead
     monkeypatch.setenv("WEAKNEG_STORE_RETRY_SECONDS", "2.5")
     assert retry_seconds() == 2.5
     monkeypatch.setenv("WEAKNEG_STORE_RETRY_SECONDS", "0")

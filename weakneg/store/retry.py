@@ -1,6 +1,6 @@
 """Riding out a short database outage: a worker's store calls (heartbeats, epoch records, status changes,
 selections, checkpoints and arrays kept in the database) are retried with backoff while the database does not
-answer, for up to WEAKNEG_STORE_RETRY_SECONDS (60 s by default); a longer outage ends the run with a StoreOutage
+answer, for up to WEAKNEG_STORE_RETRY_SECONDS (20 s by default); a longer outage ends the run with a StoreOutage
 that says so. Only a lost connection is retried: a refused write (a constraint, an illegal status change) fails
 at once, as before."""
 
@@ -17,8 +17,11 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from .. import liveness
 from ..errors import WeaknegError
+from .status import STALE_AFTER_S
 
-DEFAULT_RETRY_SECONDS = 60.0
+# Below the readers' window (status.STALE_AFTER_S, 30 s): past it a dispatcher records a live worker whose heartbeat
+# could not be written as interrupted. 20 s + a beat's 2 s before the outage + 2 s of backoff after leaves 6 s.
+DEFAULT_RETRY_SECONDS = STALE_AFTER_S - 10.0
 FIRST_DELAY_S, MAX_DELAY_S = 0.1, 2.0  # doubled after each failed try: quick for a blip, gentle for a restart
 # Methods that touch no database (paths of local files): never retried, and they work while it is down.
 LOCAL_ONLY = frozenset({"failure_sidecar", "run_dir"})
