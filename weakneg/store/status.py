@@ -98,6 +98,10 @@ SWEEP_TRANSITIONS: dict[tuple[str, str], str] = {
     (FAILED, CANCELLED): "its leftover runs are cancelled",
     (CANCELLED, RUNNING): "resumed by its id",
     (FINISHED, RUNNING): "resumed by its id (nothing left to do: it finishes again)",
+    (FINISHED, QUEUED): "extended with more seeds (sweep --extend)",
+    (FAILED, QUEUED): "extended with more seeds (sweep --extend)",
+    (CANCELLED, QUEUED): "extended with more seeds (sweep --extend)",
+    (INTERRUPTED, QUEUED): "extended with more seeds (sweep --extend)",
 }
 
 STATUSES = (QUEUED, RUNNING, FINISHED, FAILED, CANCELLED, INTERRUPTED)
