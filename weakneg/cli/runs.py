@@ -151,7 +151,9 @@ def target_class_of(args: argparse.Namespace, options: dict) -> int | str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from ..jobs import failure_cause, write_failure_sidecar
     from ..store import DIRECT, RunStore
+    from ..store.retry import RetryingStore, StoreOutage
     from ..train import prepare, run_experiment, sampler_warnings
 
     cfg = config_from_args(args)
@@ -162,7 +164,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     tracker = open_tracker(
         args.track, args.tracking_uri, on_problem=lambda line: print(f"weakneg: warning: {line}", file=sys.stderr)
     )
-    store = RunStore(args.store)
+    store = RetryingStore(RunStore(args.store))  # a short database outage is waited out
     bar = _progress_bar(cfg.epochs, enabled=not args.json)
 
     def on_epoch(record: dict) -> None:
@@ -173,14 +175,21 @@ def cmd_run(args: argparse.Namespace) -> int:
             bar.update(1)
 
     run_id = store.create_run(cfg.to_dict(), backend=DIRECT)  # this process runs it: no dispatcher claims it
-    if tracker is not None:
-        tracker.start(store, run_id)
-    with store.keep_alive(run_id):
-        try:
-            result = run_experiment(cfg, store, run_id, data=data, on_epoch=on_epoch)
-        finally:
-            if tracker is not None:
-                tracker.end(store, run_id)
+    try:
+        if tracker is not None:
+            tracker.start(store, run_id)
+        with store.keep_alive(run_id):
+            try:
+                result = run_experiment(cfg, store, run_id, data=data, on_epoch=on_epoch)
+            finally:
+                if tracker is not None:
+                    tracker.end(store, run_id)
+    except StoreOutage as outage:  # a longer one: the cause beside the run's log, recorded once the store is back
+        sidecar = write_failure_sidecar(store, run_id, failure_cause(outage))
+        raise WeaknegError(
+            f"run {run_id} stopped: {outage}; its finished epochs are kept, and `python -m weakneg dispatch` "
+            f"records it failed (the cause is in {sidecar}) once the store answers"
+        ) from None
     if bar is not None:
         bar.close()
     summary = result.summary()
