@@ -1,3 +1,5 @@
 """weakneg: negative sampling for weak-label learning (the engine; never imports streamlit)."""
 
-__version__ = "0.1.0"
+from .version import __version__
+
+__all__ = ["__version__"]

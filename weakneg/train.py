@@ -74,10 +74,11 @@ class RunResult:
 EpochCallback = Callable[[dict[str, Any]], None]
 
 
-def prepare(cfg: RunConfig) -> LoadedBags:
-    """Validate a config against its data (raises ConfigError / DatasetMissing); nothing is written."""
+def prepare(cfg: RunConfig, on_phase: Callable[[str], None] | None = None) -> LoadedBags:
+    """Validate a config against its data (raises ConfigError / DatasetMissing); nothing is written.
+    `on_phase(name)` is called as each phase of loading begins."""
     cfg.validate()
-    return load_bags(cfg)
+    return load_bags(cfg, on_phase)
 
 
 def run_experiment(

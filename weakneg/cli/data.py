@@ -8,7 +8,8 @@ import argparse
 import json
 import sys
 
-from .common import Command
+from . import names as registered
+from .common import Command, add_json_argument, listing, one_of
 from .format import json_safe, table
 
 
@@ -48,13 +49,27 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="data_command", required=True, parser_class=OneLineParser)
     check = sub.add_parser("check", help="bags, instances per bag, positives per class, problems, k at a P-N ratio")
     check.add_argument("path", help="your file (instance table, image-bag CSV, clip CSV) or a MIL benchmark name")
-    check.add_argument("--format", default=None, help="table, images or audio, when the file does not say")
+    check.add_argument(
+        "--format",
+        default=None,
+        type=one_of("data format", registered.DATA_FORMATS),
+        metavar="FORMAT",
+        help=f"{listing(registered.DATA_FORMATS)}, when the file does not say",
+    )
     check.add_argument("--target-class", default="0", help="class index or name (default 0)")
-    check.add_argument("--pn-ratio", type=float, default=0.5)
-    check.add_argument("--sampler", default="random")
-    check.add_argument("--seed", type=int, default=0)
-    check.add_argument("--dataset-option", action="append", default=[], metavar="KEY=VALUE")
-    check.add_argument("--json", action="store_true")
+    check.add_argument("--pn-ratio", type=float, default=0.5, help="positives / negatives per epoch, for k")
+    check.add_argument(
+        "--sampler",
+        default="random",
+        type=one_of("sampler", registered.SAMPLERS),
+        metavar="NAME",
+        help=f"the sampler a run would use: {listing(registered.SAMPLERS)}",
+    )
+    check.add_argument("--seed", type=int, default=0, help="seeds the bags a run would build")
+    check.add_argument(
+        "--dataset-option", action="append", default=[], metavar="KEY=VALUE", help="a dataset option (repeatable)"
+    )
+    add_json_argument(check)
 
 
 def cmd_data(args: argparse.Namespace) -> int:
