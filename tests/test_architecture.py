@@ -20,6 +20,7 @@ LAYERS = {
     "limits": 0,
     "liveness": 0,
     "version": 0,
+    "extras": 0,
     "store": 1,
     "data": 1,
     "models": 1,

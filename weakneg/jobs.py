@@ -99,14 +99,25 @@ def resume(store: RunStore, run_id: int, start: bool = True) -> None:
 
 def resume_here(store: RunStore, run_id: int, on_epoch: Callable[[dict], None] | None = None):
     """Continue an interrupted, failed or cancelled run in this process, from the checkpoint of its last finished
-    epoch (the CLI's foreground `resume`, like `run`). No dispatcher claims it meanwhile. Returns the RunResult."""
+    epoch (the CLI's foreground `resume`, like `run`). No dispatcher claims it meanwhile. The epochs it adds get
+    their maps as a worker's would (the same run, finished here). Returns the RunResult."""
     from .train import run_experiment
 
     run = _requeue(store, run_id, DIRECT)
     if not store.claim_run(run_id, pid=os.getpid(), host=liveness.host(), backend=DIRECT):
         raise WeaknegError(f"run {run_id} was started by another process meanwhile")
-    with store.keep_alive(run_id):
-        return run_experiment(RunConfig.from_dict(run["config"]), store, run_id, on_epoch=on_epoch)
+    maps = after_epoch_hook(store, run_id)
+
+    def after_epoch(record: dict) -> None:
+        maps(record)
+        if on_epoch:
+            on_epoch(record)
+
+    try:
+        with store.keep_alive(run_id):
+            return run_experiment(RunConfig.from_dict(run["config"]), store, run_id, on_epoch=after_epoch)
+    finally:
+        maps.close(wait=True)  # the queued UMAP maps, before the command returns
 
 
 def _requeue(store: RunStore, run_id: int, backend: str) -> dict:

@@ -34,7 +34,10 @@ def build_parser(only: str | None = None) -> OneLineParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     chosen = next((a for a in argv if not a.startswith("-")), None)
-    args = build_parser(only=chosen if chosen in COMMANDS else "").parse_args(argv)
+    try:
+        args = build_parser(only=chosen if chosen in COMMANDS else "").parse_args(argv)
+    except SystemExit as exit_:  # --help, --version, or a bad argument (one line already said): its status
+        return exit_.code if isinstance(exit_.code, int) else 2
     try:
         return COMMANDS[args.command].handler(args)
     except WeaknegError as error:

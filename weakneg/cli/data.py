@@ -143,20 +143,22 @@ def add_benchmark_mil_arguments(p: argparse.ArgumentParser) -> None:
         default=d.model,
         help="instance encoder: mil_mlp (Ilse et al. 2018's 256-128, default) or mlp (64-32)",
     )
-    p.add_argument("--folds", type=int, default=d.folds)
+    p.add_argument("--folds", type=int, default=d.folds, help="cross-validation folds per seed")
     p.add_argument("--seeds", default="0", help="comma-separated seeds (each seed draws its own folds)")
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--pn-ratio", type=float, default=d.pn_ratio)
+    p.add_argument("--epochs", type=int, default=d.epochs, help="training epochs per fold")
+    p.add_argument("--lr", type=float, default=d.lr, help="Adam's learning rate")
+    p.add_argument("--weight-decay", type=float, default=d.weight_decay, help="Adam's weight decay (Ilse et al.'s)")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="bags per training batch")
+    p.add_argument("--pn-ratio", type=float, default=d.pn_ratio, help="positives / negatives per epoch (not for full)")
     p.add_argument(
         "--val-fraction",
         type=float,
         default=d.val_fraction,
         help="with --patience: stop early on this share of the training bags (0 = last epoch)",
     )
-    p.add_argument("--patience", type=int, default=d.patience)
+    p.add_argument(
+        "--patience", type=int, default=d.patience, help="epochs without validation gain before stopping (0: never)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON list of rows")
 
 

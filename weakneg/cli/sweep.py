@@ -247,7 +247,7 @@ def _duration(seconds: float | None) -> str:
 
 def add_sweeps_arguments(p: argparse.ArgumentParser) -> None:
     add_store_argument(p)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print one JSON list of sweeps")
 
 
 def cmd_sweeps(args: argparse.Namespace) -> int:
@@ -269,7 +269,7 @@ def cmd_sweeps(args: argparse.Namespace) -> int:
 
 
 def add_cancel_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("sweep_id")
+    p.add_argument("sweep_id", help="the sweep's id (`weakneg sweeps`)")
     add_store_argument(p)
 
 
@@ -285,7 +285,7 @@ def cmd_sweep_cancel(args: argparse.Namespace) -> int:
 
 
 def add_report_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("sweep_id")
+    p.add_argument("sweep_id", help="the sweep's id (`weakneg sweeps`)")
     p.add_argument("--out", default=None, help="folder (default $WEAKNEG_HOME/reports/SWEEP_ID)")
     add_store_argument(p)
     p.add_argument("--json", action="store_true", help="print the written paths as JSON")
