@@ -397,3 +397,21 @@ def test_help_is_fast_enough_to_type(isolated_home):
     imported = {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.splitlines() if "|" in line}
     assert done.returncode == 0 and "weakneg" in imported
     assert not imported & {"torch", "numpy", "sqlalchemy", "pandas", "scipy", "sklearn"}, imported
+
+
+def test_schema_revisions_read_without_alembic_agree_with_alembic(tmp_path):
+    """`list` and `show` open the store without importing Alembic: the head revision comes from the revision
+    files, the store's revision from its alembic_version table. Alembic's own answers must be the same."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine
+
+    from weakneg import migrations
+
+    folder = Path(migrations.__file__).parent
+    assert migrations.head() == ScriptDirectory(str(folder)).get_current_head()
+    store = RunStore(f"sqlite:///{tmp_path / 'runs.db'}")
+    with store.engine.connect() as connection:
+        assert migrations.current_in(connection) == MigrationContext.configure(connection).get_current_revision()
+        assert migrations.current_in(connection) == migrations.head()
+    assert migrations.current(create_engine(f"sqlite:///{tmp_path / 'empty.db'}")) is None  # no tables, no revision

@@ -135,17 +135,18 @@ def test_a_core_install_names_the_extra_a_feature_needs(core_venv, tmp_path):
     venv, python = core_venv
     table = tmp_path / "bags.parquet"
     table.write_bytes(b"PAR1")
+    parquet = "reading Parquet needs pyarrow, which is not installed: pip install 'weakneg[app]'"
     cases = [
-        (
-            ["data", "check", str(table)],
-            "reading Parquet needs pyarrow, which is not installed: pip install 'weakneg[app]'",
-        ),
+        (["run", "--data", str(table), "--target-class", "1"], parquet),
         (["serve"], "the app runs from a checkout of the repository"),
     ]
-    for args, message in cases:
+    for args, message in cases:  # bad input: one line, exit 2, nothing written
         done = in_venv(venv, venv / "bin" / "weakneg", *args, home=tmp_path / "home", cwd=tmp_path)
         lines = done.stderr.strip().splitlines()
         assert done.returncode == 2 and len(lines) == 1 and message in lines[0], done.stderr
+    assert not (tmp_path / "home" / "runs.db").exists()
+    checked = in_venv(venv, venv / "bin" / "weakneg", "data", "check", table, home=tmp_path / "home", cwd=tmp_path)
+    assert checked.returncode == 1 and parquet in checked.stdout  # `data check` lists a file's problems
     maps = in_venv(
         venv,
         python,
