@@ -20,9 +20,9 @@ import numpy as np
 from .config import RunConfig
 from .data.mil import BENCHMARKS, PUBLISHED_SOURCE
 from .errors import ConfigError
+from .train import Experiment, one_torch_thread, prepare
 
 __all__ = ["MilSettings", "PUBLISHED_SOURCE", "run_benchmark", "run_fold", "spread"]
-from .train import Experiment, one_torch_thread, prepare
 
 
 @dataclass(frozen=True)

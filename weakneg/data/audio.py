@@ -33,6 +33,8 @@ from ..errors import ConfigError, DatasetMissing
 from .augment import AugmentSettings, augment_batch
 from .bags import BagSet
 from .features import AudioProblem, FeatureSettings, cached_features, feature_stats, open_features, read_audio
+from .options import MIN_SECONDS, DatasetOption, augment_options, min_seconds_option
+from .registry import DatasetSpec, register_dataset
 
 log = logging.getLogger("weakneg.audio")
 
@@ -42,7 +44,7 @@ AUDIOSET_DEFAULTS = {
     "eval_csv": "eval_segments.csv",
     "audio_dir": "audio",
     "audio_name": "{ytid}",
-    "min_seconds": 1.0,
+    "min_seconds": MIN_SECONDS,
 }
 AUDIO_EXTENSIONS = (".wav", ".flac")
 SHOWN_IDS = 5  # ids named in a skipped-clips summary
@@ -380,39 +382,7 @@ def build_audioset(cfg, root: Path, target: int) -> tuple[AudioBags, AudioBags]:
     return build_audio_splits(cfg, splits, names, target, "audioset")
 
 
-def register() -> None:
-    from . import DatasetSpec, register_dataset
-
-    register_dataset(
-        DatasetSpec(
-            "audioset",
-            "audio",
-            "AudioSet clips from the published CSV layout (or PSLA json) under the data root; the paper's audio set",
-            audioset_missing,
-            audioset_class_names,
-            build_audioset,
-            options=audioset_options(),
-        )
-    )
-
-
-def min_seconds_option() -> dict:
-    from .options import DatasetOption
-
-    return {
-        "min_seconds": DatasetOption(
-            AUDIOSET_DEFAULTS["min_seconds"],
-            "float",
-            "clips shorter than this are skipped (seconds)",
-            minimum=0,
-            maximum=3600,
-        )
-    }
-
-
 def audioset_options() -> dict:
-    from .options import DatasetOption, augment_options
-
     where = "relative to the data root, or absolute"
     files = {
         "labels_csv": "the class list (index,mid,display_name)",
@@ -434,4 +404,14 @@ def audioset_options() -> dict:
     return {**declared, **min_seconds_option(), **augment_options()}
 
 
-register()
+register_dataset(
+    DatasetSpec(
+        "audioset",
+        "audio",
+        "AudioSet clips from the published CSV layout (or PSLA json) under the data root; the paper's audio set",
+        audioset_missing,
+        audioset_class_names,
+        build_audioset,
+        options=audioset_options(),
+    )
+)

@@ -16,6 +16,7 @@ from ..errors import ConfigError
 from .fingerprint import check_fingerprint, check_readable
 from .natural import vector_splits
 from .options import IMAGE_OPTIONS, TABLE_OPTIONS, clip_options, fold_in_range
+from .registry import DATASETS, DatasetSpec, register_dataset
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".npz")
 FORMATS = {
@@ -69,8 +70,6 @@ def user_data_options(path: str | Path, fmt: str | None = None, options: dict | 
     if fmt not in FORMATS:
         raise ConfigError(f"unknown data format {fmt!r}; choose one of: {', '.join(FORMATS)}")
     options = {**(options or {}), "path": str(path)}
-    from . import DATASETS
-
     dataset = DATASET_OF_FORMAT[fmt]
     DATASETS[dataset].check_options(options)  # a typo in an option is named before any file is read
     for key in ("bags", "image_dir", "audio_dir"):
@@ -130,9 +129,7 @@ def class_names_of(dataset: str, options: dict) -> list[str]:
     return load_clips(options)[1]
 
 
-def register() -> None:
-    from . import DatasetSpec, register_dataset
-
+def register_user_formats() -> None:
     descriptions = {
         "table": ("vector", "your own instance table (--data PATH): natural bags of any size"),
         "image_bags": ("image", "your own image bags (--data PATH): a CSV of bag ids and image files"),
@@ -156,4 +153,4 @@ def register() -> None:
         )
 
 
-register()
+register_user_formats()
