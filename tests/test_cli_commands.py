@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -174,8 +175,10 @@ def test_off_a_terminal_each_epoch_is_one_plain_line(isolated_home):
     done = weakneg_cli("run", "--target-class", "3", "--epochs", "3", "--json", home=isolated_home)
     assert done.returncode == 0, done.stderr
     lines = done.stderr.strip().splitlines()
-    matches = [EPOCH_LINE.match(line) for line in lines]
-    assert all(matches), lines  # digits loads in well under QUIET_BELOW_S: no data lines, no bar
+    data = [line for line in lines if line.startswith("data: ")]  # a loading phase that took >= 0.5 s here
+    assert all(re.match(r"^data: .+  [\d.]+ s  \(elapsed [\d.]+ s\)$", line) for line in data), data
+    matches = [EPOCH_LINE.match(line) for line in lines[len(data) :]]
+    assert all(matches), lines  # then one line per epoch, no bar
     assert [(m.group(1), m.group(2)) for m in matches] == [("1", "3"), ("2", "3"), ("3", "3")]
     assert matches[-1].group(3) == "0.0 s"
     assert "\r" not in done.stderr and json.loads(done.stdout)["epochs"] == 3  # stdout stays one JSON object
@@ -201,6 +204,28 @@ def test_each_phase_of_loading_is_reported_with_its_time():
     assert data.val is not None
     progress.epoch({"epoch": 1, "train_loss": 0.5, "ap": 0.4, "auc": 0.6, "t_train": 2.0})
     assert EPOCH_LINE.match(stream.getvalue().splitlines()[-1])
+
+
+def test_bad_input_found_while_loading_keeps_its_one_line_and_long_phases_speak_up():
+    stream = io.StringIO()
+    progress = Progress(2, stream=stream, bar=False, quiet_below_s=0.0, heartbeat_s=60)
+    progress.phase("looking for the data")
+    progress.phase("reading class names")  # the first phase is finished: its line is held ...
+    progress.failed()  # ... and dropped when loading stops on bad input
+    assert stream.getvalue() == ""
+
+    stream = io.StringIO()
+    progress = Progress(2, stream=stream, bar=False, quiet_below_s=0.0, heartbeat_s=0.2)
+    progress.phase("looking for the data")
+    progress.phase("reading instances and building bags")
+    deadline = time.monotonic() + 30
+    while stream.getvalue().count("so far") < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)  # a long phase: the held line, then a line per beat, while it runs
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("data: looking for the data  ")
+    assert lines[1].startswith("data: reading instances and building bags ...  ") and lines[1].endswith(" so far")
+    progress.loaded()
+    assert stream.getvalue().splitlines()[-1].startswith("data: reading instances and building bags  ")
 
 
 def test_on_a_terminal_the_bar_is_live(isolated_home):

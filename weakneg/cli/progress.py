@@ -8,14 +8,18 @@ epoch and per phase of data loading, with elapsed time and, for epochs, the time
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from typing import Any, TextIO
 
 from .format import number
 
 # Off a terminal, a loading phase quicker than this prints nothing: a log should show where the minutes went,
-# not ten lines of milliseconds (and a bad input keeps its one line on stderr).
+# not ten lines of milliseconds.
 QUIET_BELOW_S = 0.5
+# Finished phases are printed when the data are ready, or as soon as one phase has run this long (then a line
+# every HEARTBEAT_S while it goes on): bad input found while loading keeps its one line on stderr.
+HEARTBEAT_S = 30.0
 
 
 def duration(seconds: float) -> str:
@@ -39,6 +43,7 @@ class Progress:
         stream: TextIO | None = None,
         bar: bool | None = None,
         quiet_below_s: float = QUIET_BELOW_S,
+        heartbeat_s: float = HEARTBEAT_S,
     ):
         self.stream = stream or sys.stderr
         self.total = total_epochs
@@ -49,30 +54,77 @@ class Progress:
         self._training_since: float | None = None
         self._epochs_seen = 0
         self._bar = None
+        self.heartbeat_s = heartbeat_s
+        self._held: list[str] = []  # finished phases' lines, printed once loading succeeds (or runs long)
+        self._lock = threading.Lock()
+        self._done_loading = threading.Event()
+        self._beats: threading.Thread | None = None
 
     # --- data loading --------------------------------------------------------------------------------
 
     def phase(self, name: str) -> None:
         self._end_phase()
-        self._phase = (name, time.monotonic())
+        with self._lock:
+            self._phase = (name, time.monotonic())
+        if not self.use_bar and self._beats is None:
+            self._beats = threading.Thread(target=self._beat, daemon=True, name="progress-heartbeat")
+            self._beats.start()
         if self.use_bar:  # a terminal shows what it is waiting for now; the line is replaced by the next
             self.stream.write(f"\r\033[Kdata: {name} ...")
             self.stream.flush()
 
     def loaded(self) -> None:
+        """The data are ready: the finished phases' lines are printed."""
         self._end_phase()
+        self._done_loading.set()
+        with self._lock:
+            self._flush()
+        if self.use_bar:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+    def failed(self) -> None:
+        """Loading stopped on bad input: nothing more is printed for it (the error is the one line)."""
+        self._done_loading.set()
+        with self._lock:
+            self._phase, self._held = None, []
         if self.use_bar:
             self.stream.write("\r\033[K")
             self.stream.flush()
 
     def _end_phase(self) -> None:
-        if self._phase is None:
-            return
-        name, since = self._phase
-        self._phase = None
-        took = time.monotonic() - since
-        if not self.use_bar and took >= self.quiet_below_s:
-            self._line(f"data: {name}  {duration(took)}  (elapsed {duration(time.monotonic() - self.started)})")
+        with self._lock:
+            if self._phase is None:
+                return
+            name, since = self._phase
+            self._phase = None
+            took = time.monotonic() - since
+            if not self.use_bar and took >= self.quiet_below_s:
+                self._held.append(
+                    f"data: {name}  {duration(took)}  (elapsed {duration(time.monotonic() - self.started)})"
+                )
+                if self._beats is not None and self._beats_spoke:
+                    self._flush()
+
+    _beats_spoke = False
+
+    def _beat(self) -> None:
+        """Off a terminal, while a phase runs longer than heartbeat_s: the lines so far, then one line per beat."""
+        while not self._done_loading.wait(self.heartbeat_s):
+            with self._lock:
+                if self._phase is None:
+                    continue
+                name, since = self._phase
+                if time.monotonic() - since < self.heartbeat_s:
+                    continue
+                self._beats_spoke = True
+                self._flush()
+                self._line(f"data: {name} ...  {duration(time.monotonic() - since)} so far")
+
+    def _flush(self) -> None:
+        for line in self._held:
+            self._line(line)
+        self._held = []
 
     # --- epochs --------------------------------------------------------------------------------------
 

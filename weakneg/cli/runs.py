@@ -195,8 +195,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     progress = Progress(cfg.epochs)
     try:
         data = prepare(cfg, on_phase=progress.phase)  # every check that can fail on input precedes the store
-    finally:
-        progress.loaded()
+    except BaseException:
+        progress.failed()
+        raise
+    progress.loaded()
     store = RunStore(args.store)
     run_id = store.create_run(cfg.to_dict(), backend=DIRECT)  # this process runs it: no dispatcher claims it
     try:
