@@ -39,38 +39,35 @@ if run is None:
         st.error(f"There is no run {requested}: it may have been deleted. Pick one on the Runs page.")
         st.page_link("app_pages/runs.py", label="All runs", icon=":material/list:")
     st.stop()
-choices = {r["id"]: r for r in recent} | {run["id"]: run}  # an old run from a link joins the recent ones
+choices = {r.id: r for r in recent} | {run.id: run}  # an old run from a link joins the recent ones
 
 
 def label(run_id: int) -> str:
     r = choices[run_id]
-    name = f"{r['name']} · " if r.get("name") else ""
-    return (
-        f"run {run_id} · {name}{r['sampler']} · class {r['target_name'] or r['target_class']} · {r['dataset']} "
-        f"({r['status']})"
-    )
+    name = f"{r.name} · " if r.name else ""
+    return f"run {run_id} · {name}{r.sampler} · class {r.target_name or r.target_class} · {r.dataset} ({r.status})"
 
 
 ids = sorted(choices, reverse=True)
-run_id = st.selectbox("Run", ids, index=ids.index(run["id"]), format_func=label)
-if run_id != run["id"]:  # another run chosen: its own link, latest epoch
+run_id = st.selectbox("Run", ids, index=ids.index(run.id), format_func=label)
+if run_id != run.id:  # another run chosen: its own link, latest epoch
     st.query_params.clear()
     st.query_params["run"] = str(run_id)
     st.rerun()
 st.query_params["run"] = str(run_id)
-active = run["status"] in ("queued", "running")
+active = run.status in ("queued", "running")
 epochs = views.inspect_epochs(store, run_id)
 
 if not epochs:
     if active:
         st.info("This run's first map appears here when its first epoch finishes.")
-    elif (run["config"] or {}).get("save_embeddings") == "none":
+    elif (run.config or {}).get("save_embeddings") == "none":
         st.info(
             "This run saved no pool arrays (saved embeddings: none), so there is no map to draw. Launch with "
             "'all' or 'last' to see one."
         )
     else:
-        st.info(f"This run ({run['status']}) recorded no epoch with a saved pool.")
+        st.info(f"This run ({run.status}) recorded no epoch with a saved pool.")
 
 # --- the epoch: follows a live run unless the person moved the slider --------------------------------------------
 follow_key, slider_key = f"follow_{run_id}", f"epoch_{run_id}"
@@ -104,8 +101,8 @@ else:
 waiting_for_umap = (
     method == "pca"
     and projection.map_method() == "umap"
-    and run.get("finished_at")
-    and time.time() - run["finished_at"] < UMAP_WAIT_S
+    and run.finished_at
+    and time.time() - run.finished_at < UMAP_WAIT_S
 )
 
 
@@ -115,12 +112,12 @@ def follow_run(shown_epochs: list[int], shown_method: str | None) -> None:
     now = store.get_run(run_id)
     if (
         views.inspect_epochs(store, run_id) != shown_epochs
-        or (now and now["status"] != run["status"])
+        or (now and now.status != run.status)
         or (epoch is not None and projection.best_method(store, run_id, epoch) != shown_method)
     ):
         st.rerun()
     if active:
-        st.caption(f"Run {run['status']}: new epochs appear here as they finish.")
+        st.caption(f"Run {run.status}: new epochs appear here as they finish.")
     elif waiting_for_umap:
         st.caption("The UMAP map is being computed by the run's worker; it replaces the PCA map when it lands.")
 
@@ -143,7 +140,7 @@ with controls[0]:
 with controls[1]:
     class_name, scale = None, "rank"
     if colour_by == "true_class":
-        class_name = st.selectbox("True class", [c for c in view.class_names if c != run["target_name"]])
+        class_name = st.selectbox("True class", [c for c in view.class_names if c != run.target_name])
     elif colour_by == "score":
         scale = st.radio(
             "Score scale",
@@ -160,7 +157,7 @@ with controls[2]:
         help="Crosses, drawn inside the negatives' ranges (the negatives are not rescaled).",
     )
 
-sampler = run["sampler"]
+sampler = run.sampler
 label_text = view.extra.get("grad_label", "known")
 left, right = st.columns([3, 2])
 with left:
@@ -302,7 +299,7 @@ def evidence_chart(instances: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
 
 
 # --- two runs side by side: another run of the same setting and seed, at the same epoch ---------------------------
-partners = {r["id"]: r for r in views.matching_runs(store, run)}
+partners = {r.id: r for r in views.matching_runs(store, run)}
 if partners:
     st.subheader("Side by side with another sampler on the same pool")
     linked_with = st.query_params.get("with")
@@ -321,7 +318,7 @@ if partners:
         format_func=lambda i: (
             "(none)"
             if i is None
-            else f"run {i} · {partners[i]['sampler']} ({partners[i]['status']})"
+            else f"run {i} · {partners[i].sampler} ({partners[i].status})"
             + (f" · also differs in {', '.join(also_differs[i])}" if also_differs[i] else "")
         ),
         help="Runs of the same setting and seed (same dataset, target, ratio, bag size, instances and seed): the "
@@ -346,12 +343,12 @@ if partners:
             numbers[0].metric("Jaccard", f"{overlap.jaccard:.2f}", help="Bags both chose / bags either chose.")
             numbers[1].metric("chosen by both", f"{overlap.both:,}")
             numbers[2].metric(f"only run {run_id} ({sampler})", f"{overlap.chosen_a - overlap.both:,}")
-            numbers[3].metric(f"only run {other_id} ({other['sampler']})", f"{overlap.chosen_b - overlap.both:,}")
+            numbers[3].metric(f"only run {other_id} ({other.sampler})", f"{overlap.chosen_b - overlap.both:,}")
             sides, domain = st.columns(2), views.shared_domain(view, other_view)
             for side, (shown, shown_run) in zip(sides, ((view, run), (other_view, other))):
                 with side:
                     st.markdown(
-                        f"**Run {shown_run['id']} · {shown_run['sampler']}**: {shown.method.upper()} map, "
+                        f"**Run {shown_run.id} · {shown_run.sampler}**: {shown.method.upper()} map, "
                         f"epoch {epoch}, {int(shown.pool['selected'].sum()):,} chosen (ringed)"
                     )
                     picked_here = map_canvas(
@@ -361,7 +358,7 @@ if partners:
                         show_positives,
                         scale,
                         height=420,
-                        key=f"pair_{shown_run['id']}_{epoch}_{colour_by}_{show_positives}",
+                        key=f"pair_{shown_run.id}_{epoch}_{colour_by}_{show_positives}",
                         domain=domain,
                     )
                     picked = picked_here or picked  # a bag picked on either map opens its card below
@@ -380,7 +377,7 @@ if partners:
                     "chosen_by": st.column_config.TextColumn("chosen by"),
                     "pick": st.column_config.NumberColumn("pick order there"),
                     "score_a": st.column_config.NumberColumn(f"score A ({sampler})", format="%.4g"),
-                    "score_b": st.column_config.NumberColumn(f"score B ({other['sampler']})", format="%.4g"),
+                    "score_b": st.column_config.NumberColumn(f"score B ({other.sampler})", format="%.4g"),
                     "p_positive_a": st.column_config.NumberColumn("p(pos) A", format="%.3f"),
                     "p_positive_b": st.column_config.NumberColumn("p(pos) B", format="%.3f"),
                     "true_classes": st.column_config.TextColumn("true classes inside"),
@@ -417,9 +414,9 @@ def bag_cards(bag_ids: list[int], key: str) -> None:
         st.caption("This epoch was saved before per-instance evidence was: no instance probabilities to show.")
     elif previews:
         st.caption(
-            f"{views.drives_text(run['config'].get('head', 'mean_softmax'))} Bars: each instance's "
+            f"{views.drives_text(run.config.get('head', 'mean_softmax'))} Bars: each instance's "
             f"p(positive) on its own (grey; the driving instance's in orange)"
-            f"{', and its attention weight (navy)' if run['config'].get('head') == 'attention' else ''}."
+            f"{', and its attention weight (navy)' if run.config.get('head') == 'attention' else ''}."
         )
     grid = st.columns(3)
     for i, bag_id in enumerate(b for b in shown if b in previews):

@@ -89,8 +89,8 @@ def progress() -> None:
         st.info(
             "Running: "
             + "; ".join(
-                f"#{r['id']} {r['head']} / {r['sampler']} ({r['status']}, "
-                f"{r['epochs_done'] or 0}/{r['epochs_total'] or len(milcheck.TESTS)} tests)"
+                f"#{r.id} {r.head} / {r.sampler} ({r.status}, "
+                f"{r.epochs_done or 0}/{r.epochs_total or len(milcheck.TESTS)} tests)"
                 for r in active
             )
         )

@@ -173,7 +173,7 @@ if st.button("Launch sweep", type="primary", disabled=bool(problem) or not confi
 
 # --- watch ---------------------------------------------------------------------------------------------
 st.divider()
-sweeps = [s["id"] for s in store.list_sweeps()]
+sweeps = [s.id for s in store.list_sweeps()]
 if not sweeps:
     st.info(
         "No sweeps yet. From a terminal: `python -m weakneg sweep --dataset digits --classes 0 1 "

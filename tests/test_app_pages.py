@@ -58,7 +58,7 @@ def check_one_run(app, real):
 
 
 def check_inspect(app, real):
-    k = RunStore().get_run(real)["k"]  # the lab store (WEAKNEG_STORE)
+    k = RunStore().get_run(real).k  # the lab store (WEAKNEG_STORE)
     charts = app.get("vega_lite_chart")
     # composition, overlap, and one instance-evidence chart per bag card
     assert len(charts) == 2 + min(k, 12) and len(app.get("image")) == min(k, 12)
@@ -74,13 +74,22 @@ def check_inspect(app, real):
 def check_compare(app, real):
     assert "AP vs random: verdicts per sampler" in texts(app, "subheader")
     assert len(app.get("download_button")) == 4
+    assert "More seeds for this sweep" not in texts(app, "subheader")  # chosen runs, not a sweep: nothing to extend
 
 
 def check_compare_sweep(app, real):
     assert "Runs of sweep `lab-sweep` (from the link)." in texts(app, "caption")
-    verdicts = app.dataframe[0].value  # 2 seeds per class: verdicts, with intervals
+    verdicts = app.dataframe[0].value  # 2 seeds per class: verdicts of both claims, with intervals
     assert sorted(verdicts["sampler"]) == ["entropy", "grad_norm(label=known)", "margin"]
-    assert verdicts["95% CI low"].notna().all()
+    for claim in ("these classes", "new classes"):  # 10 classes: both claims decide, each with its interval
+        assert (
+            verdicts[f"{claim}: mean ΔAP [95% CI]"]
+            .str.fullmatch(r"[+-]\d\.\d{4} \[[+-]\d\.\d{4}, [+-]\d\.\d{4}\]")
+            .all()
+        )
+        assert not verdicts[f"{claim}: verdict"].isin(["too few seeds", "too few classes"]).any()
+    assert not verdicts.astype(str).isin(["None", "nan"]).any().any()
+    assert "More seeds for this sweep" in texts(app, "subheader") and "optional stopping" in app.warning[-1].value
 
 
 PAGE_CHECKS = [
@@ -122,15 +131,15 @@ def test_launch_refuses_a_bad_value_and_queues_a_run(monkeypatch):
     assert not app.error
     next(b for b in app.button if b.label == "Launch").click().run()
     runs = RunStore().list_runs()
-    assert len(runs) == 1 and runs[0]["status"] == "queued"
-    assert {k: runs[0]["config"][k] for k in ("sampler", "epochs", "pn_ratio", "target_class")} == {
+    assert len(runs) == 1 and runs[0].status == "queued"
+    assert {k: runs[0].config[k] for k in ("sampler", "epochs", "pn_ratio", "target_class")} == {
         "sampler": "margin",
         "epochs": 2,
         "pn_ratio": 0.25,
         "target_class": "3",
     }
-    assert app.query_params["run"] == [str(runs[0]["id"])] or app.query_params["run"] == str(runs[0]["id"])
-    assert texts(app, "title") == [f"Run {runs[0]['id']}: margin negatives for class 3 of digits"]
+    assert app.query_params["run"] == [str(runs[0].id)] or app.query_params["run"] == str(runs[0].id)
+    assert texts(app, "title") == [f"Run {runs[0].id}: margin negatives for class 3 of digits"]
 
 
 def test_launch_passes_sampler_parameters_with_their_types(monkeypatch):
@@ -140,13 +149,13 @@ def test_launch_passes_sampler_parameters_with_their_types(monkeypatch):
     levels = next(t for t in app.text_input if t.key == "param_adaptive_levels")
     assert levels.value == ""  # null default shown as an empty field
     next(b for b in app.button if b.label == "Launch").click().run()
-    params = RunStore().list_runs()[0]["config"]["sampler_params"]
+    params = RunStore().list_runs()[0].config["sampler_params"]
     assert params == {"selection_pressure": 4.0, "warmup_epochs": 1, "levels": None}
     app = no_exceptions(open_page("app_pages/launch.py"))
     app.selectbox(key="sampler").set_value("adaptive").run()
     next(t for t in app.text_input if t.key == "param_adaptive_levels").input("8").run()
     next(b for b in app.button if b.label == "Launch").click().run()
-    assert RunStore().list_runs()[0]["config"]["sampler_params"]["levels"] == 8
+    assert RunStore().list_runs()[0].config["sampler_params"]["levels"] == 8
 
 
 def test_cancel_from_the_run_page(monkeypatch):
@@ -156,7 +165,7 @@ def test_cancel_from_the_run_page(monkeypatch):
     app = no_exceptions(open_page("app_pages/runs.py", {"run": str(run_id)}))
     assert "queued" in app.get("progress")[0].proto.text
     app.button(key="cancel").click().run()
-    assert store.get_run(run_id)["status"] == "cancelled"
+    assert store.get_run(run_id).status == "cancelled"
     assert not [b for b in app.button if b.key == "cancel"]  # a run that ended has no cancel button
 
 
@@ -171,7 +180,8 @@ def test_runs_filters_and_unknown_links(lab):
     app = no_exceptions(open_page("app_pages/compare.py", {"runs": f"{real + 1},{real + 2},{real + 3},{real + 4}"}))
     verdicts = app.dataframe[0].value  # one seed each: paired with random, but too few seeds for a verdict
     assert sorted(verdicts["sampler"]) == ["entropy", "grad_norm(label=known)", "margin"]
-    assert set(verdicts["verdict"]) == {"too few seeds"}
+    assert set(verdicts["these classes: verdict"]) == {"too few seeds"}
+    assert set(verdicts["new classes: verdict"]) == {"too few classes"}
 
 
 def test_inspect_follows_a_running_run(monkeypatch):
@@ -198,7 +208,7 @@ def test_an_interrupted_run_resumes_from_its_page(monkeypatch):
     resume = next(b for b in app.button if b.label == "Resume from the last finished epoch")
     resume.click().run()
     run = store.get_run(run_id)
-    assert run["status"] == "queued" and run["epochs_done"] == 1 and len(store.epochs(run_id)) == 1
+    assert run.status == "queued" and run.epochs_done == 1 and len(store.epochs(run_id)) == 1
     assert not any(b.label == "Resume from the last finished epoch" for b in app.button)  # a queued run does not
 
 

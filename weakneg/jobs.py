@@ -14,7 +14,6 @@ its failure in a sidecar file beside its log; the dispatcher moves it into the s
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -28,7 +27,7 @@ from collections.abc import Callable
 from . import liveness
 from .config import RunConfig
 from .errors import WeaknegError
-from .store import CANCELLED, DIRECT, FAILED, LOCAL, QUEUED, RUNNING, RunStore
+from .store import CANCELLED, DIRECT, FAILED, LOCAL, QUEUED, RUNNING, RunRecord, RunStore, failures
 
 JobFunction = Callable[[RunStore, int, dict[str, Any]], None]
 # kind of job -> its function (store, run_id, config); each kind is registered by the module that defines it.
@@ -78,9 +77,9 @@ def dispatch(store: RunStore, limit: int | None = None) -> list[int]:
     for run in reversed(store.list_runs(status=QUEUED)):
         if free <= 0:
             break
-        if store.claim_run(run["id"], backend=LOCAL):
-            _spawn_worker(store, run["id"])
-            started.append(run["id"])
+        if store.claim_run(run.id, backend=LOCAL):
+            _spawn_worker(store, run.id)
+            started.append(run.id)
             free -= 1
     return started
 
@@ -115,19 +114,20 @@ def resume_here(store: RunStore, run_id: int, on_epoch: Callable[[dict], None] |
 
     try:
         with store.keep_alive(run_id):
-            return run_experiment(RunConfig.from_dict(run["config"]), store, run_id, on_epoch=after_epoch)
+            return run_experiment(RunConfig.from_dict(run.config), store, run_id, on_epoch=after_epoch)
     finally:
         maps.close(wait=True)  # the queued UMAP maps, before the command returns
 
 
-def _requeue(store: RunStore, run_id: int, backend: str) -> dict:
+def _requeue(store: RunStore, run_id: int, backend: str) -> RunRecord:
+    """Queue a resumable training run again for `backend` (through the status machine); one line if it is not."""
     run = store.get_run(run_id)
     if run is None:
         raise WeaknegError(f"no run {run_id} in {store.url}; `weakneg list` shows the runs")
-    if run["kind"] != "run":
-        raise WeaknegError(f"run {run_id} is a {run['kind']!r} job; only training runs resume")
+    if run.kind != "run":
+        raise WeaknegError(f"run {run_id} is a {run.kind!r} job; only training runs resume")
     if not store.requeue_run(run_id, backend=backend):
-        raise WeaknegError(f"run {run_id} is {run['status']}; only an interrupted, failed or cancelled run resumes")
+        raise WeaknegError(f"run {run_id} is {run.status}; only an interrupted, failed or cancelled run resumes")
     return run
 
 
@@ -153,32 +153,33 @@ def cancel(store: RunStore, run_id: int, grace_s: float = 10.0) -> str:
     deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline:
         run = store.get_run(run_id)
-        if run is None or run["status"] != RUNNING:
-            return run["status"] if run else CANCELLED
+        if run is None or run.status != RUNNING:
+            return run.status if run else CANCELLED
         time.sleep(0.2)
     run = store.get_run(run_id)
-    if run and run["status"] == RUNNING:
-        if liveness.same_process_alive(run["pid"], run["process_start"], run["host"]) is None:
+    if run and run.status == RUNNING:
+        if liveness.same_process_alive(run.pid, run.process_start, run.host) is None:
             return RUNNING  # a worker on another host (or not started): it stops at its next check of the flag
         kill_worker(run)
-        store.finish_run(
+        store.finish_run(  # unless the worker recorded its own end first
             run_id,
             CANCELLED,
-            error=f"cancelled by the user; stopped after epoch {run['epochs_done']}, finished epochs are kept",
+            error=f"cancelled by the user; stopped after epoch {run.epochs_done}, finished epochs are kept",
+            expect=RUNNING,
         )
     return CANCELLED
 
 
-def kill_worker(run: dict) -> bool:
+def kill_worker(run: RunRecord) -> bool:
     """SIGKILL the run's worker, only if the process recorded for it (host, PID and start time) still runs:
     a reused PID belongs to someone else. Its process group when it leads one (workers start their own)."""
-    if not liveness.same_process_alive(run["pid"], run["process_start"], run["host"]):
+    if not liveness.same_process_alive(run.pid, run.process_start, run.host):
         return False
     try:
-        if os.getpgid(run["pid"]) == run["pid"]:
-            os.killpg(run["pid"], signal.SIGKILL)
+        if os.getpgid(run.pid) == run.pid:
+            os.killpg(run.pid, signal.SIGKILL)
         else:
-            os.kill(run["pid"], signal.SIGKILL)
+            os.kill(run.pid, signal.SIGKILL)
     except ProcessLookupError:
         return False
     return True
@@ -198,12 +199,11 @@ def wait(
         current = [store.get_run(i) for i in run_ids]
         if on_poll:
             on_poll(current)
-        if all(r["status"] not in (QUEUED, RUNNING) for r in current):
+        if all(r.status not in (QUEUED, RUNNING) for r in current):
             return current
         if deadline is not None and time.monotonic() > deadline:
             raise TimeoutError(
-                f"runs still active after {timeout_s} s: "
-                f"{[r['id'] for r in current if r['status'] in (QUEUED, RUNNING)]}"
+                f"runs still active after {timeout_s} s: {[r.id for r in current if r.status in (QUEUED, RUNNING)]}"
             )
         time.sleep(poll_s)
 
@@ -219,15 +219,16 @@ def worker_main(run_id: int, store_url: str) -> int:
     if run is None:
         print(f"weakneg: error: no run {run_id} in {store_url}", file=sys.stderr)
         return 2
-    store.update_run(run_id, **liveness.identity())
+    failures.reserve(store.run_dir(run_id))  # first, while the disk has room: recording a failure needs no blocks
     try:
+        store.update_run(run_id, **liveness.identity())
         with store.keep_alive(run_id):
-            if run["kind"] not in JOB_KINDS:
+            if run.kind not in JOB_KINDS:
                 raise WeaknegError(
-                    f"run {run_id} is a {run['kind']!r} job, which this worker does not know; "
+                    f"run {run_id} is a {run.kind!r} job, which this worker does not know; "
                     f"known: {', '.join(JOB_KINDS)}"
                 )
-            JOB_KINDS[run["kind"]](store, run_id, run["config"])
+            JOB_KINDS[run.kind](store, run_id, run.config)
     except Exception as error:  # recorded, never lost: the run shows the error, finished epochs stay
         record_failure(store, run_id, error)
         raise
@@ -235,7 +236,8 @@ def worker_main(run_id: int, store_url: str) -> int:
         try:
             dispatch(store)
         except Exception as error:  # noqa: BLE001 - a store that cannot be written: the sidecar has the cause
-            print(f"could not dispatch the next run: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+            _say(f"could not dispatch the next run: {type(error).__name__}: {error}")
+    failures.release(store.run_dir(run_id, create=False))
     return 0
 
 
@@ -247,25 +249,30 @@ def record_failure(store: RunStore, run_id: int, error: BaseException) -> None:
         chain.append(f"{type(seen).__name__}: {str(seen).splitlines()[0] if str(seen) else ''}")
         seen = seen.__context__
     cause = "; while handling ".join(chain)
-    sidecar = store.failure_sidecar(run_id)
-    try:
-        sidecar.parent.mkdir(parents=True, exist_ok=True)
-        sidecar.write_text(json.dumps({"error": cause, "time": time.time(), "traceback": traceback.format_exc()}))
+    sidecar = store.failure_sidecar(run_id)  # the store's id was read at start-up: no database needed here
+    try:  # into the record reserved at start-up (no new blocks on a full disk), else a new file
+        failures.write(sidecar.parent, cause, traceback.format_exc())
     except OSError as sidecar_error:
-        print(f"could not write {sidecar}: {sidecar_error}", file=sys.stderr)
-    print(f"run {run_id} failed: {cause}", file=sys.stderr, flush=True)
-    sys.stdout.flush()
+        _say(f"could not write {sidecar}: {sidecar_error}")
+    _say(f"run {run_id} failed: {cause}")
     try:
-        if store.get_run(run_id)["stored_status"] == RUNNING:
+        if store.get_run(run_id).stored_status == RUNNING:
             store.finish_run(run_id, FAILED, error=cause)
         sidecar.unlink(missing_ok=True)  # recorded in the store: the sidecar has done its job
     except Exception as store_error:  # noqa: BLE001 - the dispatcher records the sidecar once the store works
-        print(
+        _say(
             f"could not record the failure in the store ({type(store_error).__name__}: {store_error}); "
-            f"{sidecar} keeps it",
-            file=sys.stderr,
-            flush=True,
+            f"{sidecar} keeps it"
         )
+
+
+def _say(line: str) -> None:
+    """A line to the worker's log, which may sit on the full disk itself: never an error of its own."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+        sys.stdout.flush()
+    except OSError:
+        pass
 
 
 def run_job(store: RunStore, run_id: int, config: dict[str, Any]) -> None:
@@ -282,4 +289,4 @@ def after_epoch_hook(store: RunStore, run_id: int) -> Callable[[dict], None] | N
     from .projection import MapMaker
 
     run = store.get_run(run_id)
-    return MapMaker(store, run_id, seed=int((run or {}).get("seed") or 0))
+    return MapMaker(store, run_id, seed=int((run.seed if run else 0) or 0))

@@ -18,7 +18,9 @@ def add_datasets_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
-    from ..data import DATASETS, dataset_status
+    from ..data import DATASETS, dataset_status, resolve_root
+
+    resolve_root(args.data_root)  # a data root that is a file is bad input: one line, exit 2
 
     def options(name: str) -> list[str]:
         declared = DATASETS[name].options
@@ -56,7 +58,11 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
         metavar="FORMAT",
         help=f"{listing(registered.DATA_FORMATS)}, when the file does not say",
     )
-    check.add_argument("--target-class", default="0", help="class index or name (default 0)")
+    check.add_argument(
+        "--target-class",
+        default=None,
+        help="class index or name (default: the only class, or every class's figures)",
+    )
     check.add_argument("--pn-ratio", type=float, default=0.5, help="positives / negatives per epoch, for k")
     check.add_argument(
         "--sampler",

@@ -56,10 +56,10 @@ def cmd_tag(args: argparse.Namespace) -> int:
         raise ConfigError("say which tags: `weakneg tag 3 baseline`, `--remove old` or `--clear`")
     store = opened(args.store, args.runs)
     for run_id in args.runs:
-        old = [] if args.clear else list(store.get_run(run_id).get("tags") or [])
+        old = [] if args.clear else list(store.get_run(run_id).tags or [])
         label_run(store, run_id, tags=[t for t in old + args.tags if t not in args.remove])
     for run_id in args.runs:
-        print(f"run {run_id}: tags {', '.join(store.get_run(run_id).get('tags') or []) or '(none)'}")
+        print(f"run {run_id}: tags {', '.join(store.get_run(run_id).tags or []) or '(none)'}")
     return 0
 
 
@@ -77,7 +77,7 @@ def cmd_rename(args: argparse.Namespace) -> int:
 
     store = opened(args.store, [args.run_id])
     label_run(store, args.run_id, name=args.name)
-    name = store.get_run(args.run_id).get("name")
+    name = store.get_run(args.run_id).name
     print(f"run {args.run_id}: " + (f"named {name!r}" if name else "no name"))
     return 0
 
@@ -94,10 +94,10 @@ def cmd_note(args: argparse.Namespace) -> int:
 
     store = opened(args.store, [args.run_id])
     text = sys.stdin.read() if args.text == "-" else args.text
-    if args.append and (old := store.get_run(args.run_id).get("notes")):
+    if args.append and (old := store.get_run(args.run_id).notes):
         text = f"{old}\n{text}"
     label_run(store, args.run_id, notes=text)
-    notes = store.get_run(args.run_id).get("notes")
+    notes = store.get_run(args.run_id).notes
     print(f"run {args.run_id}: " + (f"notes of {len(notes):,} characters" if notes else "no notes"))
     return 0
 
@@ -138,7 +138,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
     store = opened(args.store, args.runs)
     if not args.yes:
-        active = [i for i in args.runs if store.get_run(i)["status"] in ("queued", "running")]
+        active = [i for i in args.runs if store.get_run(i).status in ("queued", "running")]
         question = f"delete {len(args.runs)} run(s) with their epochs and saved arrays" + (
             f" ({len(active)} active: cancelled first)" if active else ""
         )

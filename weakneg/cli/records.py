@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from ..errors import WeaknegError
 from .common import Command, add_json_argument, add_store_argument
 from .format import json_safe, table
+
+if TYPE_CHECKING:  # the store loads only when a command needs it
+    from ..store import RunRecord
 
 STATUSES = ("queued", "running", "finished", "failed", "cancelled", "interrupted")  # store.py's, without importing it
 LIST_COLUMNS = (
@@ -62,12 +66,12 @@ def cmd_list(args: argparse.Namespace) -> int:
     # the shown status: a run recorded as running whose worker is gone is listed as interrupted
     stored = {RUNNING: [RUNNING], INTERRUPTED: [RUNNING, INTERRUPTED]}.get(args.status, [args.status])
     found = store.list_runs(**({"status": stored} if args.status else {})) if store else []
-    found = [r for r in found if (args.status is None or r["status"] == args.status)]
-    found = [r for r in found if args.archived or not r.get("archived")]
+    found = [r for r in found if (args.status is None or r.status == args.status)]
+    found = [r for r in found if args.archived or not r.archived]
     if args.query:
         found = matching(found, " ".join(args.query))
     found = found[: args.limit]
-    rows = [{c: r[c] for c in LIST_COLUMNS} | extra_columns(r) for r in found]
+    rows = [{c: getattr(r, c) for c in LIST_COLUMNS} | extra_columns(r) for r in found]
     if args.json:
         print(json.dumps(json_safe(rows)))
         return 0
@@ -81,11 +85,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def extra_columns(run: dict) -> dict:
-    return {"name": run.get("name"), "tags": ",".join(run.get("tags") or []) or None}
+def extra_columns(run: RunRecord) -> dict:
+    return {"name": run.name, "tags": ",".join(run.tags or []) or None}
 
 
-def matching(runs: list[dict], query: str) -> list[dict]:
+def matching(runs: list[RunRecord], query: str) -> list[RunRecord]:
     """The runs the Runs page's search keeps for `query` (views.search_runs on the same rows)."""
     from ..views.runs import run_row, search_runs
 
@@ -99,13 +103,19 @@ def matching(runs: list[dict], query: str) -> list[dict]:
     except ValueError as error:
         raise WeaknegError(f"list: {error}") from None
     ids = set(kept["id"].tolist())
-    return [r for r in runs if r["id"] in ids]
+    return [r for r in runs if r.id in ids]
 
 
 def add_show_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_id", type=int, help="the run's id (`weakneg list`)")
     add_store_argument(p)
     add_json_argument(p, "the run's row and its epochs as one JSON object")
+    p.add_argument(
+        "--config",
+        action="store_true",
+        dest="as_config",
+        help="print the run's configuration as a TOML file: `weakneg run --config FILE` reproduces it",
+    )
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -117,28 +127,37 @@ def cmd_show(args: argparse.Namespace) -> int:
         raise WeaknegError(
             f"no run {args.run_id} in {args.store or 'the default store'}; `weakneg list` shows the runs"
         )
+    if args.as_config:
+        from ..config_file import to_toml
+
+        print(to_toml(run.config, header=run_file_header(run, store.url)), end="")
+        return 0
     epochs = store.epochs(args.run_id)
     if args.json:
-        print(json.dumps(json_safe({**run, "epochs": epochs})))
+        print(json.dumps(json_safe({**run.to_dict(), "epochs": [e.to_dict() for e in epochs]})))
         return 0
     print(
-        f"run {run['id']}: {run['status']}  {run['dataset']} class {run['target_name']!r}  sampler {run['sampler']}"
-        f"  pn_ratio {run['pn_ratio']}  seed {run['seed']}  epochs {run['epochs_done']}/{run['epochs_total']}"
+        f"run {run.id}: {run.status}  {run.dataset} class {run.target_name!r}  sampler {run.sampler}"
+        f"  pn_ratio {run.pn_ratio}  seed {run.seed}  epochs {run.epochs_done}/{run.epochs_total}"
     )
     labels = [
-        f"name {run['name']!r}" if run.get("name") else "",
-        f"tags {', '.join(run['tags'])}" if run.get("tags") else "",
-        "archived" if run.get("archived") else "",
+        f"name {run.name!r}" if run.name else "",
+        f"tags {', '.join(run.tags)}" if run.tags else "",
+        "archived" if run.archived else "",
     ]
     if any(labels):
         print("  ".join(label for label in labels if label))
-    if run.get("notes"):
-        print("notes: " + run["notes"].replace("\n", "\n       "))
-    if run["error"]:
-        print(f"error: {run['error'].splitlines()[0]}")
-    print(f"config: {json.dumps(run['config'], sort_keys=True)}")
-    print(table([{c: e[c] for c in EPOCH_COLUMNS} for e in epochs], EPOCH_COLUMNS))
+    if run.notes:
+        print("notes: " + run.notes.replace("\n", "\n       "))
+    if run.error:
+        print(f"error: {run.error.splitlines()[0]}")
+    print(f"config: {json.dumps(run.config, sort_keys=True)}")
+    print(table([{c: getattr(e, c) for c in EPOCH_COLUMNS} for e in epochs], EPOCH_COLUMNS))
     return 0
+
+
+def run_file_header(run: RunRecord, store_url: str) -> str:
+    return f"run {run.id} ({run.status}) in {store_url}\nreproduce it with: weakneg run --config THIS_FILE.toml"
 
 
 COMMANDS = [

@@ -6,26 +6,34 @@ import argparse
 import json
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from ..config import DEVICES, SAVE_EMBEDDINGS, RunConfig
 from ..errors import WeaknegError
+from ..tracking import TRACKERS, open_tracker
 from . import names
 from .common import Command, add_json_argument, add_store_argument, listing, one_of, parse_pairs
+from .config_flags import add_config_argument
 from .format import json_safe, number
 from .progress import Progress, duration
+
+if TYPE_CHECKING:  # the store loads only when a command needs it
+    from ..store import RunRecord
 
 # --- run ---------------------------------------------------------------------------------------------
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
     d = RunConfig()
+    add_config_argument(p)
     data = p.add_argument_group("data")
     data.add_argument(
         "--dataset",
-        default=d.dataset,
+        default=None,
         type=one_of("dataset", names.DATASETS),
         metavar="NAME",
-        help=f"a built-in data set: {listing(names.DATASETS)} (`weakneg datasets` says which are ready)",
+        help=f"a built-in data set: {listing(names.DATASETS)} (default {d.dataset}; not with --data; "
+        "`weakneg datasets` says which are ready)",
     )
     data.add_argument(
         "--data",
@@ -41,7 +49,12 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         metavar="FORMAT",
         help=f"format of --data when the file does not say: {listing(names.DATA_FORMATS)}",
     )
-    data.add_argument("--target-class", required=True, help="the positive class: its index or its name (required)")
+    data.add_argument(
+        "--target-class",
+        default=None,
+        help="the positive class: its index or its name (may be left out when the data set has one class; "
+        "1 = its positive label)",
+    )
     data.add_argument("--bag-size", type=int, default=d.bag_size, help="instances per bag for image and audio data")
     data.add_argument(
         "--max-instances", type=int, default=d.max_instances, help="cap instances per split for a quick look (0: all)"
@@ -138,6 +151,13 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         help=f"pool arrays kept for Inspect's maps: {listing(SAVE_EMBEDDINGS)} (all: every epoch)",
     )
     add_store_argument(output)
+    output.add_argument(
+        "--track",
+        choices=TRACKERS,
+        default=None,
+        help="also log the run, epoch by epoch, to a tracker (mlflow: $MLFLOW_TRACKING_URI, else ./mlruns)",
+    )
+    output.add_argument("--tracking-uri", default=None, help="with --track mlflow: where MLflow writes")
     add_json_argument(output, "one JSON object at the end (progress stays on stderr)")
 
 
@@ -145,16 +165,22 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     from ..data import DATASETS
     from ..models import DEFAULT_MODEL
 
+    from ..errors import ConfigError
+
     options = parse_pairs(args.dataset_option)
+    if args.data and args.dataset is not None:
+        raise ConfigError(
+            f"give either --dataset (a built-in data set, here {args.dataset!r}) or --data (your own files), not both"
+        )
     if args.data:  # the user's own files: absolute path and fingerprint go into the run's dataset options
         from ..data.user import user_data_options
 
         args.dataset, options = user_data_options(args.data, args.data_format, options)
+    if args.dataset is None:
+        args.dataset = RunConfig().dataset
     model = args.model or (DEFAULT_MODEL[DATASETS[args.dataset].modality] if args.dataset in DATASETS else "simple_cnn")
     if args.download:
         if args.dataset in DATASETS and "download" not in DATASETS[args.dataset].options:
-            from ..errors import ConfigError
-
             raise ConfigError(
                 f"--download: dataset {args.dataset!r} has nothing to download (only "
                 f"{', '.join(n for n, s in DATASETS.items() if 'download' in s.options)} do)"
@@ -162,7 +188,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         options["download"] = True
     return RunConfig(
         dataset=args.dataset,
-        target_class=int(args.target_class) if args.target_class.isdigit() else args.target_class,
+        target_class=target_class_of(args, options),
         sampler=args.sampler,
         sampler_params=parse_pairs(args.sampler_param),
         pn_ratio=args.pn_ratio,
@@ -187,23 +213,57 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     )
 
 
+def target_class_of(args: argparse.Namespace, options: dict) -> int | str:
+    """The typed class (an index when it is digits); left out, the only class of a one-class data set."""
+    if args.target_class is not None:
+        return int(args.target_class) if args.target_class.isdigit() else args.target_class
+    from ..data import DATASETS, class_names
+    from ..errors import ConfigError
+
+    if args.dataset not in DATASETS:
+        raise ConfigError(f"unknown dataset {args.dataset!r}; choose one of: {', '.join(DATASETS)}")
+    names = class_names(args.dataset, args.data_root, options)
+    if len(names) == 1:
+        return 0
+    shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+    raise ConfigError(f"say which class to detect: --target-class (an index or a name: {shown})")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from ..store import DIRECT, RunStore
-    from ..train import prepare, run_experiment
+    from ..train import prepare, run_experiment, sampler_warnings
 
     cfg = config_from_args(args)
     progress = Progress(cfg.epochs)
     try:
         data = prepare(cfg, on_phase=progress.phase)  # every check that can fail on input precedes the store
+        # a missing extra or an unreachable tracker is named before the store is written
+        tracker = open_tracker(
+            args.track, args.tracking_uri, on_problem=lambda line: print(f"weakneg: warning: {line}", file=sys.stderr)
+        )
     except BaseException:
         progress.failed()
         raise
     progress.loaded()
+    for warning in sampler_warnings(cfg, data):
+        print(f"weakneg: warning: {warning}", file=sys.stderr)
     store = RunStore(args.store)
+
+    def on_epoch(record: dict) -> None:
+        if tracker is not None:
+            tracker.log_epoch(record)
+        progress.epoch(record)
+
     run_id = store.create_run(cfg.to_dict(), backend=DIRECT)  # this process runs it: no dispatcher claims it
+    if tracker is not None:
+        tracker.start(store, run_id)
     try:
         with store.keep_alive(run_id):
-            result = run_experiment(cfg, store, run_id, data=data, on_epoch=progress.epoch)
+            try:
+                result = run_experiment(cfg, store, run_id, data=data, on_epoch=on_epoch)
+            finally:
+                if tracker is not None:
+                    tracker.end(store, run_id)
     finally:
         progress.close()
     return finished(result, cfg.dataset, cfg.sampler, args.json)
@@ -251,17 +311,17 @@ def cmd_resume(args: argparse.Namespace) -> int:
         resume(store, args.run_id)
         run = store.get_run(args.run_id)
         print(
-            f"run {args.run_id} {run['status']}: its worker continues from the checkpoint of its last finished epoch; "
+            f"run {args.run_id} {run.status}: its worker continues from the checkpoint of its last finished epoch; "
             f"`weakneg follow {args.run_id}` shows its epochs"
         )
         return 0
     run = store.get_run(args.run_id)
-    progress = Progress(run["epochs_total"] if run else 0)
+    progress = Progress(run.epochs_total if run else 0)
     try:
         result = resume_here(store, args.run_id, on_epoch=progress.epoch)
     finally:
         progress.close()
-    return finished(result, run["dataset"], run["sampler"], args.json)
+    return finished(result, run.dataset, run.sampler, args.json)
 
 
 def add_follow_arguments(p: argparse.ArgumentParser) -> None:
@@ -290,37 +350,35 @@ def cmd_follow(args: argparse.Namespace) -> int:
         )
     started, shown = time.monotonic(), 0
     if not args.json:
-        print(f"run {run['id']} {run['status']}: {describe(run)}", flush=True)
+        print(f"run {run.id} {run.status}: {describe(run)}", flush=True)
     while True:
         run = store.get_run(args.run_id)
         epochs = store.epochs(args.run_id)
         for record in epochs[shown:]:
             if args.json:
-                print(json.dumps(json_safe(record)), flush=True)
+                print(json.dumps(json_safe(record.to_dict())), flush=True)
             else:
-                print(epoch_line(record, run["epochs_total"]), flush=True)
+                print(epoch_line(record.to_dict(), run.epochs_total), flush=True)
         shown = max(shown, len(epochs))
-        if run["status"] not in ACTIVE:
+        if run.status not in ACTIVE:
             break
         if args.timeout is not None and time.monotonic() - started > args.timeout:
-            print(f"weakneg: run {args.run_id} still {run['status']} after {args.timeout:g} s", file=sys.stderr)
+            print(f"weakneg: run {args.run_id} still {run.status} after {args.timeout:g} s", file=sys.stderr)
             return 124
         time.sleep(args.poll)
     if args.json:
-        print(json.dumps(json_safe({k: v for k, v in run.items() if k != "config"})))
+        print(json.dumps(json_safe({k: v for k, v in run.to_dict().items() if k != "config"})))
     else:
         print(
-            f"run {run['id']} {run['status']}: AP {number(run['final_ap'])}  AUC {number(run['final_auc'])}"
-            + (f"; {run['error'].splitlines()[0]}" if run["error"] else "")
+            f"run {run.id} {run.status}: AP {number(run.final_ap)}  AUC {number(run.final_auc)}"
+            + (f"; {run.error.splitlines()[0]}" if run.error else "")
         )
-    return EXIT_FOR_STATUS.get(run["status"], 1)
+    return EXIT_FOR_STATUS.get(run.status, 1)
 
 
-def describe(run: dict) -> str:
-    return (
-        f"{run['dataset']} class {run['target_name'] if run['target_name'] is not None else run['target_class']!r}, "
-        f"sampler {run['sampler']}, {run['epochs_done']}/{run['epochs_total']} epochs done"
-    )
+def describe(run: RunRecord) -> str:
+    target = run.target_name if run.target_name is not None else run.target_class
+    return f"{run.dataset} class {target!r}, sampler {run.sampler}, {run.epochs_done}/{run.epochs_total} epochs done"
 
 
 def epoch_line(record: dict, total: int | None) -> str:

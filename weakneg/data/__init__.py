@@ -32,12 +32,22 @@ class LoadedBags:
 
 
 def resolve_root(data_root: str | Path | None) -> Path:
-    return Path(data_root).expanduser() if data_root else paths.data_root()
+    """The folder of the built-in data sets; a file there is refused (never a silent fall-back to another copy)."""
+    root = Path(data_root).expanduser() if data_root else paths.data_root()
+    if root.exists() and not root.is_dir():
+        raise ConfigError(
+            f"the data root {root} is a file, not a folder; give the folder that holds the data sets "
+            f"(--data-root, $WEAKNEG_DATA_ROOT)"
+        )
+    return root
 
 
 def dataset_status(data_root: str | Path | None = None) -> dict[str, str | None]:
     """For each dataset: None when it can be used now, else the message saying how to get it."""
-    root = resolve_root(data_root)
+    try:
+        root = resolve_root(data_root)
+    except ConfigError as error:  # a data root that is a file: every built-in data set says so (a read never raises)
+        return {name: str(error) for name, spec in DATASETS.items() if not spec.by_path}
     return {name: spec.missing(root, {}) for name, spec in DATASETS.items() if not spec.by_path}
 
 
@@ -55,6 +65,8 @@ def resolve_class(names: list[str], target: int | str) -> int:
     if isinstance(target, str) and target.strip().lstrip("-").isdigit():
         target = int(target)
     if isinstance(target, (int, np.integer)) and not isinstance(target, bool):
+        if len(names) == 1 and target == 1:  # one class (0/1 labels, MUSK's musk): 1 is its positive label
+            return 0
         if 0 <= target < len(names):
             return int(target)
         raise ConfigError(f"target class {target} is out of range: this dataset has classes 0..{len(names) - 1}")

@@ -10,6 +10,7 @@ import numpy as np
 from .bags import BagSet, image_bags, normalised_pixels
 from .images import (
     ImageData,
+    check_image_data,
     cifar10_missing,
     fashion_mnist_missing,
     load_cifar10,
@@ -33,7 +34,7 @@ def image_dataset(name: str, description: str, loader, missing, options: dict | 
         if key in _IMAGE_CACHE:  # loading Fashion-MNIST/CIFAR takes seconds: keep a few per process
             _IMAGE_CACHE[key] = _IMAGE_CACHE.pop(key)
         else:
-            _IMAGE_CACHE[key] = loader(root, options)
+            _IMAGE_CACHE[key] = check_image_data(name, loader(root, options))
             while len(_IMAGE_CACHE) > IMAGE_CACHE_SIZE:
                 _IMAGE_CACHE.pop(next(iter(_IMAGE_CACHE)))
         return _IMAGE_CACHE[key]

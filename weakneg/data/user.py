@@ -63,6 +63,33 @@ def data_files(dataset: str, options: dict) -> list[Path]:
     return files
 
 
+def named_files(path: str | Path, fmt: str | None = None, options: dict | None = None) -> list[tuple[str, Path]]:
+    """Every file and folder a user's data set names, resolved with links followed, each with where it is named
+    ("row 7" is line 7 of the CSV, its header being line 1); reads only the CSV (nothing a row names is opened)."""
+    path = check_readable(Path(path).expanduser().resolve())
+    fmt = fmt or detect_format(path)
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown data format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    dataset, options = DATASET_OF_FORMAT[fmt], {**(options or {}), "path": str(path)}
+    for key in ("bags", "image_dir", "audio_dir"):
+        _relative(options, key, path.parent)
+    named = [("the data file", path)]
+    named += [
+        (f"dataset option {key}", Path(options[key])) for key in ("bags", "image_dir", "audio_dir") if options.get(key)
+    ]
+    listed: list[Path] = []
+    if dataset == "image_bags":
+        from .image_folder import image_paths
+
+        listed = image_paths(path, options)
+    elif dataset == "audio_clips":
+        from .audio_clips import clip_paths
+
+        listed = clip_paths(path, options)
+    named += [(f"row {line}", file) for line, file in enumerate(listed, start=2)]
+    return [(where, file.resolve()) for where, file in named]
+
+
 def user_data_options(path: str | Path, fmt: str | None = None, options: dict | None = None) -> tuple[str, dict]:
     """(dataset name, dataset_options) for a user's data: absolute paths, format checked, fingerprint recorded."""
     path = check_readable(Path(path).expanduser().resolve())

@@ -20,16 +20,16 @@ def estimate(store: RunStore, configs: list[RunConfig], concurrency: int | None 
     history = [
         r
         for r in store.list_runs(status=FINISHED, kind="run", limit=2000)
-        if r["started_at"] and r["finished_at"] and r["epochs_done"]
+        if r.started_at and r.finished_at and r.epochs_done
     ]
     rates: dict[tuple, list[float]] = {}
     for r in history:
-        per_epoch = (r["finished_at"] - r["started_at"]) / r["epochs_done"]
-        config = r["config"] or {}
+        per_epoch = (r.finished_at - r.started_at) / r.epochs_done
+        config = r.config or {}
         for key in (
-            (r["dataset"], r["sampler"], r["model"], config.get("max_instances")),
-            (r["dataset"], r["model"]),
-            (r["dataset"],),
+            (r.dataset, r.sampler, r.model, config.get("max_instances")),
+            (r.dataset, r.model),
+            (r.dataset,),
         ):
             rates.setdefault(key, []).append(per_epoch)
     total, matched = 0.0, 0
@@ -57,16 +57,16 @@ def progress(store: RunStore, sweep_id: str) -> dict[str, Any]:
         raise WeaknegError(f"no sweep {sweep_id!r}; `python -m weakneg sweeps` lists them")
     counts = {s: 0 for s in (QUEUED, RUNNING, FINISHED, FAILED, CANCELLED, INTERRUPTED)}
     for run in store.list_runs(sweep_id=sweep_id):
-        counts[run["status"]] = counts.get(run["status"], 0) + 1
+        counts[run.status] = counts.get(run.status, 0) + 1
     done = counts[FINISHED] + counts[FAILED] + counts[CANCELLED] + counts[INTERRUPTED]
     return {
         "sweep_id": sweep_id,
-        "status": sweep["status"],
-        "backend": sweep["backend"],
-        "n_runs": sweep["n_runs"],
+        "status": sweep.status,
+        "backend": sweep.backend,
+        "n_runs": sweep.n_runs,
         "done": done,
         "active": counts[QUEUED] + counts[RUNNING] > 0,
-        "error": sweep["error"],
+        "error": sweep.error,
         **counts,
     }
 
@@ -82,7 +82,7 @@ ProgressCallback = Callable[[dict[str, Any]], None]
 
 
 def sweep_cancelled(store: RunStore, sweep_id: str) -> bool:
-    return store.get_sweep(sweep_id)["status"] == CANCELLED
+    return store.get_sweep(sweep_id).status == CANCELLED
 
 
 def report_progress(store, sweep_id, on_progress, last: list) -> None:

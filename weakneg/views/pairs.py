@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy.linalg import orthogonal_procrustes
 
-from ..store import RunStore
+from ..store import RunRecord, RunStore
 from .figures import map_domain
 from .inspect import EpochView, inspect_epochs
 
@@ -32,16 +32,16 @@ POOL_FIELDS = (
 IGNORED = ("device", "save_embeddings")  # never change what a run chooses
 
 
-def _config(run: dict[str, Any]) -> dict[str, Any]:
-    return run.get("config") or {}
+def _config(run: RunRecord) -> dict[str, Any]:
+    return run.config or {}
 
 
-def same_pool(run: dict[str, Any], other: dict[str, Any]) -> bool:
+def same_pool(run: RunRecord, other: RunRecord) -> bool:
     a, b = _config(run), _config(other)
     return all(a.get(name) == b.get(name) for name in POOL_FIELDS)
 
 
-def differences(run: dict[str, Any], other: dict[str, Any]) -> list[str]:
+def differences(run: RunRecord, other: RunRecord) -> list[str]:
     """Config fields (outside the pool's) in which two runs differ, e.g. ["sampler", "lr"]."""
     a, b = _config(run), _config(other)
     return [
@@ -51,7 +51,7 @@ def differences(run: dict[str, Any], other: dict[str, Any]) -> list[str]:
     ]
 
 
-def matching_runs(store: RunStore, run: dict[str, Any]) -> list[dict[str, Any]]:
+def matching_runs(store: RunStore, run: RunRecord) -> list[RunRecord]:
     """Runs over the same pool as `run` (same setting and seed) with at least one saved map epoch, newest first."""
     config = _config(run)
     # the indexed columns narrow the search in SQL; the config decides the rest
@@ -61,7 +61,7 @@ def matching_runs(store: RunStore, run: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         other
         for other in candidates
-        if other["id"] != run["id"] and same_pool(run, other) and inspect_epochs(store, other["id"])
+        if other.id != run.id and same_pool(run, other) and inspect_epochs(store, other.id)
     ]
 
 
