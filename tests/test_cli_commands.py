@@ -104,7 +104,7 @@ def test_name_lists_are_the_registries():
 
 def test_help_list_and_show_never_import_torch(isolated_home):
     store = fake_runs(isolated_home)
-    run_id = store.list_runs()[0]["id"]
+    run_id = store.list_runs()[0].id
     for args in (["--help"], ["run", "--help"], ["list"], ["list", "sampler:badge", "AP>0.55"], ["show", run_id]):
         code, heavy, out = probe(*args, home=isolated_home)
         assert code == 0, (args, out)
@@ -297,19 +297,19 @@ def test_resume_runs_in_the_foreground_and_equals_an_uninterrupted_run(isolated_
     process.wait(timeout=60)
     store = RunStore(f"sqlite:///{isolated_home / 'runs.db'}")
     [run] = store.list_runs()
-    assert run["status"] == "interrupted" and 2 <= run["epochs_done"] < 4
+    assert run.status == "interrupted" and 2 <= run.epochs_done < 4
 
     listed = weakneg_cli("list", "--status", "interrupted", "--json", home=isolated_home)
-    assert [r["id"] for r in json.loads(listed.stdout)] == [run["id"]]
-    done = weakneg_cli("resume", run["id"], home=isolated_home)
+    assert [r["id"] for r in json.loads(listed.stdout)] == [run.id]
+    done = weakneg_cli("resume", run.id, home=isolated_home)
     assert done.returncode == 0, done.stderr
     epochs = [int(m.group(1)) for m in map(EPOCH_LINE.match, done.stderr.splitlines()) if m]
     # from the last checkpoint: the killed epoch's own, or the one before when the kill came between the epoch's
     # record and its checkpoint (the line is printed in between)
-    assert epochs == list(range(epochs[0], 5)) and epochs[0] in (run["epochs_done"], run["epochs_done"] + 1)
-    assert f"run {run['id']} finished" in done.stdout
-    assert_identical(outcome(store, run["id"]), outcome(reference, 1), maps=False)
-    again = weakneg_cli("resume", run["id"], home=isolated_home)
+    assert epochs == list(range(epochs[0], 5)) and epochs[0] in (run.epochs_done, run.epochs_done + 1)
+    assert f"run {run.id} finished" in done.stdout
+    assert_identical(outcome(store, run.id), outcome(reference, 1), maps=False)
+    again = weakneg_cli("resume", run.id, home=isolated_home)
     assert again.returncode == 2 and "only an interrupted, failed or cancelled run resumes" in again.stderr
 
 
@@ -329,11 +329,11 @@ def test_resume_detach_queues_and_follow_tails_it_to_the_end(isolated_home):
     assert [line.split()[1] for line in lines if line.startswith("epoch ")] == ["1/3", "2/3", "3/3"]
     assert lines[-1].startswith(f"run {run_id} finished: AP ")
     [run] = jobs.wait(store, [run_id], timeout_s=30)
-    assert run["status"] == FINISHED
+    assert run.status == FINISHED
     as_json = weakneg_cli("follow", run_id, "--json", home=isolated_home)
     records = [json.loads(line) for line in as_json.stdout.splitlines()]
     assert [r["epoch"] for r in records[:-1]] == [1, 2, 3] and records[-1]["status"] == FINISHED
-    assert records[2]["ap"] == store.epochs(run_id)[2]["ap"]
+    assert records[2]["ap"] == store.epochs(run_id)[2].ap
 
 
 def test_follow_exit_status_is_the_runs(isolated_home):
@@ -355,14 +355,14 @@ def test_tag_rename_note_and_list_search(isolated_home):
 
     store = fake_runs(isolated_home, n=4)
     assert weakneg_cli("tag", "1,3", "baseline", "digits", home=isolated_home).returncode == 0
-    assert store.get_run(1)["tags"] == ["baseline", "digits"] and store.get_run(2)["tags"] in (None, [])
+    assert store.get_run(1).tags == ["baseline", "digits"] and store.get_run(2).tags in (None, [])
     assert weakneg_cli("tag", "3", "--remove", "digits", home=isolated_home).returncode == 0
-    assert store.get_run(3)["tags"] == ["baseline"]
+    assert store.get_run(3).tags == ["baseline"]
     assert weakneg_cli("rename", 2, "badge, seed 1", home=isolated_home).returncode == 0
-    assert store.get_run(2)["name"] == "badge, seed 1"
+    assert store.get_run(2).name == "badge, seed 1"
     assert weakneg_cli("note", 2, "-", stdin="lr too high?\n", home=isolated_home).returncode == 0
     assert weakneg_cli("note", 2, "yes: halve it", "--append", home=isolated_home).returncode == 0
-    assert store.get_run(2)["notes"] == "lr too high?\nyes: halve it"
+    assert store.get_run(2).notes == "lr too high?\nyes: halve it"
     shown = weakneg_cli("show", 2, home=isolated_home).stdout
     assert "name 'badge, seed 1'" in shown and "notes: lr too high?" in shown
 
@@ -378,7 +378,7 @@ def test_tag_rename_note_and_list_search(isolated_home):
     assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1 and "unknown field 'colour'" in bad.stderr
     assert weakneg_cli("rename", 9, "x", home=isolated_home).returncode == 2
     assert weakneg_cli("tag", "1", "x" * 41, home=isolated_home).returncode == 2
-    assert store.get_run(1)["tags"] == ["baseline", "digits"]  # a refused tag changes nothing
+    assert store.get_run(1).tags == ["baseline", "digits"]  # a refused tag changes nothing
 
 
 def test_archive_hides_from_list_and_delete_asks(isolated_home):
@@ -393,7 +393,7 @@ def test_archive_hides_from_list_and_delete_asks(isolated_home):
     assert refused.returncode == 2 and "add --yes" in refused.stderr and store.count_runs() == 3
     done = weakneg_cli("delete", "2,3", "--yes", home=isolated_home)
     assert done.returncode == 0 and "deleted 2 run(s): 2, 3" in done.stdout
-    assert [r["id"] for r in store.list_runs()] == [1] and store.epochs(2) == []
+    assert [r.id for r in store.list_runs()] == [1] and store.epochs(2) == []
     readonly = weakneg_cli("delete", "1", "--yes", home=isolated_home, env={"WEAKNEG_READONLY": "1"})
     assert readonly.returncode == 2 and "read-only" in readonly.stderr and store.count_runs() == 1
     bad = weakneg_cli("archive", "3-x", home=isolated_home)
