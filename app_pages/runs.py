@@ -174,8 +174,9 @@ def show_run(run_id: int) -> None:
         return
     run = detail["run"]
     st.title(detail["title"])
-    if run.name or run.tags:
-        st.markdown(f"**{run.name or ''}**  " + " ".join(f"`{t}`" for t in run.tags or []))
+    if run.name or run.tags:  # typed by a person: shown as typed, never as a link, image or HTML
+        name = f"**{views.plain(run.name)}**" if run.name else ""
+        st.markdown(" ".join([name, *(f":gray-badge[{views.plain(t)}]" for t in run.tags or [])]).strip())
     links = st.columns([1, 2, 3])
     with links[0]:
         if st.button("All runs", icon=":material/list:"):
@@ -191,7 +192,7 @@ def show_run(run_id: int) -> None:
     if detail["counts"]:
         st.caption(detail["counts"] + f" · shareable link: `?run={run_id}`")
     if run.notes:
-        st.markdown(run.notes)
+        st.markdown(views.plain(run.notes))  # line breaks kept
     live_view(run_id, detail["active"])
     edit_run(run)
     with st.expander("Configuration"):
@@ -243,7 +244,9 @@ def live_view(run_id: int, active: bool) -> None:
             st.toast(f"run {run_id}: {status}; finished epochs are kept")
             st.rerun(scope="app")
         if run.error:
-            (st.warning if row["status"] in ("cancelled", "interrupted") else st.error)(run.error.splitlines()[0])
+            (st.warning if row["status"] in ("cancelled", "interrupted") else st.error)(
+                views.plain(run.error.splitlines()[0])
+            )
         if (
             row["status"] in run_actions.RESUMABLE
             and run.kind == "run"
@@ -326,6 +329,6 @@ run_param = st.query_params.get("run")
 if run_param is None:
     show_table()
 elif not run_param.isdigit():
-    st.error(f"?run= must be a run id (a number), got {run_param!r}.")
+    st.error(f"?run= must be a run id (a number), got {views.plain(repr(run_param))}.")
 else:
     show_run(int(run_param))

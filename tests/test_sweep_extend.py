@@ -78,7 +78,7 @@ def _finished_sweep(store: RunStore) -> None:
         store.start_run(run_id, target_name="0")
         store.add_epoch(run_id, 1, {"ap": ap, "auc": ap})
         store.finish_run(run_id, FINISHED)
-    store.update_sweep("done", status=FINISHED)
+    store.set_sweep_status("done", FINISHED)
 
 
 def _compare_page(params: dict) -> AppTest:

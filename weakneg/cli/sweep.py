@@ -195,7 +195,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         )
         return 0
 
-    check_data(configs)
+    for warning in check_data(configs):
+        print(f"weakneg: warning: {warning}", file=sys.stderr)
     store = existing or RunStore(args.store)
 
     def on_progress(p: dict) -> None:  # stderr, so that --json's stdout stays one JSON object
@@ -257,8 +258,8 @@ def _extend(args: argparse.Namespace, existing, seeds: list[int] | None) -> int 
     if stored is None:
         raise WeaknegError(f"no sweep {args.extend!r} in {args.store or 'the default store'}; `sweeps` lists them")
     if args.dry_run:
-        configs = with_seeds(SweepConfig.from_dict(stored["config"]), seeds).expand(confirm=True)
-        print(f"{len(configs):,} runs in the extended sweep, {len(configs) - stored['n_runs']:,} new")
+        configs = with_seeds(SweepConfig.from_dict(stored.config), seeds).expand(confirm=True)
+        print(f"{len(configs):,} runs in the extended sweep, {len(configs) - (stored.n_runs or 0):,} new")
         return None
     return extend_sweep(existing, args.extend, seeds, confirm=args.yes)[1]
 

@@ -33,9 +33,6 @@ def check_url(url: str) -> None:
         raise WeaknegError(f"the store {db} is a folder, not a SQLite file")
 
 
-SQLITE_HEADER = b"SQLite format 3\x00"
-
-
 def refuse_non_store_file(db: Path) -> None:
     """A store file a read must not touch: empty (a lost store?), not SQLite at all, or SQLite without a run
     store's tables. Opened read-only: nothing is written, not even SQLite's journal mode."""
@@ -44,20 +41,23 @@ def refuse_non_store_file(db: Path) -> None:
             f"the store {db} is empty (0 bytes), so it is not a run store: was it lost? Restore it from a backup, "
             f"or move it away to start a new store"
         )
-    with open(db, "rb") as handle:
-        if handle.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
-            raise WeaknegError(
-                f"the store {db} is not a SQLite database, so not a run store; give --store sqlite:///PATH/runs.db"
-            )
     import sqlite3
 
-    connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)  # read-only: the file's header stays as it is
+    # SQLite itself reads the header: a plain open() and close() of the file would drop the POSIX locks that this
+    # process's other connections hold on it, and that corrupts a database in use (sqlite.org/howtocorrupt.html).
+    connection = None
     try:
+        connection = read_only_connection(db)  # nothing written: no -wal or -shm appears either
         names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.DatabaseError as error:
+        if "not a database" in str(error):
+            raise WeaknegError(
+                f"the store {db} is not a SQLite database, so not a run store; give --store sqlite:///PATH/runs.db"
+            ) from None
         raise WeaknegError(f"the store {db} cannot be read as SQLite ({error}), so not a run store") from None
     finally:
-        connection.close()
+        if connection is not None:
+            connection.close()
     if not names & {"runs", "alembic_version"}:
         raise WeaknegError(f"the store {db} is a database but has no runs table, so it is not a run store")
 
@@ -98,23 +98,25 @@ def not_writable(db: Path) -> bool:
         return False
 
 
-def read_only_sqlite(db: Path) -> Engine:
-    """Open a SQLite file without writing anything. With a -wal file beside it (a writer is at work, or died),
+def read_only_connection(db: Path):
+    """A SQLite connection that writes nothing. With a -wal file beside it (a writer is at work, or died),
     mode=ro reads the committed pages in it; without one, immutable=1: SQLite then creates no -shm or -wal (a
     read-only folder cannot take them, and no writer can start there)."""
     import sqlite3
 
-    def connect():
-        if Path(f"{db}-wal").exists():
-            try:
-                connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True, check_same_thread=False)
-                connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
-                return connection
-            except sqlite3.OperationalError:
-                pass  # its -shm cannot be opened: read the main file alone
-        return sqlite3.connect(f"file:{db}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+    if Path(f"{db}-wal").exists():
+        try:
+            connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True, check_same_thread=False)
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return connection
+        except sqlite3.OperationalError:
+            pass  # its -shm cannot be opened: read the main file alone
+    return sqlite3.connect(f"file:{db}?mode=ro&immutable=1", uri=True, check_same_thread=False)
 
-    return create_engine("sqlite://", creator=connect, future=True)
+
+def read_only_sqlite(db: Path) -> Engine:
+    """An engine over `read_only_connection`: a read that never writes."""
+    return create_engine("sqlite://", creator=lambda: read_only_connection(db), future=True)
 
 
 def sqlite_pragmas(connection, _record) -> None:

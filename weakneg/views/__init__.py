@@ -15,6 +15,7 @@ _EXPORTS = {
         "SORTS",
         "EpochView",
         "bag_previews",
+        "bags_table",
         "class_composition",
         "epoch_view",
         "inspect_epochs",
@@ -29,8 +30,18 @@ _EXPORTS = {
     ),
     "bag_cards": ("EpochEvidence", "Membership", "drives_text", "evidence_of", "membership_of"),
     "figures": ("SCALES", "map_points"),
-    "pairs": ("Overlap", "aligned_view", "differences", "matching_runs", "selection_overlap", "shared_domain"),
-    "launch": ("LaunchCounts", "dataset_choices", "launch_counts", "models_for"),
+    "pairs": (
+        "Overlap",
+        "aligned_view",
+        "alignment_residual",
+        "differences",
+        "matching_runs",
+        "selection_overlap",
+        "shared_domain",
+    ),
+    "launch": ("LaunchCounts", "dataset_choices", "grid_warnings", "launch_counts", "models_for"),
+    "text": ("code", "plain"),
+    "sweep_report": ("WrittenReport", "write_sweep_report", "written_report"),
     "runs": (
         "ALL_COLUMNS",
         "DEFAULT_SHOWN",
@@ -58,6 +69,8 @@ _SUBMODULES = (
     "pairs",
     "playground_figures",
     "runs",
+    "sweep_report",
+    "text",
 )
 
 __all__ = list(_MODULE_OF)

@@ -330,23 +330,34 @@ def score_meaning(sampler: str) -> str:
 def selection_table(view: EpochView, sort: str = "pick", true_class: str | None = None) -> pd.DataFrame:
     """Every bag the sampler chose this epoch: bag id, pick order (1 = first), score, p(positive) and its true
     classes, sorted by pick order, score or p(positive) and optionally only bags holding one true class."""
+    pool = view.pool
+    return _bag_table(view, pool[pool["selected"]], sort, true_class)
+
+
+def bags_table(view: EpochView, bag_ids, sort: str = "pick", true_class: str | None = None) -> pd.DataFrame:
+    """The same table for any bags of the pool (a box or lasso on the map, a named selection): pick order is
+    empty for bags the sampler did not choose; bags not in this epoch's pool are left out."""
+    pool = view.pool
+    return _bag_table(view, pool[pool["bag_id"].isin([int(b) for b in bag_ids])], sort, true_class)
+
+
+def _bag_table(view: EpochView, chosen: pd.DataFrame, sort: str, true_class: str | None) -> pd.DataFrame:
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}, got {sort!r}")
-    pool = view.pool
-    chosen = pool[pool["selected"]]
     if true_class is not None:
         chosen = chosen[view.class_count(true_class)[chosen.index.to_numpy()] > 0]
+    picks = chosen["pick"].astype(int)
     table = pd.DataFrame(
         {
             "bag_id": chosen["bag_id"].astype(int),
-            "pick": chosen["pick"].astype(int) + 1,
+            "pick": (picks + 1).where(picks >= 0).astype("Int64"),
             "score": chosen["score"],
             "p_positive": chosen["prob"],
             "true_classes": view.describe(chosen.index.to_numpy()),
         }
     )
     if sort == "pick":
-        table = table.sort_values("pick")
+        table = table.sort_values(["pick", "bag_id"], na_position="last", kind="stable")
     else:
         table = table.sort_values(
             "score" if sort == "score" else "p_positive", ascending=False, kind="stable", na_position="last"

@@ -89,6 +89,21 @@ def aligned_view(view: EpochView, reference: EpochView) -> EpochView:
     return replace(view, frame=frame)
 
 
+def alignment_residual(aligned: EpochView, reference: EpochView) -> float:
+    """How much two aligned maps still differ in shape: sqrt(sum |a_i - r_i|^2 / sum |r_i - mean r|^2) over the
+    negative bags both hold. `aligned_view` matches the spreads, so this is sqrt(2 - 2 cos) of the angle between the
+    two centred, normalised shapes: 0 the same picture, about 1.4 (sqrt 2) shapes with nothing in common, 2 at most.
+    NaN below 3 bags."""
+    ref_xy = reference.pool.set_index("bag_id")[["x", "y"]]
+    mine = aligned.pool[aligned.pool["bag_id"].isin(ref_xy.index)]
+    if len(mine) < 3:
+        return float("nan")
+    a = mine[["x", "y"]].to_numpy(dtype=np.float64)
+    r = ref_xy.loc[mine["bag_id"]].to_numpy(dtype=np.float64)
+    spread = np.sum((r - r.mean(0)) ** 2)
+    return float(np.sqrt(np.sum((a - r) ** 2) / spread)) if spread > 0 else float("nan")
+
+
 def shared_domain(*shown: EpochView) -> tuple[list[float], list[float]]:
     """x and y ranges that hold every map's negatives: aligned maps side by side on the same scale."""
     ranges = [map_domain(view) for view in shown]

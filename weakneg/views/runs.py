@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from ..store import ACTIVE, EpochRecord, RunRecord, RunStore
+from .text import plain
 
 RUN_COLUMNS = [
     "id",
@@ -80,7 +81,7 @@ LABELS = {
     "device": "device",
 }
 # the default columns fit a 1280 px window beside the navigation
-DEFAULT_SHOWN = ["name", "status", "progress", "class", "sampler", "pn_ratio", "ap", "auc", "tags"]
+DEFAULT_SHOWN = ["name", "status", "progress", "class", "sampler", "params", "pn_ratio", "ap", "auc", "tags"]
 MISSING = "-"
 PHASES = {"t_score": "scoring", "t_select": "selecting", "t_train": "training", "t_eval": "evaluating"}
 
@@ -133,7 +134,7 @@ def run_row(run: RunRecord, now: float | None = None, more: bool = False) -> dic
                 "archived": bool(run.archived),
                 "dprime": _number(run.final_dprime),
                 "model": run.model,
-                "params": json.dumps(cfg.get("sampler_params") or {}, sort_keys=True),
+                "params": json.dumps(effective_params(run.sampler, cfg.get("sampler_params")), sort_keys=True),
                 "bag_size": cfg.get("bag_size"),
                 "lr": cfg.get("lr"),
                 "batch_size": cfg.get("batch_size"),
@@ -144,6 +145,16 @@ def run_row(run: RunRecord, now: float | None = None, more: bool = False) -> dic
             }
         )
     return row
+
+
+def effective_params(sampler: str | None, given: dict | None) -> dict[str, Any]:
+    """The parameters a run's sampler used: its declared defaults with the given values over them, so
+    badge(label=predicted) by default and badge(label=known) never look alike (a sampler gone from the registry:
+    the given values only)."""
+    from ..samplers import SAMPLERS
+
+    defaults = SAMPLERS[sampler].params if sampler in SAMPLERS else {}
+    return {**defaults, **(given or {})}
 
 
 def run_rows(
@@ -219,6 +230,8 @@ def _cell(column: str, value: Any) -> str:
         return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
     if column == "archived":
         return "yes" if value else "no"
+    if column == "params":  # '{"label": "known"}' -> 'label=known'
+        return ", ".join(f"{name}={v}" for name, v in json.loads(value).items()) or MISSING
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
@@ -227,14 +240,15 @@ def latest_runs(store: RunStore, n: int = 10) -> pd.DataFrame:
 
 
 def run_detail(store: RunStore, run_id: int) -> dict[str, Any] | None:
-    """The run's stored row plus its table row, epochs and a one-line description; None if it does not exist."""
+    """The run's stored row plus its table row, epochs and a one-line description (Markdown: the class name, which
+    a user's file may choose, is escaped); None if it does not exist."""
     run = store.get_run(run_id)
     if run is None:
         return None
     row = run_row(run)
     cfg = run.config or {}
     title = (
-        f"Run {run_id}: {run.sampler} negatives for class {row['class']!s} of {run.dataset}"
+        f"Run {run_id}: {run.sampler} negatives for class {plain(row['class'])} of {run.dataset}"
         if run.kind == "run"
         else f"Run {run_id} ({run.kind})"
     )
