@@ -94,6 +94,7 @@ def test_name_lists_are_the_registries():
     from weakneg.samplers import SAMPLERS
 
     assert names.SAMPLERS == tuple(SAMPLERS)
+    assert names.SAMPLER_DEFAULTS == {name: spec.params for name, spec in SAMPLERS.items() if spec.params}
     assert names.HEADS == tuple(HEADS)
     assert names.MODELS == tuple(MODELS)
     assert names.DATASETS == tuple(n for n, spec in DATASETS.items() if not spec.by_path)

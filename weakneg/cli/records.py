@@ -92,12 +92,13 @@ def extra_columns(run: RunRecord) -> dict:
 def matching(runs: list[RunRecord], query: str) -> list[RunRecord]:
     """The runs the Runs page's search keeps for `query` (views.search_runs on the same rows)."""
     from ..views.runs import run_row, search_runs
+    from .names import SAMPLER_DEFAULTS
 
     import pandas as pd
 
     if not runs:
         return []
-    frame = pd.DataFrame([run_row(r, more=True) for r in runs])
+    frame = pd.DataFrame([run_row(r, more=True, sampler_defaults=SAMPLER_DEFAULTS) for r in runs])
     try:
         kept = search_runs(frame, query)
     except ValueError as error:
