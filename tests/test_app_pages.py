@@ -6,11 +6,14 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 from streamlit.testing.v1 import AppTest
 
 from weakneg import views
 from weakneg.config import RunConfig
+from weakneg.liveness import identity
 from weakneg.store import RunStore
+from weakneg.store.tables import runs
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
@@ -189,7 +192,10 @@ def test_inspect_follows_a_running_run(monkeypatch):
 
     store = RunStore()
     run_id = run_experiment(RunConfig(dataset="digits", target_class=3, epochs=1), store).run_id
-    store.start_run(run_id)  # recorded as running in this (live) process: the page should follow it
+    with store.engine.begin() as db:  # staged (a finished run never runs again): running in this live process
+        db.execute(
+            update(runs).where(runs.c.id == run_id).values(status="running", heartbeat=time.time(), **identity())
+        )
     app = no_exceptions(open_page("app_pages/inspect.py", {"run": str(run_id)}))
     assert any("new epochs appear here as they finish" in c for c in texts(app, "caption"))
     store.finish_run(run_id, "finished")

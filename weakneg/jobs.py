@@ -214,11 +214,14 @@ def wait(
 def worker_main(run_id: int, store_url: str) -> int:
     from .store import open_existing
 
-    store = open_existing(store_url)
-    run = store.get_run(run_id) if store else None
+    from .store.retry import RetryingStore
+
+    opened = open_existing(store_url)
+    run = opened.get_run(run_id) if opened else None
     if run is None:
         print(f"weakneg: error: no run {run_id} in {store_url}", file=sys.stderr)
         return 2
+    store = RetryingStore(opened)  # a short outage is waited out; the store id (the run's folder) is read here
     failures.reserve(store.run_dir(run_id))  # first, while the disk has room: recording a failure needs no blocks
     try:
         store.update_run(run_id, **liveness.identity())
@@ -244,16 +247,8 @@ def worker_main(run_id: int, store_url: str) -> int:
 def record_failure(store: RunStore, run_id: int, error: BaseException) -> None:
     """Write the cause beside the worker log first (a local file: it works when the store does not, e.g. a
     full disk under the database), flush the log, then record it in the store if the worker did not."""
-    chain, seen = [], error
-    while seen is not None and len(chain) < 3:  # the failure, and what it happened while handling
-        chain.append(f"{type(seen).__name__}: {str(seen).splitlines()[0] if str(seen) else ''}")
-        seen = seen.__context__
-    cause = "; while handling ".join(chain)
-    sidecar = store.failure_sidecar(run_id)  # the store's id was read at start-up: no database needed here
-    try:  # into the record reserved at start-up (no new blocks on a full disk), else a new file
-        failures.write(sidecar.parent, cause, traceback.format_exc())
-    except OSError as sidecar_error:
-        _say(f"could not write {sidecar}: {sidecar_error}")
+    cause = failure_cause(error)
+    sidecar = write_failure_sidecar(store, run_id, cause)
     _say(f"run {run_id} failed: {cause}")
     try:
         if store.get_run(run_id).stored_status == RUNNING:
@@ -264,6 +259,29 @@ def record_failure(store: RunStore, run_id: int, error: BaseException) -> None:
             f"could not record the failure in the store ({type(store_error).__name__}: {store_error}); "
             f"{sidecar} keeps it"
         )
+
+
+def failure_cause(error: BaseException) -> str:
+    """The failure, and what it happened while handling (a repeat, e.g. the same outage twice, said once)."""
+    chain: list[str] = []
+    seen: BaseException | None = error
+    while seen is not None and len(chain) < 3:
+        line = f"{type(seen).__name__}: {str(seen).splitlines()[0] if str(seen) else ''}"
+        if line not in chain:
+            chain.append(line)
+        seen = seen.__context__
+    return "; while handling ".join(chain)
+
+
+def write_failure_sidecar(store: RunStore, run_id: int, cause: str) -> Path:
+    """The cause in the run's local folder, beside its log. Needs no database: the folder is named by the store
+    id read at start-up (RetryingStore), so it works while the database is down."""
+    sidecar = store.failure_sidecar(run_id)
+    try:  # into the record reserved at start-up (no new blocks on a full disk), else a new file
+        failures.write(sidecar.parent, cause, traceback.format_exc())
+    except OSError as sidecar_error:
+        _say(f"could not write {sidecar}: {sidecar_error}")
+    return sidecar
 
 
 def _say(line: str) -> None:

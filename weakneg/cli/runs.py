@@ -230,7 +230,9 @@ def target_class_of(args: argparse.Namespace, options: dict) -> int | str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from ..jobs import failure_cause, write_failure_sidecar
     from ..store import DIRECT, RunStore
+    from ..store.retry import RetryingStore, StoreOutage
     from ..train import prepare, run_experiment, sampler_warnings
 
     cfg = config_from_args(args)
@@ -247,7 +249,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     progress.loaded()
     for warning in sampler_warnings(cfg, data):
         print(f"weakneg: warning: {warning}", file=sys.stderr)
-    store = RunStore(args.store)
+    store = RetryingStore(RunStore(args.store))  # a short database outage is waited out
 
     def on_epoch(record: dict) -> None:
         if tracker is not None:
@@ -255,15 +257,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         progress.epoch(record)
 
     run_id = store.create_run(cfg.to_dict(), backend=DIRECT)  # this process runs it: no dispatcher claims it
-    if tracker is not None:
-        tracker.start(store, run_id)
     try:
+        if tracker is not None:
+            tracker.start(store, run_id)
         with store.keep_alive(run_id):
             try:
                 result = run_experiment(cfg, store, run_id, data=data, on_epoch=on_epoch)
             finally:
                 if tracker is not None:
                     tracker.end(store, run_id)
+    except StoreOutage as outage:  # a longer one: the cause beside the run's log, recorded once the store is back
+        sidecar = write_failure_sidecar(store, run_id, failure_cause(outage))
+        raise WeaknegError(
+            f"run {run_id} stopped: {outage}; its finished epochs are kept, and `weakneg dispatch` "
+            f"records it failed (the cause is in {sidecar}) once the store answers"
+        ) from None
     finally:
         progress.close()
     return finished(result, cfg.dataset, cfg.sampler, args.json)
@@ -302,6 +310,7 @@ def add_resume_arguments(p: argparse.ArgumentParser) -> None:
 def cmd_resume(args: argparse.Namespace) -> int:
     from ..jobs import max_concurrent, resume, resume_here
     from ..store import open_existing
+    from ..store.retry import RetryingStore, StoreOutage
 
     store = open_existing(args.store)
     if store is None:
@@ -317,8 +326,12 @@ def cmd_resume(args: argparse.Namespace) -> int:
         return 0
     run = store.get_run(args.run_id)
     progress = Progress(run.epochs_total if run else 0)
-    try:
-        result = resume_here(store, args.run_id, on_epoch=progress.epoch)
+    try:  # a direct run, like `run`: a short database outage is waited out, a longer one said in one line
+        result = resume_here(RetryingStore(store), args.run_id, on_epoch=progress.epoch)
+    except StoreOutage as outage:
+        raise WeaknegError(
+            f"run {args.run_id} stopped: {outage}; its finished epochs are kept; resume it once the store answers"
+        ) from None
     finally:
         progress.close()
     return finished(result, run.dataset, run.sampler, args.json)

@@ -7,6 +7,7 @@
 - `status`: the status names and the status a reader is shown;
 - `epoch_record`: the versioned record of an epoch's arrays (one writer, one reader, older versions upgraded);
 - `failures`: a failure's cause, kept on a full disk (a record reserved at start-up);
+- `retry`: a worker's store calls retried through a short database outage (WEAKNEG_STORE_RETRY_SECONDS);
 - `connection`: opening a store's database (URL checks, read-only detection, SQLite settings);
 - `opening`: the one store per URL a process keeps, and opening one only when it exists.
 

@@ -104,7 +104,8 @@ class RunStore(RunQueries):
                 raise WeaknegError(f"no run store at {db_file} (and its folder is read-only, so none can be made)")
             self.engine: Engine = read_only_sqlite(db_file)
         else:
-            self.engine = create_engine(self.url, future=True)
+            # a server restarted under a process leaves dead pooled connections: a ping before each use replaces them
+            self.engine = create_engine(self.url, future=True, pool_pre_ping=db_file is None)
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", sqlite_pragmas)
         if existing and db_file is None and not migrations.is_store(self.engine):  # a server database
