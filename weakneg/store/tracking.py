@@ -60,6 +60,12 @@ def finite(value):
     return float(value) if isinstance(value, np.floating) else value
 
 
+# A queued run has no worker, no end and no error yet: what both ways of queueing a run again clear.
+NO_WORKER: dict[str, Any] = dict(
+    error=None, finished_at=None, heartbeat=None, pid=None, host=None, process_start=None, cancel_requested=False
+)
+
+
 class RunStore(RunQueries):
     def __init__(
         self,
@@ -269,33 +275,19 @@ class RunStore(RunQueries):
         self.set_status(
             run_id,
             QUEUED,
+            **NO_WORKER,
             epochs_done=0,
             final_ap=None,
             final_auc=None,
             final_dprime=None,
             result=None,
-            error=None,
             started_at=None,
-            finished_at=None,
-            heartbeat=None,
-            pid=None,
-            host=None,
-            process_start=None,
-            cancel_requested=False,
         )
 
     def requeue_run(self, run_id: int, backend: str | None = None) -> bool:
         """Queue an interrupted or failed run again, keeping its epochs and checkpoint: its worker resumes from
         the last checkpoint. Returns False when the run is not in a state to resume."""
-        values = dict(
-            error=None,
-            finished_at=None,
-            heartbeat=None,
-            pid=None,
-            host=None,
-            process_start=None,
-            cancel_requested=False,
-        )
+        values: dict[str, Any] = dict(NO_WORKER)
         if backend:
             values["backend"] = backend
         run = self.get_run(run_id)
