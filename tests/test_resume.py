@@ -96,7 +96,7 @@ def start_killer(store, point):
 
 
 def resume_and_wait(store, run_id):
-    assert main(["resume", str(run_id), "--store", store.url]) == 0
+    assert main(["resume", str(run_id), "--detach", "--store", store.url]) == 0  # a worker resumes it
     [run] = jobs.wait(store, [run_id], timeout_s=600, poll_s=0.3)
     return run
 

@@ -4,7 +4,7 @@ From your own training loop: `weakneg.select(name, k, logits=..., features=...)`
 `import weakneg` itself loads nothing heavy: `select` and the sampler registry are imported when first used.
 """
 
-__version__ = "0.1.0"
+from .version import __version__  # the one place it is written (pyproject.toml reads it too)
 
 LAZY = {"select": "weakneg.samplers", "Selection": "weakneg.samplers", "SAMPLERS": "weakneg.samplers"}
 

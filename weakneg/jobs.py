@@ -27,7 +27,7 @@ from collections.abc import Callable
 from . import liveness
 from .config import RunConfig
 from .errors import WeaknegError
-from .store import CANCELLED, FAILED, LOCAL, QUEUED, RUNNING, RunRecord, RunStore, failures
+from .store import CANCELLED, DIRECT, FAILED, LOCAL, QUEUED, RUNNING, RunRecord, RunStore, failures
 
 JobFunction = Callable[[RunStore, int, dict[str, Any]], None]
 # kind of job -> its function (store, run_id, config); each kind is registered by the module that defines it.
@@ -91,15 +91,44 @@ def _spawn_worker(store: RunStore, run_id: int) -> None:
 
 def resume(store: RunStore, run_id: int, start: bool = True) -> None:
     """Queue an interrupted, failed or cancelled run again; its worker continues from the last checkpoint."""
-    run = store.get_run(run_id)
-    if run is None:
-        raise WeaknegError(f"no run {run_id} in {store.url}; `python -m weakneg list` shows the runs")
-    if run.kind != "run":
-        raise WeaknegError(f"run {run_id} is a {run.kind!r} job; only training runs resume")
-    if not store.requeue_run(run_id, backend=LOCAL):
-        raise WeaknegError(f"run {run_id} is {run.status}; only an interrupted, failed or cancelled run resumes")
+    _requeue(store, run_id, LOCAL)
     if start:
         dispatch(store)
+
+
+def resume_here(store: RunStore, run_id: int, on_epoch: Callable[[dict], None] | None = None):
+    """Continue an interrupted, failed or cancelled run in this process, from the checkpoint of its last finished
+    epoch (the CLI's foreground `resume`, like `run`). No dispatcher claims it meanwhile. The epochs it adds get
+    their maps as a worker's would (the same run, finished here). Returns the RunResult."""
+    from .train import run_experiment
+
+    run = _requeue(store, run_id, DIRECT)
+    if not store.claim_run(run_id, pid=os.getpid(), host=liveness.host(), backend=DIRECT):
+        raise WeaknegError(f"run {run_id} was started by another process meanwhile")
+    maps = after_epoch_hook(store, run_id)
+
+    def after_epoch(record: dict) -> None:
+        maps(record)
+        if on_epoch:
+            on_epoch(record)
+
+    try:
+        with store.keep_alive(run_id):
+            return run_experiment(RunConfig.from_dict(run.config), store, run_id, on_epoch=after_epoch)
+    finally:
+        maps.close(wait=True)  # the queued UMAP maps, before the command returns
+
+
+def _requeue(store: RunStore, run_id: int, backend: str) -> RunRecord:
+    """Queue a resumable training run again for `backend` (through the status machine); one line if it is not."""
+    run = store.get_run(run_id)
+    if run is None:
+        raise WeaknegError(f"no run {run_id} in {store.url}; `weakneg list` shows the runs")
+    if run.kind != "run":
+        raise WeaknegError(f"run {run_id} is a {run.kind!r} job; only training runs resume")
+    if not store.requeue_run(run_id, backend=backend):
+        raise WeaknegError(f"run {run_id} is {run.status}; only an interrupted, failed or cancelled run resumes")
+    return run
 
 
 def spawn_detached(arguments: list[str], store: RunStore, log_path: Path) -> subprocess.Popen:

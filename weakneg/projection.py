@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from scipy.linalg import orthogonal_procrustes
 
+from .extras import available, need
 from .store import PoolArrays, RunStore
 
 METHODS = ("umap", "pca")  # best first: a page shows the best map that exists
@@ -29,8 +30,9 @@ UMAP_NEIGHBORS = 15
 
 
 def map_method() -> str:
-    """The best method the worker computes: WEAKNEG_MAP_METHOD (umap by default; pca skips UMAP)."""
-    method = os.environ.get("WEAKNEG_MAP_METHOD", "umap")
+    """The best method the worker computes: WEAKNEG_MAP_METHOD (umap by default, pca where umap-learn is not
+    installed: a core install still draws maps; pca skips UMAP)."""
+    method = os.environ.get("WEAKNEG_MAP_METHOD", "umap" if available("umap") else "pca")
     if method not in METHODS:
         raise ValueError(f"WEAKNEG_MAP_METHOD must be one of {', '.join(METHODS)}, got {method!r}")
     return method
@@ -77,7 +79,7 @@ def pca_map(points: np.ndarray, previous: np.ndarray | None = None) -> np.ndarra
 
 def umap_map(points: np.ndarray, previous: np.ndarray | None = None, seed: int = 0) -> np.ndarray:
     """PCA to 50 dimensions, then UMAP started from the previous epoch's layout (or from PCA), then aligned."""
-    import umap  # imported here: the import alone takes seconds, and it compiles on first use
+    umap = need("umap", "app", "drawing UMAP maps (WEAKNEG_MAP_METHOD=pca needs nothing more)")  # here: takes seconds
 
     reduced = pca_reduce(points, PCA_DIMS)
     if len(points) <= UMAP_NEIGHBORS + 1:  # too few points for a neighbour graph: PCA is the honest map

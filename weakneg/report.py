@@ -11,6 +11,7 @@ import pandas as pd
 
 from . import comparison, curves, paired_stats, paths
 from .errors import WeaknegError
+from .extras import need
 from .store import RunStore, SweepRecord
 from .views import compare as compare_view
 
@@ -62,7 +63,7 @@ def figure1(classes: pd.DataFrame, path: Path, metric: str = "ap", title: str = 
     """The paper's Figure 1 with intervals: per setting and sampler, each class's mean paired difference vs
     random with its 95% t-interval (error bars; a hollow marker where one seed gives no interval), classes in
     class order in every panel, "better in N of M classes" in the panel title."""
-    import matplotlib
+    matplotlib = need("matplotlib", "app", "drawing the report's charts")
 
     matplotlib.use("Agg")  # files only: no display, safe in any process
     import matplotlib.pyplot as plt
@@ -110,7 +111,7 @@ def figure1(classes: pd.DataFrame, path: Path, metric: str = "ap", title: str = 
 def curves_chart(table: pd.DataFrame, path: Path, metric: str = "ap") -> Path:
     """Per class and setting (one panel each), per sampler: the mean curve over runs and a
     band of ± 1 SD; the legend says how many runs each band holds."""
-    import matplotlib
+    matplotlib = need("matplotlib", "app", "drawing the report's charts")
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

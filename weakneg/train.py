@@ -89,10 +89,11 @@ class LoopState:
     stopped: bool = False  # early stopping ended the run
 
 
-def prepare(cfg: RunConfig) -> LoadedBags:
-    """Validate a config against its data (raises ConfigError / DatasetMissing); nothing is written."""
+def prepare(cfg: RunConfig, on_phase: Callable[[str], None] | None = None) -> LoadedBags:
+    """Validate a config against its data (raises ConfigError / DatasetMissing); nothing is written.
+    `on_phase(name)` is called as each phase of loading begins."""
     cfg.validate()
-    data = load_bags(cfg)
+    data = load_bags(cfg, on_phase)
     if data.multilabel:  # every class was checked for positive bags by load_bags
         return data
     labels = data.train.labels

@@ -1,6 +1,8 @@
-"""`python -m weakneg ...`: one module per command family, registered here by name.
+"""`weakneg ...` (or `python -m weakneg ...`): one module per command family, registered here by name.
 
 Invalid arguments exit with status 2 and one line saying what is wrong; nothing is written then.
+Only the chosen command's options are declared (some declarations read engine defaults that import torch), and
+the family modules import nothing heavy at their top: `weakneg --help`, `list` and `show` never load torch.
 """
 
 from __future__ import annotations
@@ -9,29 +11,40 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import WeaknegError, disk_full, read_only_store_message
-from . import bench, compare, data, export, milcheck, runs, serve, sweep
+from ..version import __version__
+from . import bench, compare, data, export, labels, milcheck, records, runs, serve, sweep
 from .common import Command, OneLineParser
 from .config_flags import with_config_file
 
-COMMANDS: dict[str, Command] = {
-    c.name: c for module in (runs, data, sweep, compare, milcheck, bench, serve, export) for c in module.COMMANDS
-}
+FAMILIES = (runs, records, labels, data, sweep, compare, milcheck, bench, serve, export)
+COMMANDS: dict[str, Command] = {c.name: c for module in FAMILIES for c in module.COMMANDS}
 
 
-def build_parser() -> OneLineParser:
-    parser = OneLineParser(prog="python -m weakneg", description="negative sampling for weak-label learning")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+def build_parser(only: str | None = None) -> OneLineParser:
+    """The whole parser; with `only`, the options of that command alone (the others are listed by name)."""
+    parser = OneLineParser(prog="weakneg", description="negative sampling for weak-label learning")
+    parser.add_argument("--version", action="version", version=f"weakneg {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser)
     for command in COMMANDS.values():
-        command.add_arguments(sub.add_parser(command.name, help=command.help, description=command.help))
+        command_parser = sub.add_parser(command.name, help=command.help, description=command.help)
+        if only is None or only == command.name:
+            command.add_arguments(command_parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(only=chosen if chosen in COMMANDS else "")
     try:
-        args = with_config_file(parser, argv, args)  # run/sweep --config FILE.toml: typed flags win
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, --version, or a bad argument (one line already said): its status
+        return exit_.code if isinstance(exit_.code, int) else 2
+    try:
+        try:
+            args = with_config_file(parser, argv, args)  # run/sweep --config FILE.toml: typed flags win
+        except SystemExit as exit_:  # a file's value that its flag refuses (one line already said)
+            return exit_.code if isinstance(exit_.code, int) else 2
         return COMMANDS[args.command].handler(args)
     except WeaknegError as error:
         print(f"weakneg: error: {error}", file=sys.stderr)

@@ -8,7 +8,8 @@ import argparse
 import json
 import sys
 
-from .common import Command
+from . import names as registered
+from .common import Command, add_json_argument, listing, one_of
 from .format import json_safe, table
 
 
@@ -50,17 +51,31 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="data_command", required=True, parser_class=OneLineParser)
     check = sub.add_parser("check", help="bags, instances per bag, positives per class, problems, k at a P-N ratio")
     check.add_argument("path", help="your file (instance table, image-bag CSV, clip CSV) or a MIL benchmark name")
-    check.add_argument("--format", default=None, help="table, images or audio, when the file does not say")
+    check.add_argument(
+        "--format",
+        default=None,
+        type=one_of("data format", registered.DATA_FORMATS),
+        metavar="FORMAT",
+        help=f"{listing(registered.DATA_FORMATS)}, when the file does not say",
+    )
     check.add_argument(
         "--target-class",
         default=None,
         help="class index or name (default: the only class, or every class's figures)",
     )
-    check.add_argument("--pn-ratio", type=float, default=0.5)
-    check.add_argument("--sampler", default="random")
-    check.add_argument("--seed", type=int, default=0)
-    check.add_argument("--dataset-option", action="append", default=[], metavar="KEY=VALUE")
-    check.add_argument("--json", action="store_true")
+    check.add_argument("--pn-ratio", type=float, default=0.5, help="positives / negatives per epoch, for k")
+    check.add_argument(
+        "--sampler",
+        default="random",
+        type=one_of("sampler", registered.SAMPLERS),
+        metavar="NAME",
+        help=f"the sampler a run would use: {listing(registered.SAMPLERS)}",
+    )
+    check.add_argument("--seed", type=int, default=0, help="seeds the bags a run would build")
+    check.add_argument(
+        "--dataset-option", action="append", default=[], metavar="KEY=VALUE", help="a dataset option (repeatable)"
+    )
+    add_json_argument(check)
 
 
 def cmd_data(args: argparse.Namespace) -> int:
@@ -134,20 +149,22 @@ def add_benchmark_mil_arguments(p: argparse.ArgumentParser) -> None:
         default=d.model,
         help="instance encoder: mil_mlp (Ilse et al. 2018's 256-128, default) or mlp (64-32)",
     )
-    p.add_argument("--folds", type=int, default=d.folds)
+    p.add_argument("--folds", type=int, default=d.folds, help="cross-validation folds per seed")
     p.add_argument("--seeds", default="0", help="comma-separated seeds (each seed draws its own folds)")
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--pn-ratio", type=float, default=d.pn_ratio)
+    p.add_argument("--epochs", type=int, default=d.epochs, help="training epochs per fold")
+    p.add_argument("--lr", type=float, default=d.lr, help="Adam's learning rate")
+    p.add_argument("--weight-decay", type=float, default=d.weight_decay, help="Adam's weight decay (Ilse et al.'s)")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="bags per training batch")
+    p.add_argument("--pn-ratio", type=float, default=d.pn_ratio, help="positives / negatives per epoch (not for full)")
     p.add_argument(
         "--val-fraction",
         type=float,
         default=d.val_fraction,
         help="with --patience: stop early on this share of the training bags (0 = last epoch)",
     )
-    p.add_argument("--patience", type=int, default=d.patience)
+    p.add_argument(
+        "--patience", type=int, default=d.patience, help="epochs without validation gain before stopping (0: never)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON list of rows")
 
 

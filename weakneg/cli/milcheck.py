@@ -5,32 +5,54 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..milcheck import TESTS, CheckSettings, format_cell, keep_result, overall, run_checks
-from .common import Command, parse_pairs
+from . import names
+from .common import Command, add_json_argument, listing, one_of, parse_pairs
 from .format import json_safe, table
 
 ALL_HEADS = "all"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..milcheck import CheckSettings
+
     d = CheckSettings()
-    p.add_argument("--head", default=d.head, help=f"the aggregation head to check, or '{ALL_HEADS}' for every head")
-    p.add_argument("--model", default=d.model, help="instance encoder for feature vectors")
-    p.add_argument("--sampler", default=d.sampler, help="negative sampler used while training")
-    p.add_argument("--sampler-param", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument(
+        "--head",
+        default=d.head,
+        metavar="NAME",  # checked by CheckSettings.validate, in the words of every other head error
+        help=f"the aggregation head to check: {listing(names.HEADS)}, or '{ALL_HEADS}' for every head",
+    )
+    p.add_argument(
+        "--model",
+        default=d.model,
+        type=one_of("model", names.MODELS),
+        metavar="NAME",
+        help="instance encoder for feature vectors (mlp or mil_mlp)",
+    )
+    p.add_argument(
+        "--sampler",
+        default=d.sampler,
+        type=one_of("sampler", names.SAMPLERS),
+        metavar="NAME",
+        help=f"negative sampler used while training: {listing(names.SAMPLERS)}",
+    )
+    p.add_argument(
+        "--sampler-param", action="append", default=[], metavar="KEY=VALUE", help="a sampler parameter (repeatable)"
+    )
+    p.add_argument("--seed", type=int, default=d.seed, help="seeds the worlds, the weights and the sampler")
+    p.add_argument("--epochs", type=int, default=d.epochs, help="training epochs per check")
     p.add_argument(
         "--test",
         action="append",
-        choices=list(TESTS),
+        choices=names.MIL_TESTS,
         default=None,
         help="run only this test (repeatable); default: all three",
     )
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_argument(p)
 
 
 def cmd_milcheck(args: argparse.Namespace) -> int:
+    from ..milcheck import TESTS, CheckSettings, format_cell, keep_result, overall, run_checks
     from ..models import HEADS
 
     heads = list(HEADS) if args.head == ALL_HEADS else [args.head]

@@ -1,18 +1,21 @@
-"""`run`, `list`, `show` and `worker`: one run from a terminal, and the runs recorded so far."""
+"""`run`, `resume`, `follow`, `dispatch` and `worker`: runs executed or watched from a terminal."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 from typing import TYPE_CHECKING
 
-from ..config import RunConfig
+from ..config import DEVICES, SAVE_EMBEDDINGS, RunConfig
 from ..errors import WeaknegError
-from .common import Command, add_store_argument, parse_pairs
-from .config_flags import add_config_argument
 from ..tracking import TRACKERS, open_tracker
-from .format import json_safe, number, table
+from . import names
+from .common import Command, add_json_argument, add_store_argument, listing, one_of, parse_pairs
+from .config_flags import add_config_argument
+from .format import json_safe, number
+from .progress import Progress, duration
 
 if TYPE_CHECKING:  # the store loads only when a command needs it
     from ..store import RunRecord
@@ -23,63 +26,139 @@ if TYPE_CHECKING:  # the store loads only when a command needs it
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
     d = RunConfig()
     add_config_argument(p)
-    p.add_argument("--dataset", default=None, help=f"a built-in data set (default {d.dataset}); not with --data")
-    p.add_argument(
+    data = p.add_argument_group("data")
+    data.add_argument(
+        "--dataset",
+        default=None,
+        type=one_of("dataset", names.DATASETS),
+        metavar="NAME",
+        help=f"a built-in data set: {listing(names.DATASETS)} (default {d.dataset}; not with --data; "
+        "`weakneg datasets` says which are ready)",
+    )
+    data.add_argument(
+        "--data",
+        default=None,
+        metavar="PATH",
+        help="your own data instead of --dataset: an instance table (.csv/.parquet/.npz), an image-bag CSV "
+        "(bag_id,path) or a clip CSV (clip,labels); on a cluster, a path every node can read",
+    )
+    data.add_argument(
+        "--data-format",
+        default=None,
+        type=one_of("data format", names.DATA_FORMATS),
+        metavar="FORMAT",
+        help=f"format of --data when the file does not say: {listing(names.DATA_FORMATS)}",
+    )
+    data.add_argument(
         "--target-class",
         default=None,
-        help="class index or name (may be left out when the data set has one class; 1 = its positive label)",
+        help="the positive class: its index or its name (may be left out when the data set has one class; "
+        "1 = its positive label)",
     )
-    p.add_argument("--sampler", default=d.sampler)
-    p.add_argument(
+    data.add_argument("--bag-size", type=int, default=d.bag_size, help="instances per bag for image and audio data")
+    data.add_argument(
+        "--max-instances", type=int, default=d.max_instances, help="cap instances per split for a quick look (0: all)"
+    )
+    data.add_argument(
+        "--dataset-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a dataset option (repeatable); `weakneg datasets` lists each data set's options",
+    )
+    data.add_argument("--download", action="store_true", help="fetch a missing dataset (needs internet)")
+    data.add_argument("--data-root", default=None, help="dataset root (default $WEAKNEG_DATA_ROOT or ~/.weakneg/data)")
+    data.add_argument(
+        "--val-fraction",
+        type=float,
+        default=d.val_fraction,
+        help="share of training bags held out for validation and early stopping (0: none)",
+    )
+
+    sampling = p.add_argument_group("negative sampling")
+    sampling.add_argument(
+        "--sampler",
+        default=d.sampler,
+        type=one_of("sampler", names.SAMPLERS),
+        metavar="NAME",
+        help=f"how the epoch's negatives are picked: {listing(names.SAMPLERS)}",
+    )
+    sampling.add_argument(
         "--sampler-param",
         action="append",
         default=[],
         metavar="KEY=VALUE",
         help="a sampler parameter (repeatable), e.g. label=predicted",
     )
-    p.add_argument(
+    sampling.add_argument(
         "--pn-ratio",
         type=float,
         default=d.pn_ratio,
         help="positives / negatives per epoch (0.5: two negatives per positive)",
     )
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--resample-every", type=int, default=d.resample_every)
-    p.add_argument("--bag-size", type=int, default=d.bag_size)
-    p.add_argument("--model", default=None, help="default: simple_cnn for images, audio_cnn for audio")
-    p.add_argument("--head", default=d.head)
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--device", default=d.device)
-    p.add_argument("--val-fraction", type=float, default=d.val_fraction)
-    p.add_argument("--patience", type=int, default=d.patience)
-    p.add_argument("--augment", action="store_true")
-    p.add_argument("--weighted-sampling", action="store_true")
-    p.add_argument("--max-instances", type=int, default=d.max_instances)
-    p.add_argument("--save-embeddings", default=d.save_embeddings)
-    p.add_argument("--dataset-option", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--download", action="store_true", help="fetch a missing dataset (needs internet)")
-    p.add_argument("--data-root", default=None, help="dataset root (default $WEAKNEG_DATA_ROOT or ~/.weakneg/data)")
-    p.add_argument(
-        "--data",
-        default=None,
-        metavar="PATH",
-        help="your own data instead of --dataset: an instance "
-        "table (.csv/.parquet/.npz), an image-bag CSV (bag_id,path) or a clip CSV (clip,labels); on a "
-        "cluster, a path every node can read",
+    sampling.add_argument(
+        "--resample-every", type=int, default=d.resample_every, help="epochs between two selections of negatives"
     )
-    p.add_argument("--data-format", default=None, help="table, images or audio, when the file does not say")
-    add_store_argument(p)
-    p.add_argument(
+    sampling.add_argument(
+        "--weighted-sampling",
+        action="store_true",
+        help="audio: draw training batches weighted by inverse label frequency (PSLA); no effect on other data",
+    )
+
+    training = p.add_argument_group("model and training")
+    training.add_argument(
+        "--model",
+        default=None,
+        type=one_of("model", names.MODELS),
+        metavar="NAME",
+        help=f"instance encoder: {listing(names.MODELS)} (default: simple_cnn for images, audio_cnn for audio, mlp "
+        "for feature vectors)",
+    )
+    training.add_argument(
+        "--head",
+        default=d.head,
+        type=one_of("head", names.HEADS),
+        metavar="NAME",
+        help=f"how instance outputs become the bag's: {listing(names.HEADS)}",
+    )
+    training.add_argument("--epochs", type=int, default=d.epochs, help="training epochs")
+    training.add_argument("--lr", type=float, default=d.lr, help="Adam's learning rate")
+    training.add_argument("--weight-decay", type=float, default=d.weight_decay, help="Adam's weight decay")
+    training.add_argument("--batch-size", type=int, default=d.batch_size, help="bags per training batch")
+    training.add_argument("--seed", type=int, default=d.seed, help="seeds the bags, the weights and every sampler")
+    training.add_argument(
+        "--device",
+        default=d.device,
+        type=one_of("device", DEVICES),
+        metavar="NAME",
+        help=f"{listing(DEVICES)}: auto takes a CUDA GPU when one is visible",
+    )
+    training.add_argument(
+        "--patience", type=int, default=d.patience, help="epochs without validation gain before stopping (0: never)"
+    )
+    training.add_argument(
+        "--augment",
+        action="store_true",
+        help="audio: MixUp and SpecAugment on training batches (PSLA); no effect on other data",
+    )
+
+    output = p.add_argument_group("output")
+    output.add_argument(
+        "--save-embeddings",
+        default=d.save_embeddings,
+        type=one_of("save_embeddings", SAVE_EMBEDDINGS),
+        metavar="WHICH",
+        help=f"pool arrays kept for Inspect's maps: {listing(SAVE_EMBEDDINGS)} (all: every epoch)",
+    )
+    add_store_argument(output)
+    output.add_argument(
         "--track",
         choices=TRACKERS,
         default=None,
         help="also log the run, epoch by epoch, to a tracker (mlflow: $MLFLOW_TRACKING_URI, else ./mlruns)",
     )
-    p.add_argument("--tracking-uri", default=None, help="with --track mlflow: where MLflow writes")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    output.add_argument("--tracking-uri", default=None, help="with --track mlflow: where MLflow writes")
+    add_json_argument(output, "one JSON object at the end (progress stays on stderr)")
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
@@ -157,22 +236,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ..train import prepare, run_experiment, sampler_warnings
 
     cfg = config_from_args(args)
-    data = prepare(cfg)  # every check that can fail on input happens before the store is touched
+    progress = Progress(cfg.epochs)
+    try:
+        data = prepare(cfg, on_phase=progress.phase)  # every check that can fail on input precedes the store
+        # a missing extra or an unreachable tracker is named before the store is written
+        tracker = open_tracker(
+            args.track, args.tracking_uri, on_problem=lambda line: print(f"weakneg: warning: {line}", file=sys.stderr)
+        )
+    except BaseException:
+        progress.failed()
+        raise
+    progress.loaded()
     for warning in sampler_warnings(cfg, data):
         print(f"weakneg: warning: {warning}", file=sys.stderr)
-    # a missing extra or an unreachable tracker is named before the store is written
-    tracker = open_tracker(
-        args.track, args.tracking_uri, on_problem=lambda line: print(f"weakneg: warning: {line}", file=sys.stderr)
-    )
     store = RetryingStore(RunStore(args.store))  # a short database outage is waited out
-    bar = _progress_bar(cfg.epochs, enabled=not args.json)
 
     def on_epoch(record: dict) -> None:
         if tracker is not None:
             tracker.log_epoch(record)
-        if bar is not None:
-            bar.set_postfix(ap=f"{record['ap']:.3f}", auc=f"{record['auc']:.3f}", loss=f"{record['train_loss']:.3f}")
-            bar.update(1)
+        progress.epoch(record)
 
     run_id = store.create_run(cfg.to_dict(), backend=DIRECT)  # this process runs it: no dispatcher claims it
     try:
@@ -187,18 +269,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     except StoreOutage as outage:  # a longer one: the cause beside the run's log, recorded once the store is back
         sidecar = write_failure_sidecar(store, run_id, failure_cause(outage))
         raise WeaknegError(
-            f"run {run_id} stopped: {outage}; its finished epochs are kept, and `python -m weakneg dispatch` "
+            f"run {run_id} stopped: {outage}; its finished epochs are kept, and `weakneg dispatch` "
             f"records it failed (the cause is in {sidecar}) once the store answers"
         ) from None
-    if bar is not None:
-        bar.close()
+    finally:
+        progress.close()
+    return finished(result, cfg.dataset, cfg.sampler, args.json)
+
+
+def finished(result, dataset: str, sampler: str, as_json: bool) -> int:
+    """Print a run's outcome (one line, or one JSON object); exit 0 for finished or cancelled, else 1."""
     summary = result.summary()
-    if args.json:
+    if as_json:
         print(json.dumps(json_safe(summary)))
     elif summary.get("multilabel"):
         print(
-            f"run {result.run_id} {result.status}: {cfg.dataset}, {len(summary['classes'])} classes in one model, "
-            f"sampler {cfg.sampler}, {result.pool_size} bags; mAP {number(summary['ap'])}  micro AP "
+            f"run {result.run_id} {result.status}: {dataset}, {len(summary['classes'])} classes in one model, "
+            f"sampler {sampler}, {result.pool_size} bags; mAP {number(summary['ap'])}  micro AP "
             f"{number(summary['micro_ap'])}  mean AUC {number(summary['auc'])}"
         )
         rows = [{"class": n, "k": summary["k_per_class"][n], **v} for n, v in summary["per_class"].items()]
@@ -207,7 +294,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"error: {result.error}", file=sys.stderr)
     else:
         print(
-            f"run {result.run_id} {result.status}: {cfg.dataset} class {data.target_name!r}, sampler {cfg.sampler}, "
+            f"run {result.run_id} {result.status}: {dataset} class {result.target_name!r}, sampler {sampler}, "
             f"{result.n_pos} positive bags + {result.k} of {result.pool_size} negatives per epoch; "
             f"AP {number(summary['ap'])}  AUC {number(summary['auc'])}  d' {number(summary['dprime'])}"
         )
@@ -216,127 +303,112 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if result.status in ("finished", "cancelled") else 1
 
 
-def _progress_bar(total: int, enabled: bool):
-    if not enabled or not sys.stderr.isatty():
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="epoch", file=sys.stderr)
+# --- resume / follow ----------------------------------------------------------------------------------
 
 
-# --- list / show ---------------------------------------------------------------------------------
-
-
-def add_list_arguments(p: argparse.ArgumentParser) -> None:
-    add_store_argument(p)
-    p.add_argument("--limit", type=int, default=50)
-    p.add_argument("--status", default=None)
-    p.add_argument("--json", action="store_true")
-
-
-LIST_COLUMNS = (
-    "id",
-    "status",
-    "dataset",
-    "target_name",
-    "sampler",
-    "pn_ratio",
-    "seed",
-    "epochs_done",
-    "epochs_total",
-    "final_ap",
-    "final_auc",
-)
-
-
-def cmd_list(args: argparse.Namespace) -> int:
-    from ..store import DONE, INTERRUPTED, RUNNING, QUEUED, open_existing
-
-    if args.limit < 1:
-        raise WeaknegError(f"--limit must be >= 1, got {args.limit}")
-    statuses = (QUEUED, RUNNING, *DONE)
-    if args.status is not None and args.status not in statuses:
-        raise WeaknegError(f"unknown status {args.status!r}; choose one of: {', '.join(statuses)}")
-    store = open_existing(args.store)  # a read: an absent store is listed as empty, not created
-    # the shown status: a run recorded as running whose worker is gone is listed as interrupted
-    stored = {RUNNING: [RUNNING], INTERRUPTED: [RUNNING, INTERRUPTED]}.get(args.status, [args.status])
-    found = store.list_runs(**({"status": stored} if args.status else {})) if store else []
-    found = [r for r in found if args.status is None or r.status == args.status][: args.limit]
-    rows = [{c: getattr(r, c) for c in LIST_COLUMNS} for r in found]
-    if args.json:
-        print(json.dumps(json_safe(rows)))
-        return 0
-    print(
-        table(rows, LIST_COLUMNS)
-        if rows
-        else "no runs yet: try `python -m weakneg run --dataset digits --target-class 3 --epochs 5`"
-    )
-    return 0
-
-
-def add_show_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run_id", type=int)
-    add_store_argument(p)
-    p.add_argument("--json", action="store_true")
+def add_resume_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_id", type=int, help="the run to continue (`weakneg list --status interrupted`)")
     p.add_argument(
-        "--config",
+        "--detach",
         action="store_true",
-        dest="as_config",
-        help="print the run's configuration as a TOML file: `run --config FILE` reproduces it",
+        help="queue it for a background worker instead (`weakneg follow RUN_ID` watches it)",
     )
+    add_store_argument(p)
+    add_json_argument(p, "one JSON object at the end (progress stays on stderr)")
 
 
-def cmd_show(args: argparse.Namespace) -> int:
+def cmd_resume(args: argparse.Namespace) -> int:
+    from ..jobs import max_concurrent, resume, resume_here
     from ..store import open_existing
+    from ..store.retry import RetryingStore, StoreOutage
 
-    store = open_existing(args.store)  # a read: never creates a store
+    store = open_existing(args.store)
+    if store is None:
+        raise WeaknegError(f"no run {args.run_id}: there is no run store at {args.store or 'the default'}")
+    if args.detach:
+        max_concurrent()  # a bad WEAKNEG_MAX_CONCURRENT is refused before anything is written
+        resume(store, args.run_id)
+        run = store.get_run(args.run_id)
+        print(
+            f"run {args.run_id} {run.status}: its worker continues from the checkpoint of its last finished epoch; "
+            f"`weakneg follow {args.run_id}` shows its epochs"
+        )
+        return 0
+    run = store.get_run(args.run_id)
+    progress = Progress(run.epochs_total if run else 0)
+    try:  # a direct run, like `run`: a short database outage is waited out, a longer one said in one line
+        result = resume_here(RetryingStore(store), args.run_id, on_epoch=progress.epoch)
+    except StoreOutage as outage:
+        raise WeaknegError(
+            f"run {args.run_id} stopped: {outage}; its finished epochs are kept; resume it once the store answers"
+        ) from None
+    finally:
+        progress.close()
+    return finished(result, run.dataset, run.sampler, args.json)
+
+
+def add_follow_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_id", type=int, help="any run: one in this terminal, a worker's, a sweep's")
+    p.add_argument("--poll", type=float, default=1.0, help="seconds between two reads of the store")
+    p.add_argument("--timeout", type=float, default=None, help="give up after this many seconds (exit 124)")
+    add_store_argument(p)
+    add_json_argument(p, "one JSON line per epoch, then the run's final row")
+
+
+EXIT_FOR_STATUS = {"finished": 0, "cancelled": 0, "failed": 1, "interrupted": 1}
+
+
+def cmd_follow(args: argparse.Namespace) -> int:
+    """Print a run's epochs as they finish, to its end; exit 0 when it finished (or was cancelled), 1 when it
+    failed or its worker died. Only reads: following never changes a run."""
+    from ..store import ACTIVE, open_existing
+
+    if not args.poll > 0:
+        raise WeaknegError(f"--poll must be > 0 seconds, got {args.poll}")
+    store = open_existing(args.store)
     run = store.get_run(args.run_id) if store else None
     if run is None:
         raise WeaknegError(
-            f"no run {args.run_id} in {args.store or 'the default store'}; `python -m weakneg list` shows the runs"
+            f"no run {args.run_id} in {args.store or 'the default store'}; `weakneg list` shows the runs"
         )
-    if args.as_config:
-        from ..config_file import to_toml
-
-        print(to_toml(run.config, header=run_file_header(run, store.url)), end="")
-        return 0
-    epochs = store.epochs(args.run_id)
+    started, shown = time.monotonic(), 0
+    if not args.json:
+        print(f"run {run.id} {run.status}: {describe(run)}", flush=True)
+    while True:
+        run = store.get_run(args.run_id)
+        epochs = store.epochs(args.run_id)
+        for record in epochs[shown:]:
+            if args.json:
+                print(json.dumps(json_safe(record.to_dict())), flush=True)
+            else:
+                print(epoch_line(record.to_dict(), run.epochs_total), flush=True)
+        shown = max(shown, len(epochs))
+        if run.status not in ACTIVE:
+            break
+        if args.timeout is not None and time.monotonic() - started > args.timeout:
+            print(f"weakneg: run {args.run_id} still {run.status} after {args.timeout:g} s", file=sys.stderr)
+            return 124
+        time.sleep(args.poll)
     if args.json:
-        print(json.dumps(json_safe({**run.to_dict(), "epochs": [e.to_dict() for e in epochs]})))
-        return 0
-    print(
-        f"run {run.id}: {run.status}  {run.dataset} class {run.target_name!r}  sampler {run.sampler}"
-        f"  pn_ratio {run.pn_ratio}  seed {run.seed}  epochs {run.epochs_done}/{run.epochs_total}"
-    )
-    if run.error:
-        print(f"error: {run.error.splitlines()[0]}")
-    print(f"config: {json.dumps(run.config, sort_keys=True)}")
-    columns = (
-        "epoch",
-        "train_loss",
-        "ap",
-        "auc",
-        "dprime",
-        "n_pos",
-        "n_neg",
-        "t_score",
-        "t_select",
-        "t_train",
-        "t_eval",
-    )
-    print(table([{c: getattr(e, c) for c in columns} for e in epochs], columns))
-    result = run.result if isinstance(run.result, dict) else {}
-    per_class = result.get("per_class")
-    if per_class:  # a multi-label run: the epoch rows are macro values (mAP); each class's final values
-        print(f"\nper class (final epoch; micro AP {number(result.get('micro_ap'))}):")
-        rows = [{"class": name, **values} for name, values in per_class.items()]
-        print(table(rows, ("class", "ap", "auc", "dprime")))
-    return 0
+        print(json.dumps(json_safe({k: v for k, v in run.to_dict().items() if k != "config"})))
+    else:
+        print(
+            f"run {run.id} {run.status}: AP {number(run.final_ap)}  AUC {number(run.final_auc)}"
+            + (f"; {run.error.splitlines()[0]}" if run.error else "")
+        )
+    return EXIT_FOR_STATUS.get(run.status, 1)
 
 
-def run_file_header(run: RunRecord, store_url: str) -> str:
+def describe(run: RunRecord) -> str:
+    target = run.target_name if run.target_name is not None else run.target_class
+    return f"{run.dataset} class {target!r}, sampler {run.sampler}, {run.epochs_done}/{run.epochs_total} epochs done"
+
+
+def epoch_line(record: dict, total: int | None) -> str:
+    took = sum(record.get(k) or 0.0 for k in ("t_score", "t_select", "t_train", "t_eval"))
     return (
-        f"run {run.id} ({run.status}) in {store_url}\nreproduce it with: python -m weakneg run --config THIS_FILE.toml"
+        f"epoch {record['epoch']}/{total or '?'}  loss {number(record.get('train_loss'))}  "
+        f"AP {number(record.get('ap'))}  AUC {number(record.get('auc'))}  {duration(took)}"
     )
 
 
@@ -364,30 +436,11 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_resume_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run_id", type=int)
-    add_store_argument(p)
-
-
-def cmd_resume(args: argparse.Namespace) -> int:
-    from ..jobs import max_concurrent, resume
-    from ..store import open_existing
-
-    max_concurrent()  # a bad WEAKNEG_MAX_CONCURRENT is refused before anything is written
-    store = open_existing(args.store)
-    if store is None:
-        raise WeaknegError(f"no run {args.run_id}: there is no run store at {args.store or 'the default'}")
-    resume(store, args.run_id)
-    run = store.get_run(args.run_id)
-    print(f"run {args.run_id} {run.status}: its worker continues from the checkpoint of its last finished epoch")
-    return 0
-
-
 # --- worker (started by jobs.dispatch) -------------------------------------------------------------
 
 
 def add_worker_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run_id", type=int)
+    p.add_argument("run_id", type=int, help="the queued run this worker executes")
     add_store_argument(p)
 
 
@@ -401,19 +454,18 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 COMMANDS = [
     Command("run", "train one model, selecting negatives every epoch", add_run_arguments, cmd_run),
-    Command("list", "list recorded runs, newest first", add_list_arguments, cmd_list),
-    Command("show", "one run: config, status and per-epoch metrics", add_show_arguments, cmd_show),
+    Command(
+        "resume",
+        "continue an interrupted, failed or cancelled run from its last finished epoch (here; --detach queues it)",
+        add_resume_arguments,
+        cmd_resume,
+    ),
+    Command("follow", "print a run's epochs as they finish, to its end", add_follow_arguments, cmd_follow),
     Command(
         "dispatch",
         "record runs whose worker is gone as interrupted and start queued runs (after a restart)",
         add_dispatch_arguments,
         cmd_dispatch,
-    ),
-    Command(
-        "resume",
-        "queue an interrupted or failed run again; it continues from its last finished epoch",
-        add_resume_arguments,
-        cmd_resume,
     ),
     Command("worker", "execute one queued run (the app and sweeps start these)", add_worker_arguments, cmd_worker),
 ]

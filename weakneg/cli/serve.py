@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from .. import limits
+from ..extras import check
 from .common import Command, add_store_argument
 
 APP = Path(__file__).resolve().parents[2] / "app.py"  # the Streamlit app beside the engine in the repository
@@ -30,7 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default="127.0.0.1",
         help="address to listen on (default this machine only; 0.0.0.0 for everyone who reaches it)",
     )
-    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--port", type=int, default=8501, help="port to listen on")
     add_store_argument(p)
 
 
@@ -57,6 +58,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if not 0 < args.port < 65536:
         raise ConfigError(f"--port must be 1-65535, got {args.port}")
+    if not APP.is_file():  # an installed wheel carries the engine and the CLI; the pages live in the repository
+        raise ConfigError(
+            "the app runs from a checkout of the repository (app.py and app_pages/ are not part of the installed "
+            "package): clone it, then `make run`"
+        )
+    check("streamlit", "app", "serving the app")
     limits.current()  # a bad limit (variable or WEAKNEG_CONFIG file) is said here, once, not on every page
     env = dict(os.environ)
     if args.store:

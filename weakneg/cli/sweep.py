@@ -8,7 +8,8 @@ import sys
 
 from ..config import RunConfig
 from ..errors import WeaknegError
-from .common import Command, add_store_argument, parse_pairs
+from . import names
+from .common import Command, add_store_argument, listing, one_of, parse_pairs
 from .config_flags import add_config_argument
 from .format import json_safe, table
 
@@ -23,17 +24,30 @@ GRID_FLAGS = (
 )
 
 
+# the grid flags whose values are registry names: checked (and listed in --help) without importing torch
+NAMED = {"samplers": ("sampler", names.SAMPLERS), "heads": ("head", names.HEADS), "models": ("model", names.MODELS)}
+
+
 def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
     add_config_argument(p)
-    p.add_argument("--dataset", default=None, help="dataset of every run (default digits)")
+    p.add_argument(
+        "--dataset",
+        default=None,
+        type=one_of("dataset", names.DATASETS),
+        metavar="NAME",
+        help=f"dataset of every run: {listing(names.DATASETS)} (default digits)",
+    )
     for flag, field_name, kind in GRID_FLAGS:
+        what, choices = NAMED.get(flag, (None, ()))
         p.add_argument(
             f"--{flag.replace('_', '-')}",
             nargs="+",
-            type=kind,
+            type=one_of(what, choices) if what else kind,
             default=None,
             metavar="V",
-            help=f"values of {field_name}" + (" (indices or names, or 'all')" if flag == "classes" else ""),
+            help=f"values of {field_name}"
+            + (" (indices or names, or 'all')" if flag == "classes" else "")
+            + (f": {listing(choices)}" if what else ""),
         )
     p.add_argument(
         "--grid",
@@ -273,7 +287,7 @@ def _duration(seconds: float | None) -> str:
 
 def add_sweeps_arguments(p: argparse.ArgumentParser) -> None:
     add_store_argument(p)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print one JSON list of sweeps")
 
 
 def cmd_sweeps(args: argparse.Namespace) -> int:
@@ -295,7 +309,7 @@ def cmd_sweeps(args: argparse.Namespace) -> int:
 
 
 def add_cancel_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("sweep_id")
+    p.add_argument("sweep_id", help="the sweep's id (`weakneg sweeps`)")
     add_store_argument(p)
 
 
@@ -311,7 +325,7 @@ def cmd_sweep_cancel(args: argparse.Namespace) -> int:
 
 
 def add_report_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("sweep_id")
+    p.add_argument("sweep_id", help="the sweep's id (`weakneg sweeps`)")
     p.add_argument("--out", default=None, help="folder (default $WEAKNEG_HOME/reports/SWEEP_ID)")
     add_store_argument(p)
     p.add_argument("--json", action="store_true", help="print the written paths as JSON")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,20 +89,26 @@ def resolve_class(names: list[str], target: int | str) -> int:
     raise ConfigError(f"unknown target class {target!r}; classes are: {shown}")
 
 
-def load_bags(cfg) -> LoadedBags:
-    """Build the train / test (and optional validation) bags of a run."""
+def load_bags(cfg, on_phase: Callable[[str], None] | None = None) -> LoadedBags:
+    """Build the train / test (and optional validation) bags of a run. `on_phase(name)` is called as each phase
+    begins (the CLI prints how long each took: loading a large data set is otherwise silent)."""
+    phase = on_phase or (lambda name: None)
     spec = _spec(cfg.dataset)
     spec.check_options(cfg.dataset_options)
     root = resolve_root(cfg.data_root)
+    phase("looking for the data")
     if (message := spec.missing(root, cfg.dataset_options)) and not cfg.dataset_options.get("download"):
         raise DatasetMissing(message)
+    phase("reading class names")
     names = spec.class_names(root, cfg.dataset_options)
     if is_multilabel(cfg.target_class):
         return _multilabel_bags(cfg, spec, root, names)
     target = resolve_class(names, cfg.target_class)
+    phase("reading instances and building bags")
     train, test = spec.build(cfg, root, target)
     val = None
     if cfg.val_fraction:
+        phase("splitting off validation bags")
         train, val = split_off(train, cfg.val_fraction, cfg.seed)
     return LoadedBags(cfg.dataset, names, target, train, test, val)
 

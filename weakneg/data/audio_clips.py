@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
+from ..extras import need
 from .audio import AudioBags, Clip, build_audio_splits
 from .natural import NaturalBags, test_positions
 from .options import check_options, clip_options, fold_in_range
@@ -32,8 +33,7 @@ def clip_paths(path: Path, options: dict) -> list[Path]:
 
 @functools.lru_cache(maxsize=4)
 def _read(path: str, stamp: tuple, options_json: str) -> tuple[list[Clip], list[str], np.ndarray | None]:
-    import soundfile
-
+    soundfile = need("soundfile", "audio", "reading audio clips")
     path, options = Path(path), json.loads(options_json)
     check_options("audio_clips", clip_options(), options, fold_in_range)
     frame = read_frame(path)

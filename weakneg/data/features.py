@@ -17,9 +17,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import soundfile
 
 from .. import paths
+from ..extras import need
 from ..errors import WeaknegError
 
 FEATURE_VERSION = 1  # bump when the computation changes: old cache entries are then ignored
@@ -55,6 +55,7 @@ def read_audio(path: str | Path, sample_rate: int = 16000, min_seconds: float = 
     path = Path(path)
     if not path.is_file():
         raise AudioProblem("missing", str(path))
+    soundfile = need("soundfile", "audio", "reading audio")
     try:
         samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     except (RuntimeError, soundfile.LibsndfileError, ValueError) as error:
@@ -84,7 +85,7 @@ def resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
 @lru_cache(maxsize=8)
 def _analysis(settings: FeatureSettings) -> tuple[int, int, int, np.ndarray, np.ndarray]:
     """(window, hop, fft size, Hann window, mel banks (n_fft/2+1, n_mels)): built once per settings."""
-    import torchaudio.compliance.kaldi as kaldi
+    kaldi = need("torchaudio.compliance.kaldi", "audio", "computing log-mel features")
 
     window = int(settings.sample_rate * settings.window_ms / 1000)
     hop = int(settings.sample_rate * settings.hop_ms / 1000)

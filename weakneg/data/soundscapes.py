@@ -24,9 +24,9 @@ from pathlib import Path
 from collections.abc import Callable
 
 import numpy as np
-import soundfile
 
 from .. import paths
+from ..extras import need
 from ..errors import ConfigError, DatasetMissing
 from .audio import AUDIOSET_DEFAULTS, AudioBags, Clip, build_audio_splits
 from .features import AudioProblem, FeatureSettings, cached_features, resample
@@ -129,6 +129,7 @@ class SourceBank:
 
     def get(self, path: Path) -> np.ndarray:
         if path not in self._loaded:
+            soundfile = need("soundfile", "audio", "reading soundscapes")
             samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
             mono = resample(samples.mean(axis=1), rate, SAMPLE_RATE)[: int(CLIP_SECONDS * SAMPLE_RATE)]
             self._loaded[path] = mono / max(float(np.abs(mono).max()), 1e-6)
@@ -175,6 +176,7 @@ def write_clips(settings: SoundscapeSettings, families: dict[str, list[Path]], f
     """Mix and write every clip and the manifest into `folder` (atomically: a partial folder, then a rename)."""
     partial = folder.with_name(f"{folder.name}.{os.getpid()}.partial")
     shutil.rmtree(partial, ignore_errors=True)
+    soundfile = need("soundfile", "audio", "making soundscapes")
     bank = SourceBank()
     manifest = {"settings": asdict(settings), "families": list(families), "sample_rate": SAMPLE_RATE, "splits": {}}
     total, done = settings.n_train + settings.n_test, 0

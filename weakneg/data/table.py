@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
+from ..extras import need
 from .fingerprint import check_readable
 from .natural import SPLIT_OPTIONS, NaturalBags
 from .options import TABLE_OPTIONS, check_options, fold_in_range
@@ -52,6 +53,8 @@ def read_frame(path: Path):
     import pandas as pd
 
     suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        need("pyarrow", "app", "reading Parquet")  # before the catch-all below: the fix is an install
     try:
         if suffix == ".parquet":
             return pd.read_parquet(path)

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, Engine
 
@@ -24,7 +21,9 @@ from ..errors import WeaknegError
 FIRST = "0001"  # the schema every store had before revisions existed
 
 
-def _config(connection: Connection | None = None) -> Config:
+def _config(connection: Connection | None = None):
+    from alembic.config import Config  # Alembic is imported only to upgrade: reading a store stays fast
+
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent))
     config.attributes["connection"] = connection
@@ -33,13 +32,25 @@ def _config(connection: Connection | None = None) -> Config:
 
 @functools.cache  # the revision files do not change while a process runs
 def head() -> str:
-    return ScriptDirectory.from_config(_config()).get_current_head()
+    """The newest revision: the one no other revision file names as its down_revision. Read from the files'
+    `revision = "..."` lines, so that opening an up-to-date store (every `list`, `show`, page) needs no Alembic;
+    tests/test_cli_commands.py holds it equal to Alembic's own answer."""
+    parents = {}
+    for path in (Path(__file__).parent / "versions").glob("*.py"):
+        found = dict(
+            re.findall(r'^(revision|down_revision)\s*(?::[^=]*)?=\s*"?([^"\n]*)"?\s*$', path.read_text(), re.M)
+        )
+        parents[found["revision"]] = found.get("down_revision")
+    heads = set(parents) - set(parents.values())
+    if len(heads) != 1:
+        raise WeaknegError(f"the store's schema revisions have {len(heads)} heads ({sorted(heads)}); expected one")
+    return heads.pop()
 
 
 def current(engine: Engine) -> str | None:
     """The store's revision (a read): None for an empty database or one made before revisions existed."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return current_in(connection)
 
 
 def ensure_current(engine: Engine, lock: Path | None = None) -> None:
@@ -111,6 +122,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         if sqlite:  # SQLite alters a table by copying it: dropping the old copy must not cascade to its epochs
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()  # end the implicit transaction the PRAGMA opened (SQLite ignores it inside one)
+        from alembic import command
+
         try:
             with connection.begin():
                 if current_in(connection) is None and inspect(connection).has_table("runs"):
@@ -123,4 +136,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def current_in(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+    """The revision Alembic recorded (its `alembic_version` table), read with plain SQL; None when there is none."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").fetchall()
+    return rows[0][0] if rows else None

@@ -104,7 +104,11 @@ def _target(run: RunRecord) -> str:
     return "" if target is None else str(target)
 
 
-def run_row(run: RunRecord, now: float | None = None, more: bool = False) -> dict[str, Any]:
+def run_row(
+    run: RunRecord, now: float | None = None, more: bool = False, sampler_defaults: dict[str, dict] | None = None
+) -> dict[str, Any]:
+    """A run as the run table shows it. `sampler_defaults` (sampler -> its parameters' defaults) fills the params
+    column without the registry (the CLI's `list` never loads torch); by default the registry's."""
     total = run.epochs_total or 0
     done = run.epochs_done or 0
     row = {
@@ -134,7 +138,9 @@ def run_row(run: RunRecord, now: float | None = None, more: bool = False) -> dic
                 "archived": bool(run.archived),
                 "dprime": _number(run.final_dprime),
                 "model": run.model,
-                "params": json.dumps(effective_params(run.sampler, cfg.get("sampler_params")), sort_keys=True),
+                "params": json.dumps(
+                    effective_params(run.sampler, cfg.get("sampler_params"), sampler_defaults), sort_keys=True
+                ),
                 "bag_size": cfg.get("bag_size"),
                 "lr": cfg.get("lr"),
                 "batch_size": cfg.get("batch_size"),
@@ -147,14 +153,17 @@ def run_row(run: RunRecord, now: float | None = None, more: bool = False) -> dic
     return row
 
 
-def effective_params(sampler: str | None, given: dict | None) -> dict[str, Any]:
+def effective_params(
+    sampler: str | None, given: dict | None, sampler_defaults: dict[str, dict] | None = None
+) -> dict[str, Any]:
     """The parameters a run's sampler used: its declared defaults with the given values over them, so
     badge(label=predicted) by default and badge(label=known) never look alike (a sampler gone from the registry:
-    the given values only)."""
-    from ..samplers import SAMPLERS
+    the given values only). `sampler_defaults` stands in for the registry (which imports torch)."""
+    if sampler_defaults is None:
+        from ..samplers import SAMPLERS
 
-    defaults = SAMPLERS[sampler].params if sampler in SAMPLERS else {}
-    return {**defaults, **(given or {})}
+        sampler_defaults = {name: spec.params for name, spec in SAMPLERS.items()}
+    return {**sampler_defaults.get(sampler, {}), **(given or {})}
 
 
 def run_rows(
