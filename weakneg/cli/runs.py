@@ -14,7 +14,7 @@ from ..tracking import TRACKERS, open_tracker
 from . import names
 from .common import Command, add_json_argument, add_store_argument, listing, one_of, parse_pairs
 from .config_flags import add_config_argument
-from .format import json_safe, number
+from .format import json_safe, number, table
 from .progress import Progress, duration
 
 if TYPE_CHECKING:  # the store loads only when a command needs it
