@@ -68,7 +68,7 @@ def test_a_killed_multilabel_worker_resumes_to_exactly_the_uninterrupted_run(sto
     store.update_run(run_id, pid=process.pid)
     assert process.wait(timeout=600) == -signal.SIGKILL
     assert len(store.epochs(run_id)) == 2 and store.has_artifact(run_id, CLASSES_FILE.format(epoch=2))
-    assert main(["resume", str(run_id), "--store", store.url]) == 0
+    assert main(["resume", str(run_id), "--detach", "--store", store.url]) == 0  # a worker resumes it
     deadline = time.monotonic() + 600
     while store.get_run(run_id).stored_status not in (FINISHED, "failed") and time.monotonic() < deadline:
         time.sleep(0.5)  # what the worker writes (on a loaded machine the shown status can lag its start)
