@@ -19,6 +19,7 @@ LAYERS = {
     "migrations": 0,
     "limits": 0,
     "liveness": 0,
+    "threads": 0,
     "store": 1,
     "data": 1,
     "models": 1,

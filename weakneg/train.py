@@ -74,10 +74,11 @@ class RunResult:
 EpochCallback = Callable[[dict[str, Any]], None]
 
 
-def prepare(cfg: RunConfig) -> LoadedBags:
-    """Validate a config against its data (raises ConfigError / DatasetMissing); nothing is written."""
+def prepare(cfg: RunConfig, load: Callable[[RunConfig], LoadedBags] = load_bags) -> LoadedBags:
+    """Validate a config against its data (raises ConfigError / DatasetMissing); nothing is written. `load`:
+    how to build the bags (a warm worker passes `data.cache.cached_load_bags`)."""
     cfg.validate()
-    return load_bags(cfg)
+    return load(cfg)
 
 
 def run_experiment(
@@ -522,18 +523,6 @@ def _literal(text: str):
     import ast
 
     return ast.literal_eval(text)
-
-
-@contextlib.contextmanager
-def one_torch_thread():
-    """Small models (MLPs on 2-D points, MIL checks) train several times faster on one thread: torch's pool
-    costs more than it saves on tensors this small, ten times more on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _instances_width(instances: torch.Tensor) -> int | None:

@@ -111,11 +111,13 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .. import threads
     from ..store import DIRECT, RunStore
     from ..train import prepare, run_experiment
 
     cfg = config_from_args(args)
     data = prepare(cfg)  # every check that can fail on input happens before the store is touched
+    threads.apply(threads.budget())  # a run alone uses the machine (WEAKNEG_THREADS caps it)
     store = RunStore(args.store)
     bar = _progress_bar(cfg.epochs, enabled=not args.json)
 
