@@ -218,6 +218,7 @@ def worker_main(run_id: int, store_url: str) -> int:
     try:
         done = 0
         while run_id is not None:
+            threads.apply_torch(thread_count)  # each run starts on the worker's share (a resumed one may change it)
             execute(store, run_id)
             done += 1
             run_id = claim_next(store) if done < MAX_RUNS_PER_WORKER else None

@@ -93,6 +93,13 @@ def apply(threads: int) -> int:
     return torch.get_num_threads()
 
 
+def apply_torch(threads: int) -> None:
+    """torch's intra-op threads only (cheap: between runs of a warm worker)."""
+    import torch
+
+    torch.set_num_threads(max(1, int(threads)))
+
+
 @contextlib.contextmanager
 def limited(threads: int) -> Iterator[None]:
     """Run a block on `threads` torch and BLAS threads, then restore the process's own setting."""

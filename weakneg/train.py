@@ -331,6 +331,7 @@ class Experiment:
             "stale": stale,
             "stopped": stopped,
             "best_epoch": result.best_epoch,
+            "threads": torch.get_num_threads(),  # float sums depend on it: a resumed run uses the same count
             "history": [
                 {k: v.item() if isinstance(v, np.generic) else v for k, v in record.items()}
                 for record in result.history
@@ -359,6 +360,9 @@ class Experiment:
         self.store.truncate_run(self.run_id, state["epoch"] if state else 0)
         if state is None:
             return None
+        if state.get("threads") and state["threads"] != torch.get_num_threads():
+            print(f"run {self.run_id} resumes on {state['threads']} torch thread(s), as it started", flush=True)
+            torch.set_num_threads(state["threads"])
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.shuffle.set_state(state["shuffle"])
