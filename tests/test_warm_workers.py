@@ -55,7 +55,7 @@ def test_each_worker_gets_its_share_of_the_threads(store, monkeypatch):
     long = dataclasses.replace(CFG, epochs=500, save_embeddings="none", sampler="random")
     ids = [jobs.submit(dataclasses.replace(long, target_class=c), store) for c in (1, 2)]
     for run_id in ids:
-        pid = wait_for(lambda: store.get_run(run_id)["epochs_done"] >= 1 and store.get_run(run_id)["pid"])
+        pid = wait_for(lambda run_id=run_id: store.get_run(run_id)["epochs_done"] >= 1 and store.get_run(run_id)["pid"])
         environ = dict(
             item.split("=", 1) for item in Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in item
         )
