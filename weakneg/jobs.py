@@ -96,7 +96,7 @@ def claim_next(store: RunStore) -> int | None:
     if store.count_runs(status=RUNNING) >= max_concurrent():
         return None
     for run in reversed(store.list_runs(status=QUEUED)):
-        if store.claim_run(run["id"], backend=LOCAL):
+        if store.claim_run(run["id"], pid=os.getpid(), host=liveness.host(), backend=LOCAL):  # alive from now on
             return run["id"]
     return None
 
@@ -221,7 +221,9 @@ def worker_main(run_id: int, store_url: str) -> int:
             threads.apply_torch(thread_count)  # each run starts on the worker's share (a resumed one may change it)
             execute(store, run_id)
             done += 1
+            # claimed before the last maps are drawn, so no dispatcher starts a cold worker for it meanwhile
             run_id = claim_next(store) if done < MAX_RUNS_PER_WORKER else None
+            finish_maps()  # the finished run's UMAP maps, before the next run takes this worker's threads
             if run_id is not None:
                 print(f"worker {os.getpid()}: next run {run_id} (warm, run {done + 1} of this process)", flush=True)
     finally:
@@ -294,7 +296,17 @@ def run_job(store: RunStore, run_id: int, config: dict[str, Any]) -> None:
             raise
         run_experiment(cfg, store, run_id, on_epoch=hook, data=data)
     finally:
-        hook.close()  # this run's UMAP maps are drawn before the worker takes its next run (its thread share)
+        hook.close(wait=False)  # its last UMAP maps: `finish_maps` waits for them
+        _drawing.append(hook)
+
+
+_drawing: list = []  # map makers of finished runs whose UMAP thread may still be drawing
+
+
+def finish_maps() -> None:
+    """Wait for the UMAP maps finished runs of this process still draw."""
+    while _drawing:
+        _drawing.pop().close(wait=True)
 
 
 register_job_kind("run", run_job)
