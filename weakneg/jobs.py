@@ -19,6 +19,7 @@ its failure in a sidecar file beside its log; the dispatcher moves it into the s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -223,7 +224,8 @@ def worker_main(run_id: int, store_url: str) -> int:
             done += 1
             # claimed before the last maps are drawn, so no dispatcher starts a cold worker for it meanwhile
             run_id = claim_next(store) if done < MAX_RUNS_PER_WORKER else None
-            finish_maps()  # the finished run's UMAP maps, before the next run takes this worker's threads
+            with store.keep_alive(run_id) if run_id is not None else contextlib.nullcontext():
+                finish_maps()  # the finished run's UMAP maps, before the next run takes this worker's threads
             if run_id is not None:
                 print(f"worker {os.getpid()}: next run {run_id} (warm, run {done + 1} of this process)", flush=True)
     finally:
