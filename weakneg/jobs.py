@@ -34,7 +34,7 @@ from collections.abc import Callable
 from . import liveness, threads
 from .config import RunConfig
 from .errors import WeaknegError
-from .store import CANCELLED, FAILED, LOCAL, QUEUED, RUNNING, RunStore
+from .store import CANCELLED, FAILED, INTERRUPTED, LOCAL, QUEUED, RUNNING, RunStore
 
 JobFunction = Callable[[RunStore, int, dict[str, Any]], None]
 # kind of job -> its function (store, run_id, config); each kind is registered by the module that defines it.
@@ -91,10 +91,12 @@ def dispatch(store: RunStore, limit: int | None = None) -> list[int]:
     return started
 
 
-def claim_next(store: RunStore) -> int | None:
+def claim_next(store: RunStore, finishing: bool = False) -> int | None:
     """A warm worker's next run: the oldest queued local run, claimed atomically, if fewer than `max_concurrent()`
-    runs are running (the worker's own finished run no longer counts). None when there is nothing to do."""
-    if store.count_runs(status=RUNNING) >= max_concurrent():
+    runs are running besides the worker's own (`finishing`: its run is still recorded as running: it claims the
+    next one before it records the end, so that no dispatcher sees a free place and starts a cold worker for it).
+    None when there is nothing to do."""
+    if store.count_runs(status=RUNNING) - (1 if finishing else 0) >= max_concurrent():
         return None
     for run in reversed(store.list_runs(status=QUEUED)):
         if store.claim_run(run["id"], pid=os.getpid(), host=liveness.host(), backend=LOCAL):  # alive from now on
@@ -220,14 +222,19 @@ def worker_main(run_id: int, store_url: str) -> int:
         done = 0
         while run_id is not None:
             threads.apply_torch(thread_count)  # each run starts on the worker's share (a resumed one may change it)
-            execute(store, run_id)
+            _claimed.clear()
+            execute(store, run_id, warm=done + 1 < MAX_RUNS_PER_WORKER)
             done += 1
-            # claimed before the last maps are drawn, so no dispatcher starts a cold worker for it meanwhile
-            run_id = claim_next(store) if done < MAX_RUNS_PER_WORKER else None
+            # claimed as the last run finished (or now, after a failed one), before its maps are drawn
+            run_id = _claimed.pop() if _claimed else claim_next(store) if done < MAX_RUNS_PER_WORKER else None
             with store.keep_alive(run_id) if run_id is not None else contextlib.nullcontext():
                 finish_maps()  # the finished run's UMAP maps, before the next run takes this worker's threads
             if run_id is not None:
                 print(f"worker {os.getpid()}: next run {run_id} (warm, run {done + 1} of this process)", flush=True)
+    except BaseException:
+        for claimed in _claimed:  # claimed for this worker, never started: its place goes to another worker
+            store.finish_run(claimed, INTERRUPTED, error="its worker stopped before starting it; it runs again")
+        raise
     finally:
         try:
             dispatch(store)
@@ -236,7 +243,7 @@ def worker_main(run_id: int, store_url: str) -> int:
     return 0
 
 
-def execute(store: RunStore, run_id: int) -> None:
+def execute(store: RunStore, run_id: int, warm: bool = False) -> None:
     """One claimed run in this process: its identity and heartbeat, its job kind's function, its failure
     recorded (and raised: the worker stops, the dispatcher starts a fresh one for what is left)."""
     run = store.get_run(run_id)
@@ -248,10 +255,29 @@ def execute(store: RunStore, run_id: int) -> None:
                     f"run {run_id} is a {run['kind']!r} job, which this worker does not know; "
                     f"known: {', '.join(JOB_KINDS)}"
                 )
+            _next_run_claimer.set(store if warm else None)
             JOB_KINDS[run["kind"]](store, run_id, run["config"])
     except Exception as error:  # recorded, never lost: the run shows the error, finished epochs stay
         record_failure(store, run_id, error)
         raise
+
+
+class _Claimer:
+    """What a job calls just before it records its end: a warm worker claims its next run there."""
+
+    def __init__(self):
+        self.store: RunStore | None = None
+
+    def set(self, store: RunStore | None) -> None:
+        self.store = store
+
+    def __call__(self) -> None:
+        if self.store is not None and not _claimed and (next_id := claim_next(self.store, finishing=True)):
+            _claimed.append(next_id)
+
+
+_next_run_claimer = _Claimer()
+_claimed: list[int] = []  # the run a warm worker claimed for after its current one
 
 
 def record_failure(store: RunStore, run_id: int, error: BaseException) -> None:
@@ -296,7 +322,7 @@ def run_job(store: RunStore, run_id: int, config: dict[str, Any]) -> None:
         except WeaknegError as error:  # invalid config or missing data: recorded as the run's failure
             store.finish_run(run_id, FAILED, error=str(error))
             raise
-        run_experiment(cfg, store, run_id, on_epoch=hook, data=data)
+        run_experiment(cfg, store, run_id, on_epoch=hook, data=data, before_finish=_next_run_claimer)
     finally:
         hook.close(wait=False)  # its last UMAP maps: `finish_maps` waits for them
         _drawing.append(hook)

@@ -87,8 +87,10 @@ def run_experiment(
     run_id: int | None = None,
     on_epoch: EpochCallback | None = None,
     data: LoadedBags | None = None,
+    before_finish: Callable[[], None] | None = None,
 ) -> RunResult:
-    """Run one experiment. With a store, records everything; `run_id` continues a queued run.
+    """Run one experiment. With a store, records everything; `run_id` continues a queued run. `before_finish`:
+    called just before a finished or cancelled run is recorded as such (a warm worker claims its next run there).
 
     Invalid configs and missing data raise before anything is written (or mark the queued run failed).
     """
@@ -98,6 +100,7 @@ def run_experiment(
         if store is not None and run_id is not None:
             store.finish_run(run_id, FAILED, error=str(error))
         raise
+    experiment.before_finish = before_finish
     return experiment.run(on_epoch)
 
 
@@ -122,6 +125,7 @@ class Experiment:
         self.selection: Selection | None = None  # the latest selection and the pool it was made on
         self.pool_view: Pool | None = None
         self.always_score = False  # callers that show every epoch's pool predictions (the playground) set it
+        self.before_finish: Callable[[], None] | None = None  # see run_experiment
         self.run_id = run_id
         if store is not None and run_id is None:
             self.run_id = store.create_run(cfg.to_dict())
@@ -474,6 +478,8 @@ class Experiment:
     def _record_end(self, result: RunResult) -> None:
         if self.store is None:
             return
+        if self.before_finish is not None:
+            self.before_finish()
         final = result.final
         self.store.update_run(
             self.run_id, final_ap=final.get("ap"), final_auc=final.get("auc"), final_dprime=final.get("dprime")
