@@ -7,9 +7,9 @@ size: `cost_key`) come from, in order:
 3. a probe now: the setting's bags loaded once, then two epochs of each missing sampler in this process on one
    worker's thread share, the second epoch timed (the first pays one-off allocations), plus the maps a worker
    would draw (a UMAP of the pool's gradient embeddings, when maps are saved and UMAP is the map method).
-The sweep's wall time is then a worker's start-up (import, first UMAP compile) plus the runs' total over the
-workers, and never less than its longest run. `remaining` gives the ETA of a running sweep from the rates its
-own runs show (seconds per epoch), falling back to the estimate's costs.
+The sweep's wall time is then a worker's start-up (measured in a fresh process: imports, UMAP's first map)
+plus the runs' total over the workers, and never less than its longest run. `remaining` gives the ETA of a
+running sweep from the rates its own runs show (seconds per epoch), falling back to the estimate's costs.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def estimate(
     total = sum(run_seconds)
     start = machine.get("worker_start_s", WORKER_START_S)
     if any(cfg.save_embeddings != "none" for cfg in configs) and _map_method() == "umap":
-        start += machine.get("umap_first_s", 0.0)
+        start = machine.get("worker_start_umap_s", start)
     wall = start + max(total / workers, max(run_seconds, default=0.0)) if configs else 0.0
     return {
         "runs": len(configs),
@@ -103,7 +103,7 @@ def history_rates(store: RunStore) -> tuple[dict[str, float], int]:
 
 def probe_costs(configs: Iterable[RunConfig], thread_count: int) -> dict[str, Any]:
     """Measure the settings of these configs here and now (see the module's docstring): {cost key: {"epoch_s",
-    "probe_epochs", "threads", "when"}, "machine": {"worker_start_s", "umap_first_s"}}."""
+    "probe_epochs", "threads", "when"}, "machine": {"worker_start_s", "worker_start_umap_s"}}."""
     import dataclasses
 
     from .. import threads
@@ -115,7 +115,7 @@ def probe_costs(configs: Iterable[RunConfig], thread_count: int) -> dict[str, An
     for cfg in configs:
         todo.setdefault(cost_key(cfg), cfg)
     maps = _map_method()
-    machine = {"worker_start_s": worker_start_seconds()}
+    machine: dict[str, float] = {}
     with threads.limited(thread_count):
         for key, cfg in todo.items():
             probe_cfg = dataclasses.replace(cfg, epochs=PROBE_EPOCHS, val_fraction=cfg.val_fraction, patience=0)
@@ -125,20 +125,22 @@ def probe_costs(configs: Iterable[RunConfig], thread_count: int) -> dict[str, An
             experiment.run(on_epoch=lambda _record, stamps=stamps: stamps.append(time.perf_counter()))
             epoch_s = stamps[-1] - stamps[-2]
             if experiment.always_score and experiment.pool_view is not None:
-                epoch_s += _map_seconds(experiment, maps, machine)
+                epoch_s += _map_seconds(experiment, maps)
             measured[key] = {
                 "epoch_s": epoch_s,
                 "probe_epochs": PROBE_EPOCHS,
                 "threads": thread_count,
                 "when": time.time(),
             }
+    machine["worker_start_s"] = worker_start_seconds()
+    if maps == "umap" and any(cfg.save_embeddings != "none" for cfg in todo.values()):
+        machine["worker_start_umap_s"] = worker_start_seconds(umap=True)  # after the probe: compile caches warm
     measured["machine"] = {**_load_costs().get("machine", {}), **machine}
     return measured
 
 
-def _map_seconds(experiment, method: str, machine: dict[str, float]) -> float:
-    """What the worker's maps cost per epoch: PCA, and UMAP when it is the map method (its first call in a
-    process compiles: measured once, kept as the machine's `umap_first_s`)."""
+def _map_seconds(experiment, method: str) -> float:
+    """What the worker's maps cost per epoch: PCA, and UMAP when it is the map method."""
     from .. import projection
 
     grads = experiment.pool_view.grad_embedding("predicted").matrix().float().cpu().numpy()
@@ -146,22 +148,25 @@ def _map_seconds(experiment, method: str, machine: dict[str, float]) -> float:
     projection.pca_map(grads)
     seconds = time.perf_counter() - start
     if method == "umap":
+        projection.umap_map(grads)  # this process's first call compiles: not what a worker's epoch costs
         start = time.perf_counter()
         projection.umap_map(grads)
-        first = time.perf_counter() - start
-        start = time.perf_counter()
-        projection.umap_map(grads)
-        again = time.perf_counter() - start
-        if "umap_first_s" not in machine and "umap_first_s" not in _load_costs().get("machine", {}):
-            machine["umap_first_s"] = max(0.0, first - again)
-        seconds += again / 2  # a worker's later epochs run 100 UMAP epochs from the previous layout, not 200
+        seconds += (time.perf_counter() - start) / 2  # later epochs: 100 UMAP epochs from the last layout, not 200
     return seconds
 
 
-def worker_start_seconds() -> float:
-    """A new worker's start-up: a fresh Python importing torch and the trainer."""
+WARM_UMAP = (
+    "import numpy as np; from weakneg import projection; "
+    "projection.umap_map(np.random.default_rng(0).normal(size=(200, 50)).astype(np.float32))"
+)
+
+
+def worker_start_seconds(umap: bool = False) -> float:
+    """A new worker's start-up: a fresh Python importing torch and the trainer (and UMAP's first map, which
+    imports and compiles: a worker that draws UMAP maps pays it once)."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import weakneg.train"], check=False, capture_output=True)
+    code = "import weakneg.train" + (f"; {WARM_UMAP}" if umap else "")
+    subprocess.run([sys.executable, "-c", code], check=False, capture_output=True)
     return time.perf_counter() - start
 
 
