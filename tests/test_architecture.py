@@ -1,6 +1,6 @@
-"""The house rules, checked on the source: who may import whom (no upward imports), no private names across
-modules, the engine never imports streamlit, and pages reach the engine through its public functions only.
-See docs/architecture.md for the picture."""
+"""The house rules, checked on the source: who may import whom (no upward imports), no import cycle and no import
+below a module's first statement, no private names across modules, the engine never imports streamlit, and pages
+reach the engine through its public functions only. See docs/architecture.md for the picture."""
 
 import ast
 from pathlib import Path
@@ -13,12 +13,14 @@ ENGINE = ROOT / "weakneg"
 # Each engine part and its layer: a module may import its own part and parts of a lower layer, never higher.
 LAYERS = {
     "errors": 0,
+    "registry": 0,
     "declared": 0,
     "paths": 0,
     "metrics": 0,
     "migrations": 0,
     "limits": 0,
     "liveness": 0,
+    "config_file": 0,
     "threads": 0,
     "store": 1,
     "data": 1,
@@ -40,6 +42,7 @@ LAYERS = {
     "views": 7,
     "report": 7,
     "cli": 7,
+    "tracking": 7,
     "__main__": 8,
     "__init__": 0,
 }
@@ -103,3 +106,70 @@ def test_pages_use_the_engine_not_the_database_or_models(path):
 
 def test_every_engine_part_has_a_layer():
     assert {part_of(p) for p in engine_modules()} <= set(LAYERS)
+
+
+def module_name(path: Path) -> str:
+    parts = ["weakneg", *path.relative_to(ENGINE).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Engine module -> the engine modules it imports, inside functions too (a lazy import still closes a loop).
+    `from package import name` points at the module `package.name` when there is one, else at the package."""
+    modules = {module_name(p): p for p in engine_modules()}
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        for module, names in imports(path):
+            for target in [f"{module}.{n}" for n in names] or [module]:
+                while target not in modules and "." in target:
+                    target = target.rsplit(".", 1)[0]  # a name defined in a module, not a module itself
+                if target in modules and target != name:
+                    graph[name].add(target)
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle as a list of modules (the first repeated at the end), or None (depth-first search)."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt) :] + [nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        state[node] = 2
+        path.pop()
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def test_find_cycle_finds_one_and_only_one():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) is None
+
+
+def test_the_engine_has_no_import_cycle():
+    graph = import_graph()
+    assert graph["weakneg.data"] >= {"weakneg.data.audio", "weakneg.data.registry"}  # the graph sees the imports
+    cycle = find_cycle(graph)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+@pytest.mark.parametrize("path", engine_modules(), ids=lambda p: str(p.relative_to(ENGINE)))
+def test_imports_come_before_the_first_statement(path):
+    """No import at the bottom of a module (the old way of registering plugins around a cycle)."""
+    body = ast.parse(path.read_text(encoding="utf-8")).body
+    started = False
+    for node in body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            assert not started, f"{path.relative_to(ROOT)}:{node.lineno} imports below the module's first statement"
+        elif not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):  # the docstring
+            started = True

@@ -60,6 +60,13 @@ CASES: list[tuple[str, list[str], dict[str, str]]] = [
     ("patience-negative", [*RUN, "--patience", "-1"], {}),
     ("patience-without-validation", [*RUN, "--patience", "3"], {}),
     ("max-instances-negative", [*RUN, "--max-instances", "-5"], {}),
+    ("val-fraction-leaves-no-positives", [*RUN, "--val-fraction", "0.999"], {}),
+    ("lr-overflows-float32", [*RUN, "--lr", "1e300"], {}),
+    ("batch-size-huge", [*RUN, "--batch-size", "100000000000000000000"], {}),
+    ("pn-ratio-leaves-k-zero", [*RUN, "--pn-ratio", "1000"], {}),
+    ("data-and-dataset", [*RUN, "--data", "{tmp}/nothing.csv"], {}),
+    ("class-missing-several-classes", ["run", "--epochs", "1"], {}),
+    ("config-file-missing", [*RUN, "--config", "{tmp}/nothing.toml"], {}),
     # --- run: names
     ("model-unknown", [*RUN, "--model", "nosuch"], {}),
     ("model-of-another-modality", [*RUN, "--model", "audio_cnn"], {}),
@@ -80,6 +87,12 @@ CASES: list[tuple[str, list[str], dict[str, str]]] = [
         {},
     ),
     ("data-root-is-a-file", ["run", "--dataset", "cifar10", "--target-class", "1", "--data-root", "/etc/hostname"], {}),
+    ("datasets-data-root-is-a-file", ["datasets", "--data-root", "/etc/hostname"], {}),
+    (
+        "data-root-is-a-file-with-a-debian-copy",
+        ["run", "--dataset", "fashion_mnist", "--target-class", "1", "--data-root", "/etc/hostname"],
+        {},
+    ),
     (
         "data-root-env-without-files",
         ["run", "--dataset", "cifar10", "--target-class", "1"],
@@ -159,6 +172,9 @@ CASES: list[tuple[str, list[str], dict[str, str]]] = [
     ("sweep-negative-max-instances", [*SWEEP, "--max-instances", "-1"], {}),
     ("sweep-cancel-unknown", ["sweep-cancel", "nosuch"], {}),
     ("report-unknown", ["report", "nosuch", "--out", "{tmp}/report"], {}),
+    ("compare-without-a-store", ["compare"], {}),
+    ("compare-fresh-home", ["compare"], {"WEAKNEG_STORE": "sqlite:///{tmp}/home/runs.db"}),
+    ("export-without-a-store", ["export", "mlflow", "--runs", "1", "--tracking-uri", "sqlite:///{tmp}/ml.db"], {}),
     # --- milcheck and bench
     ("milcheck-unknown-head", ["milcheck", "--head", "nosuch"], {}),
     ("milcheck-unknown-sampler", ["milcheck", "--sampler", "nosuch"], {}),

@@ -1,6 +1,9 @@
 """docs/definitions.md says what the code computes: the app's sampler and head descriptions appear there word for
 word, every registered sampler and head is defined, and no code points to design notes outside the repository."""
 
+import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 from weakneg import comparison, paired_stats
@@ -9,6 +12,27 @@ from weakneg.samplers import SAMPLERS
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = (ROOT / "docs" / "definitions.md").read_text(encoding="utf-8")
+GENERATOR = ROOT / "scripts" / "sampler_definitions.py"
+
+
+def generator():
+    spec = importlib.util.spec_from_file_location("sampler_definitions", GENERATOR)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_sampler_list_is_the_registrys():
+    """docs/definitions.md's sampler list is generated: it fails here when a description changed without
+    `python scripts/sampler_definitions.py`, and a hand edit of the list is undone by the script."""
+    assert generator().with_samplers(TEXT) == TEXT, "run: python scripts/sampler_definitions.py"
+    edited = TEXT.replace(SAMPLERS["coreset"].description, "a hand-written description")
+    assert edited != TEXT and generator().with_samplers(edited) == TEXT
+
+
+def test_the_generator_checks_from_the_command_line():
+    done = subprocess.run([sys.executable, str(GENERATOR), "--check"], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_every_sampler_and_head_is_defined_in_the_apps_words():

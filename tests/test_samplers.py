@@ -18,7 +18,8 @@ from weakneg.models.gradients import autograd_embedding
 from weakneg.samplers import SAMPLERS, Pool, get_sampler
 from weakneg.samplers.adaptive import adaptive_probabilities
 
-ALL = [
+ALL = list(SAMPLERS)  # the registry itself: a sampler registered anywhere is held to the contract below
+THE_PAPERS_AND_OURS = [
     "random",
     "full",
     "margin",
@@ -78,7 +79,7 @@ def pick(name, pool, k, seed=0, **params):
 
 
 def test_every_sampler_is_registered_with_a_description():
-    assert set(ALL) <= set(SAMPLERS)
+    assert set(THE_PAPERS_AND_OURS) <= set(SAMPLERS)  # none of the documented samplers went missing
     for name in ALL:
         assert len(SAMPLERS[name].description) > 80, name
 

@@ -14,6 +14,8 @@ SAVE_EMBEDDINGS = ("all", "last", "none")
 DEVICES = ("auto", "cpu", "cuda")
 MAX_EPOCHS = 100_000  # more is a typo, not an experiment (and would hold a worker for months)
 MAX_BAG_SIZE = 10_000
+MAX_BATCH_SIZE = 1_000_000  # bags per step; more than any data set here holds (torch overflows near 2**63)
+MAX_LR = 10.0  # Adam's step is about lr per weight: above this training diverges at once (1e300 overflows float32)
 
 
 @dataclass
@@ -60,11 +62,13 @@ class RunConfig:
         _at_least("epochs", self.epochs, 1, MAX_EPOCHS)
         _at_least("resample_every", self.resample_every, 1)
         _at_least("bag_size", self.bag_size, 1, MAX_BAG_SIZE)
-        _at_least("batch_size", self.batch_size, 1)
+        _at_least("batch_size", self.batch_size, 1, MAX_BATCH_SIZE)
         _at_least("seed", self.seed, 0, 2**32 - 1)
         _at_least("patience", self.patience, 0)
         _at_least("max_instances", self.max_instances, 0)
         _positive("lr", self.lr, "e.g. 1e-3")
+        if self.lr > MAX_LR:
+            raise ConfigError(f"lr must be <= {MAX_LR:g} (e.g. 1e-3), got {self.lr!r}")
         if (
             isinstance(self.weight_decay, bool)
             or not isinstance(self.weight_decay, (int, float))
@@ -113,13 +117,25 @@ def without_stale_download(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def parse_value(text: str) -> Any:
-    """A value a person typed: JSON when it parses (numbers, true/false, null), an empty field is null, else text."""
+    """A value a person typed: JSON when it parses (numbers, true/false, null), an empty field is null, a
+    bracketed list of unquoted names (`[tumor, normal]`) a list, else text."""
     if not text.strip():
         return None
     try:
         return json.loads(text)
     except json.JSONDecodeError:
-        return text
+        pass
+    stripped = text.strip()
+    if stripped.startswith("[") and stripped.endswith("]"):  # [tumor, normal]: a list of unquoted names
+        inner = stripped[1:-1].strip()
+        return [_unquoted(parse_value(part.strip())) for part in inner.split(",")] if inner else []
+    return text
+
+
+def _unquoted(value: Any) -> Any:
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
 
 
 def parse_pairs(pairs) -> dict[str, Any]:
@@ -152,6 +168,41 @@ def negatives_per_epoch(n_positive: int, pn_ratio: float, pool_size: int, sample
     if pn_ratio <= 0:
         raise ConfigError(f"pn_ratio must be > 0, got {pn_ratio}")
     return int(min(round(n_positive / pn_ratio), pool_size))
+
+
+def negatives_warning(n_positive: int, pn_ratio: float, pool_size: int, sampler: str = "random") -> str | None:
+    """A warning when k covers the whole pool: every epoch then trains on every negative, whatever the sampler
+    picks (the `full` sampler takes the whole pool by definition: no warning)."""
+    from .samplers import get_sampler
+
+    k = negatives_per_epoch(n_positive, pn_ratio, pool_size, sampler)
+    if get_sampler(sampler).whole_pool or k < pool_size or pool_size == 0:
+        return None
+    wanted = round(n_positive / pn_ratio)
+    fix = (  # k <= pool - 1 needs n_pos / r < pool - 0.5
+        f"raise the P-N ratio above {n_positive / (pool_size - 0.5):.3g} to select"
+        if pool_size > 1
+        else "the pool holds one negative: there is nothing to select"
+    )
+    return (
+        f"k = {k} is the whole pool of {pool_size:,} negatives (round({n_positive} / {pn_ratio:g}) = {wanted:,}): "
+        f"every epoch trains on every negative, so the sampler {sampler!r} has no effect; {fix}"
+    )
+
+
+def check_negatives(n_positive: int, pn_ratio: float, pool_size: int, sampler: str = "random") -> int:
+    """k, or ConfigError when a run could not train on anything (no positive bags, or no negatives per epoch)."""
+    if n_positive == 0:
+        raise ConfigError("the target class has no positive training bags; choose another class or more data")
+    k = negatives_per_epoch(n_positive, pn_ratio, pool_size, sampler)
+    if k == 0:
+        raise ConfigError(
+            "no negatives per epoch: the pool is empty"
+            if pool_size == 0
+            else f"no negatives per epoch: k = round({n_positive} / {pn_ratio:g}) = 0; lower the P-N ratio "
+            f"(at most {2 * n_positive:,} gives k >= 1)"
+        )
+    return k
 
 
 def _one_of(name: str, value: Any, choices) -> None:

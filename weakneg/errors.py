@@ -15,3 +15,20 @@ class DatasetMissing(WeaknegError, FileNotFoundError):
 
 class RunCancelled(WeaknegError):
     """The run was cancelled by a user; finished epochs are kept."""
+
+
+READ_ONLY_SIGNS = ("readonly database", "read-only", "read only")  # SQLite (mode=ro, a read-only mount), PostgreSQL
+
+
+def read_only_store_message(error: BaseException, where: str) -> str | None:
+    """One line for a write refused because the store is read-only (None for any other error): a command that
+    writes reports it instead of a database traceback."""
+    text = str(getattr(error, "orig", None) or error).lower()
+    if type(error).__module__.startswith(("sqlalchemy", "sqlite3", "psycopg")) and any(
+        sign in text for sign in READ_ONLY_SIGNS
+    ):
+        return (
+            f"the run store {where} is read-only ({text.splitlines()[0]}); nothing was written. Run with a "
+            f"writable store (--store, $WEAKNEG_STORE), or read it with list / show / compare"
+        )
+    return None

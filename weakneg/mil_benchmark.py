@@ -20,10 +20,10 @@ import numpy as np
 from .config import RunConfig
 from .data.mil import BENCHMARKS, PUBLISHED_SOURCE
 from .errors import ConfigError
-
-__all__ = ["MilSettings", "PUBLISHED_SOURCE", "run_benchmark", "run_fold", "spread"]
 from . import threads
 from .train import Experiment, prepare
+
+__all__ = ["MilSettings", "PUBLISHED_SOURCE", "run_benchmark", "run_fold", "spread"]
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .config import RunConfig, negatives_per_epoch
+from .config import RunConfig, check_negatives, negatives_per_epoch, negatives_warning
 from .data import BagSet, LoadedBags, load_bags
 from .errors import RunCancelled, WeaknegError
 from .metrics import bag_metrics
@@ -78,7 +78,17 @@ def prepare(cfg: RunConfig, load: Callable[[RunConfig], LoadedBags] = load_bags)
     """Validate a config against its data (raises ConfigError / DatasetMissing); nothing is written. `load`:
     how to build the bags (a warm worker passes `data.cache.cached_load_bags`)."""
     cfg.validate()
-    return load(cfg)
+    data = load(cfg)
+    labels = data.train.labels
+    check_negatives(int((labels == 1).sum()), cfg.pn_ratio, int((labels == 0).sum()), cfg.sampler)
+    return data
+
+
+def sampler_warnings(cfg: RunConfig, data: LoadedBags) -> list[str]:
+    """What a person should know before a run starts (k covering the whole pool: the sampler has no effect)."""
+    labels = data.train.labels
+    warning = negatives_warning(int((labels == 1).sum()), cfg.pn_ratio, int((labels == 0).sum()), cfg.sampler)
+    return [warning] if warning else []
 
 
 def run_experiment(

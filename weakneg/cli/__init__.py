@@ -8,12 +8,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from ..errors import WeaknegError
-from . import bench, compare, data, milcheck, runs, serve, sweep
+from ..errors import WeaknegError, read_only_store_message
+from . import bench, compare, data, export, milcheck, runs, serve, sweep
 from .common import Command, OneLineParser
+from .config_flags import with_config_file
 
 COMMANDS: dict[str, Command] = {
-    c.name: c for module in (runs, data, sweep, compare, milcheck, bench, serve) for c in module.COMMANDS
+    c.name: c for module in (runs, data, sweep, compare, milcheck, bench, serve, export) for c in module.COMMANDS
 }
 
 
@@ -26,11 +27,20 @@ def build_parser() -> OneLineParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser.parse_args(argv)
     try:
+        args = with_config_file(parser, argv, args)  # run/sweep --config FILE.toml: typed flags win
         return COMMANDS[args.command].handler(args)
     except WeaknegError as error:
         print(f"weakneg: error: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:
+        line = read_only_store_message(error, getattr(args, "store", None) or "(the default store)")
+        if line is None:
+            raise
+        print(f"weakneg: error: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("weakneg: interrupted; finished epochs are kept in the store", file=sys.stderr)

@@ -39,9 +39,14 @@ def add_compare_arguments(p: argparse.ArgumentParser) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from .. import comparison, paired_stats
-    from ..store import RunStore
+    from ..store import open_existing
 
-    store = RunStore(args.store)
+    store = open_existing(args.store)  # a read: a fresh home gets no store
+    if store is None:
+        raise WeaknegError(
+            f"there is no run store at {args.store or 'the default location'} yet: nothing to compare "
+            f"(`python -m weakneg run ...` makes one)"
+        )
     run_ids = _run_ids(args.runs) if args.runs is not None else None
     frame = comparison.runs_frame(store, run_ids=run_ids, sweep_id=args.sweep, dataset=args.dataset)
     if frame.empty and args.sweep is not None and store.get_sweep(args.sweep) is None:

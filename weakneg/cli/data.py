@@ -17,7 +17,9 @@ def add_datasets_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
-    from ..data import DATASETS, dataset_status
+    from ..data import DATASETS, dataset_status, resolve_root
+
+    resolve_root(args.data_root)  # a data root that is a file is bad input: one line, exit 2
 
     def options(name: str) -> list[str]:
         declared = DATASETS[name].options
@@ -49,7 +51,11 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
     check = sub.add_parser("check", help="bags, instances per bag, positives per class, problems, k at a P-N ratio")
     check.add_argument("path", help="your file (instance table, image-bag CSV, clip CSV) or a MIL benchmark name")
     check.add_argument("--format", default=None, help="table, images or audio, when the file does not say")
-    check.add_argument("--target-class", default="0", help="class index or name (default 0)")
+    check.add_argument(
+        "--target-class",
+        default=None,
+        help="class index or name (default: the only class, or every class's figures)",
+    )
     check.add_argument("--pn-ratio", type=float, default=0.5)
     check.add_argument("--sampler", default="random")
     check.add_argument("--seed", type=int, default=0)

@@ -9,6 +9,8 @@ import sys
 from ..config import RunConfig
 from ..errors import WeaknegError
 from .common import Command, add_store_argument, parse_pairs
+from .config_flags import add_config_argument
+from ..tracking import TRACKERS, open_tracker
 from .format import json_safe, number, table
 
 # --- run ---------------------------------------------------------------------------------------------
@@ -16,8 +18,13 @@ from .format import json_safe, number, table
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
     d = RunConfig()
-    p.add_argument("--dataset", default=d.dataset)
-    p.add_argument("--target-class", required=True, help="class index or name")
+    add_config_argument(p)
+    p.add_argument("--dataset", default=None, help=f"a built-in data set (default {d.dataset}); not with --data")
+    p.add_argument(
+        "--target-class",
+        default=None,
+        help="class index or name (may be left out when the data set has one class; 1 = its positive label)",
+    )
     p.add_argument("--sampler", default=d.sampler)
     p.add_argument(
         "--sampler-param",
@@ -61,6 +68,13 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--data-format", default=None, help="table, images or audio, when the file does not say")
     add_store_argument(p)
+    p.add_argument(
+        "--track",
+        choices=TRACKERS,
+        default=None,
+        help="also log the run, epoch by epoch, to a tracker (mlflow: $MLFLOW_TRACKING_URI, else ./mlruns)",
+    )
+    p.add_argument("--tracking-uri", default=None, help="with --track mlflow: where MLflow writes")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -68,16 +82,22 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     from ..data import DATASETS
     from ..models import DEFAULT_MODEL
 
+    from ..errors import ConfigError
+
     options = parse_pairs(args.dataset_option)
+    if args.data and args.dataset is not None:
+        raise ConfigError(
+            f"give either --dataset (a built-in data set, here {args.dataset!r}) or --data (your own files), not both"
+        )
     if args.data:  # the user's own files: absolute path and fingerprint go into the run's dataset options
         from ..data.user import user_data_options
 
         args.dataset, options = user_data_options(args.data, args.data_format, options)
+    if args.dataset is None:
+        args.dataset = RunConfig().dataset
     model = args.model or (DEFAULT_MODEL[DATASETS[args.dataset].modality] if args.dataset in DATASETS else "simple_cnn")
     if args.download:
         if args.dataset in DATASETS and "download" not in DATASETS[args.dataset].options:
-            from ..errors import ConfigError
-
             raise ConfigError(
                 f"--download: dataset {args.dataset!r} has nothing to download (only "
                 f"{', '.join(n for n, s in DATASETS.items() if 'download' in s.options)} do)"
@@ -85,7 +105,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         options["download"] = True
     return RunConfig(
         dataset=args.dataset,
-        target_class=int(args.target_class) if args.target_class.isdigit() else args.target_class,
+        target_class=target_class_of(args, options),
         sampler=args.sampler,
         sampler_params=parse_pairs(args.sampler_param),
         pn_ratio=args.pn_ratio,
@@ -110,25 +130,55 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     )
 
 
+def target_class_of(args: argparse.Namespace, options: dict) -> int | str:
+    """The typed class (an index when it is digits); left out, the only class of a one-class data set."""
+    if args.target_class is not None:
+        return int(args.target_class) if args.target_class.isdigit() else args.target_class
+    from ..data import DATASETS, class_names
+    from ..errors import ConfigError
+
+    if args.dataset not in DATASETS:
+        raise ConfigError(f"unknown dataset {args.dataset!r}; choose one of: {', '.join(DATASETS)}")
+    names = class_names(args.dataset, args.data_root, options)
+    if len(names) == 1:
+        return 0
+    shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+    raise ConfigError(f"say which class to detect: --target-class (an index or a name: {shown})")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .. import threads
     from ..store import DIRECT, RunStore
-    from ..train import prepare, run_experiment
+    from ..train import prepare, run_experiment, sampler_warnings
 
     cfg = config_from_args(args)
     data = prepare(cfg)  # every check that can fail on input happens before the store is touched
+    for warning in sampler_warnings(cfg, data):
+        print(f"weakneg: warning: {warning}", file=sys.stderr)
+    # a missing extra or an unreachable tracker is named before the store is written
+    tracker = open_tracker(
+        args.track, args.tracking_uri, on_problem=lambda line: print(f"weakneg: warning: {line}", file=sys.stderr)
+    )
     threads.apply(threads.budget())  # a run alone uses the machine (WEAKNEG_THREADS caps it)
     store = RunStore(args.store)
     bar = _progress_bar(cfg.epochs, enabled=not args.json)
 
     def on_epoch(record: dict) -> None:
+        if tracker is not None:
+            tracker.log_epoch(record)
         if bar is not None:
             bar.set_postfix(ap=f"{record['ap']:.3f}", auc=f"{record['auc']:.3f}", loss=f"{record['train_loss']:.3f}")
             bar.update(1)
 
     run_id = store.create_run(cfg.to_dict(), backend=DIRECT)  # this process runs it: no dispatcher claims it
+    if tracker is not None:
+        tracker.start(store, run_id)
     with store.keep_alive(run_id):
-        result = run_experiment(cfg, store, run_id, data=data, on_epoch=on_epoch)
+        try:
+            result = run_experiment(cfg, store, run_id, data=data, on_epoch=on_epoch)
+        finally:
+            if tracker is not None:
+                tracker.end(store, run_id)
     if bar is not None:
         bar.close()
     summary = result.summary()
@@ -207,6 +257,12 @@ def add_show_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_id", type=int)
     add_store_argument(p)
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--config",
+        action="store_true",
+        dest="as_config",
+        help="print the run's configuration as a TOML file: `run --config FILE` reproduces it",
+    )
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -218,6 +274,11 @@ def cmd_show(args: argparse.Namespace) -> int:
         raise WeaknegError(
             f"no run {args.run_id} in {args.store or 'the default store'}; `python -m weakneg list` shows the runs"
         )
+    if args.as_config:
+        from ..config_file import to_toml
+
+        print(to_toml(run["config"], header=run_file_header(run, store.url)), end="")
+        return 0
     epochs = store.epochs(args.run_id)
     if args.json:
         print(json.dumps(json_safe({**run, "epochs": epochs})))
@@ -244,6 +305,13 @@ def cmd_show(args: argparse.Namespace) -> int:
     )
     print(table([{c: e[c] for c in columns} for e in epochs], columns))
     return 0
+
+
+def run_file_header(run: dict, store_url: str) -> str:
+    return (
+        f"run {run['id']} ({run['status']}) in {store_url}\n"
+        f"reproduce it with: python -m weakneg run --config THIS_FILE.toml"
+    )
 
 
 # --- dispatch and worker -----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import sys
 from ..config import RunConfig
 from ..errors import WeaknegError
 from .common import Command, add_store_argument, parse_pairs
+from .config_flags import add_config_argument
 from .format import json_safe, table
 
 GRID_FLAGS = (
@@ -23,6 +24,7 @@ GRID_FLAGS = (
 
 
 def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
+    add_config_argument(p)
     p.add_argument("--dataset", default=None, help="dataset of every run (default digits)")
     for flag, field_name, kind in GRID_FLAGS:
         p.add_argument(

@@ -33,6 +33,8 @@ from ..errors import ConfigError, DatasetMissing
 from .augment import AugmentSettings, augment_batch
 from .bags import BagSet
 from .features import AudioProblem, FeatureSettings, cached_features, feature_stats, open_features, read_audio
+from .options import MIN_SECONDS, DatasetOption, augment_options, min_seconds_option
+from .registry import DatasetSpec, register_dataset
 
 log = logging.getLogger("weakneg.audio")
 
@@ -42,7 +44,7 @@ AUDIOSET_DEFAULTS = {
     "eval_csv": "eval_segments.csv",
     "audio_dir": "audio",
     "audio_name": "{ytid}",
-    "min_seconds": 1.0,
+    "min_seconds": MIN_SECONDS,
 }
 AUDIO_EXTENSIONS = (".wav", ".flac")
 SHOWN_IDS = 5  # ids named in a skipped-clips summary
@@ -288,9 +290,9 @@ def read_class_labels(path: Path) -> tuple[list[str], list[str]]:
     """class_labels_indices.csv -> (mids, display names), ordered by index."""
     try:
         with open(path, newline="", encoding="utf-8") as handle:
-            rows = sorted(csv.DictReader(handle), key=lambda row: int(row["index"]))
+            rows = sorted(csv.DictReader(handle, strict=True), key=lambda row: int(row["index"]))
         return [row["mid"] for row in rows], [row["display_name"] for row in rows]
-    except (KeyError, ValueError, TypeError) as error:
+    except (KeyError, ValueError, TypeError, csv.Error) as error:  # UnicodeDecodeError is a ValueError
         raise DatasetMissing(
             f"{path} is not an AudioSet class list (expected columns index,mid,display_name): {error}"
         ) from error
@@ -299,17 +301,37 @@ def read_class_labels(path: Path) -> tuple[list[str], list[str]]:
 def read_segments(path: Path) -> list[tuple[str, float, float, list[str]]]:
     """A segments CSV in the published layout -> (YTID, start, end, label mids) per clip."""
     segments = []
-    with open(path, newline="", encoding="utf-8") as handle:
-        for number, row in enumerate(csv.reader(handle, skipinitialspace=True), start=1):
-            if not row or row[0].startswith("#"):
-                continue
-            if len(row) < 4:
-                raise DatasetMissing(
-                    f'{path} line {number}: expected YTID, start_seconds, end_seconds, "positive_labels"; got {row}'
-                )
-            mids = [mid.strip() for mid in row[3].split(",") if mid.strip()]
-            segments.append((row[0].strip(), float(row[1]), float(row[2]), mids))
+    layout = 'expected YTID, start_seconds, end_seconds, "positive_labels"'
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle, skipinitialspace=True, strict=True)  # strict: an unterminated quote raises
+            for row in reader:
+                number = reader.line_num
+                if not row or row[0].startswith("#"):
+                    continue
+                if len(row) < 4 or any("\n" in field or "\r" in field for field in row):
+                    raise DatasetMissing(f"{path} line {number}: {layout}; got {_shown_row(row)}")
+                try:
+                    start, end = float(row[1]), float(row[2])
+                except ValueError:
+                    raise DatasetMissing(
+                        f"{path} line {number}: start_seconds and end_seconds must be numbers, got "
+                        f"{row[1]!r} and {row[2]!r}"
+                    ) from None
+                mids = [mid.strip() for mid in row[3].split(",") if mid.strip()]
+                segments.append((row[0].strip(), start, end, mids))
+    except UnicodeDecodeError as error:
+        raise DatasetMissing(
+            f"{path} is not a text CSV (byte {error.start} is not UTF-8); {layout}, one clip per line"
+        ) from None
+    except csv.Error as error:
+        raise DatasetMissing(f"{path} line {reader.line_num}: {error} (an unterminated quote?); {layout}") from None
     return segments
+
+
+def _shown_row(row: list[str]) -> str:
+    text = repr(row)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def read_psla_json(path: Path) -> list[tuple[Path, list[str]]]:
@@ -380,39 +402,7 @@ def build_audioset(cfg, root: Path, target: int) -> tuple[AudioBags, AudioBags]:
     return build_audio_splits(cfg, splits, names, target, "audioset")
 
 
-def register() -> None:
-    from . import DatasetSpec, register_dataset
-
-    register_dataset(
-        DatasetSpec(
-            "audioset",
-            "audio",
-            "AudioSet clips from the published CSV layout (or PSLA json) under the data root; the paper's audio set",
-            audioset_missing,
-            audioset_class_names,
-            build_audioset,
-            options=audioset_options(),
-        )
-    )
-
-
-def min_seconds_option() -> dict:
-    from .options import DatasetOption
-
-    return {
-        "min_seconds": DatasetOption(
-            AUDIOSET_DEFAULTS["min_seconds"],
-            "float",
-            "clips shorter than this are skipped (seconds)",
-            minimum=0,
-            maximum=3600,
-        )
-    }
-
-
 def audioset_options() -> dict:
-    from .options import DatasetOption, augment_options
-
     where = "relative to the data root, or absolute"
     files = {
         "labels_csv": "the class list (index,mid,display_name)",
@@ -434,4 +424,14 @@ def audioset_options() -> dict:
     return {**declared, **min_seconds_option(), **augment_options()}
 
 
-register()
+register_dataset(
+    DatasetSpec(
+        "audioset",
+        "audio",
+        "AudioSet clips from the published CSV layout (or PSLA json) under the data root; the paper's audio set",
+        audioset_missing,
+        audioset_class_names,
+        build_audioset,
+        options=audioset_options(),
+    )
+)

@@ -317,7 +317,14 @@ def split_off(bags: BagSet, fraction: float, seed: int) -> tuple[BagSet, BagSet]
     held = []
     for label in (0, 1):
         positions = rng.permutation(np.flatnonzero(bags.labels == label))
-        held.append(positions[: max(1, round(fraction * len(positions)))])
+        n_held = max(1, round(fraction * len(positions)))
+        if n_held >= len(positions):  # training needs at least one bag of each label left
+            kind = "positive" if label else "negative"
+            raise ConfigError(
+                f"val_fraction {fraction:g} leaves no {kind} training bags ({len(positions)} {kind} bags in all); "
+                f"use a smaller validation split, e.g. 0.1"
+            )
+        held.append(positions[:n_held])
     held = np.sort(np.concatenate(held))
     kept = np.setdiff1d(np.arange(len(bags)), held)
     return bags.subset(kept), bags.subset(held)

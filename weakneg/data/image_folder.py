@@ -32,15 +32,22 @@ def image_paths(path: Path, options: dict) -> list[Path]:
 
 def read_images(paths: list[Path], size: int, channels: int) -> tuple[np.ndarray, list[str]]:
     """(N, size, size, channels) uint8 and the problems: files that are missing or do not open as images."""
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     images = np.zeros((len(paths), size, size, channels), dtype=np.uint8)
     broken = []
     for row, file in enumerate(paths):
         try:
-            with Image.open(file) as image:
-                image = image.convert("L" if channels == 1 else "RGB").resize((size, size), Image.Resampling.BILINEAR)
-                images[row] = np.asarray(image).reshape(size, size, channels)
+            with warnings.catch_warnings():  # PIL only warns below twice its pixel limit: refuse those too
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(file) as image:
+                    image = image.convert("L" if channels == 1 else "RGB")
+                    image = image.resize((size, size), Image.Resampling.BILINEAR)
+                    images[row] = np.asarray(image).reshape(size, size, channels)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+            broken.append(f"{file.name} (too large to decode: {error_pixels(error)})")
         except (OSError, UnidentifiedImageError, ValueError) as error:
             broken.append(f"{file.name} ({'missing' if isinstance(error, FileNotFoundError) else 'not an image'})")
     problems = []
@@ -48,6 +55,16 @@ def read_images(paths: list[Path], size: int, channels: int) -> tuple[np.ndarray
         shown = ", ".join(broken[:SHOWN]) + (f" and {len(broken) - SHOWN} more" if len(broken) > SHOWN else "")
         problems.append(f"{len(broken)} of {len(paths)} image(s) do not open: {shown}")
     return images, problems
+
+
+def error_pixels(error: Exception) -> str:
+    """PIL's message says 'Image size (N pixels) exceeds limit of M pixels...': keep the numbers."""
+    import re
+
+    found = re.findall(r"\d+", str(error))
+    if len(found) >= 2:
+        return f"{int(found[0]) / 1e6:,.0f} megapixels, the limit is {int(found[1]) / 1e6:,.0f}"
+    return "more pixels than PIL's safety limit"
 
 
 def read_image_bags(path: Path, options: dict) -> tuple[NaturalBags, np.ndarray]:

@@ -45,6 +45,34 @@ class ImageData:
     test_labels: np.ndarray
 
 
+def check_image_data(name: str, data: ImageData) -> ImageData:
+    """Both splits hold images of one size and labels of the data set's classes (a file from another release,
+    or cut to another size, is named here, before a run is recorded)."""
+    n_classes = len(data.class_names)
+    for split, images, labels in (
+        ("training", data.train_images, data.train_labels),
+        ("test", data.test_images, data.test_labels),
+    ):
+        if images.ndim != 4 or labels.ndim != 1 or len(images) != len(labels):
+            raise DatasetMissing(
+                f"{name}: the {split} split holds images of shape {images.shape} and labels of shape {labels.shape}"
+                f"; expected (N, height, width, channels) and (N,)"
+            )
+        if len(labels) and (labels.min() < 0 or labels.max() >= n_classes):
+            raise DatasetMissing(
+                f"{name}: {split} labels run from {labels.min()} to {labels.max()}, but the data set has classes "
+                f"0..{n_classes - 1}; replace the files with a fresh copy"
+            )
+    train, test = data.train_images.shape[1:], data.test_images.shape[1:]
+    if train != test:
+        size = "x".join(map(str, train))
+        raise DatasetMissing(
+            f"{name}: test images are {'x'.join(map(str, test))} but training images {size} "
+            f"(height x width x channels); both splits must come from the same release"
+        )
+    return data
+
+
 # --- digits ---------------------------------------------------------------------------------------
 
 
@@ -99,10 +127,17 @@ def load_fashion_mnist(root: Path, options: dict) -> ImageData:
         raise DatasetMissing(fashion_mnist_missing(root))
     splits = {}
     for split, (images, labels) in FASHION_FILES.items():
-        splits[split] = (
-            read_idx(_idx_path(folder, images))[..., None],
-            read_idx(_idx_path(folder, labels)).astype(np.int64),
-        )
+        pixels, values = read_idx(_idx_path(folder, images)), read_idx(_idx_path(folder, labels))
+        for path, array, ndim, what in (
+            (_idx_path(folder, images), pixels, 3, "images (N, height, width)"),
+            (_idx_path(folder, labels), values, 1, "labels (N,)"),
+        ):
+            if array.ndim != ndim:
+                raise DatasetMissing(
+                    f"{path} holds an array of shape {array.shape}, not Fashion-MNIST {what}; replace it with a "
+                    f"fresh copy"
+                )
+        splits[split] = (pixels[..., None], values.astype(np.int64))
         if len(splits[split][0]) != len(splits[split][1]):  # never train on a silently shortened split
             raise DatasetMissing(
                 f"{_idx_path(folder, images)} holds {len(splits[split][0])} images but "

@@ -30,6 +30,7 @@ import numpy as np
 from ..errors import DatasetMissing
 from .natural import NaturalBags, vector_splits
 from .options import defaults, fold_in_range, split_options
+from .registry import DatasetSpec, register_dataset
 
 PACKAGE, VERSION = "mil", "1.0.5"
 CSV_FOLDER = "mil/data/datasets/csv"
@@ -117,9 +118,7 @@ def load(name: str) -> NaturalBags:
     return read_benchmark(str(csv_folder() / f"{name}.csv"))
 
 
-def register() -> None:
-    from . import DatasetSpec, register_dataset
-
+def register_benchmarks() -> None:
     for name, (concept, description, _) in BENCHMARKS.items():
 
         def build(cfg, root: Path, target: int, name=name):
@@ -140,4 +139,4 @@ def register() -> None:
         )
 
 
-register()
+register_benchmarks()

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from ..declared import Declared
 from ..errors import ConfigError
+from .augment import AugmentSettings
 
 
 class DatasetOption(Declared):
@@ -81,6 +82,7 @@ def fold_in_range(values: dict) -> str | None:
     return None
 
 
+MIN_SECONDS = 1.0  # audio clips shorter than this are skipped by default
 DOWNLOAD = {"download": DatasetOption(False, "bool", "fetch the files when missing (needs internet; --download)")}
 FINGERPRINT = {
     "fingerprint": DatasetOption(
@@ -91,8 +93,6 @@ FINGERPRINT = {
 
 def augment_options() -> dict[str, DatasetOption]:
     """SpecAugment and mixup for audio runs that augment (data/augment.py's defaults)."""
-    from .augment import AugmentSettings
-
     d = AugmentSettings()
     return {
         "freq_mask": DatasetOption(d.freq_mask, "int", "widest frequency mask in mel bins (augment)", minimum=0),
@@ -141,9 +141,16 @@ IMAGE_OPTIONS = {
 }
 
 
-def clip_options() -> dict[str, DatasetOption]:
-    from .audio import min_seconds_option
+def min_seconds_option() -> dict[str, DatasetOption]:
+    """The shortest clip kept, shared by every audio dataset."""
+    return {
+        "min_seconds": DatasetOption(
+            MIN_SECONDS, "float", "clips shorter than this are skipped (seconds)", minimum=0, maximum=3600
+        )
+    }
 
+
+def clip_options() -> dict[str, DatasetOption]:
     return {
         **PATH,
         "audio_dir": _text(None, "the folder clip paths are relative to (default: the CSV's)", nullable=True),

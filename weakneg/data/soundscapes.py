@@ -31,6 +31,8 @@ from ..errors import ConfigError, DatasetMissing
 from .audio import AUDIOSET_DEFAULTS, AudioBags, Clip, build_audio_splits
 from .features import AudioProblem, FeatureSettings, cached_features, resample
 from .making import Maker, Progress, Report, make_once, start_in_background
+from .options import DatasetOption, augment_options, min_seconds_option
+from .registry import DatasetSpec, register_dataset
 
 SAMPLES_DIR = Path("/usr/share/sonic-pi/samples")
 GENERATOR_VERSION = 1  # bump when the mixing changes: cached sets are then regenerated
@@ -287,29 +289,7 @@ def build_soundscapes(cfg, root: Path, target: int) -> tuple[AudioBags, AudioBag
     return build_audio_splits(cfg, splits, names, target, "soundscapes")
 
 
-def register() -> None:
-    from . import DatasetSpec, register_dataset
-
-    register_dataset(
-        DatasetSpec(
-            "soundscapes",
-            "audio",
-            "10-second mixtures of real sonic-pi recordings over noise; weak labels = the "
-            "sound families present (bd, sn, tabla, ...); the embedded audio default",
-            soundscapes_missing,
-            soundscapes_class_names,
-            build_soundscapes,
-            options=soundscapes_options(),
-            preparation=preparation,
-            prepare_in_background=prepare_in_background,
-        )
-    )
-
-
 def soundscapes_options() -> dict:
-    from .audio import min_seconds_option
-    from .options import DatasetOption, augment_options
-
     d = SoundscapeSettings()
     return {
         "n_train": DatasetOption(d.n_train, "int", "training clips generated", minimum=1, maximum=100_000),
@@ -329,4 +309,17 @@ def soundscapes_options() -> dict:
     }
 
 
-register()
+register_dataset(
+    DatasetSpec(
+        "soundscapes",
+        "audio",
+        "10-second mixtures of real sonic-pi recordings over noise; weak labels = the "
+        "sound families present (bd, sn, tabla, ...); the embedded audio default",
+        soundscapes_missing,
+        soundscapes_class_names,
+        build_soundscapes,
+        options=soundscapes_options(),
+        preparation=preparation,
+        prepare_in_background=prepare_in_background,
+    )
+)

@@ -132,6 +132,15 @@ def _features(frame, options: dict, used: set[str], problems: list[str], path: P
             return None
     else:
         columns = [c for c in frame.columns if c not in used and pd.api.types.is_numeric_dtype(frame[c])]
+        for column in frame.columns:  # a numeric column with a stray text cell would be dropped without a word
+            if column not in used and not pd.api.types.is_numeric_dtype(frame[column]):
+                numbers = pd.to_numeric(frame[column], errors="coerce")
+                if numbers.notna().mean() >= 0.5:
+                    rows = np.flatnonzero(numbers.isna() & frame[column].notna()).tolist()
+                    problems.append(
+                        f"{path.name}: feature column {column!r} holds text (rows {_examples(rows)}, counting from "
+                        f"0, e.g. {frame[column].iloc[rows[0]]!r})"
+                    )
         arrays = [
             c
             for c in frame.columns
@@ -181,10 +190,10 @@ def read_instance_table(path: Path, options: dict) -> NaturalBags:
                 f"{path.name}: {len(bad_rows)} row(s) have NaN or infinite features (rows "
                 f"{_examples(bad_rows.tolist())}, counting from 0)"
             )
-    if problems:
+    if problems and (bag_col not in frame or (bag_table is None and label_col not in frame)):
         raise ConfigError(problem_line(path, problems))
-
-    bag_of, names, contents, class_names, split = bag_labels(frame, path, options, bag_table)
+    # the labels' problems join the features': a file's problems are all named at once
+    bag_of, names, contents, class_names, split = bag_labels(frame, path, options, bag_table, problems)
     instance_labels = frame[instance_col].to_numpy() if instance_col in frame else None
     return NaturalBags(points, bag_of, names, contents, class_names, split, instance_labels)
 
@@ -198,11 +207,12 @@ def read_bag_table(path: Path, options: dict):
 
 
 def bag_labels(
-    frame, path: Path, options: dict, bag_table=None
+    frame, path: Path, options: dict, bag_table=None, problems: list[str] | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray | None]:
     """From an instance frame (one row per instance): (bag position of each row, bag names in file order,
-    contents (B, C), class names, split per bag or None); ConfigError naming every problem."""
-    problems: list[str] = []
+    contents (B, C), class names, split per bag or None); ConfigError naming every problem (with those found
+    before, `problems`)."""
+    problems = [] if problems is None else problems
     bag_col = options.get("bag_column", "bag_id")
     label_col = options.get("label_column", "label")
     split_col = options.get("split_column", "split")

@@ -16,6 +16,7 @@ from ..errors import ConfigError
 from .fingerprint import check_fingerprint, check_readable
 from .natural import vector_splits
 from .options import IMAGE_OPTIONS, TABLE_OPTIONS, clip_options, fold_in_range
+from .registry import DATASETS, DatasetSpec, register_dataset
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".npz")
 FORMATS = {
@@ -62,6 +63,33 @@ def data_files(dataset: str, options: dict) -> list[Path]:
     return files
 
 
+def named_files(path: str | Path, fmt: str | None = None, options: dict | None = None) -> list[tuple[str, Path]]:
+    """Every file and folder a user's data set names, resolved with links followed, each with where it is named
+    ("row 7" is line 7 of the CSV, its header being line 1); reads only the CSV (nothing a row names is opened)."""
+    path = check_readable(Path(path).expanduser().resolve())
+    fmt = fmt or detect_format(path)
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown data format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    dataset, options = DATASET_OF_FORMAT[fmt], {**(options or {}), "path": str(path)}
+    for key in ("bags", "image_dir", "audio_dir"):
+        _relative(options, key, path.parent)
+    named = [("the data file", path)]
+    named += [
+        (f"dataset option {key}", Path(options[key])) for key in ("bags", "image_dir", "audio_dir") if options.get(key)
+    ]
+    listed: list[Path] = []
+    if dataset == "image_bags":
+        from .image_folder import image_paths
+
+        listed = image_paths(path, options)
+    elif dataset == "audio_clips":
+        from .audio_clips import clip_paths
+
+        listed = clip_paths(path, options)
+    named += [(f"row {line}", file) for line, file in enumerate(listed, start=2)]
+    return [(where, file.resolve()) for where, file in named]
+
+
 def user_data_options(path: str | Path, fmt: str | None = None, options: dict | None = None) -> tuple[str, dict]:
     """(dataset name, dataset_options) for a user's data: absolute paths, format checked, fingerprint recorded."""
     path = check_readable(Path(path).expanduser().resolve())
@@ -69,8 +97,6 @@ def user_data_options(path: str | Path, fmt: str | None = None, options: dict | 
     if fmt not in FORMATS:
         raise ConfigError(f"unknown data format {fmt!r}; choose one of: {', '.join(FORMATS)}")
     options = {**(options or {}), "path": str(path)}
-    from . import DATASETS
-
     dataset = DATASET_OF_FORMAT[fmt]
     DATASETS[dataset].check_options(options)  # a typo in an option is named before any file is read
     for key in ("bags", "image_dir", "audio_dir"):
@@ -130,9 +156,7 @@ def class_names_of(dataset: str, options: dict) -> list[str]:
     return load_clips(options)[1]
 
 
-def register() -> None:
-    from . import DatasetSpec, register_dataset
-
+def register_user_formats() -> None:
     descriptions = {
         "table": ("vector", "your own instance table (--data PATH): natural bags of any size"),
         "image_bags": ("image", "your own image bags (--data PATH): a CSV of bag ids and image files"),
@@ -156,4 +180,4 @@ def register() -> None:
         )
 
 
-register()
+register_user_formats()

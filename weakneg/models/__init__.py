@@ -2,38 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from collections.abc import Callable
-
 import torch
 from torch import nn
 
 from ..errors import ConfigError
-from .encoders import mil_mlp, mlp, resnet18, simple_cnn
+from . import encoders, audio  # noqa: F401  (register the image and vector models, then the audio ones)
 from .heads import HEAD_DESCRIPTIONS, HEADS, Head
 from .ragged import encode_real
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    name: str
-    modality: str  # the dataset modality it accepts
-    description: str
-    build: Callable[[tuple[int, ...]], nn.Module]  # input shape of one bag -> encoder with a .dim
-
-
-MODELS: dict[str, ModelSpec] = {}
-
-
-def register_model(spec: ModelSpec) -> ModelSpec:
-    MODELS[spec.name] = spec
-    return spec
-
-
-register_model(ModelSpec("simple_cnn", "image", "2 conv + 3 fully connected layers (the paper's)", simple_cnn))
-register_model(ModelSpec("resnet18", "image", "torchvision ResNet-18, trained from scratch", resnet18))
-register_model(ModelSpec("mlp", "vector", "2-layer MLP for feature vectors", mlp))
-register_model(ModelSpec("mil_mlp", "vector", "Ilse et al. 2018's MIL-benchmark embedding: 256-128 MLP", mil_mlp))
+from .registry import MODELS, ModelSpec, register_model
 
 
 DEFAULT_MODEL = {"image": "simple_cnn", "audio": "audio_cnn", "vector": "mlp"}  # per data modality
@@ -54,8 +30,7 @@ class BagModel(nn.Module):
 
 
 def build_model(model: str, head: str, input_shape: tuple[int, ...], modality: str = "image") -> BagModel:
-    if model not in MODELS:
-        raise ConfigError(f"unknown model {model!r}; choose one of: {', '.join(MODELS)}")
+    MODELS.lookup(model)  # one line naming the models when unknown
     if head not in HEADS:
         raise ConfigError(f"unknown head {head!r}; choose one of: {', '.join(HEADS)}")
     check_model_fits(model, modality)
@@ -97,5 +72,3 @@ __all__ = [
     "pick_device",
     "register_model",
 ]
-
-from . import audio as _audio  # noqa: E402,F401  (registers effnet_b0, psla, audio_cnn)

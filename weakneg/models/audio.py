@@ -11,6 +11,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .registry import ModelSpec, register_model
+
 
 def _conv_block(c_in: int, c_out: int, kernel: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(
@@ -102,34 +104,28 @@ def psla(input_shape: tuple[int, ...]) -> PSLAEncoder:
     return PSLAEncoder()
 
 
-def register() -> None:
-    from . import ModelSpec, register_model
-
-    register_model(
-        ModelSpec(
-            "audio_cnn",
-            "audio",
-            "small 3-block CNN over log-mel, one instance per 160 ms; trains a soundscapes run on a CPU in minutes",
-            audio_cnn,
-        )
+register_model(
+    ModelSpec(
+        "audio_cnn",
+        "audio",
+        "small 3-block CNN over log-mel, one instance per 160 ms; trains a soundscapes run on a CPU in minutes",
+        audio_cnn,
     )
-    register_model(
-        ModelSpec(
-            "effnet_b0",
-            "audio",
-            "PSLA's trunk: EfficientNet-B0 (from scratch, 1 channel), one instance per 320 ms step",
-            effnet_steps,
-        )
+)
+register_model(
+    ModelSpec(
+        "effnet_b0",
+        "audio",
+        "PSLA's trunk: EfficientNet-B0 (from scratch, 1 channel), one instance per 320 ms step",
+        effnet_steps,
     )
-    register_model(
-        ModelSpec(
-            "psla",
-            "audio",
-            "PSLA: EfficientNet-B0 (from scratch, 1 channel) + 4-head attention "
-            "pooling over time; the heads are the instances",
-            psla,
-        )
+)
+register_model(
+    ModelSpec(
+        "psla",
+        "audio",
+        "PSLA: EfficientNet-B0 (from scratch, 1 channel) + 4-head attention "
+        "pooling over time; the heads are the instances",
+        psla,
     )
-
-
-register()
+)

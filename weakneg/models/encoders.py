@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .registry import ModelSpec, register_model
+
 
 class PerInstance(nn.Module):
     """Applies an image network to every instance of every bag in one batched call."""
@@ -57,3 +59,9 @@ def mil_mlp(input_shape: tuple[int, ...]) -> PerInstance:
     """Ilse et al. 2018's instance embedding for MUSK / Elephant: Linear(d, 256)-ReLU-Linear(256, 128)-ReLU
     (their attention pooling with 64 hidden units is our `attention` head)."""
     return PerInstance(nn.Sequential(nn.Linear(input_shape[-1], 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU()), 128)
+
+
+register_model(ModelSpec("simple_cnn", "image", "2 conv + 3 fully connected layers (the paper's)", simple_cnn))
+register_model(ModelSpec("resnet18", "image", "torchvision ResNet-18, trained from scratch", resnet18))
+register_model(ModelSpec("mlp", "vector", "2-layer MLP for feature vectors", mlp))
+register_model(ModelSpec("mil_mlp", "vector", "Ilse et al. 2018's MIL-benchmark embedding: 256-128 MLP", mil_mlp))

@@ -1,8 +1,10 @@
 """Gradient embeddings: per-bag gradient of the bag loss w.r.t. the head's classifier (weight, bias).
 
-For heads whose classifier sees the pooled bag feature once (mean_softmax, attention), the gradient
+For heads whose classifier sees the pooled bag feature once (mean_softmax, attention), and for any model
+whose last layer is linear (a researcher's own, given its outputs and that layer's input), the gradient
 is rank one: g_b = (p_b - onehot(y_b)) outer [h_b, 1], so one batched forward pass gives every
-embedding, kept as its two factors. Other heads get per-bag gradients of the head only, on cached
+embedding, kept as its two factors. A one-logit last layer (sigmoid, binary cross-entropy) has the
+one-row gradient (p_b(pos) - y_b) [h_b, 1]. Other heads get per-bag gradients of the head only, on cached
 instance features, with torch.func (vmap over grad), no per-bag backward pass. Bags of different sizes
 pass their padding mask (N, n) along; the embeddings are then those of the real instances only.
 """
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch.func import functional_call, grad, vmap
 
+from ..errors import ConfigError
 from .heads import Head
 
 CHUNK = 4096  # bags per vmap call: bounds memory for large pools
@@ -21,9 +24,10 @@ CHUNK = 4096  # bags per vmap call: bounds memory for large pools
 
 @dataclass
 class GradEmbedding:
-    """N embeddings of size 2*(d+1), laid out as (2, d+1) with the bias last; dense or as factors."""
+    """N embeddings of size c*(d+1), laid out as (c, d+1) with the bias last; dense or as factors. c is the last
+    layer's outputs: 2 for weakneg's heads, 1 for a one-logit head."""
 
-    q: torch.Tensor | None = None  # (N, 2)   p - onehot(y)
+    q: torch.Tensor | None = None  # (N, c)   p - onehot(y); a one-logit head: p(pos) - y
     h: torch.Tensor | None = None  # (N, d+1) [h_b, 1]
     dense: torch.Tensor | None = None  # (N, 2*(d+1))
 
@@ -55,18 +59,35 @@ class GradEmbedding:
         return (norms + norms[j] - 2 * self.dots_with(j)).clamp_min_(0)
 
 
+def linear_layer_embedding(
+    log_probs: torch.Tensor, features: torch.Tensor, labels: torch.Tensor, outputs: int = 2
+) -> GradEmbedding:
+    """Embeddings of a linear last layer from the bag log-probabilities (N, 2) and that layer's input (N, d), at
+    `labels`; `outputs=1`: the layer has one logit z (log_probs are those of [0, z]), its gradient one row."""
+    with torch.no_grad():
+        probs = log_probs.exp()
+        onehot = torch.nn.functional.one_hot(labels, 2).to(probs.dtype)
+        # p_y - 1 written as -(sum of the other probabilities): exact when p_y rounds to 1 in float32
+        q = torch.where(onehot > 0, -(probs * (1 - onehot)).sum(1, keepdim=True), probs)
+        h = torch.cat([features, torch.ones_like(features[:, :1])], dim=1).to(q.dtype)
+        return GradEmbedding(q=q if outputs == 2 else q[:, 1:], h=h)  # one logit: dLoss/dz = p(pos) - y
+
+
 def gradient_embedding(
     head: Head, instance_features: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | None = None
 ) -> GradEmbedding:
     """Embeddings for bags with instance features (N, n, d) (and padding mask) and the labels to take the loss at."""
-    with torch.no_grad():
-        if head.closed_form_gradient:  # forward is log_softmax(classifier(pool(h))): pool once, reuse it
+    outputs = head.classifier.out_features
+    if outputs != 2:
+        raise ConfigError(
+            f"the head's classifier has {outputs} output(s) but a weakneg head has two (negative, positive); "
+            "for a one-logit model call weakneg.select with logits of shape (N,) and features="
+        )
+    if head.closed_form_gradient:  # forward is log_softmax(classifier(pool(h))): pool once, reuse it
+        with torch.no_grad():
             pooled = head.pool(instance_features, mask)
-            probs = torch.softmax(head.classifier(pooled), dim=-1)
-            onehot = torch.nn.functional.one_hot(labels, 2).to(probs.dtype)
-            # p_y - 1 written as -(sum of the other probabilities): exact when p_y rounds to 1 in float32
-            q = torch.where(onehot > 0, -(probs * (1 - onehot)).sum(1, keepdim=True), probs)
-            return GradEmbedding(q=q, h=torch.cat([pooled, torch.ones_like(pooled[:, :1])], dim=1))
+            log_probs = torch.log_softmax(head.classifier(pooled), dim=-1)
+        return linear_layer_embedding(log_probs, pooled, labels)
     masks = [None] * len(labels.split(CHUNK)) if mask is None else mask.split(CHUNK)
     return GradEmbedding(
         dense=torch.cat(

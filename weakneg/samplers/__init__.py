@@ -1,7 +1,8 @@
-"""One registry of negative samplers; one module per family registers its samplers on import."""
+"""One registry of negative samplers; one module per family registers its samplers on import, here, in the order
+lists show them. `select` runs any of them on plain tensors (samplers/plain.py)."""
 
-from . import baselines  # noqa: F401  (registers random, full)
-from . import uncertainty, gradient, badge, divergence, svm, coreset, adaptive, mix  # noqa: F401,I001  (register the rest)
-from .base import SAMPLERS, Pool, SamplerSpec, Selection, get_sampler, register, score_sampler, top_k
+from .base import SAMPLERS, Pool, SamplerSpec, Selection, by_score, get_sampler, register, top_k
+from . import baselines, uncertainty, gradient, badge, divergence, svm, coreset, adaptive, mix  # noqa: F401,I001
+from .plain import select
 
-__all__ = ["Pool", "SAMPLERS", "SamplerSpec", "Selection", "get_sampler", "register", "score_sampler", "top_k"]
+__all__ = ["Pool", "SAMPLERS", "SamplerSpec", "Selection", "by_score", "get_sampler", "register", "select", "top_k"]

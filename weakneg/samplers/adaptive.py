@@ -42,7 +42,7 @@ def _adaptive(pool: Pool, k: int, rng: np.random.Generator, options: dict) -> Se
             f"sampler 'adaptive': parameter levels must be a whole number >= 1 or null (the pool size), got {levels!r}"
         )
     n = len(pool)
-    if pool.epoch <= warmup:
+    if pool.epoch is not None and pool.epoch <= warmup:  # None: no epoch count (a researcher's loop), no warm-up
         probabilities = np.full(n, 1.0 / n) if n else np.zeros(0)
     else:
         probabilities = adaptive_probabilities(pool.loss, pressure, levels)

@@ -2,7 +2,8 @@
 
 Distances: for the rank-one heads (mean_softmax, attention) with two classes, q = p - onehot(y) is
 (-a, a), so g = q outer [h, 1] has ||g_i - g_j||^2 = 2 ||a_i h'_i - a_j h'_j||^2 with h' = [h, 1]:
-a point in d+1 dimensions stands for each embedding of 2(d+1), half the work of the dense form. Other
+a point in d+1 dimensions stands for each embedding of 2(d+1), half the work of the dense form. A
+one-logit head's embedding is that point itself (g = a h'), so it picks exactly as its two-logit twin. Other
 factored embeddings use |q_i|^2 |h_i|^2 + |q_j|^2 |h_j|^2 - 2 (q_i.q_j)(h_i.h_j); dense ones the
 plain expansion. Each candidate keeps its running minimum D^2 to the chosen centers, updated against
 the newest center only: k passes of O(N d), O(N) memory.
@@ -59,10 +60,12 @@ def column_major(matrix: torch.Tensor) -> torch.Tensor:
 
 def distance_form(emb: GradEmbedding) -> tuple[torch.Tensor, Callable[[int], torch.Tensor], float]:
     """(squared norms n, d2(j) = n_i + n_j - 2 <x_i, x_j> for every i, scale): ||g_i - g_j||^2 = scale * d2(j)_i."""
-    if emb.factored and emb.q.shape[1] == 2 and torch.equal(emb.q[:, 0], -emb.q[:, 1]):
-        points = column_major(emb.q[:, 1:] * emb.h)  # a_i h'_i: g_i = (-a_i, a_i) outer h'_i
+    one_logit = emb.factored and emb.q.shape[1] == 1  # g_i = a_i h'_i itself
+    if one_logit or (emb.factored and emb.q.shape[1] == 2 and torch.equal(emb.q[:, 0], -emb.q[:, 1])):
+        points = column_major(emb.q[:, -1:] * emb.h)  # a_i h'_i: g_i = (-a_i, a_i) outer h'_i (two logits)
         norms = points.pow(2).sum(1)
-        return norms, lambda j: torch.addmv(norms, points, points[j], alpha=-2).add_(norms[j]), 2.0
+        scale = 1.0 if one_logit else 2.0  # the same points, so a one-logit head picks as its two-logit twin [0, z]
+        return norms, lambda j: torch.addmv(norms, points, points[j], alpha=-2).add_(norms[j]), scale
     if emb.factored:
         q, h = emb.q, column_major(emb.h)
         norms = q.pow(2).sum(1) * h.pow(2).sum(1)
@@ -154,5 +157,6 @@ BADGE = register(
             )
         },
         uses_positives=False,
+        reads={"gradients"},
     )
 )

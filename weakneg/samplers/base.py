@@ -1,23 +1,27 @@
 """The sampler interface: what a sampler sees (Pool), what it returns (Selection), and the registry.
 
-A sampler is usually a score plus a direction (`score_sampler`); BADGE, coreset and adaptive select
-sets and implement `select` themselves. Either way the call shape is the same, and every sampler
-returns the per-candidate scores it used so the app can show why a bag was chosen.
+Every sampler is declared one way: `register(SamplerSpec(name, description, select_fn, ...))` in its family's
+module. Most samplers are a score plus a direction, and their `select_fn` is `by_score(score, largest=...)`;
+BADGE, coreset and adaptive select sets and write `select_fn` themselves. Either way the call shape is the same,
+and every sampler returns the per-candidate scores it used so the app can show why a bag was chosen.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Callable
 
 import numpy as np
 import torch
 
 from ..errors import ConfigError
-from ..models.gradients import GradEmbedding, gradient_embedding
+from ..models.gradients import GradEmbedding, gradient_embedding, linear_layer_embedding
 from ..models.heads import Head
+from ..registry import Registry
 from .params import Param, check_values, split
+
+POOL_PARTS = ("features", "gradients")  # what a sampler may read besides the bag outputs (SamplerSpec.reads)
 
 
 @dataclass
@@ -25,16 +29,18 @@ class Pool:
     """The negative pool (and the positive bags) as the current model sees them, before the epoch's training."""
 
     log_probs: torch.Tensor  # (N, 2) bag log-probabilities [negative, positive]
-    features: torch.Tensor  # (N, d) bag features h_b (the head's pooled feature)
-    instance_features: torch.Tensor  # (N, n, d); bags of different sizes padded to n (see instance_mask)
+    features: torch.Tensor | None  # (N, d) bag features h_b: the input of the last linear layer (None: not given)
+    instance_features: torch.Tensor | None  # (N, n, d); bags of different sizes padded to n (see instance_mask)
     labels: torch.Tensor  # (N,) known bag labels (0: the pool holds negatives)
     positive_log_probs: torch.Tensor  # (P, 2)
     positive_features: torch.Tensor  # (P, d)
-    head: Head
-    epoch: int = 1
+    head: Head | None = None  # the model's head; None: a plain linear last layer on `features`
+    epoch: int | None = 1  # the epoch about to be trained; None: no warm-up applies (a researcher's own loop)
     positive_instance_features: torch.Tensor | None = None  # (P, n, d)
     instance_mask: torch.Tensor | None = None  # (N, n) True on real instances; None when every bag is full
     positive_instance_mask: torch.Tensor | None = None  # (P, n)
+    outputs: int = 2  # the last layer's outputs: 2, or 1 for a one-logit head (log_probs then hold [-z, z]'s)
+    gradients: torch.Tensor | None = None  # (N, m) gradient embeddings given by the caller (then used as they are)
     _grads: dict[str, GradEmbedding] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
@@ -50,12 +56,22 @@ class Pool:
         return -self.log_probs.gather(1, self.labels[:, None]).squeeze(1)
 
     def grad_embedding(self, label: str = "known") -> GradEmbedding:
-        """Gradient embeddings at the known label, or at the predicted one (BADGE's pseudo-label); cached."""
+        """Gradient embeddings at the known label, or at the predicted one (BADGE's pseudo-label); cached.
+
+        Given ones are used as they are. A head whose classifier sees the pooled feature once (and a plain linear
+        last layer: no head) has the closed form (p - onehot(y)) outer [h_b, 1] from the outputs and features, the
+        same numbers whoever calls; the other heads get per-bag gradients of the head on the instance features."""
         if label not in ("known", "predicted"):
             raise ConfigError(f"label must be 'known' or 'predicted', got {label!r}")
+        if self.gradients is not None:
+            return GradEmbedding(dense=self.gradients)
         if label not in self._grads:
             labels = self.labels if label == "known" else self.log_probs.argmax(1)
-            self._grads[label] = gradient_embedding(self.head, self.instance_features, labels, self.instance_mask)
+            if self.head is not None and not self.head.closed_form_gradient:
+                embedding = gradient_embedding(self.head, self.instance_features, labels, self.instance_mask)
+            else:
+                embedding = linear_layer_embedding(self.log_probs, self.features, labels, self.outputs)
+            self._grads[label] = embedding
         return self._grads[label]
 
 
@@ -78,11 +94,15 @@ class SamplerSpec:
     param_types: dict[str, Param] = field(default_factory=dict)  # filled from `params` (see params.py)
     uses_scores: bool = True  # reads the scoring pass; False: the trainer skips that pass (random, full)
     uses_positives: bool = True  # reads the positive bags' outputs; False: the trainer does not score them
+    reads: frozenset[str] = frozenset()  # pool parts it reads besides the bag outputs: "features", "gradients"
 
     def __post_init__(self):
         defaults, typed = split(self.params)
         object.__setattr__(self, "params", defaults)
         object.__setattr__(self, "param_types", {**typed, **self.param_types})
+        object.__setattr__(self, "reads", frozenset(self.reads))
+        if not self.reads <= set(POOL_PARTS):
+            raise ValueError(f"sampler {self.name!r}: reads {sorted(self.reads)}; pool parts are {POOL_PARTS}")
 
     def check_params(self, params: dict[str, Any]) -> dict[str, Any]:
         """The parameters checked against the declarations (unknown names, types, bounds), normalised."""
@@ -112,32 +132,17 @@ def top_k(scores: np.ndarray, k: int, largest: bool) -> np.ndarray:
     return np.argsort(keyed, kind="stable")[:k]
 
 
-def score_sampler(
-    name: str,
-    description: str,
-    score: Callable[[Pool, dict], torch.Tensor | np.ndarray],
-    largest: bool,
-    params: dict[str, Any] | None = None,
-) -> SamplerSpec:
-    """A sampler that scores every candidate and keeps the k largest (or smallest)."""
+def by_score(score: Callable[[Pool, dict], torch.Tensor | np.ndarray], largest: bool) -> SelectFn:
+    """The select_fn of a sampler that scores every candidate and keeps the k largest (or smallest)."""
 
     def select(pool: Pool, k: int, rng: np.random.Generator, options: dict) -> Selection:
         values = score(pool, options)
         values = values.detach().double().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
         return Selection(top_k(values, k, largest), values)
 
-    return SamplerSpec(name, description, select, params or {})
+    return select
 
 
-SAMPLERS: dict[str, SamplerSpec] = {}
-
-
-def register(spec: SamplerSpec) -> SamplerSpec:
-    SAMPLERS[spec.name] = spec
-    return spec
-
-
-def get_sampler(name: str) -> SamplerSpec:
-    if name not in SAMPLERS:
-        raise ConfigError(f"unknown sampler {name!r}; choose one of: {', '.join(SAMPLERS)}")
-    return SAMPLERS[name]
+SAMPLERS: Registry[SamplerSpec] = Registry("sampler", SamplerSpec)
+register = SAMPLERS.register
+get_sampler = SAMPLERS.lookup

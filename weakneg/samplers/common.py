@@ -10,11 +10,15 @@ from ..errors import ConfigError
 from .base import Pool
 
 
-def require_positives(pool: Pool, sampler: str) -> None:
-    if len(pool.positive_features) == 0:
+def require_positives(pool: Pool, sampler: str, part: str = "features") -> None:
+    """ConfigError when the positive bags' `part` ("features" or "outputs") the sampler compares with is empty."""
+    rows = len(pool.positive_features if part == "features" else pool.positive_log_probs)
+    if rows == 0:
+        given = "positive_features=" if part == "features" else "positive_logits="
         raise ConfigError(
             f"sampler {sampler!r} compares negatives with the positive bags, but there are none; "
-            f"pick a target class with positive bags in the training split, or another sampler"
+            f"pick a target class with positive bags in the training split (from your own loop: pass {given}), "
+            "or another sampler"
         )
 
 

@@ -97,5 +97,6 @@ CORESET = register(
         "the chosen negatives cover the parts of feature space the positives do not. Score = the bag's distance to "
         "its nearest center when it was picked (unpicked bags: after the last pick); picked distances never increase.",
         _coreset,
+        reads={"features"},
     )
 )

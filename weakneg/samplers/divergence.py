@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import Pool, register, score_sampler
+from .base import Pool, SamplerSpec, by_score, register
 from .common import require_positives
 
 
@@ -24,7 +24,7 @@ def kl_from_mean(reference_log_probs: torch.Tensor, log_probs: torch.Tensor) -> 
 
 
 def kl_prob_scores(pool: Pool, options: dict) -> torch.Tensor:
-    require_positives(pool, "kl_prob")
+    require_positives(pool, "kl_prob", "outputs")
     return kl_from_mean(pool.positive_log_probs, pool.log_probs)
 
 
@@ -36,23 +36,22 @@ def kl_embedding_scores(pool: Pool, options: dict) -> torch.Tensor:
 
 
 KL_PROB = register(
-    score_sampler(
+    SamplerSpec(
         "kl_prob",
         "KL on predictions (our reading of the paper's KL sampler): the k negative bags with the smallest "
         "KL(mean positive-bag prediction || the bag's prediction), i.e. negatives the model sees most like its "
         "positives. Score = that KL in nats (0 = indistinguishable); smallest wins.",
-        kl_prob_scores,
-        largest=False,
+        by_score(kl_prob_scores, largest=False),
     )
 )
 
 KL_EMBEDDING = register(
-    score_sampler(
+    SamplerSpec(
         "kl_embedding",
         "KL on embeddings (our reading of the paper): the same as kl_prob on the bag features h_b made into "
         "distributions by a softmax over feature dimensions: the k negatives whose representation is closest to the "
         "average positive representation. Score = KL(mean positive softmax(h) || softmax(h_b)); smallest wins.",
-        kl_embedding_scores,
-        largest=False,
+        by_score(kl_embedding_scores, largest=False),
+        reads={"features"},
     )
 )

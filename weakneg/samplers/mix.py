@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import Pool, register, score_sampler
+from .base import Pool, SamplerSpec, by_score, register
 from .common import min_max, number
 from .gradient import grad_norm_scores
 from .params import Param
@@ -48,14 +48,14 @@ def mix_scores(pool: Pool, options: dict) -> torch.Tensor:
 
 
 MIX = register(
-    score_sampler(
+    SamplerSpec(
         "mix",
         "Mix (our own combination, in the spirit of UnReMix): each negative gets a weighted sum of three terms, each "
         "rescaled to [0, 1] over the pool: uncertainty (its gradient norm, as grad_norm), similarity to the positives "
         "(minus its feature distance to the positive centroid) and diversity (its mean squared feature distance to the "
         "other negatives). Weights w_uncertainty, w_similarity, w_diversity (default 1 each); the k largest win.",
-        mix_scores,
-        largest=True,
+        by_score(mix_scores, largest=True),
+        reads={"features", "gradients"},
         params={
             "w_uncertainty": Param(1.0, "float", "weight of the gradient-norm term", minimum=0),
             "w_similarity": Param(1.0, "float", "weight of the closeness-to-positives term", minimum=0),

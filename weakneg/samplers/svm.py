@@ -8,15 +8,16 @@ then score each negative by its signed margin y * f(h_b) = -f(h_b) and keep the 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.svm import LinearSVC
 
-from .base import Pool, register, score_sampler
+from .base import Pool, SamplerSpec, by_score, register
 from .common import number, require_positives
 from .params import Param
 
 
 def svm_margin_scores(pool: Pool, options: dict) -> np.ndarray:
     require_positives(pool, "svm_margin")
+    from sklearn.svm import LinearSVC  # here, not at the top: scikit-learn takes 1 s to import (half of `samplers`')
+
     c = number(options, "C", "svm_margin", above=0)
     positives = pool.positive_features.detach().double().cpu().numpy()
     negatives = pool.features.detach().double().cpu().numpy()
@@ -35,14 +36,14 @@ def svm_margin_scores(pool: Pool, options: dict) -> np.ndarray:
 
 
 SVM_MARGIN = register(
-    score_sampler(
+    SamplerSpec(
         "svm_margin",
         "SVM margin (our reading of the paper): a linear SVM (scikit-learn LinearSVC, balanced class weights) is "
         "fitted on standardised bag features h_b, positive bags against the negative pool, and each negative is "
         "scored by its signed margin y*f(h_b) with y = -1. The k smallest win: negatives the SVM puts on the "
         "positive side first, then those closest to the boundary.",
-        svm_margin_scores,
-        largest=False,
+        by_score(svm_margin_scores, largest=False),
+        reads={"features"},
         params={
             "C": Param(1.0, "float", "SVM regularisation: larger C fits the training bags more tightly", above=0),
             "max_iter": Param(2000, "int", "iterations of the SVM solver", minimum=1, maximum=1_000_000),

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .base import Pool, SamplerSpec, Selection, register, top_k
+from .base import Pool, SamplerSpec, Selection, SelectFn, register, top_k
 
 
 def minority_log_probability(pool: Pool) -> torch.Tensor:
@@ -45,43 +45,46 @@ def entropy_scores(pool: Pool, options: dict) -> torch.Tensor:
     return -(torch.special.xlogy(small, small) + (1 - small) * torch.log1p(-small))
 
 
-def uncertainty_sampler(name: str, description: str, score: Callable[[Pool, dict], torch.Tensor]) -> SamplerSpec:
-    """Scores from `score`; the k least sure bags by log min(p) (ties: lower position; NaN last)."""
+def least_sure(score: Callable[[Pool, dict], torch.Tensor]) -> SelectFn:
+    """The select_fn: scores from `score`; the k least sure bags by log min(p) (ties: lower position; NaN last)."""
 
     def select(pool: Pool, k: int, rng: np.random.Generator, options: dict) -> Selection:
         key = minority_log_probability(pool).cpu().numpy()
         key[key == -np.inf] = -np.finfo(np.float64).max  # p = 0 exactly: after every real bag, before NaN
         return Selection(top_k(key, k, largest=True), score(pool, options).cpu().numpy())
 
-    return SamplerSpec(name, description, select, uses_positives=False)
+    return select
 
 
 MARGIN = register(
-    uncertainty_sampler(
+    SamplerSpec(
         "margin",
         "Margin: the k negative bags with the smallest |p(positive) - p(negative)|, i.e. the bags the current model "
         "finds hardest to call, closest to its decision boundary. Score = that margin (0 = on the boundary, 1 = "
         "certain); smallest wins, ties go to the lower pool position. Ranked from the log-probabilities, so the order "
         "stays exact when the model is all but certain (a margin that rounds to 1).",
-        margin_scores,
+        least_sure(margin_scores),
+        uses_positives=False,
     )
 )
 
 LEAST_CONFIDENCE = register(
-    uncertainty_sampler(
+    SamplerSpec(
         "least_confidence",
         "Least confidence: the k negative bags with the largest 1 - max(p), the probability mass the model does not "
         "put on its own prediction. With two classes it ranks bags exactly like margin does. Score = 1 - max(p) "
         "(0 = certain, 0.5 = undecided); largest wins.",
-        least_confidence_scores,
+        least_sure(least_confidence_scores),
+        uses_positives=False,
     )
 )
 
 ENTROPY = register(
-    uncertainty_sampler(
+    SamplerSpec(
         "entropy",
         "Entropy: the k negative bags with the largest prediction entropy -sum p log p (nats, at most log 2). "
         "Computed with xlogy so a certain prediction (p = 0 or 1) scores exactly 0 instead of NaN. Largest wins.",
-        entropy_scores,
+        least_sure(entropy_scores),
+        uses_positives=False,
     )
 )

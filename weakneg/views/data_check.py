@@ -16,12 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import RunConfig, negatives_per_epoch
+from ..config import RunConfig, check_negatives, negatives_per_epoch, negatives_warning
 from ..data import resolve_class
 from ..data.natural import NaturalBags, test_positions
 from ..errors import ConfigError, WeaknegError
 
 ALLOWED_ENV = "WEAKNEG_DATA_FOLDERS"
+SHOWN_OUTSIDE = 3  # rows named in the problem about files outside the allowed folders
 
 
 @dataclass
@@ -41,6 +42,9 @@ class DataCheck:
     pool: int = 0
     k: int = 0
     pn_ratio: float = 0.5
+    warning: str | None = None  # k covers the whole pool: the sampler would have no effect
+    # no target class given and several classes: per class, {"label_density", "n_pos_train", "k", "pool"}
+    by_class: dict[str, dict] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -51,6 +55,8 @@ class DataCheck:
         if not self.ok:
             return [f"{self.source}: {len(self.problems)} problem(s)"] + [f"  - {p}" for p in self.problems]
         low, median, high = self.sizes
+        if self.target is None:
+            return self._lines_by_class()
         lines = [
             f"{self.source} ({self.dataset})",
             f"bags: {self.n_bags:,}   instances: {self.n_instances:,}   instances per bag: min {low}, "
@@ -66,7 +72,34 @@ class DataCheck:
             f"a run for class {self.target!r} at P-N ratio {self.pn_ratio:g}: {self.n_pos_train:,} positive "
             f"training bags, {self.k:,} of {self.pool:,} negatives per epoch",
         ]
-        return lines
+        return lines + ([f"warning: {self.warning}"] if self.warning else [])
+
+    def _lines_by_class(self) -> list[str]:
+        """No target class given: the facts that depend on it, for every class (never one class's figures
+        presented as the data's)."""
+        low, median, high = self.sizes
+        densities = [c["label_density"] for c in self.by_class.values()]
+        return [
+            f"{self.source} ({self.dataset})",
+            f"bags: {self.n_bags:,}   instances: {self.n_instances:,}   instances per bag: min {low}, "
+            f"median {median:g}, max {high}",
+            "positive bags per class: " + ", ".join(f"{name} {count:,}" for name, count in self.positives.items()),
+            "label density by class: "
+            + (
+                "unknown (no instance labels)"
+                if all(d is None for d in densities)
+                else ", ".join(
+                    f"{name} {'-' if c['label_density'] is None else format(c['label_density'], '.3f')}"
+                    for name, c in self.by_class.items()
+                )
+            ),
+            "broken or missing items: none",
+            f"a run at P-N ratio {self.pn_ratio:g} (give --target-class for one class), per class: "
+            + "; ".join(
+                f"{name}: {c['n_pos_train']:,} positive training bags, {c['k']:,} of {c['pool']:,} negatives"
+                for name, c in self.by_class.items()
+            ),
+        ]
 
 
 def natural_of(dataset: str, options: dict) -> NaturalBags:
@@ -105,18 +138,25 @@ def label_density(natural: NaturalBags, target: int) -> float | None:
 def check_data(
     source: str | Path,
     fmt: str | None = None,
-    target: int | str = 0,
+    target: int | str | None = 0,
     pn_ratio: float = 0.5,
     sampler: str = "random",
     seed: int = 0,
     options: dict | None = None,
+    within: list[Path] | None = None,
 ) -> DataCheck:
-    """Describe a user's file (or a natural-bag data set by name); problems are collected, not raised."""
+    """Describe a user's file (or a natural-bag data set by name); problems are collected, not raised.
+    `target` None: the figures that depend on the class are given for every class (one class: that class).
+    `within`: the folders every file the data name must lie in (the app's; see check_allowed_data)."""
     from ..data.user import user_data_options
 
     result = DataCheck(str(source), pn_ratio=pn_ratio)
     options = dict(options or {})
     try:
+        if within is not None and (looks_like_path(str(source)) or fmt):
+            result.problems = files_outside(source, fmt, options, within)
+            if result.problems:  # checked before any file a row names is opened
+                return result
         if looks_like_path(str(source)) or fmt:
             result.dataset, options = user_data_options(source, fmt, options)
         else:
@@ -125,7 +165,7 @@ def check_data(
             result.dataset = str(source)
             options = {**(mil.DEFAULT_OPTIONS if result.dataset in mil.BENCHMARKS else {}), **options}
         natural = natural_of(result.dataset, options)
-        index = resolve_class(natural.class_names, target)
+        index = resolve_class(natural.class_names, 0 if target is None else target)
     except WeaknegError as error:
         result.problems = problems_of(str(error))
         return result
@@ -137,18 +177,37 @@ def check_data(
     result.positives = {
         name: int(natural.contents[:, c].astype(bool).sum()) for c, name in enumerate(natural.class_names)
     }
-    result.label_density = label_density(natural, index)
-    result.target = natural.class_names[index]
-    labels = natural.labels(index)
-    train = np.ones(natural.n_bags, dtype=bool)
     try:
-        train[test_positions(natural, labels, options, seed)] = False
-        result.n_pos_train = int(labels[train].sum())
-        result.pool = int((labels[train] == 0).sum())
-        result.k = negatives_per_epoch(result.n_pos_train, pn_ratio, result.pool, sampler)
+        if target is None and len(natural.class_names) > 1:
+            result.by_class = {
+                name: run_counts(natural, c, options, seed, pn_ratio, sampler)
+                for c, name in enumerate(natural.class_names)
+            }
+            return result
+        counts = run_counts(natural, index, options, seed, pn_ratio, sampler)
+        check_negatives(counts["n_pos_train"], pn_ratio, counts["pool"], sampler)
     except WeaknegError as error:
         result.problems = problems_of(str(error))
+        return result
+    result.target = natural.class_names[index]
+    result.label_density = counts["label_density"]
+    result.n_pos_train, result.pool, result.k = counts["n_pos_train"], counts["pool"], counts["k"]
+    result.warning = negatives_warning(result.n_pos_train, pn_ratio, result.pool, sampler)
     return result
+
+
+def run_counts(natural: NaturalBags, index: int, options: dict, seed: int, pn_ratio: float, sampler: str) -> dict:
+    """For one target class: label density, positive training bags, pool and k (the split a run would use)."""
+    labels = natural.labels(index)
+    train = np.ones(natural.n_bags, dtype=bool)
+    train[test_positions(natural, labels, options, seed)] = False
+    n_pos, pool = int(labels[train].sum()), int((labels[train] == 0).sum())
+    return {
+        "label_density": label_density(natural, index),
+        "n_pos_train": n_pos,
+        "pool": pool,
+        "k": negatives_per_epoch(n_pos, pn_ratio, pool, sampler),
+    }
 
 
 def run_config(report: DataCheck, form: RunConfig) -> RunConfig:
@@ -184,6 +243,31 @@ def allowed_folders() -> list[Path]:
     return [Path(p).expanduser().resolve() for p in os.environ.get(ALLOWED_ENV, "").split(os.pathsep) if p.strip()]
 
 
+def check_allowed_data(path: str, fmt: str | None = None, **settings) -> DataCheck:
+    """`check_data` for the app: the file must lie under an allowed folder (else ConfigError) and so must every
+    file its rows name, links resolved (else problems naming the rows)."""
+    return check_data(allowed_path(path), fmt, within=allowed_folders(), **settings)
+
+
+def files_outside(source: str | Path, fmt: str | None, options: dict, folders: list[Path]) -> list[str]:
+    """One problem naming the rows whose files lie outside `folders` (absolute paths, ../ escapes, links)."""
+    from ..data.user import named_files
+
+    outside = [(where, file) for where, file in named_files(source, fmt, options) if not inside(file, folders)]
+    if not outside:
+        return []
+    shown = "; ".join(f"{where}: {file}" for where, file in outside[:SHOWN_OUTSIDE])
+    more = f" and {len(outside) - SHOWN_OUTSIDE} more" if len(outside) > SHOWN_OUTSIDE else ""
+    return [
+        f"{len(outside)} file(s) named by {Path(source).name} lie outside the folders this app may read "
+        f"({', '.join(map(str, folders))}): {shown}{more}"
+    ]
+
+
+def inside(path: Path, folders: list[Path]) -> bool:
+    return any(path == folder or folder in path.parents for folder in folders)
+
+
 def allowed_path(path: str) -> Path:
     """The resolved path when it lies under an allowed folder; else ConfigError saying how an operator allows it."""
     folders = allowed_folders()
@@ -193,6 +277,6 @@ def allowed_path(path: str) -> Path:
             f"{ALLOWED_ENV}=/data/one{os.pathsep}/data/two (the command line needs no permission)"
         )
     resolved = Path(path).expanduser().resolve()
-    if not any(resolved == folder or folder in resolved.parents for folder in folders):
+    if not inside(resolved, folders):
         raise ConfigError(f"{resolved} is outside the folders this app may read: {', '.join(map(str, folders))}")
     return resolved

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..config import RunConfig, negatives_per_epoch
+from ..config import RunConfig, negatives_per_epoch, negatives_warning
 from ..data import DATASETS, LoadedBags, dataset_status, load_bags, resolve_root
 from ..data.making import READY, Progress
 from ..models import MODELS, models_for as models_for_modality
@@ -28,6 +28,7 @@ class LaunchCounts:
     n_pos: int
     pool: int
     k: int
+    warning: str | None = None  # k covers the whole pool: the sampler has no effect (config.negatives_warning)
 
     @property
     def text(self) -> str:
@@ -68,7 +69,12 @@ def launch_counts(cfg: RunConfig) -> LaunchCounts:
     bags = bags_for(cfg)
     n_pos = int((bags.train.labels == 1).sum())
     pool = int((bags.train.labels == 0).sum())
-    return LaunchCounts(n_pos, pool, negatives_per_epoch(n_pos, cfg.pn_ratio, pool, cfg.sampler))
+    return LaunchCounts(
+        n_pos,
+        pool,
+        negatives_per_epoch(n_pos, cfg.pn_ratio, pool, cfg.sampler),
+        negatives_warning(n_pos, cfg.pn_ratio, pool, cfg.sampler),
+    )
 
 
 def data_preparation(cfg: RunConfig) -> Progress | None:
