@@ -2,13 +2,16 @@
 
 import streamlit as st
 
-from weakneg import comparison, curves, paired_stats
+from weakneg import comparison, curves, limits, paired_stats
+from weakneg.errors import WeaknegError
 from weakneg.store import open_store
+from weakneg.sweep import add_seeds, parse_numbers
 from weakneg.views import compare as view
 
 store = open_store()
 st.title("Compare samplers")
 sweep_param, runs_param = st.query_params.get("sweep"), st.query_params.get("runs")
+sweep_id = sweep_param  # the sweep compared, if any: it can be given more seeds below
 
 if sweep_param:
     st.caption(f"Runs of sweep `{sweep_param}` (from the link).")
@@ -36,7 +39,8 @@ else:
         if not sweeps:
             st.info("No finished sweep runs yet.")
             st.stop()
-        chosen = everything["sweep_id"] == st.selectbox("Sweep", sweeps)
+        sweep_id = st.selectbox("Sweep", sweeps)
+        chosen = everything["sweep_id"] == sweep_id
     else:
         ids = st.multiselect(
             "Runs", everything["id"].tolist(), default=everything["id"].tolist()[-12:], format_func=lambda i: f"run {i}"
@@ -67,12 +71,36 @@ st.subheader(f"{metric} vs random: verdicts per sampler")
 if result["samplers"].empty:
     st.info("No sampler has a `random` run of the same setting, class and seed: nothing to pair.")
 else:
-    st.markdown("  \n".join(view.verdict_lines(result)))
+    st.caption(" ".join(view.CLAIM_WORDS.values()))
+    st.markdown("\n".join(f"- {line}" for line in view.verdict_lines(result)))
     st.dataframe(view.sampler_table(result), hide_index=True)
     st.subheader(f"Δ{metric} vs random per class (Figure 1, 95% intervals)")
     st.plotly_chart(view.delta_figure(result), key="delta_chart")
     with st.expander("Per class: paired differences, t-intervals, Holm-adjusted p"):
         st.dataframe(view.class_table(result), hide_index=True)
+
+if sweep_id:
+    st.subheader("More seeds for this sweep")
+    st.warning(view.PEEKING_WARNING, icon=":material/warning:")
+    allowed = limits.current()
+    seeds_text = st.text_input(
+        "Seeds to add", placeholder=f"e.g. {view.next_seeds(frame)}", key="extend_seeds", disabled=allowed.readonly
+    )
+    if st.button(
+        f"Add these seeds to sweep {sweep_id}",
+        key="extend_sweep",
+        icon=":material/add:",
+        disabled=allowed.readonly or not seeds_text.strip(),
+    ):
+        try:
+            allowed.refuse_if_readonly("adding seeds")
+            added, _ = add_seeds(store, sweep_id, parse_numbers(seeds_text))
+            st.success(
+                f"{added} new runs queued in sweep {sweep_id}; they join this comparison as they finish (reload "
+                f"the page, or watch them on the Sweeps page)."
+            )
+        except WeaknegError as error:
+            st.error(str(error))
 
 st.subheader("Table 1: AP and AUC per class (mean ± 95% interval over seeds)")
 table = comparison.table1(frame)

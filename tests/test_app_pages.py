@@ -74,13 +74,22 @@ def check_inspect(app, real):
 def check_compare(app, real):
     assert "AP vs random: verdicts per sampler" in texts(app, "subheader")
     assert len(app.get("download_button")) == 4
+    assert "More seeds for this sweep" not in texts(app, "subheader")  # chosen runs, not a sweep: nothing to extend
 
 
 def check_compare_sweep(app, real):
     assert "Runs of sweep `lab-sweep` (from the link)." in texts(app, "caption")
-    verdicts = app.dataframe[0].value  # 2 seeds per class: verdicts, with intervals
+    verdicts = app.dataframe[0].value  # 2 seeds per class: verdicts of both claims, with intervals
     assert sorted(verdicts["sampler"]) == ["entropy", "grad_norm(label=known)", "margin"]
-    assert verdicts["95% CI low"].notna().all()
+    for claim in ("these classes", "new classes"):  # 10 classes: both claims decide, each with its interval
+        assert (
+            verdicts[f"{claim}: mean ΔAP [95% CI]"]
+            .str.fullmatch(r"[+-]\d\.\d{4} \[[+-]\d\.\d{4}, [+-]\d\.\d{4}\]")
+            .all()
+        )
+        assert not verdicts[f"{claim}: verdict"].isin(["too few seeds", "too few classes"]).any()
+    assert not verdicts.astype(str).isin(["None", "nan"]).any().any()
+    assert "More seeds for this sweep" in texts(app, "subheader") and "optional stopping" in app.warning[-1].value
 
 
 PAGE_CHECKS = [
@@ -171,7 +180,8 @@ def test_runs_filters_and_unknown_links(lab):
     app = no_exceptions(open_page("app_pages/compare.py", {"runs": f"{real + 1},{real + 2},{real + 3},{real + 4}"}))
     verdicts = app.dataframe[0].value  # one seed each: paired with random, but too few seeds for a verdict
     assert sorted(verdicts["sampler"]) == ["entropy", "grad_norm(label=known)", "margin"]
-    assert set(verdicts["verdict"]) == {"too few seeds"}
+    assert set(verdicts["these classes: verdict"]) == {"too few seeds"}
+    assert set(verdicts["new classes: verdict"]) == {"too few classes"}
 
 
 def test_inspect_follows_a_running_run(monkeypatch):

@@ -17,6 +17,7 @@ LAYERS = {
     "declared": 0,
     "paths": 0,
     "metrics": 0,
+    "claims": 0,
     "migrations": 0,
     "limits": 0,
     "liveness": 0,

@@ -6,7 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from weakneg import comparison, paired_stats
+from weakneg import claims, comparison, paired_stats
+from weakneg.claims import BETTER, NO_DIFFERENCE, TOO_FEW, TOO_FEW_CLASSES, WORSE
 from weakneg.models.heads import HEAD_DESCRIPTIONS, HEADS
 from weakneg.samplers import SAMPLERS
 
@@ -45,9 +46,13 @@ def test_every_sampler_and_head_is_defined_in_the_apps_words():
 def test_the_statistics_named_are_the_ones_computed():
     for field in comparison.NOT_RESULTS:
         assert f"`{field}`" in TEXT
-    for verdict in (paired_stats.BETTER, paired_stats.WORSE, paired_stats.NO_DIFFERENCE, paired_stats.TOO_FEW):
+    verdicts = (BETTER, WORSE, NO_DIFFERENCE, TOO_FEW, TOO_FEW_CLASSES)
+    for verdict in verdicts:
         assert f"`{verdict}`" in TEXT
-    assert f"{paired_stats.BOOTSTRAP_DRAWS} draws" in TEXT and 'method="holm"' in TEXT
+    assert 'method="holm"' in TEXT and f"below **{claims.MIN_CLASSES} classes**" in TEXT
+    assert f"only from **{claims.RANK_TEST_MIN_CLASSES} classes**" in TEXT
+    for key in paired_stats.CLAIMS + paired_stats.CLAIM_FIELDS:
+        assert f"`{key}`" in TEXT or f'`"{key}"`' in TEXT, key
 
 
 def test_code_points_to_the_repositorys_definitions_only():

@@ -62,12 +62,17 @@ def test_report_files_hold_the_comparison(sweep_store, tmp_path):
         expected["classes"]["p_adjusted"].tolist(), nan_ok=True
     )
     samplers = pd.read_csv(written["samplers_ap"])
-    assert samplers["verdict"].tolist() == expected["samplers"]["verdict"].tolist()
+    for claim in ("these_classes", "new_classes"):
+        assert samplers[f"{claim}_verdict"].tolist() == expected["samplers"][f"{claim}_verdict"].tolist()
+        assert samplers[f"{claim}_p"].tolist() == pytest.approx(
+            expected["samplers"][f"{claim}_p"].tolist(), nan_ok=True
+        )
     assert written["figure1"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert written["curves_chart"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = written["markdown"].read_text(encoding="utf-8")
     assert "# Sweep rep" in text and "figure1.png" in text and "curves.png" in text
     assert expected["samplers"].loc[0, "summary"] in text
+    assert "on **these 2 classes**" in text and "on **new classes** like these: **too few classes**" in text
     assert "| random |" in text and "0.420 ± 0.050" in text  # Table 1: 0.42 +- 4.3027 * 0.02 / sqrt(3)
     reach = pd.read_csv(written["time_to_full"]).set_index("sampler")
     # full's final AP 0.60 -> target 0.57; entropy's mean curve at class 0: 0.32, 0.42, 0.52: never; full: epoch 3

@@ -1,6 +1,7 @@
-"""Paired statistics of samplers vs `random`: per class (t-interval, paired t-test, Holm), per sampler (counts,
-sign test, Wilcoxon, hierarchical bootstrap interval, seeds needed). Definitions: docs/definitions.md,
-"Statistics". `compare` is the one implementation the CLI, the report and the Compare page all show.
+"""Paired statistics of samplers vs `random`: per class (t-interval, paired t-test, Holm), per sampler (counts, the
+two named claims of claims.py, sign test and Wilcoxon where they can decide, seeds needed). Definitions:
+docs/definitions.md, "Statistics". `compare` is the one implementation the CLI, the report and the Compare page all
+show.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import comparison
+from . import claims, comparison
+from .claims import BETTER, NO_DIFFERENCE, TOO_FEW, TOO_FEW_CLASSES, WORSE
 
-BETTER, WORSE, NO_DIFFERENCE, TOO_FEW = "better", "worse", "no detectable difference", "too few seeds"
-ALPHA = 0.05
-POWER = 0.80
+ALPHA = claims.ALPHA
+POWER = claims.POWER
 EFFECTS = (0.01, 0.02)  # the differences whose seeds-needed we report
-BOOTSTRAP_DRAWS = 4000
-MIN_PAIRS = 6  # paired differences over several classes needed for an overall verdict (see enough_pairs)
+CLAIMS = ("these_classes", "new_classes")
+CLAIM_FIELDS = ("mean_delta", "ci_low", "ci_high", "p", "df", "verdict")
 CLASS_COLUMNS = [
     "setting",
     "class",
@@ -32,6 +33,7 @@ CLASS_COLUMNS = [
     "p_adjusted",
     "verdict",
 ]
+COUNT_COLUMNS = [f"{what}_{e}" for what in ("seeds_needed", "seeds_per_class", "classes_needed") for e in EFFECTS]
 SAMPLER_COLUMNS = [
     "setting",
     "sampler",
@@ -40,32 +42,31 @@ SAMPLER_COLUMNS = [
     "no_difference",
     "too_few_seeds",
     "classes",
+    *[f"{claim}_{field}" for claim in CLAIMS for field in CLAIM_FIELDS],
     "sign_test_p",
     "wilcoxon_p",
-    "mean_delta",
-    "ci_low",
-    "ci_high",
-    "verdict",
+    "rank_test_floor",
     "pooled_sd",
-    "seeds_needed_0.01",
-    "seeds_needed_0.02",
+    "class_means_sd",
+    *COUNT_COLUMNS,
     "summary",
 ]
+__all__ = ["BETTER", "NO_DIFFERENCE", "TOO_FEW", "TOO_FEW_CLASSES", "WORSE"]
 
 
-def compare(frame: pd.DataFrame, metric: str = "ap", seed: int = 0) -> dict:
+def compare(frame: pd.DataFrame, metric: str = "ap") -> dict:
     """Everything a comparison says, for one metric ('ap' or 'auc').
 
     Returns {"metric", "settings" (list of {setting, runs, classes, samplers, differs: the values of the fields
     that differ between the settings}), "notice" (None or the settings
     sentence), "unpaired_runs" (ids), "deltas" (the paired differences), "classes" and "samplers" (DataFrames
-    with CLASS_COLUMNS and SAMPLER_COLUMNS)}. `seed` seeds the bootstrap, so the same runs give the same numbers.
+    with CLASS_COLUMNS and SAMPLER_COLUMNS)}.
     """
     if not frame.empty:
         frame = frame.assign(setting=frame["setting_key"].map(comparison.setting_names(frame["setting_key"])))
     deltas = comparison.paired_deltas(frame, metric)
     classes = class_stats(deltas)
-    samplers = sampler_stats(deltas, classes, seed)
+    samplers = sampler_stats(deltas, classes)
     settings = (
         []
         if frame.empty
@@ -127,13 +128,15 @@ def class_stats(deltas: pd.DataFrame) -> pd.DataFrame:
 
 
 def holm(p_values: np.ndarray) -> np.ndarray:
-    """Holm's step-down adjusted p-values: the i-th smallest times (m - i), made monotone, capped at 1. (Written
-    out: statsmodels' version runs a full garbage collection per call, 0.2 s in a process that holds torch.)"""
+    """Holm's step-down adjusted p-values along the last axis (so simulations adjust thousands of comparisons at
+    once): the i-th smallest times (m - i), made monotone, capped at 1. (Written out: statsmodels' version runs a
+    full garbage collection per call, 0.2 s in a process that holds torch.)"""
     p_values = np.asarray(p_values, dtype=np.float64)
-    order = np.argsort(p_values, kind="stable")
-    stepped = np.maximum.accumulate(p_values[order] * np.arange(len(p_values), 0, -1))
+    order = np.argsort(p_values, axis=-1, kind="stable")
+    m = p_values.shape[-1]
+    stepped = np.maximum.accumulate(np.take_along_axis(p_values, order, -1) * np.arange(m, 0, -1), axis=-1)
     adjusted = np.empty_like(p_values)
-    adjusted[order] = np.minimum(stepped, 1.0)
+    np.put_along_axis(adjusted, order, np.minimum(stepped, 1.0), -1)
     return adjusted
 
 
@@ -157,27 +160,25 @@ def class_verdict(n_seeds: int, mean: float, p_adjusted: float) -> str:
     return NO_DIFFERENCE
 
 
-def sampler_stats(deltas: pd.DataFrame, classes: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
-    """Per setting and sampler, across classes: verdict counts, a sign test and a Wilcoxon signed-rank test on
-    the per-class mean differences (every class with a paired seed), the mean difference over the classes with 2 or
-    more paired seeds with a 95% interval (`overall_interval`), the overall verdict from that interval, and the
-    seeds needed."""
+def sampler_stats(deltas: pd.DataFrame, classes: pd.DataFrame) -> pd.DataFrame:
+    """Per setting and sampler, across classes: verdict counts; the two named claims (claims.these_classes and
+    claims.new_classes: mean, 95% interval, p, df, verdict); a sign test and a Wilcoxon signed-rank test on the
+    class means where they can reach ALPHA (NaN below claims.RANK_TEST_MIN_CLASSES, with their floor
+    2^(1 - C) beside them); the pooled seed SD, the SD of the class means, and the seeds and classes that give
+    80% power (claims: noncentral t of the test used)."""
     if classes.empty:
         return pd.DataFrame(columns=SAMPLER_COLUMNS)
-    rng = np.random.default_rng(seed)
     rows = []
     for (setting, sampler), group in classes.groupby(["setting", "sampler"], sort=True):
         mine = deltas[(deltas["setting"] == setting) & (deltas["sampler"] == sampler)]
-        per_class = [g["delta"].dropna().to_numpy() for _, g in mine.groupby("target_class")]
-        per_class = [d for d in per_class if len(d)]
-        means = np.array([d.mean() for d in per_class])
-        usable = [d for d in per_class if len(d) >= 2]  # a one-seed class has no spread to resample
-        mean, low, high = overall_interval(usable, rng)
-        if not usable:
-            mean = float(means.mean()) if len(means) else math.nan
+        d, present = class_matrix(mine)
+        these, new = claims.these_classes(d, present), claims.new_classes(d, present)
+        means = np.array([row[mask].mean() for row, mask in zip(d, present) if mask.any()])
+        n_classes = len(means)
         counts = group["verdict"].value_counts()
-        verdict = TOO_FEW if not enough_pairs(usable) else BETTER if low > 0 else WORSE if high < 0 else NO_DIFFERENCE
-        sd = pooled_sd(per_class)
+        sd = pooled_sd([row[mask] for row, mask in zip(d, present)])
+        class_sd = float(means.std(ddof=1)) if n_classes >= 2 else math.nan
+        rank_ok = n_classes >= claims.RANK_TEST_MIN_CLASSES
         row = {
             "setting": setting,
             "sampler": sampler,
@@ -186,21 +187,50 @@ def sampler_stats(deltas: pd.DataFrame, classes: pd.DataFrame, seed: int = 0) ->
             "no_difference": int(counts.get(NO_DIFFERENCE, 0)),
             "too_few_seeds": int(counts.get(TOO_FEW, 0)),
             "classes": len(group),
-            "sign_test_p": sign_test_p(means),
-            "wilcoxon_p": wilcoxon_p(means),
-            "mean_delta": mean,
-            "ci_low": low,
-            "ci_high": high,
-            "verdict": verdict,
+            **_claim_columns("these_classes", these, claims.these_verdict(float(these.mean), float(these.p), these.df)),
+            **_claim_columns("new_classes", new, claims.new_verdict(float(new.mean), float(new.p), n_classes)),
+            "sign_test_p": sign_test_p(means) if rank_ok else math.nan,
+            "wilcoxon_p": wilcoxon_p(means) if rank_ok else math.nan,
+            "rank_test_floor": claims.rank_test_floor(n_classes),
             "pooled_sd": sd,
-            **{f"seeds_needed_{effect}": seeds_needed(sd, effect) for effect in EFFECTS},
+            "class_means_sd": class_sd,
+            **{f"seeds_needed_{e}": claims.seeds_needed(sd, e, max(n_classes, 1)) for e in EFFECTS},
+            **{f"seeds_per_class_{e}": claims.seeds_per_class(sd, e, max(n_classes, 1)) for e in EFFECTS},
+            **{f"classes_needed_{e}": claims.classes_needed(class_sd, e) for e in EFFECTS},
         }
         row["summary"] = (
             f"better in {row['better']}, worse in {row['worse']}, no detectable difference in the "
             f"rest, of {row['classes']} classes"
         )
         rows.append(row)
-    return pd.DataFrame(rows)[SAMPLER_COLUMNS]
+    table = pd.DataFrame(rows)[SAMPLER_COLUMNS]
+    for column in COUNT_COLUMNS:  # whole numbers or missing: never printed as 19.0000
+        table[column] = pd.Series([None if pd.isna(v) else int(v) for v in table[column]], dtype=object)
+    return table
+
+
+def class_matrix(deltas: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """One sampler's paired differences as a (classes, seeds) array and the mask of seeds each class has: the
+    shape the claims (and their simulations) take."""
+    per_class = [g["delta"].dropna().to_numpy() for _, g in deltas.groupby("target_class")]
+    per_class = [d for d in per_class if len(d)]
+    width = max((len(d) for d in per_class), default=0)
+    d = np.zeros((len(per_class), width))
+    present = np.zeros((len(per_class), width), dtype=bool)
+    for i, values in enumerate(per_class):
+        d[i, : len(values)], present[i, : len(values)] = values, True
+    return d, present
+
+
+def _claim_columns(prefix: str, claim: claims.Claim, verdict: str) -> dict:
+    return {
+        f"{prefix}_mean_delta": float(claim.mean),
+        f"{prefix}_ci_low": float(claim.low),
+        f"{prefix}_ci_high": float(claim.high),
+        f"{prefix}_p": float(claim.p),
+        f"{prefix}_df": int(claim.df),
+        f"{prefix}_verdict": verdict,
+    }
 
 
 def sign_test_p(means: np.ndarray) -> float:
@@ -218,49 +248,6 @@ def wilcoxon_p(means: np.ndarray) -> float:
     return float(stats.wilcoxon(means).pvalue)
 
 
-def enough_pairs(usable: list[np.ndarray]) -> bool:
-    """Enough paired seeds for an overall verdict: one class with 2 or more (its t-interval decides), or over
-    several classes at least MIN_PAIRS in all. A percentile bootstrap interval never leaves the range of the data,
-    so with fewer it would call any set of same-signed differences `better` or `worse` (6 is the fewest for which
-    even a sign test of same-signed differences reaches p < 0.05)."""
-    if len(usable) == 1:
-        return True
-    return sum(len(d) for d in usable) >= MIN_PAIRS
-
-
-def overall_interval(per_class: list[np.ndarray], rng: np.random.Generator) -> tuple[float, float, float]:
-    """(mean over classes of the per-class mean differences, 95% low, high) over classes with 2 or more paired
-    seeds: the hierarchical bootstrap interval, or with a single class (nothing to resample across classes) that
-    class's t-interval. NaN without any such class."""
-    if not per_class:
-        return math.nan, math.nan, math.nan
-    if len(per_class) == 1:
-        return comparison.t_interval(per_class[0])
-    low, high = hierarchical_bootstrap(per_class, rng)
-    return float(np.mean([d.mean() for d in per_class])), low, high
-
-
-def hierarchical_bootstrap(
-    per_class: list[np.ndarray], rng: np.random.Generator, draws: int = BOOTSTRAP_DRAWS
-) -> tuple[float, float]:
-    """95% percentile interval of the mean over classes of per-class mean differences, resampling classes with
-    replacement and then, within each drawn class, its seeds with replacement. NaN without any seed-pair."""
-    if not per_class:
-        return math.nan, math.nan
-    n = np.array([len(d) for d in per_class])
-    padded = np.zeros((len(per_class), n.max()))
-    for i, d in enumerate(per_class):
-        padded[i, : len(d)] = d
-    picked = rng.integers(0, len(per_class), size=(draws, len(per_class)))  # classes, per draw
-    sizes = n[picked]  # (draws, classes)
-    seeds = np.floor(rng.random((draws, len(per_class), n.max())) * sizes[..., None]).astype(int)
-    values = padded[picked[..., None], seeds]
-    inside = np.arange(n.max())[None, None, :] < sizes[..., None]
-    class_means = (values * inside).sum(axis=2) / sizes
-    low, high = np.percentile(class_means.mean(axis=1), [2.5, 97.5])
-    return float(low), float(high)
-
-
 def pooled_sd(per_class: list[np.ndarray]) -> float:
     """Seed-to-seed SD of the paired differences, pooled over classes: sqrt(sum (n_c - 1) s_c^2 / sum (n_c - 1))."""
     usable = [d for d in per_class if len(d) >= 2]
@@ -270,26 +257,23 @@ def pooled_sd(per_class: list[np.ndarray]) -> float:
     return float(math.sqrt(sum((len(d) - 1) * d.var(ddof=1) for d in usable) / dof))
 
 
-def seeds_needed(sd: float, effect: float, power: float = POWER, alpha: float = ALPHA) -> int | None:
-    """Paired seeds to detect a mean difference `effect` with a two-sided test at `alpha` and `power`:
-    n = ceil(((z_(1-alpha/2) + z_power) * sd / effect)^2) (normal approximation), at least 2. None without an SD."""
-    if sd is None or math.isnan(sd):
-        return None
-    n = math.ceil(((stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * sd / effect) ** 2)
-    return max(2, n)  # a paired test needs two seeds however small the spread
-
-
 def to_json(result: dict) -> dict:
-    """The JSON object `compare --json` prints: settings, classes and samplers rows with the documented keys."""
+    """The JSON object `compare --json` prints: settings, classes and samplers rows with the documented keys; each
+    sampler's claims nested as "these_classes" and "new_classes" {mean_delta, ci_low, ci_high, p, df, verdict}."""
     classes = result["classes"].drop(columns=["target_class"]).to_dict("records")
-    samplers = result["samplers"].drop(columns=["summary"]).to_dict("records")
+    samplers = []
+    for row in result["samplers"].drop(columns=["summary"]).to_dict("records"):
+        row = _plain(row)
+        for claim in CLAIMS:
+            row[claim] = {field: row.pop(f"{claim}_{field}") for field in CLAIM_FIELDS}
+        samplers.append(row)
     return {
         "metric": result["metric"],
         "settings": result["settings"],
         "notice": result["notice"],
         "unpaired_runs": result["unpaired_runs"],
         "classes": [_plain(r) for r in classes],
-        "samplers": [_plain(r) for r in samplers],
+        "samplers": samplers,
     }
 
 

@@ -60,8 +60,8 @@ def write_report(store: RunStore, sweep_id: str, out: str | Path | None = None) 
 
 def figure1(classes: pd.DataFrame, path: Path, metric: str = "ap", title: str = "") -> Path:
     """The paper's Figure 1 with intervals: per setting and sampler, each class's mean paired difference vs
-    random with its 95% t-interval (error bars; a hollow marker where one seed gives no interval), classes sorted
-    by the difference, "better in N of M classes" in the panel title."""
+    random with its 95% t-interval (error bars; a hollow marker where one seed gives no interval), classes in
+    class order in every panel, "better in N of M classes" in the panel title."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no display, safe in any process
@@ -75,7 +75,7 @@ def figure1(classes: pd.DataFrame, path: Path, metric: str = "ap", title: str = 
             0.5, 0.5, "no sampler has a random run to pair with", ha="center", transform=axes[0, 0].transAxes
         )
     for ax, ((setting, sampler), rows) in zip(axes[:, 0], panels):
-        rows = rows.sort_values("delta_mean").reset_index(drop=True)
+        rows = rows.sort_values("target_class").reset_index(drop=True)
         x = np.arange(len(rows))
         lower = (rows["delta_mean"] - rows["ci_low"]).to_numpy(dtype=float)
         upper = (rows["ci_high"] - rows["delta_mean"]).to_numpy(dtype=float)
@@ -160,12 +160,8 @@ def markdown(
     for metric, result in results.items():
         label = metric.upper()
         lines += [f"## {label} vs random, per sampler", "", md_table(compare_view.sampler_table(result)), ""]
-        lines += [
-            f"- **{r['sampler']}** [{r['setting']}]: {r['summary']}; mean Δ{label} {r['mean_delta']:+.4f} "
-            f"(95% CI {r['ci_low']:+.4f} to {r['ci_high']:+.4f}): **{r['verdict']}**; seeds needed to detect "
-            f"Δ{label} 0.01: {_seeds(r['seeds_needed_0.01'])}, 0.02: {_seeds(r['seeds_needed_0.02'])}"
-            for r in result["samplers"].to_dict("records")
-        ]
+        lines += [" ".join(compare_view.CLAIM_WORDS.values()), ""]
+        lines += [f"- {line}" for line in compare_view.verdict_lines(result)]
         lines += [
             "",
             f"## {label} vs random, per class (paired over seeds; Holm over classes)",
@@ -199,10 +195,6 @@ def markdown(
         "",
     ]
     return "\n".join(lines)
-
-
-def _seeds(value) -> str:
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else str(int(value))
 
 
 def md_table(frame: pd.DataFrame) -> str:

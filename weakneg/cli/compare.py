@@ -10,20 +10,9 @@ from ..errors import WeaknegError
 from .common import Command, add_store_argument
 from .format import json_safe, table
 
-SAMPLER_COLUMNS = (
-    "sampler",
-    "verdict",
-    "mean_delta",
-    "ci_low",
-    "ci_high",
-    "better",
-    "worse",
-    "classes",
-    "sign_test_p",
-    "wilcoxon_p",
-    "seeds_needed_0.01",
-    "seeds_needed_0.02",
-)
+CLAIM_COLUMNS = ("verdict", "mean_delta", "ci_low", "ci_high", "p", "df")
+COUNT_COLUMNS = ("better", "worse", "classes", "sign_test_p", "wilcoxon_p", "rank_test_floor", "pooled_sd")
+NEEDED_COLUMNS = ("seeds_needed_0.01", "seeds_per_class_0.01", "classes_needed_0.01", "seeds_needed_0.02")
 CLASS_COLUMNS = ("class", "sampler", "n_seeds", "delta_mean", "ci_low", "ci_high", "p_value", "p_adjusted", "verdict")
 
 
@@ -68,6 +57,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def format_result(result: dict) -> str:
+    from .. import claims  # scipy: not for `--help`
+
     metric = result["metric"].upper()
     lines = [
         f"{s['setting']}: {s['runs']} runs, {s['classes']} classes, samplers {', '.join(s['samplers'])}"
@@ -80,15 +71,31 @@ def format_result(result: dict) -> str:
     if samplers.empty:
         lines += ["", "no sampler has a `random` run of the same setting, class and seed: nothing to pair"]
     else:
+        records = samplers.to_dict("records")
+        where = ("setting",) if several else ()
         lines += [
             "",
-            f"{metric} minus random, per sampler (mean over classes; 95% interval: hierarchical bootstrap, "
-            f"or the t-interval when one class has the seeds):",
-            table(samplers.to_dict("records"), (("setting",) if several else ()) + SAMPLER_COLUMNS),
+            f"{metric} minus random on THESE classes (the classes compared, as fixed; t with the seed variance "
+            f"pooled within classes):",
+            _claim_table(records, "these_classes", where),
+            "",
+            f"{metric} minus random on NEW classes (classes as a sample; t over the class means; "
+            f"'{claims.TOO_FEW_CLASSES}' below {claims.MIN_CLASSES}):",
+            _claim_table(records, "new_classes", where),
+            "",
+            f"per class counts; sign test and Wilcoxon only from {claims.RANK_TEST_MIN_CLASSES} classes (below, "
+            f"their smallest possible p is rank_test_floor):",
+            table(records, ("sampler",) + where + COUNT_COLUMNS),
+            "",
+            "for 80% power (noncentral t of the test used): seeds per class for the these-classes claim, seeds per "
+            "class for each class's own verdict (paired t at 0.05 / classes: Holm counted), classes for the "
+            "new-classes claim:",
+            table(records, ("sampler",) + where + NEEDED_COLUMNS),
         ]
         lines += [
-            f"  {r['sampler']}{' [' + r['setting'] + ']' if several else ''}: {r['summary']}: {r['verdict']}"
-            for r in samplers.to_dict("records")
+            f"  {r['sampler']}{' [' + r['setting'] + ']' if several else ''}: {r['summary']}; these classes: "
+            f"{r['these_classes_verdict']}; new classes: {r['new_classes_verdict']}"
+            for r in records
         ]
         lines += [
             "",
@@ -102,6 +109,11 @@ def format_result(result: dict) -> str:
             + ", ".join(map(str, result["unpaired_runs"])),
         ]
     return "\n".join(lines)
+
+
+def _claim_table(records: list[dict], claim: str, where: tuple) -> str:
+    rows = [{"sampler": r["sampler"], **r, **{c: r[f"{claim}_{c}"] for c in CLAIM_COLUMNS}} for r in records]
+    return table(rows, ("sampler",) + where + CLAIM_COLUMNS)
 
 
 def _run_ids(text: str) -> list[int]:

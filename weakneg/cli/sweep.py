@@ -76,6 +76,13 @@ def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
         help="name the sweep; an existing id is resumed (finished runs "
         "are skipped), with its stored grid when no grid is given",
     )
+    p.add_argument(
+        "--extend",
+        default=None,
+        metavar="SWEEP_ID",
+        help="add the seeds given with --seeds to this finished sweep: the new runs join it and its comparison "
+        "(decide the seeds first: adding seeds until a verdict appears inflates false positives)",
+    )
     p.add_argument("--yes", action="store_true", help="confirm a grid of 10,000 runs or more")
     p.add_argument("--dry-run", action="store_true", help="print the grid's size and estimated time; run nothing")
     p.add_argument("--json", action="store_true", help="print one JSON object at the end")
@@ -140,6 +147,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     check_sweep_id(args.sweep_id)
     existing = open_existing(args.store)  # nothing is created before every input is checked
+    if args.extend is not None:
+        seeds, args.seeds = args.seeds, None
+        added = _extend(args, existing, seeds)
+        if added is None:
+            return 0  # a dry run writes nothing
+        args.sweep_id = args.extend  # from here on: resume the extended sweep
+        print(
+            f"sweep {args.extend}: {added} new runs for seeds {' '.join(map(str, seeds))} (read the verdict once "
+            f"they finish: adding seeds until it changes inflates false positives)",
+            file=sys.stderr,
+        )
     stored = existing.get_sweep(args.sweep_id) if existing and args.sweep_id else None
     if args.sweep_id and stored is None and not _grid_given(args):
         raise WeaknegError(
@@ -213,6 +231,25 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             + f"; report: python -m weakneg report {result.sweep_id}"
         )
     return 0 if result.status == "finished" else 1
+
+
+def _extend(args: argparse.Namespace, existing, seeds: list[int] | None) -> int | None:
+    """`--extend ID --seeds ...`: check, then record the sweep's new seeds. Returns the number of runs to add;
+    None after a dry run, which only prints the counts."""
+    from ..sweep import SweepConfig, extend_sweep, with_seeds
+
+    if _grid_given(args) or args.sweep_id is not None:
+        raise WeaknegError("--extend takes only --seeds (the rest of the grid is the sweep's own); drop the others")
+    if not seeds:
+        raise WeaknegError("--extend needs the seeds to add, e.g. --extend SWEEP_ID --seeds 4 5 6 7")
+    stored = existing.get_sweep(args.extend) if existing else None
+    if stored is None:
+        raise WeaknegError(f"no sweep {args.extend!r} in {args.store or 'the default store'}; `sweeps` lists them")
+    if args.dry_run:
+        configs = with_seeds(SweepConfig.from_dict(stored["config"]), seeds).expand(confirm=True)
+        print(f"{len(configs):,} runs in the extended sweep, {len(configs) - stored['n_runs']:,} new")
+        return None
+    return extend_sweep(existing, args.extend, seeds, confirm=args.yes)[1]
 
 
 def _grid_given(args) -> bool:

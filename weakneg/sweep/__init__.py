@@ -22,6 +22,7 @@ Backends:
 #   local.py        the local backend (jobs.py worker processes)
 #   ray_backend.py  the Ray backend (execute_run is its Ray task)
 #   run.py          run_sweep, cancel_sweep, launch_background
+#   extend.py       more seeds for an existing sweep (extend_sweep, add_seeds, with_seeds)
 # Everything public is re-exported here: `from weakneg.sweep import X` works for all of them.
 
 from __future__ import annotations
@@ -46,9 +47,11 @@ from .estimates import estimate, format_estimate, remaining
 from .tracking import ProgressCallback, format_progress, progress
 from .ray_backend import execute_run
 from .run import SweepNotPending, SweepResult, cancel_sweep, launch_background, run_sweep
+from .extend import add_seeds, extend_sweep, with_seeds
 
 __all__ = [
     "ALIASES",
+    "add_seeds",
     "ALL_CLASSES",
     "BACKENDS",
     "CONFIRM_AT",
@@ -64,6 +67,7 @@ __all__ = [
     "count_numbers",
     "estimate",
     "execute_run",
+    "extend_sweep",
     "format_duration",
     "format_estimate",
     "format_progress",
@@ -74,4 +78,5 @@ __all__ = [
     "remaining",
     "run_key",
     "run_sweep",
+    "with_seeds",
 ]

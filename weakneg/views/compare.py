@@ -5,75 +5,166 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .. import paired_stats
+from .. import claims, paired_stats
 
 CLASS_LABELS = {
     "class": "class",
     "sampler": "sampler",
     "n_seeds": "paired seeds",
     "delta_mean": "mean Δ",
-    "ci_low": "95% CI low",
-    "ci_high": "95% CI high",
     "p_value": "p (paired t)",
     "p_adjusted": "p (Holm)",
     "verdict": "verdict",
 }
-SAMPLER_LABELS = {
-    "sampler": "sampler",
-    "verdict": "verdict",
-    "mean_delta": "mean Δ over classes",
-    "ci_low": "95% CI low",
-    "ci_high": "95% CI high",
-    "better": "better in",
-    "worse": "worse in",
-    "no_difference": "no detectable difference in",
-    "too_few_seeds": "too few seeds in",
-    "classes": "classes",
-    "sign_test_p": "sign test p",
-    "wilcoxon_p": "Wilcoxon p",
-    "pooled_sd": "seed SD of Δ",
-    "seeds_needed_0.01": "seeds for Δ 0.01",
-    "seeds_needed_0.02": "seeds for Δ 0.02",
+CLAIM_WORDS = {
+    "these_classes": (
+        "**These classes**: is the sampler better on average over exactly the classes compared? The mean over "
+        "classes of the per-class mean Δ, with a t built on the seed-to-seed spread pooled within classes. More "
+        "seeds sharpen it; it says nothing about other classes."
+    ),
+    "new_classes": (
+        "**New classes**: would it be better on classes like these, not yet tried? A t over the class means "
+        f"(classes as a sample). It needs classes, not seeds: below {claims.MIN_CLASSES} classes it gives no verdict "
+        "(`too few classes`)."
+    ),
 }
+PEEKING_WARNING = (
+    "Adding seeds after looking at a verdict, and stopping when it says better or worse, is optional stopping: "
+    "looking after every seed from 2 to 10 calls a sampler that changes nothing better or worse in about 18% of "
+    "comparisons, not 5% (simulated: 2, 4 or 10 classes). Decide the number of seeds first (the seeds needed "
+    "above), then add them all at once, and read the verdict once."
+)
 
 
 def sampler_table(result: dict) -> pd.DataFrame:
-    """Per setting and sampler, with readable column names (the setting column only when there are several)."""
-    table = result["samplers"]
-    keep = (["setting"] if len(result["settings"]) > 1 else []) + list(SAMPLER_LABELS)
-    return table[keep].rename(columns=SAMPLER_LABELS)
+    """Per setting and sampler, readable: both claims (verdict, mean Δ with its 95% interval as text, p), the
+    per-class counts, the rank tests where they can decide (else their floor), and the seeds and classes needed.
+    Intervals are text so that a missing one says why instead of showing None."""
+    metric = result["metric"].upper()
+    several = len(result["settings"]) > 1
+    rows = []
+    for r in result["samplers"].to_dict("records"):
+        row = {"setting": r["setting"]} if several else {}
+        row["sampler"] = r["sampler"]
+        for claim, label in (("these_classes", "these classes"), ("new_classes", "new classes")):
+            row[f"{label}: verdict"] = r[f"{claim}_verdict"]
+            row[f"{label}: mean Δ{metric} [95% CI]"] = interval_text(
+                r[f"{claim}_mean_delta"], r[f"{claim}_ci_low"], r[f"{claim}_ci_high"]
+            )
+            row[f"{label}: p"] = _p(r[f"{claim}_p"])
+        row.update(
+            {
+                "better in": r["better"],
+                "worse in": r["worse"],
+                "no detectable difference in": r["no_difference"],
+                "too few seeds in": r["too_few_seeds"],
+                "classes": r["classes"],
+                "sign test p": _rank_p(r["sign_test_p"], r["rank_test_floor"]),
+                "Wilcoxon p": _rank_p(r["wilcoxon_p"], r["rank_test_floor"]),
+                "seed SD of Δ": r["pooled_sd"],
+            }
+        )
+        for e in paired_stats.EFFECTS:
+            row[f"seeds per class, these classes, Δ {e}"] = _count(r[f"seeds_needed_{e}"])
+            row[f"seeds per class, each class's verdict, Δ {e}"] = _count(r[f"seeds_per_class_{e}"])
+            row[f"classes, new classes, Δ {e}"] = _count(r[f"classes_needed_{e}"])
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def class_table(result: dict) -> pd.DataFrame:
+    """Per class, readable; the interval as text so that one seed says why there is none."""
     table = result["classes"]
     keep = (["setting"] if len(result["settings"]) > 1 else []) + list(CLASS_LABELS)
-    return table[keep].rename(columns=CLASS_LABELS)
+    out = table[keep].rename(columns=CLASS_LABELS)
+    out.insert(
+        out.columns.get_loc("mean Δ") + 1,
+        "95% CI",
+        [
+            "one seed: no interval" if pd.isna(low) else f"[{low:+.4f}, {high:+.4f}]"
+            for low, high in zip(table["ci_low"], table["ci_high"])
+        ],
+    )
+    out["p (paired t)"] = [_p(v) for v in table["p_value"]]
+    out["p (Holm)"] = [_p(v) for v in table["p_adjusted"]]
+    return out
 
 
 def verdict_lines(result: dict) -> list[str]:
-    """One sentence per sampler: the counts, the mean difference with its interval, the verdict, seeds needed."""
+    """Per sampler, what each claim says in words: the verdict, the mean difference with its interval and p, and
+    what it would take to decide (seeds for these classes, classes for new classes)."""
     metric = result["metric"].upper()
     lines = []
-    for row in result["samplers"].to_dict("records"):
-        where = f" [{row['setting']}]" if len(result["settings"]) > 1 else ""
-        interval = "no interval" if pd.isna(row["ci_low"]) else f"95% CI {row['ci_low']:+.4f} to {row['ci_high']:+.4f}"
-        needed = ", ".join(f"Δ{metric} {e}: {_count(row[f'seeds_needed_{e}'])}" for e in paired_stats.EFFECTS)
+    for r in result["samplers"].to_dict("records"):
+        where = f" [{r['setting']}]" if len(result["settings"]) > 1 else ""
+        n = r["classes"]
+        these = (
+            f"on **{'this class' if n == 1 else f'these {n} classes'}**: **{r['these_classes_verdict']}** "
+            f"(mean Δ{metric} {_claim_numbers(r, 'these_classes')}, pooled t over seeds)"
+        )
+        new = f"on **new classes** like these: **{r['new_classes_verdict']}**"
+        if r["new_classes_verdict"] == claims.TOO_FEW_CLASSES:
+            new += f" ({n} compared, {claims.MIN_CLASSES} needed"
+            new += f"; t over class means: {_claim_numbers(r, 'new_classes')})" if n >= 2 else ")"
+        else:
+            new += f" (mean Δ{metric} {_claim_numbers(r, 'new_classes')}, t over {n} class means)"
+        needed = "; ".join(
+            f"Δ{metric} {e}: {_count(r[f'seeds_needed_{e}'])} seeds per class on these classes "
+            f"({_count(r[f'seeds_per_class_{e}'])} for each class's own verdict, Holm counted), "
+            f"{_count(r[f'classes_needed_{e}'])} classes for new classes"
+            for e in paired_stats.EFFECTS
+        )
         lines.append(
-            f"**{row['sampler']}**{where}: **{row['verdict']}** (mean Δ{metric} {row['mean_delta']:+.4f}, "
-            f"{interval}); {row['summary']}. Seeds needed at 80% power: {needed}."
+            f"**{r['sampler']}**{where} {these}; {new}. Per class: {r['summary']}. "
+            f"For 80% power (paired t, noncentral): {needed}."
         )
     return lines
 
 
+def next_seeds(frame: pd.DataFrame, count: int = 4) -> str:
+    """The next `count` unused seeds as the seeds field reads them: '4-7' after seeds 0-3."""
+    first = int(frame["seed"].max()) + 1 if not frame.empty else 0
+    return f"{first}-{first + count - 1}"
+
+
+def interval_text(mean: float, low: float, high: float) -> str:
+    """'+0.0123 [+0.0040, +0.0206]'; without an interval, why: '+0.0123 (no interval: no class has 2 seeds)'."""
+    if pd.isna(mean):
+        return "-"
+    if pd.isna(low):
+        return f"{mean:+.4f} (no interval: too few seeds or classes)"
+    return f"{mean:+.4f} [{low:+.4f}, {high:+.4f}]"
+
+
+def _claim_numbers(r: dict, claim: str) -> str:
+    """'+0.0185, 95% CI [+0.0085, +0.0286], p 0.0041, df 6' (what is missing, said)."""
+    mean, low, high = r[f"{claim}_mean_delta"], r[f"{claim}_ci_low"], r[f"{claim}_ci_high"]
+    if pd.isna(low):
+        return interval_text(mean, low, high)
+    return f"{mean:+.4f}, 95% CI [{low:+.4f}, {high:+.4f}], p {_p(r[f'{claim}_p'])}, df {r[f'{claim}_df']}"
+
+
+def _p(value) -> str:
+    return "-" if value is None or pd.isna(value) else f"{value:.3g}"
+
+
+def _rank_p(value, floor) -> str:
+    """The p-value where the test can reach ALPHA; else its floor, said."""
+    if pd.isna(value):
+        return "-" if pd.isna(floor) else f"cannot decide (smallest p {floor:.3g})"
+    return f"{value:.3g}"
+
+
 def delta_figure(result: dict):
     """Figure 1: per class, each sampler's mean paired Δ vs random with its 95% t-interval as error bars (points,
-    not bars, so a difference inside the noise looks like one); classes sorted by the mean Δ."""
+    not bars, so a difference inside the noise looks like one); classes in class order, the same in every panel."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     classes = result["classes"]
     metric = result["metric"].upper()
     panels = list(classes.groupby(["setting", "sampler"])) if not classes.empty else []
+    order = [str(c) for c in classes.drop_duplicates("target_class").sort_values("target_class")["class"]]
     titles = [
         f"{sampler}{' [' + setting + ']' if len(result['settings']) > 1 else ''}: better in "
         f"{int((rows['verdict'] == paired_stats.BETTER).sum())} of {len(rows)} classes"
@@ -81,7 +172,7 @@ def delta_figure(result: dict):
     ]
     fig = make_subplots(rows=max(1, len(panels)), cols=1, subplot_titles=titles or None, vertical_spacing=0.12)
     for i, (_, rows) in enumerate(panels, start=1):
-        rows = rows.sort_values("delta_mean")
+        rows = rows.sort_values("target_class")
         fig.add_trace(
             go.Scatter(
                 x=[str(c) for c in rows["class"]],
@@ -104,7 +195,7 @@ def delta_figure(result: dict):
         )
         fig.add_hline(y=0, line_color="#334155", row=i, col=1)
         fig.update_yaxes(title_text=f"Δ{metric} vs random", row=i, col=1)
-        fig.update_xaxes(type="category", row=i, col=1)
+        fig.update_xaxes(type="category", categoryorder="array", categoryarray=order, row=i, col=1)
     fig.update_layout(height=120 + 280 * max(1, len(panels)), margin={"t": 40})
     return fig
 
@@ -157,6 +248,8 @@ def curves_figure(table: pd.DataFrame, label: str):
     if traces:
         fig.add_traces(traces, rows=at_rows, cols=at_cols)
     fig.update_yaxes(title_text=label, col=1)
+    last = int(table["epoch"].max()) if keys else 1
+    fig.update_xaxes(tick0=1, dtick=max(1, -(-last // 10)), tickformat="d")  # whole epochs: no tick at 1.5
     fig.update_layout(height=100 + 260 * rows, margin={"t": 40})
     return fig
 
