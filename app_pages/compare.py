@@ -7,6 +7,7 @@ from weakneg.errors import WeaknegError
 from weakneg.store import open_store
 from weakneg.sweep import add_seeds, parse_numbers
 from weakneg.views import compare as view
+from weakneg.views import code
 
 store = open_store()
 st.title("Compare samplers")
@@ -14,7 +15,7 @@ sweep_param, runs_param = st.query_params.get("sweep"), st.query_params.get("run
 sweep_id = sweep_param  # the sweep compared, if any: it can be given more seeds below
 
 if sweep_param:
-    st.caption(f"Runs of sweep `{sweep_param}` (from the link).")
+    st.caption(f"Runs of sweep {code(sweep_param)} (from the link).")
     frame = comparison.runs_frame(store, sweep_id=sweep_param)
 elif runs_param:
     ids = [int(part) for part in runs_param.split(",") if part.strip().isdigit()]

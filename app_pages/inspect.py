@@ -9,9 +9,12 @@ import time
 
 import pandas as pd
 import streamlit as st
+import streamlit.components.v1 as components
 
 from app_pages.map_canvas import map_canvas
-from weakneg import projection, views
+from weakneg import limits, named_selections, projection, views
+from weakneg.errors import WeaknegError
+from weakneg.views import plain
 from weakneg.store import open_store
 
 store = open_store()
@@ -36,48 +39,52 @@ if run is None:
         st.info("No runs yet: launch one first.")
         st.page_link("app_pages/launch.py", label="Launch a run", icon=":material/rocket_launch:")
     else:
-        st.error(f"There is no run {requested}: it may have been deleted. Pick one on the Runs page.")
+        st.error(f"There is no run {plain(requested)}: it may have been deleted. Pick one on the Runs page.")
         st.page_link("app_pages/runs.py", label="All runs", icon=":material/list:")
     st.stop()
-choices = {r["id"]: r for r in recent} | {run["id"]: run}  # an old run from a link joins the recent ones
+choices = {r.id: r for r in recent} | {run.id: run}  # an old run from a link joins the recent ones
 
 
 def label(run_id: int) -> str:
     r = choices[run_id]
-    name = f"{r['name']} · " if r.get("name") else ""
-    return (
-        f"run {run_id} · {name}{r['sampler']} · class {r['target_name'] or r['target_class']} · {r['dataset']} "
-        f"({r['status']})"
-    )
+    name = f"{r.name} · " if r.name else ""
+    return f"run {run_id} · {name}{r.sampler} · class {r.target_name or r.target_class} · {r.dataset} ({r.status})"
 
 
 ids = sorted(choices, reverse=True)
-run_id = st.selectbox("Run", ids, index=ids.index(run["id"]), format_func=label)
-if run_id != run["id"]:  # another run chosen: its own link, latest epoch
+run_id = st.selectbox("Run", ids, index=ids.index(run.id), format_func=label)
+if run_id != run.id:  # another run chosen: its own link, latest epoch
     st.query_params.clear()
     st.query_params["run"] = str(run_id)
     st.rerun()
 st.query_params["run"] = str(run_id)
-active = run["status"] in ("queued", "running")
+active = run.status in ("queued", "running")
 epochs = views.inspect_epochs(store, run_id)
 
 if not epochs:
     if active:
         st.info("This run's first map appears here when its first epoch finishes.")
-    elif (run["config"] or {}).get("save_embeddings") == "none":
+    elif (run.config or {}).get("save_embeddings") == "none":
         st.info(
             "This run saved no pool arrays (saved embeddings: none), so there is no map to draw. Launch with "
             "'all' or 'last' to see one."
         )
     else:
-        st.info(f"This run ({run['status']}) recorded no epoch with a saved pool.")
+        st.info(f"This run ({run.status}) recorded no epoch with a saved pool.")
 
 # --- the epoch: follows a live run unless the person moved the slider --------------------------------------------
 follow_key, slider_key = f"follow_{run_id}", f"epoch_{run_id}"
 if epochs:
     linked = st.query_params.get("epoch")
     if slider_key not in st.session_state:
-        start = int(linked) if linked and linked.isdigit() and int(linked) in epochs else epochs[-1]
+        valid = linked is not None and linked.isdigit() and int(linked) in epochs
+        if linked is not None and not valid:  # said, not corrected silently
+            st.warning(
+                f"Epoch {plain(linked)} is not a saved epoch of run {run_id} (saved: {epochs[0]} to {epochs[-1]}); "
+                f"showing epoch {epochs[-1]}.",
+                icon=":material/help:",
+            )
+        start = int(linked) if valid else epochs[-1]
         st.session_state[slider_key] = start
         st.session_state[follow_key] = start == epochs[-1]
     elif st.session_state.get(follow_key, True) or st.session_state[slider_key] not in epochs:
@@ -96,7 +103,12 @@ if epochs:
             on_change=moved,
             help="Follows the newest epoch while the run goes on, until you move it.",
         )
-    st.query_params["epoch"] = str(epoch)
+    if active and st.session_state.get(follow_key, True):
+        # following a live run: the link names no epoch, so a tab reconnecting after a server restart (session
+        # state gone) follows the newest epoch again instead of pinning the one it last showed
+        st.query_params.pop("epoch", None)
+    else:
+        st.query_params["epoch"] = str(epoch)
     method = projection.best_method(store, run_id, epoch)
 else:
     epoch, method = None, None
@@ -104,8 +116,8 @@ else:
 waiting_for_umap = (
     method == "pca"
     and projection.map_method() == "umap"
-    and run.get("finished_at")
-    and time.time() - run["finished_at"] < UMAP_WAIT_S
+    and run.finished_at
+    and time.time() - run.finished_at < UMAP_WAIT_S
 )
 
 
@@ -115,12 +127,12 @@ def follow_run(shown_epochs: list[int], shown_method: str | None) -> None:
     now = store.get_run(run_id)
     if (
         views.inspect_epochs(store, run_id) != shown_epochs
-        or (now and now["status"] != run["status"])
+        or (now and now.status != run.status)
         or (epoch is not None and projection.best_method(store, run_id, epoch) != shown_method)
     ):
         st.rerun()
     if active:
-        st.caption(f"Run {run['status']}: new epochs appear here as they finish.")
+        st.caption(f"Run {run.status}: new epochs appear here as they finish.")
     elif waiting_for_umap:
         st.caption("The UMAP map is being computed by the run's worker; it replaces the PCA map when it lands.")
 
@@ -143,7 +155,7 @@ with controls[0]:
 with controls[1]:
     class_name, scale = None, "rank"
     if colour_by == "true_class":
-        class_name = st.selectbox("True class", [c for c in view.class_names if c != run["target_name"]])
+        class_name = st.selectbox("True class", [c for c in view.class_names if c != run.target_name])
     elif colour_by == "score":
         scale = st.radio(
             "Score scale",
@@ -160,7 +172,7 @@ with controls[2]:
         help="Crosses, drawn inside the negatives' ranges (the negatives are not rescaled).",
     )
 
-sampler = run["sampler"]
+sampler = run.sampler
 label_text = view.extra.get("grad_label", "known")
 left, right = st.columns([3, 2])
 with left:
@@ -302,7 +314,16 @@ def evidence_chart(instances: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
 
 
 # --- two runs side by side: another run of the same setting and seed, at the same epoch ---------------------------
-partners = {r["id"]: r for r in views.matching_runs(store, run)}
+partners = {r.id: r for r in views.matching_runs(store, run)}
+asked_with = st.query_params.get("with")
+if asked_with is not None and not (asked_with.isdigit() and int(asked_with) in partners):  # said, not ignored
+    st.warning(
+        f"Run {plain(asked_with)} cannot be shown side by side with run {run_id}: only a run of the same setting "
+        "and seed, with saved maps, shares its pool"
+        + (f" (here: runs {', '.join(map(str, partners))})." if partners else "; no other run does."),
+        icon=":material/help:",
+    )
+    st.query_params.pop("with", None)
 if partners:
     st.subheader("Side by side with another sampler on the same pool")
     linked_with = st.query_params.get("with")
@@ -321,7 +342,7 @@ if partners:
         format_func=lambda i: (
             "(none)"
             if i is None
-            else f"run {i} · {partners[i]['sampler']} ({partners[i]['status']})"
+            else f"run {i} · {partners[i].sampler} ({partners[i].status})"
             + (f" · also differs in {', '.join(also_differs[i])}" if also_differs[i] else "")
         ),
         help="Runs of the same setting and seed (same dataset, target, ratio, bag size, instances and seed): the "
@@ -346,12 +367,12 @@ if partners:
             numbers[0].metric("Jaccard", f"{overlap.jaccard:.2f}", help="Bags both chose / bags either chose.")
             numbers[1].metric("chosen by both", f"{overlap.both:,}")
             numbers[2].metric(f"only run {run_id} ({sampler})", f"{overlap.chosen_a - overlap.both:,}")
-            numbers[3].metric(f"only run {other_id} ({other['sampler']})", f"{overlap.chosen_b - overlap.both:,}")
+            numbers[3].metric(f"only run {other_id} ({other.sampler})", f"{overlap.chosen_b - overlap.both:,}")
             sides, domain = st.columns(2), views.shared_domain(view, other_view)
             for side, (shown, shown_run) in zip(sides, ((view, run), (other_view, other))):
                 with side:
                     st.markdown(
-                        f"**Run {shown_run['id']} · {shown_run['sampler']}**: {shown.method.upper()} map, "
+                        f"**Run {shown_run.id} · {shown_run.sampler}**: {shown.method.upper()} map, "
                         f"epoch {epoch}, {int(shown.pool['selected'].sum()):,} chosen (ringed)"
                     )
                     picked_here = map_canvas(
@@ -361,13 +382,16 @@ if partners:
                         show_positives,
                         scale,
                         height=420,
-                        key=f"pair_{shown_run['id']}_{epoch}_{colour_by}_{show_positives}",
+                        key=f"pair_{shown_run.id}_{epoch}_{colour_by}_{show_positives}",
                         domain=domain,
                     )
                     picked = picked_here or picked  # a bag picked on either map opens its card below
             st.caption(
                 f"Run {other_id}'s map is rotated, scaled and shifted onto run {run_id}'s (Procrustes over the "
-                "negative bags both hold), on the same ranges, so a bag sits in about the same place in both."
+                "negative bags both hold), on the same ranges. Only rotation, scale and shift are matched: where the "
+                "shapes differ, the two models see those bags differently, so compare neighbourhoods, not exact "
+                f"places (shape difference after alignment: {views.alignment_residual(other_view, view):.2f}; 0 = "
+                "the same shape, about 1.4 = shapes with nothing in common)."
             )
             st.markdown(f"**Bags only one run chose** (A = run {run_id}, B = run {other_id}; each run's own score)")
             st.dataframe(
@@ -380,7 +404,7 @@ if partners:
                     "chosen_by": st.column_config.TextColumn("chosen by"),
                     "pick": st.column_config.NumberColumn("pick order there"),
                     "score_a": st.column_config.NumberColumn(f"score A ({sampler})", format="%.4g"),
-                    "score_b": st.column_config.NumberColumn(f"score B ({other['sampler']})", format="%.4g"),
+                    "score_b": st.column_config.NumberColumn(f"score B ({other.sampler})", format="%.4g"),
                     "p_positive_a": st.column_config.NumberColumn("p(pos) A", format="%.3f"),
                     "p_positive_b": st.column_config.NumberColumn("p(pos) B", format="%.3f"),
                     "true_classes": st.column_config.TextColumn("true classes inside"),
@@ -394,11 +418,11 @@ def bag_cards(bag_ids: list[int], key: str) -> None:
     pages = max(1, math.ceil(len(bag_ids) / PAGE_SIZE))
     page = 1
     if pages > 1:
-        page = int(
-            st.columns([1, 4])[0].number_input(
-                f"Page (of {pages})", min_value=1, max_value=pages, value=1, key=f"page_{key}"
-            )
-        )
+        # no bounds on the box: a page out of range is said, not clamped without a word
+        page = int(st.columns([1, 4])[0].number_input(f"Page (of {pages})", value=1, step=1, key=f"page_{key}"))
+        if not 1 <= page <= pages:
+            st.error(f"There is no page {page} of {pages}: choose a page from 1 to {pages}.")
+            return
     shown = bag_ids[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     previews = {
         p["bag_id"]: p
@@ -417,9 +441,9 @@ def bag_cards(bag_ids: list[int], key: str) -> None:
         st.caption("This epoch was saved before per-instance evidence was: no instance probabilities to show.")
     elif previews:
         st.caption(
-            f"{views.drives_text(run['config'].get('head', 'mean_softmax'))} Bars: each instance's "
+            f"{views.drives_text(run.config.get('head', 'mean_softmax'))} Bars: each instance's "
             f"p(positive) on its own (grey; the driving instance's in orange)"
-            f"{', and its attention weight (navy)' if run['config'].get('head') == 'attention' else ''}."
+            f"{', and its attention weight (navy)' if run.config.get('head') == 'attention' else ''}."
         )
     grid = st.columns(3)
     for i, bag_id in enumerate(b for b in shown if b in previews):
@@ -449,21 +473,119 @@ def bag_cards(bag_ids: list[int], key: str) -> None:
                     f"driving instance: #{int(top['instance'])} of {len(instances)} "
                     f"(p(positive) {top['p_positive']:.3f}{weight})"
                 )
-            st.caption(f"true classes inside: {preview['classes']}")
+            st.caption(f"true classes inside: {plain(preview['classes'])}")
 
 
-# --- bags picked on the map (or named by the link) -------------------------------------------------------------
+# --- bags picked on the map, a named selection, or the link's bag ---------------------------------------------------
+def scroll_to(anchor: str, nonce: str) -> None:
+    """Bring the cards into view after a pick on the map (they sit below the fold); `nonce` changes with the pick so
+    the script runs once per pick, not on every rerun."""
+    components.html(
+        f"<script>/* {nonce} */ const target = window.parent.document.getElementById({anchor!r});"
+        "if (target) target.scrollIntoView({behavior: 'smooth', block: 'start'});</script>",
+        height=0,
+    )
+
+
+def bag_list(bag_ids: list[int], key: str, file_name: str) -> list[int]:
+    """A box, lasso or named selection as a table like the chosen bags': sortable, CSV; returns the sorted ids."""
+    columns = st.columns([2, 1])
+    order = columns[0].selectbox("Sort by", list(views.SORTS), format_func=views.SORTS.get, key=f"{key}_sort")
+    table = views.bags_table(view, bag_ids, order)
+    columns[1].download_button(
+        "CSV", lambda: table.to_csv(index=False), file_name, "text/csv", icon=":material/download:", key=f"{key}_csv"
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        height=min(260, 38 + 35 * len(table)),
+        column_config={
+            "bag_id": st.column_config.NumberColumn("bag", format="%d"),
+            "pick": st.column_config.NumberColumn("pick order (empty: not chosen)"),
+            "score": st.column_config.NumberColumn("score", format="%.4g"),
+            "p_positive": st.column_config.NumberColumn("p(positive)", format="%.3f"),
+            "true_classes": st.column_config.TextColumn("true classes inside"),
+        },
+    )
+    return table["bag_id"].tolist()
+
+
+locked = limits.current().readonly
+named = None
+new_pick = bool(picked) and picked != st.session_state.get("inspect_last_pick")
+st.session_state["inspect_last_pick"] = picked
+if new_pick:  # a new pick on the map replaces the named selection the link opened
+    st.query_params.pop("selection", None)
+selection_param = st.query_params.get("selection")
+if selection_param is not None:  # the named selection wins over the map's pick it was saved from
+    named = named_selections.get_selection(store, int(selection_param)) if selection_param.isdigit() else None
+    if named is None or named.run_id != run_id:
+        st.warning(f"Run {run_id} has no named selection {plain(selection_param)}.", icon=":material/help:")
+        st.query_params.pop("selection", None)
+        named = None
+if named is not None:
+    picked = []
 linked_bag = st.query_params.get("bag")
-if not picked and linked_bag and linked_bag.isdigit() and int(linked_bag) in set(view.frame["bag_id"]):
-    picked = [int(linked_bag)]
-if picked:
-    st.subheader(f"{len(picked)} bag(s) picked on the map" if len(picked) > 1 else f"Bag {picked[0]}")
-    if len(picked) == 1:
-        st.query_params["bag"] = str(picked[0])
-        st.caption(f"Link to this bag: `?run={run_id}&epoch={epoch}&bag={picked[0]}`")
+if not picked and named is None and linked_bag is not None:
+    if linked_bag.isdigit() and int(linked_bag) in set(view.frame["bag_id"]):
+        picked = [int(linked_bag)]
+    else:
+        st.warning(f"Bag {plain(linked_bag)} is not in run {run_id}'s pool at epoch {epoch}.", icon=":material/help:")
+        del st.query_params["bag"]
+if new_pick and picked:  # a new pick on the map: bring its cards into view (they sit below the fold)
+    scroll_to("picked-bags", ",".join(map(str, picked[:50])))
+if named is not None:
+    st.subheader(f"Selection {plain(named.name)} · {len(named.bag_ids)} bags", anchor="picked-bags")
+    st.caption(
+        f"Saved from epoch {named.epoch}, shown at epoch {epoch}. Link: `{named.link()}`"
+        + ("  \n" + " ".join(f":gray-badge[{plain(t)}]" for t in named.tags) if named.tags else "")
+    )
+    with st.form("tag_selection", border=False):
+        more = st.text_input("Add tags", key="named_tags", placeholder="tags, e.g. hard-sevens", disabled=locked)
+        if st.form_submit_button("Add tags", disabled=locked):
+            try:
+                named_selections.tag_selection(store, named.id, views.parse_tags(more))
+            except WeaknegError as error:
+                st.error(plain(error))
+            else:
+                st.rerun()
+    ordered = bag_list(named.bag_ids, "named", f"run{run_id}_selection{named.id}.csv")
+    bag_cards(ordered, "picked")
+elif picked and len(picked) > 1:
+    st.subheader(f"{len(picked)} bag(s) picked on the map", anchor="picked-bags")
+    ordered = bag_list(picked, "lasso", f"run{run_id}_epoch{epoch}_picked.csv")
+    with st.form("save_selection", border=False):
+        cols = st.columns([3, 2, 1], vertical_alignment="bottom")
+        name = cols[0].text_input("Name this selection", key="selection_name", disabled=locked)
+        tags = cols[1].text_input("Tags", key="selection_tags", placeholder="commas or spaces", disabled=locked)
+        if cols[2].form_submit_button("Save", disabled=locked):
+            try:
+                saved = named_selections.save_selection(store, run_id, epoch, picked, name, views.parse_tags(tags))
+            except WeaknegError as error:
+                st.error(plain(error))
+            else:
+                st.query_params["selection"] = str(saved.id)
+                st.rerun()
+    bag_cards(ordered, "picked")
+elif picked:
+    st.subheader(f"Bag {picked[0]}", anchor="picked-bags")
+    st.query_params["bag"] = str(picked[0])
+    st.caption(f"Link to this bag: `?run={run_id}&epoch={epoch}&bag={picked[0]}`")
     bag_cards(picked, "picked")
-elif "bag" in st.query_params:
+if not (picked and len(picked) == 1) and "bag" in st.query_params:
     del st.query_params["bag"]
+saved_here = named_selections.list_selections(store, run_id)
+if saved_here:
+    with st.expander(f"Named selections of run {run_id} ({len(saved_here)})"):
+        for kept in saved_here:
+            st.page_link(
+                "app_pages/inspect.py",
+                label=f"{plain(kept.name)} · {len(kept.bag_ids)} bags · epoch {kept.epoch}"
+                + (" · " + ", ".join(plain(t) for t in kept.tags) if kept.tags else ""),
+                query_params={"run": str(run_id), "epoch": str(kept.epoch), "selection": str(kept.id)},
+                icon=":material/bookmark:",
+            )
 
 # --- every chosen bag: sort, filter, export ------------------------------------------------------------------------
 st.subheader(f"The {int(pool['selected'].sum()):,} bags {sampler} chose at epoch {epoch}")

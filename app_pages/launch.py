@@ -151,6 +151,8 @@ try:
     else:
         counts = views.launch_counts(cfg)
         st.info(f"**{counts.text}**", icon=":material/balance:")
+        if counts.warning:
+            st.warning(counts.warning, icon=":material/warning:")
     allowed.check_run(cfg, store.artifacts_root)
 except limits.ReadOnly as error:  # said once above, in a calmer colour
     problem = str(error)

@@ -43,18 +43,26 @@ with st.form("launch"):
         "Head", [ALL_HEADS, *HEADS], help="\n".join(f"{h}: {d}" for h, d in HEAD_DESCRIPTIONS.items())
     )
     sampler = columns[1].selectbox("Sampler", samplers, index=samplers.index("random"))
-    seed = int(columns[2].number_input("Seed", min_value=0, value=0, step=1))
-    epochs = int(columns[3].number_input("Epochs", min_value=1, max_value=500, value=milcheck.CheckSettings().epochs))
+    # no bounds on the boxes: a bounded box turns red and the form then submits nothing, without a word; the
+    # engine and the server's caps say what is wrong instead
+    seed = int(columns[2].number_input("Seed", value=0, step=1))
+    epochs = int(columns[3].number_input("Epochs", value=milcheck.CheckSettings().epochs, step=1))
     launched = st.form_submit_button("Run checks", type="primary")
 
-readonly = limits.current().readonly
-if launched and readonly:  # a demo server starts no jobs: one head's checks run here, one visitor at a time
+allowed = limits.current()
+readonly = allowed.readonly
+DEMO_EPOCHS = milcheck.CheckSettings().epochs  # what one visitor may train in the page of a read-only demo
+if launched and seed < 0:
+    st.error(f"seed must be an integer >= 0, got {seed}")
+elif launched and readonly:  # a demo server starts no jobs: one head's checks run here, one visitor at a time
     try:
         if head == ALL_HEADS:
             raise WeaknegError("on this read-only demo the checks run in this page: choose one head at a time")
-        settings = milcheck.CheckSettings(
-            head=head, sampler=sampler, seed=seed, epochs=min(epochs, milcheck.CheckSettings().epochs)
-        )
+        if epochs > DEMO_EPOCHS:
+            raise WeaknegError(
+                f"on this read-only demo the checks run in this page with at most {DEMO_EPOCHS} epochs, got {epochs}"
+            )
+        settings = milcheck.CheckSettings(head=head, sampler=sampler, seed=seed, epochs=epochs)
         with st.spinner(f"Running the MIL checks for {head} in this page (about a minute)…"):
             result, reused = milcheck.run_here(settings, store=store)
         st.session_state.setdefault("milcheck_here", {})[(sampler, seed, head)] = result
@@ -67,10 +75,10 @@ if launched and readonly:  # a demo server starts no jobs: one head's checks run
 elif launched:
     heads = list(HEADS) if head == ALL_HEADS else [head]
     try:
-        ids = [
-            milcheck.submit(store, milcheck.CheckSettings(head=h, sampler=sampler, seed=seed, epochs=epochs))
-            for h in heads
-        ]
+        checks = [milcheck.CheckSettings(head=h, sampler=sampler, seed=seed, epochs=epochs).validate() for h in heads]
+        for settings in checks:
+            allowed.check_run(settings)  # the server's epoch cap, as for runs
+        ids = [milcheck.submit(store, settings) for settings in checks]
         st.session_state["milcheck_active"] = True
         st.success(f"queued MIL check job(s) {', '.join(f'#{i}' for i in ids)}; results appear below when done")
     except WeaknegError as error:
@@ -89,8 +97,8 @@ def progress() -> None:
         st.info(
             "Running: "
             + "; ".join(
-                f"#{r['id']} {r['head']} / {r['sampler']} ({r['status']}, "
-                f"{r['epochs_done'] or 0}/{r['epochs_total'] or len(milcheck.TESTS)} tests)"
+                f"#{r.id} {r.head} / {r.sampler} ({r.status}, "
+                f"{r.epochs_done or 0}/{r.epochs_total or len(milcheck.TESTS)} tests)"
                 for r in active
             )
         )

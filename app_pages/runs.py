@@ -8,7 +8,7 @@ import streamlit as st
 
 from weakneg import jobs, limits, run_actions, views
 from weakneg.errors import WeaknegError
-from weakneg.store import open_store
+from weakneg.store import RunRecord, open_store
 
 REFRESH_S = 2.0
 store = open_store()
@@ -147,7 +147,7 @@ def delete_with_confirmation(picked: list[int], locked: bool, key: str) -> bool:
             st.session_state[f"{key}_confirm_delete"] = picked
             st.rerun(scope="app")
         return False
-    active = [r for r in picked if (store.get_run(r) or {}).get("status") in ("queued", "running")]
+    active = [r for r in picked if (found := store.get_run(r)) is not None and found.status in ("queued", "running")]
     st.warning(
         f"Delete run(s) {', '.join(map(str, picked))} with their epochs, selections and saved arrays? "
         "This cannot be undone." + (f" Run(s) {', '.join(map(str, active))} will be cancelled first." if active else "")
@@ -174,8 +174,9 @@ def show_run(run_id: int) -> None:
         return
     run = detail["run"]
     st.title(detail["title"])
-    if run.get("name") or run.get("tags"):
-        st.markdown(f"**{run.get('name') or ''}**  " + " ".join(f"`{t}`" for t in run.get("tags") or []))
+    if run.name or run.tags:  # typed by a person: shown as typed, never as a link, image or HTML
+        name = f"**{views.plain(run.name)}**" if run.name else ""
+        st.markdown(" ".join([name, *(f":gray-badge[{views.plain(t)}]" for t in run.tags or [])]).strip())
     links = st.columns([1, 2, 3])
     with links[0]:
         if st.button("All runs", icon=":material/list:"):
@@ -190,40 +191,40 @@ def show_run(run_id: int) -> None:
         )
     if detail["counts"]:
         st.caption(detail["counts"] + f" · shareable link: `?run={run_id}`")
-    if run.get("notes"):
-        st.markdown(run["notes"])
+    if run.notes:
+        st.markdown(views.plain(run.notes))  # line breaks kept
     live_view(run_id, detail["active"])
     edit_run(run)
     with st.expander("Configuration"):
         st.json(detail["config"])
 
 
-def edit_run(run: dict) -> None:
+def edit_run(run: RunRecord) -> None:
     locked = limits.current().readonly
     with st.expander("Name, tags, notes; archive or delete" + (" (read-only server)" if locked else "")):
-        with st.form(f"edit_{run['id']}", border=False):
-            name = st.text_input("Name", value=run.get("name") or "", key="edit_name", disabled=locked)
+        with st.form(f"edit_{run.id}", border=False):
+            name = st.text_input("Name", value=run.name or "", key="edit_name", disabled=locked)
             tags = st.text_input(
-                "Tags (commas or spaces)", value=", ".join(run.get("tags") or []), key="edit_tags", disabled=locked
+                "Tags (commas or spaces)", value=", ".join(run.tags or []), key="edit_tags", disabled=locked
             )
-            notes = st.text_area("Notes", value=run.get("notes") or "", key="edit_notes", disabled=locked)
+            notes = st.text_area("Notes", value=run.notes or "", key="edit_notes", disabled=locked)
             if st.form_submit_button("Save", disabled=locked):
                 try:
-                    run_actions.label_run(store, run["id"], name=name, tags=views.parse_tags(tags), notes=notes)
+                    run_actions.label_run(store, run.id, name=name, tags=views.parse_tags(tags), notes=notes)
                 except WeaknegError as error:
                     st.error(str(error))
                 else:
                     st.rerun()
-        archived = bool(run.get("archived"))
+        archived = bool(run.archived)
         if st.button(
             "Unarchive" if archived else "Archive",
             key="edit_archive",
             disabled=locked,
             help="Archived runs are hidden from the table (tick Show archived) and stay everywhere else.",
         ):
-            run_actions.archive(store, [run["id"]], archived=not archived)
+            run_actions.archive(store, [run.id], archived=not archived)
             st.rerun()
-        if delete_with_confirmation([run["id"]], locked, key="one"):
+        if delete_with_confirmation([run.id], locked, key="one"):
             del st.query_params["run"]
             st.rerun()
 
@@ -242,11 +243,13 @@ def live_view(run_id: int, active: bool) -> None:
             status = jobs.cancel(store, run_id, grace_s=8)
             st.toast(f"run {run_id}: {status}; finished epochs are kept")
             st.rerun(scope="app")
-        if run["error"]:
-            (st.warning if row["status"] in ("cancelled", "interrupted") else st.error)(run["error"].splitlines()[0])
+        if run.error:
+            (st.warning if row["status"] in ("cancelled", "interrupted") else st.error)(
+                views.plain(run.error.splitlines()[0])
+            )
         if (
             row["status"] in run_actions.RESUMABLE
-            and run["kind"] == "run"
+            and run.kind == "run"
             and st.button(
                 "Resume from the last finished epoch",
                 icon=":material/play_circle:",
@@ -259,12 +262,12 @@ def live_view(run_id: int, active: bool) -> None:
             except WeaknegError as error:
                 st.error(str(error), icon=":material/error:")
             else:
-                st.toast(f"run {run_id} queued again: it continues after epoch {run['epochs_done']}")
+                st.toast(f"run {run_id} queued again: it continues after epoch {run.epochs_done}")
                 st.rerun(scope="app")
         metrics = st.columns(4)
         metrics[0].metric("AP", shown(row["ap"], "{:.3f}"))
         metrics[1].metric("ROC-AUC", shown(row["auc"], "{:.3f}"))
-        metrics[2].metric("d'", shown(run["final_dprime"], "{:.2f}"))
+        metrics[2].metric("d'", shown(run.final_dprime, "{:.2f}"))
         metrics[3].metric("duration", shown(row["duration_s"], "{:.0f} s"))
         if not detail["epochs"]:
             st.info("Waiting for the first epoch…" if detail["active"] else "No epoch was recorded.")
@@ -326,6 +329,6 @@ run_param = st.query_params.get("run")
 if run_param is None:
     show_table()
 elif not run_param.isdigit():
-    st.error(f"?run= must be a run id (a number), got {run_param!r}.")
+    st.error(f"?run= must be a run id (a number), got {views.plain(repr(run_param))}.")
 else:
     show_run(int(run_param))

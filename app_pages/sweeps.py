@@ -9,9 +9,10 @@ from weakneg.config import RunConfig
 from weakneg.data import class_names, dataset_status
 from weakneg.errors import WeaknegError
 from weakneg.models import HEADS
-from weakneg.report import write_report
 from weakneg.samplers import SAMPLERS
 from weakneg.store import open_store
+from weakneg.views import grid_warnings, plain, write_sweep_report, written_report
+from weakneg.views.launch import data_preparation
 from weakneg.sweep import (
     CONFIRM_AT,
     SweepConfig,
@@ -134,6 +135,9 @@ try:
     sweep.base.validate()
     allowed.check_run(sweep.base, store.artifacts_root)
     configs = sweep.expand(confirm=True)
+    if data_preparation(sweep.base) is None:  # data made on first use (soundscapes) are checked at launch instead
+        for warning in grid_warnings(configs):  # k = 0 raises: the same rule as Launch, `run` and `sweep`
+            st.warning(warning, icon=":material/warning:")
 except limits.ReadOnly as error:
     problem = str(error)
 except WeaknegError as error:
@@ -167,21 +171,26 @@ if st.button("Launch sweep", type="primary", disabled=bool(problem) or not confi
     except WeaknegError as error:
         st.error(str(error))
     else:
-        st.session_state["sw_watch"] = sweep_id
+        st.session_state["sw_pick"] = sweep_id  # the panel below watches the new sweep at once (before its box exists)
         st.query_params["sweep"] = sweep_id
         st.success(f"Sweep `{sweep_id}` launched on the {backend} backend.")
 
 # --- watch ---------------------------------------------------------------------------------------------
 st.divider()
-sweeps = [s["id"] for s in store.list_sweeps()]
+sweeps = [s.id for s in store.list_sweeps()]
+wanted = st.query_params.get("sweep")
+if wanted and wanted not in sweeps:
+    st.warning(f"There is no sweep {plain(wanted)} in this store; showing the latest instead.", icon=":material/help:")
 if not sweeps:
     st.info(
         "No sweeps yet. From a terminal: `python -m weakneg sweep --dataset digits --classes 0 1 "
         "--samplers random grad_norm --seeds 0 1 --epochs 3`"
     )
     st.stop()
-wanted = st.session_state.get("sw_watch") or st.query_params.get("sweep")
-watched = st.selectbox("Sweep", sweeps, index=sweeps.index(wanted) if wanted in sweeps else 0, key="sw_pick")
+if st.session_state.get("sw_pick") not in sweeps:  # first visit (the link's sweep) or a sweep deleted since
+    st.session_state["sw_pick"] = wanted if wanted in sweeps else sweeps[0]
+watched = st.selectbox("Sweep", sweeps, key="sw_pick")
+st.query_params["sweep"] = watched  # the link always names the sweep shown
 
 
 @st.fragment(run_every=2)
@@ -191,7 +200,7 @@ def watch(sweep_id: str) -> None:
     st.progress(state["done"] / total, text=format_progress(state))
     st.caption(
         f"status **{state['status']}** · backend {state['backend']}"
-        + (f" · {state['error']}" if state["error"] else "")
+        + (f" · {plain(state['error'])}" if state["error"] else "")
     )
     cols = st.columns(3)
     if cols[0].button("Open in Compare", key="sw_compare", disabled=state["finished"] == 0):
@@ -205,13 +214,22 @@ def watch(sweep_id: str) -> None:
         st.rerun(scope="fragment")
     if cols[2].button("Write report", key="sw_report", disabled=allowed.readonly or state["finished"] == 0):
         try:
-            st.session_state[f"sw_report_{sweep_id}"] = {k: str(v) for k, v in write_report(store, sweep_id).items()}
+            write_sweep_report(store, sweep_id)
         except WeaknegError as error:
             st.error(str(error))
-    written = st.session_state.get(f"sw_report_{sweep_id}")  # kept: the fragment's next refresh redraws it
-    if written:
-        st.image(written["chart"])
-        st.caption("Written: " + ", ".join(f"`{p}`" for p in written.values()))
+    report = written_report(sweep_id)  # read from its folder: still shown after a refresh or a restart
+    if report is not None:
+        st.subheader("Report", anchor=False)
+        for figure in report.figures:
+            st.image(str(figure))
+        st.caption(f"Written to `{report.folder}`: " + ", ".join(path.name for path in report.files.values()))
+        st.download_button(
+            "Download report.md",
+            report.markdown.read_bytes(),
+            file_name=f"report-{sweep_id}.md",
+            mime="text/markdown",
+            key="sw_report_md",
+        )
 
 
 watch(watched)

@@ -108,7 +108,7 @@ def large_map() -> None:
 
     home = _fresh_home()
     store, run_id = large_store()
-    n_pool = store.get_run(run_id)["pool_size"]
+    n_pool = store.get_run(run_id).pool_size
     # the canvas map (inside its component's shadow root) is drawn and is not the one marked before the change
     drawn = (
         "() => [...document.querySelectorAll('*')].some(host => { const r = host.shadowRoot; "

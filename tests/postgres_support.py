@@ -50,6 +50,10 @@ class Cluster:
             check=True,
             capture_output=True,
         )
+        self.start()
+
+    def start(self) -> None:
+        """Start the server (again, after `pause`) on the same port and data folder."""
         subprocess.run(
             _as_postgres(
                 _bin("pg_ctl"),
@@ -78,6 +82,14 @@ class Cluster:
         ) as connection:
             connection.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+    def pause(self) -> None:
+        """Stop the server as a crash or an outage would (immediate: open connections are cut), keeping its data."""
+        subprocess.run(
+            _as_postgres(_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"),
+            check=True,
+            capture_output=True,
+        )
 
     def stop(self) -> None:
         subprocess.run(

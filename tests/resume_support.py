@@ -11,12 +11,14 @@ from weakneg.store import FINISHED
 
 def outcome(store, run_id) -> dict:
     """Statuses, final metrics, every epoch's metrics, selections, arrays and PCA maps (timings excluded)."""
-    epochs = [{k: v for k, v in e.items() if not k.startswith("t_") and k != "run_id"} for e in store.epochs(run_id)]
+    epochs = [
+        {k: v for k, v in e.to_dict().items() if not k.startswith("t_") and k != "run_id"} for e in store.epochs(run_id)
+    ]
     run = store.get_run(run_id)
     return {
-        "status": run["status"],
-        "final": (run["final_ap"], run["final_auc"], run["final_dprime"]),
-        "result": run["result"],
+        "status": run.status,
+        "final": (run.final_ap, run.final_auc, run.final_dprime),
+        "result": run.result,
         "epochs": epochs,
         "selections": [store.selection(run_id, e["epoch"]) for e in epochs],
         "arrays": [store.load_epoch_arrays(run_id, e["epoch"]) for e in epochs],

@@ -145,14 +145,14 @@ def test_rename_tag_filter_and_delete_from_the_run_pages(store, monkeypatch):
     next(b for b in app.button if b.label == "Save").click().run()
     no_exceptions(app)
     run = store.get_run(ids[1])
-    assert (run["name"], run["tags"], run["notes"]) == ("lr probe", ["probe", "digits"], "try 1e-2 next")
+    assert (run.name, run.tags, run.notes) == ("lr probe", ["probe", "digits"], "try 1e-2 next")
     assert any("lr probe" in m.value for m in app.markdown)
 
     table = open_page("app_pages/runs.py")
     table.text_input(key="runs_search").input("tags:probe").run()
     assert table.caption[0].value.startswith("1 of 4 runs")
     assert table.dataframe[0].value["name"].tolist() == ["lr probe"]
-    assert table.dataframe[0].value["AP"].tolist() == [f"{run['final_ap']:.3f}"]
+    assert table.dataframe[0].value["AP"].tolist() == [f"{run.final_ap:.3f}"]
 
     app.button(key="one_delete").click().run()
     assert any("cannot be undone" in w.value for w in app.warning) and store.get_run(ids[1]) is not None

@@ -40,9 +40,9 @@ def test_run_button_queues_one_job_per_head_with_the_chosen_sampler(default_stor
     app.button[0].click().run()
     assert not app.exception, app.exception
     jobs = default_store.list_runs(kind="milcheck")
-    assert sorted(j["head"] for j in jobs) == ["attention", "mean_softmax", "softmax_max", "softmax_mean"]
-    assert {j["status"] for j in jobs} == {QUEUED} and {j["seed"] for j in jobs} == {2}
-    assert {j["sampler"] for j in jobs} == {app.selectbox[1].value}
+    assert sorted(j.head for j in jobs) == ["attention", "mean_softmax", "softmax_max", "softmax_mean"]
+    assert {j.status for j in jobs} == {QUEUED} and {j.seed for j in jobs} == {2}
+    assert {j.sampler for j in jobs} == {app.selectbox[1].value}
     assert "queued MIL check job(s)" in app.success[0].value
     assert "Running:" in " ".join(i.value for i in app.info)
 
@@ -52,7 +52,7 @@ def test_stored_verdicts_are_shown_side_by_side(default_store):
         run_id = default_store.create_run(
             milcheck.job_config(CheckSettings(head=head, **QUICK), ["poison"]), kind="milcheck"
         )
-        milcheck.run_job(default_store, run_id, default_store.get_run(run_id)["config"])
+        milcheck.run_job(default_store, run_id, default_store.get_run(run_id).config)
     expected = milcheck.latest_results(default_store, sampler="random", seed=0)
     app = open_page()
     table = app.dataframe[0].value

@@ -6,11 +6,14 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 from streamlit.testing.v1 import AppTest
 
 from weakneg import views
 from weakneg.config import RunConfig
+from weakneg.liveness import identity
 from weakneg.store import RunStore
+from weakneg.store.tables import runs
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
@@ -58,7 +61,7 @@ def check_one_run(app, real):
 
 
 def check_inspect(app, real):
-    k = RunStore().get_run(real)["k"]  # the lab store (WEAKNEG_STORE)
+    k = RunStore().get_run(real).k  # the lab store (WEAKNEG_STORE)
     charts = app.get("vega_lite_chart")
     # composition, overlap, and one instance-evidence chart per bag card
     assert len(charts) == 2 + min(k, 12) and len(app.get("image")) == min(k, 12)
@@ -131,15 +134,15 @@ def test_launch_refuses_a_bad_value_and_queues_a_run(monkeypatch):
     assert not app.error
     next(b for b in app.button if b.label == "Launch").click().run()
     runs = RunStore().list_runs()
-    assert len(runs) == 1 and runs[0]["status"] == "queued"
-    assert {k: runs[0]["config"][k] for k in ("sampler", "epochs", "pn_ratio", "target_class")} == {
+    assert len(runs) == 1 and runs[0].status == "queued"
+    assert {k: runs[0].config[k] for k in ("sampler", "epochs", "pn_ratio", "target_class")} == {
         "sampler": "margin",
         "epochs": 2,
         "pn_ratio": 0.25,
         "target_class": "3",
     }
-    assert app.query_params["run"] == [str(runs[0]["id"])] or app.query_params["run"] == str(runs[0]["id"])
-    assert texts(app, "title") == [f"Run {runs[0]['id']}: margin negatives for class 3 of digits"]
+    assert app.query_params["run"] == [str(runs[0].id)] or app.query_params["run"] == str(runs[0].id)
+    assert texts(app, "title") == [f"Run {runs[0].id}: margin negatives for class 3 of digits"]
 
 
 def test_launch_passes_sampler_parameters_with_their_types(monkeypatch):
@@ -149,13 +152,13 @@ def test_launch_passes_sampler_parameters_with_their_types(monkeypatch):
     levels = next(t for t in app.text_input if t.key == "param_adaptive_levels")
     assert levels.value == ""  # null default shown as an empty field
     next(b for b in app.button if b.label == "Launch").click().run()
-    params = RunStore().list_runs()[0]["config"]["sampler_params"]
+    params = RunStore().list_runs()[0].config["sampler_params"]
     assert params == {"selection_pressure": 4.0, "warmup_epochs": 1, "levels": None}
     app = no_exceptions(open_page("app_pages/launch.py"))
     app.selectbox(key="sampler").set_value("adaptive").run()
     next(t for t in app.text_input if t.key == "param_adaptive_levels").input("8").run()
     next(b for b in app.button if b.label == "Launch").click().run()
-    assert RunStore().list_runs()[0]["config"]["sampler_params"]["levels"] == 8
+    assert RunStore().list_runs()[0].config["sampler_params"]["levels"] == 8
 
 
 def test_cancel_from_the_run_page(monkeypatch):
@@ -165,7 +168,7 @@ def test_cancel_from_the_run_page(monkeypatch):
     app = no_exceptions(open_page("app_pages/runs.py", {"run": str(run_id)}))
     assert "queued" in app.get("progress")[0].proto.text
     app.button(key="cancel").click().run()
-    assert store.get_run(run_id)["status"] == "cancelled"
+    assert store.get_run(run_id).status == "cancelled"
     assert not [b for b in app.button if b.key == "cancel"]  # a run that ended has no cancel button
 
 
@@ -189,7 +192,10 @@ def test_inspect_follows_a_running_run(monkeypatch):
 
     store = RunStore()
     run_id = run_experiment(RunConfig(dataset="digits", target_class=3, epochs=1), store).run_id
-    store.start_run(run_id)  # recorded as running in this (live) process: the page should follow it
+    with store.engine.begin() as db:  # staged (a finished run never runs again): running in this live process
+        db.execute(
+            update(runs).where(runs.c.id == run_id).values(status="running", heartbeat=time.time(), **identity())
+        )
     app = no_exceptions(open_page("app_pages/inspect.py", {"run": str(run_id)}))
     assert any("new epochs appear here as they finish" in c for c in texts(app, "caption"))
     store.finish_run(run_id, "finished")
@@ -208,7 +214,7 @@ def test_an_interrupted_run_resumes_from_its_page(monkeypatch):
     resume = next(b for b in app.button if b.label == "Resume from the last finished epoch")
     resume.click().run()
     run = store.get_run(run_id)
-    assert run["status"] == "queued" and run["epochs_done"] == 1 and len(store.epochs(run_id)) == 1
+    assert run.status == "queued" and run.epochs_done == 1 and len(store.epochs(run_id)) == 1
     assert not any(b.label == "Resume from the last finished epoch" for b in app.button)  # a queued run does not
 
 

@@ -37,7 +37,7 @@ def add_finished_sweep(store: RunStore) -> None:
         store.update_run(run_id, started_at=1000.0)
         store.finish_run(run_id, FINISHED)
         store.update_run(run_id, finished_at=1010.0)  # 5 s per epoch, for the estimate
-    store.update_sweep("done", status=FINISHED)
+    store.set_sweep_status("done", FINISHED)
 
 
 def test_grid_size_estimate_and_validation():
@@ -83,10 +83,10 @@ def test_launch_then_cancel_from_the_page():
     assert not app.exception and "launched on the local backend" in app.success[0].value
     store = RunStore()
     sweep = store.list_sweeps()[0]
-    assert sweep["n_runs"] == 1 and sweep["config"]["grid"]["target_class"] == ["3"]
-    assert app.query_params["sweep"] == sweep["id"]
+    assert sweep.n_runs == 1 and sweep.config["grid"]["target_class"] == ["3"]
+    assert app.query_params["sweep"] == sweep.id
     app.button(key="sw_cancel").click().run()
-    assert store.get_sweep(sweep["id"])["status"] == CANCELLED  # its background driver then exits unstarted
+    assert store.get_sweep(sweep.id).status == CANCELLED  # its background driver then exits unstarted
 
 
 def test_watch_a_sweep_and_open_it_in_compare():
@@ -116,11 +116,11 @@ def test_each_chosen_sampler_gets_typed_parameter_fields():
     assert not app.exception
     store = RunStore()
     sweep = store.list_sweeps()[0]
-    assert sweep["config"]["sampler_params"] == {"badge": {"label": "known"}, "mix": {"w_diversity": 0.5}}
-    assert {c.sampler: c.sampler_params for c in SweepConfig.from_dict(sweep["config"]).expand()} == {
+    assert sweep.config["sampler_params"] == {"badge": {"label": "known"}, "mix": {"w_diversity": 0.5}}
+    assert {c.sampler: c.sampler_params for c in SweepConfig.from_dict(sweep.config).expand()} == {
         "random": {},
         "badge": {"label": "known"},
         "mix": {"w_diversity": 0.5},
     }
     app.button(key="sw_cancel").click().run()
-    assert store.get_sweep(sweep["id"])["status"] == CANCELLED
+    assert store.get_sweep(sweep.id).status == CANCELLED

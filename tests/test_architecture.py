@@ -40,6 +40,7 @@ LAYERS = {
     "milcheck": 6,
     "sweep": 6,
     "run_actions": 6,
+    "named_selections": 6,
     "views": 7,
     "report": 7,
     "cli": 7,

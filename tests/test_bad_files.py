@@ -236,8 +236,8 @@ def test_target_class_may_be_left_out_or_given_as_the_label_for_one_class(tmp_pa
         code, out, err = run_cli(capfd, "run", "--data", path, "--epochs", 1, "--json", "--store", store, *extra)
         assert code == 0, err
     runs = RunStore(store).list_runs()
-    assert [r["target_name"] for r in runs] == ["positive"] * 3
-    assert len({json.dumps(r["config"]["target_class"]) for r in runs}) == 3  # as typed; one class all the same
+    assert [r.target_name for r in runs] == ["positive"] * 3
+    assert len({json.dumps(r.config["target_class"]) for r in runs}) == 3  # as typed; one class all the same
     code, out, _ = run_cli(capfd, "data", "check", path, "--target-class", "1")
     assert code == 0 and "a run for class 'positive'" in out
 

@@ -118,7 +118,7 @@ def test_dashboard_in_chromium(tmp_path, monkeypatch):
         wait_for_text(page, "cancelled", timeout_s=30)
         assert time.monotonic() - started < 20
         cancelled = store.get_run(long_run)
-        assert cancelled["status"] == "cancelled" and len(store.epochs(long_run)) == cancelled["epochs_done"]
+        assert cancelled.status == "cancelled" and len(store.epochs(long_run)) == cancelled.epochs_done
 
         page.goto(f"{url}/runs")
         wait_for_text(page, "2 of 2 runs")

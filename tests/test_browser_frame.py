@@ -67,9 +67,9 @@ def running_run(home):
     store = RunStore(f"sqlite:///{home / 'runs.db'}")
     run_id = store.create_run(RunConfig(dataset="digits", target_class=1, epochs=50).to_dict())
     worker = subprocess.Popen(["sleep", "600"], start_new_session=True)
-    store.update_run(
+    store.set_status(
         run_id,
-        status=RUNNING,
+        RUNNING,
         pid=worker.pid,
         host=liveness.host(),
         process_start=liveness.process_start(worker.pid),

@@ -53,5 +53,5 @@ def test_an_open_inspect_tab_follows_the_run_to_its_last_epoch_and_umap_map(tmp_
         slider = page.get_by_role("slider").first
         assert slider.get_attribute("aria-valuetext") == str(EPOCHS)
         done = store.get_run(run_id)
-        assert done["status"] == "finished" and done["epochs_done"] == EPOCHS
+        assert done.status == "finished" and done.epochs_done == EPOCHS
         assert projection.best_method(store, run_id, EPOCHS) == "umap"

@@ -159,7 +159,7 @@ def test_inspect_click_and_old_link_then_run_table_actions(lab, monkeypatch):
         seen(page, f"{len(whole)} bag(s) picked on the map")
 
         # The run table: rename and tag a run, find it by the tag, delete it with its artifacts.
-        victim = store.list_runs(limit=1)[0]["id"]
+        victim = store.list_runs(limit=1)[0].id
         store.save_epoch_arrays(victim, 1, pool_ids=[1, 2, 3])
         folder = store.run_dir(victim, create=False)
         assert folder.is_dir()

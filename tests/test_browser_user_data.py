@@ -42,10 +42,10 @@ def test_a_run_on_a_user_table_from_launch_to_inspect(tmp_path, monkeypatch):
         page.wait_for_url(re.compile(r".*/runs\?run=1$"), timeout=60000)
         page.get_by_text("finished").first.wait_for(timeout=180000)
         run = RunStore().get_run(1)
-        assert run["dataset"] == "table" and run["status"] == "finished" and run["epochs_done"] == 2
+        assert run.dataset == "table" and run.status == "finished" and run.epochs_done == 2
 
         page.goto(f"{url}/inspect?run=1")
-        page.get_by_text(f"The {run['k']} bags random chose at epoch 2").first.wait_for(timeout=60000)
+        page.get_by_text(f"The {run.k} bags random chose at epoch 2").first.wait_for(timeout=60000)
         expect(page.locator(".vega-embed").first).to_be_visible(timeout=60000)  # the pool's map
         wait_until_charts_drawn(page)
         page.screenshot(path=str(tmp_path / "user-table-inspect.png"), full_page=True)

@@ -65,7 +65,7 @@ def test_tables_name_settings_and_unpaired_runs(store, capsys):
         record(store, "badge", 0, seed, 0.6 + seed / 100, bag_size=5)
         record(store, "random", 0, seed, 0.5, bag_size=10)
     lone = record(store, "grad_norm", 0, 3, 0.7, bag_size=10)
-    ids = ",".join(str(r["id"]) for r in store.list_runs())
+    ids = ",".join(str(r.id) for r in store.list_runs())
     assert main(["compare", "--runs", ids, "--store", store.url]) == 0
     text = capsys.readouterr().out
     assert "2 settings among these runs: bag_size 10 vs 5." in text

@@ -8,7 +8,7 @@ import pytest
 
 from weakneg import comparison
 from weakneg.config import RunConfig
-from weakneg.store import FAILED, FINISHED
+from weakneg.store import FAILED, FINISHED, RunRecord
 
 from compare_support import record
 
@@ -85,19 +85,19 @@ def test_runs_frame_filters_and_sums_timings(filled):
 
 
 def test_identity_keeps_what_changes_results_and_drops_what_cannot():
-    base = {
-        "config": RunConfig(bag_size=5, device="auto", data_root="/a", save_embeddings="all").to_dict(),
-        "device": "cuda",
-    }
+    def run(config, device):
+        return RunRecord(id=1, kind="run", status=FINISHED, stored_status=FINISHED, config=config, device=device)
+
+    base = run(RunConfig(bag_size=5, device="auto", data_root="/a", save_embeddings="all").to_dict(), "cuda")
     ident = comparison.identity(base)
     assert ident["device"] == "cuda"  # the device the run used, not 'auto'
     assert ident["bag_size"] == 5 and ident["lr"] == 1e-3 and ident["max_instances"] == 0
     for gone in ("data_root", "save_embeddings", "sampler", "sampler_params", "seed", "target_class"):
         assert gone not in ident
-    moved = {"config": {**base["config"], "data_root": "/b", "save_embeddings": "none", "seed": 4}, "device": "cuda"}
+    moved = run({**base.config, "data_root": "/b", "save_embeddings": "none", "seed": 4}, "cuda")
     assert comparison.identity(moved) == ident
-    assert comparison.identity({"config": base["config"], "device": None})["device"] == "auto"  # never recorded
-    assert comparison.identity({**base, "config": {**base["config"], "augment": True}}) != ident
+    assert comparison.identity(run(base.config, None))["device"] == "auto"  # never recorded
+    assert comparison.identity(run({**base.config, "augment": True}, "cuda")) != ident
     assert comparison.NOT_RESULTS == ("data_root", "save_embeddings")
 
 

@@ -136,9 +136,9 @@ def test_show_config_reproduces_the_run(tmp_path, capfd):
     assert code == 0, err
     store = RunStore(store_url)
     one, two = store.get_run(1), store.get_run(2)
-    assert one["config"] == two["config"]
-    assert one["config"]["seed"] == 4 and one["config"]["lr"] == 0.002 and one["config"]["sampler"] == "margin"
-    metrics = [[(e["epoch"], e["ap"], e["auc"], e["train_loss"]) for e in store.epochs(i)] for i in (1, 2)]
+    assert one.config == two.config
+    assert one.config["seed"] == 4 and one.config["lr"] == 0.002 and one.config["sampler"] == "margin"
+    metrics = [[(e.epoch, e.ap, e.auc, e.train_loss) for e in store.epochs(i)] for i in (1, 2)]
     assert metrics[0] == metrics[1] and len(metrics[0]) == 2
     code, again, _ = run_cli(capfd, "show", "2", "--config", "--store", store_url)
     assert again.splitlines()[1:] == printed.splitlines()[1:]  # only the header's run id differs

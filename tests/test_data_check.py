@@ -117,10 +117,10 @@ def test_launch_panel_queues_a_run_on_the_checked_table(tmp_path, monkeypatch):
     app.button(key="launch_own").click().run()
     assert not app.exception
     (run,) = RunStore().list_runs()
-    assert run["status"] == "queued" and run["dataset"] == "table" and run["config"]["model"] == "mlp"
-    assert run["config"]["epochs"] == 2 and run["config"]["target_class"] == "positive"
-    assert run["config"]["dataset_options"]["path"] == str((tmp_path / "t.csv").resolve())
-    assert run["config"]["dataset_options"]["fingerprint"].startswith("sha256:")
+    assert run.status == "queued" and run.dataset == "table" and run.config["model"] == "mlp"
+    assert run.config["epochs"] == 2 and run.config["target_class"] == "positive"
+    assert run.config["dataset_options"]["path"] == str((tmp_path / "t.csv").resolve())
+    assert run.config["dataset_options"]["fingerprint"].startswith("sha256:")
 
 
 def test_a_run_on_own_image_bags_from_launch_to_inspect(tmp_path, monkeypatch):
@@ -140,14 +140,14 @@ def test_a_run_on_own_image_bags_from_launch_to_inspect(tmp_path, monkeypatch):
     app.text_input(key="own_data_path").input(str(path)).run()
     app.button(key="launch_own").click().run()
     (run,) = RunStore().list_runs()
-    assert run["dataset"] == "image_bags" and run["config"]["model"] == "simple_cnn"
-    assert jobs.worker_main(run["id"], RunStore().url) == 0
-    finished = RunStore().get_run(run["id"])
-    assert finished["status"] == "finished"
+    assert run.dataset == "image_bags" and run.config["model"] == "simple_cnn"
+    assert jobs.worker_main(run.id, RunStore().url) == 0
+    finished = RunStore().get_run(run.id)
+    assert finished.status == "finished"
     inspect = AppTest.from_file(str(APP), default_timeout=120)
     inspect.switch_page("app_pages/inspect.py")
-    inspect.query_params["run"] = str(run["id"])
+    inspect.query_params["run"] = str(run.id)
     inspect.run()
     assert not inspect.exception, [e.value for e in inspect.exception]
-    assert any(s.value.startswith(f"The {finished['k']} bags random chose at epoch") for s in inspect.subheader)
+    assert any(s.value.startswith(f"The {finished.k} bags random chose at epoch") for s in inspect.subheader)
     assert len(inspect.get("image")) >= 1  # the bags' real images, as thumbnails

@@ -241,8 +241,8 @@ def test_samplers_on_corel_dogs_through_a_sweep_and_compare(isolated_home, capsy
     rows = [r for r in result["classes"] if r["sampler"].startswith("badge")]
     assert len(rows) == 1 and rows[0]["n_seeds"] == 2 and rows[0]["class"] == "dog"
     runs = RunStore().list_runs()
-    assert {r["config"]["dataset_options"]["folds"] for r in runs} == {5}
-    assert all(r["k"] < r["pool_size"] / 5 for r in runs)  # most negatives left out at P-N ratio 0.5
+    assert {r.config["dataset_options"]["folds"] for r in runs} == {5}
+    assert all(r.k < r.pool_size / 5 for r in runs)  # most negatives left out at P-N ratio 0.5
 
 
 def test_a_stored_run_with_the_old_download_flag_still_resumes_but_new_input_is_refused():

@@ -9,7 +9,7 @@ import pytest
 from weakneg.cli import main
 from weakneg.config import RunConfig
 from weakneg.paths import cache_root
-from weakneg.store import FINISHED, QUEUED, RUNNING
+from weakneg.store import FINISHED, QUEUED, RUNNING, RunRecord
 from weakneg.sweep import SweepConfig, estimate, format_estimate, format_progress, progress, remaining
 from weakneg.sweep.estimates import COSTS_FILE, cost_key
 
@@ -56,7 +56,9 @@ def test_time_left_from_the_sweeps_own_rates():
         {"status": RUNNING, "started_at": now - 8, "finished_at": None, "epochs_done": 4, "epochs_total": 10},
         {"status": QUEUED, "started_at": None, "finished_at": None, "epochs_done": 0, "epochs_total": 10},
     ]
-    runs = [{**run, "config": config} for run in runs]
+    runs = [
+        RunRecord(id=i, kind="run", stored_status=run["status"], config=config, **run) for i, run in enumerate(runs, 1)
+    ]
     # 2 s per epoch in both the finished and the running run; 6 + 10 epochs left on one running worker
     assert remaining(runs) == pytest.approx(16 * 2.0, rel=0.02)
     assert remaining([runs[2]]) is None  # nothing measured yet

@@ -34,8 +34,8 @@ def pair(tmp_path_factory):
 def test_only_runs_over_the_same_pool_match(pair):
     store, entropy, partner, other_seed = pair
     run = store.get_run(entropy)
-    assert [r["id"] for r in views.matching_runs(store, run)] == [partner]
-    assert [r["id"] for r in views.matching_runs(store, store.get_run(partner))] == [entropy]
+    assert [r.id for r in views.matching_runs(store, run)] == [partner]
+    assert [r.id for r in views.matching_runs(store, store.get_run(partner))] == [entropy]
     assert views.matching_runs(store, store.get_run(other_seed)) == []
     assert views.differences(run, store.get_run(partner)) == ["sampler"]
     # the pools really are the same bags

@@ -25,9 +25,9 @@ def test_queue_respects_the_concurrency_limit_and_runs_everything(store, monkeyp
         jobs.submit(RunConfig(dataset="digits", target_class=c, epochs=1, save_embeddings="none"), store)
         for c in (1, 2)
     ]
-    assert [store.get_run(i)["status"] for i in ids] == [RUNNING, QUEUED]
+    assert [store.get_run(i).status for i in ids] == [RUNNING, QUEUED]
     finished = jobs.wait(store, ids, timeout_s=180)
-    assert [r["status"] for r in finished] == [FINISHED, FINISHED]
+    assert [r.status for r in finished] == [FINISHED, FINISHED]
     assert all(len(store.epochs(i)) == 1 for i in ids)
 
 
@@ -39,23 +39,23 @@ def test_invalid_config_is_refused_before_queueing(store):
 
 def test_cancel_stops_a_running_worker_within_seconds(store):
     run_id = jobs.submit(RunConfig(dataset="digits", target_class=3, epochs=500, save_embeddings="none"), store)
-    wait_for(lambda: store.get_run(run_id)["epochs_done"] >= 1)
+    wait_for(lambda: store.get_run(run_id).epochs_done >= 1)
     started = time.monotonic()
     assert jobs.cancel(store, run_id) == CANCELLED
     assert time.monotonic() - started < 10
     run = store.get_run(run_id)
-    assert run["status"] == CANCELLED and len(store.epochs(run_id)) == run["epochs_done"] >= 1
+    assert run.status == CANCELLED and len(store.epochs(run_id)) == run.epochs_done >= 1
 
 
 def test_a_killed_worker_shows_interrupted_to_readers_who_write_nothing(store):
     run_id = jobs.submit(RunConfig(dataset="digits", target_class=3, epochs=500, save_embeddings="none"), store)
-    wait_for(lambda: store.get_run(run_id)["epochs_done"] >= 1 and store.get_run(run_id)["pid"])
-    os.killpg(store.get_run(run_id)["pid"], signal.SIGKILL)
-    wait_for(lambda: store.get_run(run_id)["status"] == INTERRUPTED)  # as soon as the process is gone
+    wait_for(lambda: store.get_run(run_id).epochs_done >= 1 and store.get_run(run_id).pid)
+    os.killpg(store.get_run(run_id).pid, signal.SIGKILL)
+    wait_for(lambda: store.get_run(run_id).status == INTERRUPTED)  # as soon as the process is gone
     run = store.get_run(run_id)
-    assert run["stored_status"] == RUNNING and "stopped after epoch" in run["error"]  # shown, not written
+    assert run.stored_status == RUNNING and "stopped after epoch" in run.error  # shown, not written
     assert views.run_rows(store)["status"].tolist() == [INTERRUPTED]
-    assert store.get_run(run_id)["stored_status"] == RUNNING  # listing wrote nothing either
+    assert store.get_run(run_id).stored_status == RUNNING  # listing wrote nothing either
     assert store.mark_dead_runs_interrupted() == [run_id]  # the dispatcher's job: now it is recorded
     run = store.get_run(run_id)
-    assert run["stored_status"] == INTERRUPTED and len(store.epochs(run_id)) >= 1
+    assert run.stored_status == INTERRUPTED and len(store.epochs(run_id)) >= 1

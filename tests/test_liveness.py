@@ -35,13 +35,13 @@ def raw_status(store, run_id):
 
 def test_the_heartbeat_decides_for_a_worker_on_another_host(store):
     run_id = running_run(store, host="elsewhere", pid=1, process_start="x:1")
-    assert store.get_run(run_id)["status"] == RUNNING  # fresh heartbeat: alive
+    assert store.get_run(run_id).status == RUNNING  # fresh heartbeat: alive
     store.update_run(run_id, heartbeat=time.time() - STALE_AFTER_S - 1)
     run = store.get_run(run_id)
-    assert run["status"] == INTERRUPTED and run["stored_status"] == RUNNING
+    assert run.status == INTERRUPTED and run.stored_status == RUNNING
     assert raw_status(store, run_id) == RUNNING  # the reader wrote nothing
     store.update_run(run_id, heartbeat=time.time() - STALE_AFTER_S + 5)
-    assert store.get_run(run_id)["status"] == RUNNING
+    assert store.get_run(run_id).status == RUNNING
 
 
 def test_a_reused_pid_is_not_the_worker(store):
@@ -52,12 +52,12 @@ def test_a_reused_pid_is_not_the_worker(store):
         assert real_start is not None
         run_id = running_run(store, pid=unrelated.pid, host=liveness.host(), process_start="0000:1")
         run = store.get_run(run_id)
-        assert run["status"] == INTERRUPTED  # the PID lives, but it is another process
+        assert run.status == INTERRUPTED  # the PID lives, but it is another process
         assert not jobs.kill_worker(run)
         assert jobs.cancel(store, run_id, grace_s=0) == CANCELLED
         assert unrelated.poll() is None  # never signalled
         same = running_run(store, pid=unrelated.pid, host=liveness.host(), process_start=real_start)
-        assert store.get_run(same)["status"] == RUNNING
+        assert store.get_run(same).status == RUNNING
     finally:
         unrelated.kill()
         unrelated.wait()
@@ -76,31 +76,31 @@ def test_the_heartbeat_thread_beats_while_the_main_thread_is_busy(store):
         end = time.monotonic() + 2.5
         while time.monotonic() < end:  # busy: no heartbeat from this thread
             sum(range(10_000))
-        assert store.get_run(run_id)["heartbeat"] > time.time() - 3
+        assert store.get_run(run_id).heartbeat > time.time() - 3
 
 
 def test_a_dead_sweep_driver_shows_its_sweep_interrupted(store):
     store.create_sweep("s1", {"base": {}, "grid": {}}, "local", 1)
-    assert store.get_sweep("s1")["status"] == RUNNING  # no driver recorded yet (older stores): as stored
+    assert store.get_sweep("s1").status == RUNNING  # no driver recorded yet (older stores): as stored
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     store.update_sweep(
         "s1", heartbeat=time.time(), driver_pid=dead.pid, driver_host=liveness.host(), driver_start="0000:1"
     )
     sweep = store.get_sweep("s1")
-    assert sweep["status"] == INTERRUPTED and sweep["stored_status"] == RUNNING and "resume" in sweep["error"]
+    assert sweep.status == INTERRUPTED and sweep.stored_status == RUNNING and "resume" in sweep.error
     with store.drive_sweep("s1"):
-        assert store.get_sweep("s1")["status"] == RUNNING
+        assert store.get_sweep("s1").status == RUNNING
     store.update_sweep("s1", driver_host="elsewhere", heartbeat=time.time() - STALE_AFTER_S - 1)
-    assert [s["status"] for s in store.list_sweeps()] == [INTERRUPTED]
-    assert shown_sweep({**store.get_sweep("s1"), "status": RUNNING}, now=time.time() - 100)["status"] == RUNNING
+    assert [s.status for s in store.list_sweeps()] == [INTERRUPTED]
+    assert shown_sweep(store.get_sweep("s1"), now=time.time() - 100).status == RUNNING
 
 
 def test_a_ray_run_is_never_claimed_by_the_local_dispatcher(store):
     ray_run = store.create_run({"dataset": "digits"}, backend=RAY)
     direct = store.create_run({"dataset": "digits"}, backend="direct")
     assert jobs.dispatch(store) == []
-    assert store.get_run(ray_run)["status"] == store.get_run(direct)["status"] == QUEUED
+    assert store.get_run(ray_run).status == store.get_run(direct).status == QUEUED
     assert not store.claim_run(ray_run, backend=LOCAL)
     assert store.claim_run(ray_run, backend=RAY)
 
@@ -115,6 +115,9 @@ def test_a_failure_the_store_could_not_take_is_recorded_from_its_sidecar(store):
         def update_run(self, *args, **kwargs):
             raise OSError(28, "No space left on device")
 
+        def set_status(self, *args, **kwargs):
+            raise OSError(28, "No space left on device")
+
     full = Unwritable.__new__(Unwritable)
     full.__dict__.update(store.__dict__)
     try:
@@ -126,7 +129,7 @@ def test_a_failure_the_store_could_not_take_is_recorded_from_its_sidecar(store):
     assert raw_status(store, run_id) == RUNNING  # nothing could be recorded
     jobs.dispatch(store)  # the store takes writes again
     run = store.get_run(run_id)
-    assert run["status"] == FAILED and run["error"].startswith("failed: OSError: [Errno 28] No space left on device")
+    assert run.status == FAILED and run.error.startswith("failed: OSError: [Errno 28] No space left on device")
     assert not sidecar.exists()
 
 
@@ -135,4 +138,4 @@ def test_show_says_interrupted_within_the_documented_time_without_writing(store,
     assert main(["show", str(run_id), "--store", store.url, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["status"] == INTERRUPTED
     assert raw_status(store, run_id) == RUNNING
-    assert shown({**store.get_run(run_id), "status": RUNNING}, now=time.time() - 10)["status"] == RUNNING
+    assert shown(store.get_run(run_id), now=time.time() - 10).status == RUNNING

@@ -109,12 +109,12 @@ def test_a_first_release_store_upgrades_itself_and_keeps_every_row(tmp_path):
     store = RunStore(url)
     assert migrations.current(store.engine) == migrations.head() != migrations.FIRST
     run = store.get_run(1)
-    assert (run["status"], run["sampler"], run["config"], run["final_ap"]) == (FINISHED, "badge", {"seed": 3}, 0.75)
-    assert [e["ap"] for e in store.epochs(1)] == [0.5, 0.75]  # the table copy did not cascade-delete them
+    assert (run.status, run.sampler, run.config, run.final_ap) == (FINISHED, "badge", {"seed": 3}, 0.75)
+    assert [e.ap for e in store.epochs(1)] == [0.5, 0.75]  # the table copy did not cascade-delete them
     assert store.selection(1, 1)[0].tolist() == [42]
-    assert run["archived"] is False and run["name"] is None  # the new columns, with their defaults
+    assert run.archived is False and run.name is None  # the new columns, with their defaults
     store.update_run(1, name="first", tags=["paper"])
-    assert store.get_run(1)["tags"] == ["paper"]
+    assert store.get_run(1).tags == ["paper"]
 
 
 def test_a_first_release_runs_files_move_under_the_store_id_and_still_load(tmp_path):

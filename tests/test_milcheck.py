@@ -184,23 +184,23 @@ def quick(head, **changes):
 
 def test_run_job_stores_the_result_and_the_verdict_table_reads_it(store):
     run_id = store.create_run(milcheck.job_config(quick("mean_softmax"), ["poison"]), kind="milcheck")
-    milcheck.run_job(store, run_id, store.get_run(run_id)["config"])
+    milcheck.run_job(store, run_id, store.get_run(run_id).config)
     run = store.get_run(run_id)
-    assert run["status"] == FINISHED and run["head"] == "mean_softmax" and run["sampler"] == "random"
-    assert [t["test"] for t in run["result"]["tests"]] == ["poison"]
+    assert run.status == FINISHED and run.head == "mean_softmax" and run.sampler == "random"
+    assert [t["test"] for t in run.result["tests"]] == ["poison"]
     latest = milcheck.latest_results(store, sampler="random", seed=0)
     assert list(latest) == ["mean_softmax"] and latest["mean_softmax"]["run_id"] == run_id
     (row,) = milcheck.verdict_table(latest)
-    assert row["test"] == TESTS["poison"].title and row["mean_softmax"].startswith(run["result"]["tests"][0]["verdict"])
+    assert row["test"] == TESTS["poison"].title and row["mean_softmax"].startswith(run.result["tests"][0]["verdict"])
     assert milcheck.latest_results(store, sampler="badge") == {}
 
 
 def test_run_job_with_a_bad_config_fails_the_run_with_one_line(store):
     run_id = store.create_run({"kind": "milcheck", "head": "nope", "sampler": "random"}, kind="milcheck")
     with pytest.raises(ConfigError):
-        milcheck.run_job(store, run_id, store.get_run(run_id)["config"])
+        milcheck.run_job(store, run_id, store.get_run(run_id).config)
     run = store.get_run(run_id)
-    assert run["status"] == FAILED and "unknown head 'nope'" in run["error"]
+    assert run.status == FAILED and "unknown head 'nope'" in run.error
 
 
 def test_submitted_check_runs_in_a_worker_process(store):
@@ -208,8 +208,8 @@ def test_submitted_check_runs_in_a_worker_process(store):
 
     run_id = milcheck.submit(store, quick("softmax_max"), ["poison"])
     (run,) = jobs.wait(store, [run_id], timeout_s=120)
-    assert run["status"] == FINISHED, run["error"]
-    assert run["kind"] == "milcheck" and run["result"]["tests"][0]["test"] == "poison"
+    assert run.status == FINISHED, run.error
+    assert run.kind == "milcheck" and run.result["tests"][0]["test"] == "poison"
 
 
 def test_cli_json_and_errors(capsys):

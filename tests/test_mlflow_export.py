@@ -37,7 +37,7 @@ def swept(tmp_path_factory):
         cfg = base.replace(sampler=sampler)
         run_id = store.create_run(cfg.to_dict(), sweep_id="s1", backend=DIRECT)
         run_experiment(cfg, store, run_id)
-    store.update_sweep("s1", status="finished")
+    store.set_sweep_status("s1", "finished")
     cfg = base.replace(sampler="entropy", seed=7)
     run_experiment(cfg, store, store.create_run(cfg.to_dict(), backend=DIRECT))
     return store
@@ -59,24 +59,24 @@ def test_export_runs_writes_params_metrics_tags_and_files(swept, tmp_path, capfd
     for run_id in (1, 2, 3):
         row, mlflow_run = swept.get_run(run_id), found[str(run_id)]
         tags, params, metrics = mlflow_run.data.tags, mlflow_run.data.params, mlflow_run.data.metrics
-        assert tags["sampler"] == row["sampler"] and tags["dataset"] == "digits" and tags["class"] == "3"
-        assert tags["seed"] == str(row["seed"]) and tags["status"] == "finished"
-        assert tags["sweep"] == (row["sweep_id"] or "") and tags["weakneg.store_id"] == swept.store_id
-        assert params["sampler"] == row["sampler"] and float(params["lr"]) == row["config"]["lr"]
+        assert tags["sampler"] == row.sampler and tags["dataset"] == "digits" and tags["class"] == "3"
+        assert tags["seed"] == str(row.seed) and tags["status"] == "finished"
+        assert tags["sweep"] == (row.sweep_id or "") and tags["weakneg.store_id"] == swept.store_id
+        assert params["sampler"] == row.sampler and float(params["lr"]) == row.config["lr"]
         assert params["epochs"] == "2" and params["data_root"] == "null"
         assert mlflow_run.info.status == "FINISHED"
-        assert metrics["final_ap"] == pytest.approx(row["final_ap"]) and metrics["final_auc"] == pytest.approx(
-            row["final_auc"]
+        assert metrics["final_ap"] == pytest.approx(row.final_ap) and metrics["final_auc"] == pytest.approx(
+            row.final_auc
         )
         history = client.get_metric_history(mlflow_run.info.run_id, "ap")
         epochs = swept.epochs(run_id)
         assert [(m.step, m.value) for m in sorted(history, key=lambda m: m.step)] == [
-            (e["epoch"], pytest.approx(e["ap"])) for e in epochs
+            (e.epoch, pytest.approx(e.ap)) for e in epochs
         ]
         files = {f.path for f in client.list_artifacts(mlflow_run.info.run_id, "weakneg")}
         assert files == {"weakneg/run.json", "weakneg/epochs.csv"}
         local = client.download_artifacts(mlflow_run.info.run_id, "weakneg/run.json", str(tmp_path))
-        assert json.loads(open(local).read())["config"] == row["config"]
+        assert json.loads(open(local).read())["config"] == row.config
 
 
 def test_exporting_twice_updates_instead_of_duplicating(swept, tmp_path, capfd):
@@ -116,7 +116,7 @@ def test_track_mlflow_logs_each_epoch_live_and_export_then_updates(tmp_path, cap
     history = client.get_metric_history(tracked.info.run_id, "ap")
     assert sorted(m.step for m in history) == [1, 2, 3]
     store = RunStore(store_url)
-    assert sorted((m.step, m.value) for m in history) == [(e["epoch"], pytest.approx(e["ap"])) for e in store.epochs(1)]
+    assert sorted((m.step, m.value) for m in history) == [(e.epoch, pytest.approx(e.ap)) for e in store.epochs(1)]
     code, out, err = run_cli(capfd, "export", "mlflow", "--runs", "1", "--tracking-uri", uri, "--store", store_url)
     assert code == 0 and "0 new, 1 updated" in out, err
     assert len(runs_of(client)) == 1 and len(client.get_metric_history(tracked.info.run_id, "ap")) == 3

@@ -6,6 +6,7 @@ import pytest
 from sklearn.decomposition import PCA
 
 from weakneg import projection
+from weakneg.store import EpochArrays, PoolArrays
 
 
 def test_pca_reduce_matches_scikit_learn_up_to_sign():
@@ -28,14 +29,18 @@ def test_procrustes_recovers_a_rotation_scale_and_shift():
 
 
 def _save_epoch(store, run_id, epoch, pool, positives):
-    store.save_epoch_arrays(
-        run_id,
-        epoch,
-        pool_ids=np.arange(len(pool)),
-        positive_ids=np.arange(len(pool), len(pool) + len(positives)),
+    n, p = len(pool), len(positives)
+    saved = PoolArrays(
+        pool_ids=np.arange(n),
+        positive_ids=np.arange(n, n + p),
+        scores=np.zeros(n, np.float32),
+        pick_order=np.full(n, -1, np.int32),
+        pool_prob=np.zeros(n, np.float32),
         pool_grad=pool.astype(np.float16),
+        positive_prob=np.zeros(p, np.float32),
         positive_grad=positives.astype(np.float16),
     )
+    store.save_epoch_record(run_id, EpochArrays(epoch=epoch, pool=saved))
 
 
 def _clusters(seed, n=90, dim=20):

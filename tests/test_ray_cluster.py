@@ -224,10 +224,10 @@ from weakneg.views.inspect import epoch_view
 
 store = RunStore(sys.argv[1])
 for run in store.list_runs(sweep_id=sys.argv[2]):
-    for epoch in range(1, run["epochs_done"] + 1):
-        view = epoch_view(store, run["id"], epoch)
-        assert view is not None and view.method == "pca" and len(view.pool) == run["pool_size"], (run["id"], epoch)
-        assert projection.load_map(store, run["id"], epoch, "pca") is not None  # the worker's map, from the database
+    for epoch in range(1, run.epochs_done + 1):
+        view = epoch_view(store, run.id, epoch)
+        assert view is not None and view.method == "pca" and len(view.pool) == run.pool_size, (run.id, epoch)
+        assert projection.load_map(store, run.id, epoch, "pca") is not None  # the worker's map, from the database
 print("read", len(store.list_runs(sweep_id=sys.argv[2])))
 """
 
@@ -248,11 +248,11 @@ def test_a_multi_node_sweep_survives_a_lost_node(cluster, postgres_url, tmp_path
             on_victim = [
                 r
                 for r in store.list_runs(sweep_id="cluster")
-                if r["stored_status"] == "running" and r["pid"] in victim.descendants()
+                if r.stored_status == "running" and r.pid in victim.descendants()
             ]
-            if any(r["epochs_done"] >= 1 for r in on_victim):
+            if any(r.epochs_done >= 1 for r in on_victim):
                 victim.kill()
-                lost.update({r["id"]: r["epochs_done"] for r in on_victim})
+                lost.update({r.id: r.epochs_done for r in on_victim})
                 return
             time.sleep(0.1)
 
@@ -272,11 +272,11 @@ def test_a_multi_node_sweep_survives_a_lost_node(cluster, postgres_url, tmp_path
     runs = store.list_runs(sweep_id="cluster")
     assert result.status == FINISHED and len(runs) == 8
     for run in runs:  # every run finished once, with one final result
-        assert run["status"] == FINISHED and run["epochs_done"] == 3 and run["result"] == {"best_epoch": None}
-        assert [e["epoch"] for e in store.epochs(run["id"])] == [1, 2, 3]
+        assert run.status == FINISHED and run.epochs_done == 3 and run.result == {"best_epoch": None}
+        assert [e.epoch for e in store.epochs(run.id)] == [1, 2, 3]
 
     # the killed node's runs, redone elsewhere, equal uninterrupted runs of the same configs
-    configs = [store.get_run(i)["config"] for i in sorted(lost)]
+    configs = [store.get_run(i).config for i in sorted(lost)]
     reference_url = f"sqlite:///{tmp_path / 'reference.db'}"
     made = subprocess.run(
         [sys.executable, "-c", REFERENCE, json.dumps(configs), reference_url],

@@ -27,7 +27,7 @@ def sweep_store(store):
     for (cls, sampler), values in AP.items():
         for seed, ap in enumerate(values):
             record(store, sampler, cls, seed, ap, sweep_id="rep", curve=[ap - 0.2, ap - 0.1])
-    store.update_sweep("rep", status=FINISHED)
+    store.set_sweep_status("rep", FINISHED)
     return store
 
 

@@ -123,12 +123,12 @@ def test_a_killed_worker_resumes_to_exactly_the_uninterrupted_run(store, referen
     run_id, process = start_killer(store, point)
     assert process.wait(timeout=600) == -signal.SIGKILL
     killed = store.get_run(run_id)
-    assert killed["status"] == INTERRUPTED  # shown at once: its process is gone (nothing written by the reader)
-    assert killed["stored_status"] == "running"
+    assert killed.status == INTERRUPTED  # shown at once: its process is gone (nothing written by the reader)
+    assert killed.stored_status == "running"
     assert len(store.epochs(run_id)) == recorded
     checkpointed = 2
     run = resume_and_wait(store, run_id)
-    assert run["status"] == FINISHED
+    assert run.status == FINISHED
     log = (store.run_dir(run_id) / "worker.log").read_text()
     assert f"run {run_id} resumes after epoch {checkpointed}" in log  # epochs 1-2 were not run again
     assert_identical(outcome(store, run_id), reference)
@@ -142,17 +142,17 @@ def test_a_worker_killed_from_outside_at_any_moment_resumes_identically(any_stor
     store = any_store  # SQLite, and PostgreSQL with its arrays and checkpoint in the database
     run_id = jobs.submit(CFG, store)
     deadline = time.monotonic() + 300
-    while store.get_run(run_id)["epochs_done"] < 2:
+    while store.get_run(run_id).epochs_done < 2:
         assert time.monotonic() < deadline
         time.sleep(0.05)
     run = store.get_run(run_id)
     assert jobs.kill_worker(run)
     killed_at = time.monotonic()
-    while store.get_run(run_id)["status"] != INTERRUPTED:
+    while store.get_run(run_id).status != INTERRUPTED:
         time.sleep(0.05)
     print(f"KILL-SHOW: interrupted shown {time.monotonic() - killed_at:.2f} s after the kill")
-    done = store.get_run(run_id)["epochs_done"]
-    assert resume_and_wait(store, run_id)["status"] == FINISHED
+    done = store.get_run(run_id).epochs_done
+    assert resume_and_wait(store, run_id).status == FINISHED
     assert_identical(outcome(store, run_id), reference)
     print(
         f"KILL-RESUME external (SIGKILL from the test, {store.engine.dialect.name}): killed with {done} epochs "
@@ -171,8 +171,8 @@ def test_a_sweep_resumes_the_run_whose_worker_was_killed(any_store, reference): 
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and not killed:
             for run in store.list_runs(sweep_id="durable"):
-                if run["epochs_done"] >= 2 and run["status"] == "running" and jobs.kill_worker(run):
-                    killed.append(run["id"])
+                if run.epochs_done >= 2 and run.status == "running" and jobs.kill_worker(run):
+                    killed.append(run.id)
             time.sleep(0.05)
 
     killer = threading.Thread(target=kill_one)
@@ -181,9 +181,9 @@ def test_a_sweep_resumes_the_run_whose_worker_was_killed(any_store, reference): 
     killer.join()
     assert killed and result.status == FINISHED and result.counts[FINISHED] == 1
     [run] = store.list_runs(sweep_id="durable")
-    assert run["id"] == killed[0]
-    assert "resumes after epoch" in (store.run_dir(run["id"]) / "worker.log").read_text()
-    assert_identical(outcome(store, run["id"]), reference)
+    assert run.id == killed[0]
+    assert "resumes after epoch" in (store.run_dir(run.id) / "worker.log").read_text()
+    assert_identical(outcome(store, run.id), reference)
 
 
 def test_resume_refuses_a_finished_or_unknown_run(store, capsys):
@@ -191,4 +191,4 @@ def test_resume_refuses_a_finished_or_unknown_run(store, capsys):
     assert main(["resume", str(run_id), "--store", store.url]) == 2
     assert main(["resume", "999", "--store", store.url]) == 2
     assert capsys.readouterr().err.count("\n") == 2
-    assert store.get_run(run_id)["status"] == FINISHED and store.count_runs(status=QUEUED) == 0
+    assert store.get_run(run_id).status == FINISHED and store.count_runs(status=QUEUED) == 0

@@ -31,11 +31,11 @@ def test_rows_carry_config_and_metrics_and_display_dash_for_missing(lab):
     rows = views.run_rows(store, more=True).set_index("id", drop=False)
     assert list(rows.columns) == views.ALL_COLUMNS
     assert rows.loc[queued, "params"] == '{"label": "known"}' and rows.loc[queued, "lr"] == 0.01
-    assert np.isnan(rows.loc[queued, "ap"]) and rows.loc[ids[0], "ap"] == store.get_run(ids[0])["final_ap"]
+    assert np.isnan(rows.loc[queued, "ap"]) and rows.loc[ids[0], "ap"] == store.get_run(ids[0]).final_ap
     shown = views.display_rows(rows, ["name", "ap", "auc", "duration_s", "tags", "pn_ratio", "archived"])
     assert list(shown.columns) == ["name", "AP", "ROC-AUC", "duration", "tags", "P-N ratio", "archived"]
     assert shown.loc[queued, ["name", "AP", "ROC-AUC", "duration", "tags"]].tolist() == ["-"] * 5
-    assert shown.loc[ids[0], "AP"] == f"{store.get_run(ids[0])['final_ap']:.3f}"
+    assert shown.loc[ids[0], "AP"] == f"{store.get_run(ids[0]).final_ap:.3f}"
     assert "None" not in shown.to_string() and "nan" not in shown.to_string()
 
 
@@ -43,15 +43,15 @@ def test_search_by_any_field_names_tags_and_numbers(lab):
     store, ids = lab
     run_actions.label_run(store, ids[2], name="first try", tags=["baseline", "digits"], notes="lr too high?")
     run_actions.add_tags(store, [ids[3], ids[2]], ["keep"])
-    assert store.get_run(ids[2])["tags"] == ["baseline", "digits", "keep"]
+    assert store.get_run(ids[2]).tags == ["baseline", "digits", "keep"]
     rows = views.run_rows(store, more=True)
     found = lambda query: sorted(views.search_runs(rows, query)["id"])  # noqa: E731
     assert found("tags:keep") == sorted([ids[2], ids[3]])
     assert found("tags:baseline keep") == [ids[2]]
     assert found("notes:high") == [ids[2]] and found("TRY") == [ids[2]]
-    assert found("sampler:margin") == sorted(r["id"] for r in store.list_runs() if r["sampler"] == "margin")
-    best = max(r["final_ap"] for r in store.list_runs())
-    assert found(f"AP>={best}") == [r["id"] for r in store.list_runs() if r["final_ap"] == best]
+    assert found("sampler:margin") == sorted(r.id for r in store.list_runs() if r.sampler == "margin")
+    best = max(r.final_ap for r in store.list_runs())
+    assert found(f"AP>={best}") == [r.id for r in store.list_runs() if r.final_ap == best]
     assert found("seed=0") == sorted(ids)
     with pytest.raises(ValueError, match="unknown field 'colour'"):
         found("colour:red")
@@ -63,9 +63,9 @@ def test_names_are_checked_and_cleared(lab):
     with pytest.raises(ConfigError, match="at most 200 characters"):
         run_actions.label_run(store, ids[0], name="x" * 201)
     run_actions.label_run(store, ids[0], name="  kept  ")
-    assert store.get_run(ids[0])["name"] == "kept"
+    assert store.get_run(ids[0]).name == "kept"
     run_actions.label_run(store, ids[0], name="")
-    assert store.get_run(ids[0])["name"] is None
+    assert store.get_run(ids[0]).name is None
     with pytest.raises(ConfigError, match="no run 999"):
         run_actions.label_run(store, 999, name="x")
 
@@ -93,14 +93,14 @@ def test_deleting_a_sweeps_runs_keeps_its_progress_true(lab):
     run_actions.delete_runs(store, [ids[0], ids[5], alone])
     state = progress(store, "lab-sweep")
     assert (state["n_runs"], state["done"], state["finished"]) == (6, 6, 6)  # 6/6 done, not 6/8
-    assert store.get_sweep("other")["n_runs"] == 3  # a run outside the sweep changes nothing there
+    assert store.get_sweep("other").n_runs == 3  # a run outside the sweep changes nothing there
 
 
 def test_a_running_run_is_cancelled_before_it_is_deleted(store):
     run_id = store.create_run(RunConfig(dataset="digits", target_class=1).to_dict())
     worker = subprocess.Popen(["sleep", "60"], start_new_session=True)  # stands in for the run's worker process
     try:
-        store.update_run(run_id, status=RUNNING, pid=worker.pid, heartbeat=time.time(), host=None)
+        store.set_status(run_id, RUNNING, pid=worker.pid, heartbeat=time.time(), host=None)
         statuses = []
 
         def cancel(store_, id_):
@@ -125,4 +125,4 @@ def test_read_only_mode_refuses_every_change(lab, monkeypatch):
     ):
         with pytest.raises(limits.ReadOnly, match="read-only demo"):
             action()
-    assert store.count_runs() == 8 and store.get_run(ids[0])["name"] is None
+    assert store.count_runs() == 8 and store.get_run(ids[0]).name is None

@@ -19,7 +19,7 @@ def store(any_store):  # noqa: F811 - every test here runs on both databases
 
 def test_round_trip(store):
     run_id = store.create_run({"dataset": "digits", "sampler": "random", "target_class": 3, "epochs": 2, "seed": 1})
-    assert store.get_run(run_id)["status"] == QUEUED
+    assert store.get_run(run_id).status == QUEUED
     store.start_run(run_id, target_name="3", n_pos=10, pool_size=50, k=20)
     store.add_epoch(run_id, 1, {"ap": 0.5, "auc": 0.75, "dprime": float("inf"), "train_loss": 0.7, "t_score": 0.1})
     store.add_selection(run_id, 1, np.array([4, 2, 9]), np.array([0.9, 0.8, np.nan]))
@@ -28,10 +28,10 @@ def test_round_trip(store):
     store.finish_run(run_id, FINISHED, result={"best_epoch": None})
 
     run = store.get_run(run_id)
-    assert run["status"] == FINISHED and run["epochs_done"] == 1 and run["final_auc"] == 0.75
-    assert run["config"]["seed"] == 1 and run["k"] == 20
+    assert run.status == FINISHED and run.epochs_done == 1 and run.final_auc == 0.75
+    assert run.config["seed"] == 1 and run.k == 20
     epoch = store.epochs(run_id)[0]
-    assert epoch["ap"] == 0.5 and epoch["dprime"] is None  # inf is not storable: NULL
+    assert epoch.ap == 0.5 and epoch.dprime is None  # inf is not storable: NULL
     ids, scores = store.selection(run_id, 1)
     np.testing.assert_array_equal(ids, [4, 2, 9])
     assert scores[0] == 0.9 and np.isnan(scores[2])
@@ -39,7 +39,7 @@ def test_round_trip(store):
     assert store.selection_counts(run_id, up_to_epoch=1) == {4: 1, 2: 1, 9: 1}
     np.testing.assert_array_equal(store.load_epoch_arrays(run_id, 1)["scores"], np.arange(5.0))
     assert store.saved_epochs(run_id) == [1]
-    assert [r["id"] for r in store.list_runs(status=FINISHED)] == [run_id]
+    assert [r.id for r in store.list_runs(status=FINISHED)] == [run_id]
     store.delete_run(run_id)
     assert store.get_run(run_id) is None and store.epochs(run_id) == []
 
@@ -57,7 +57,7 @@ reader, counts = RunStore(sys.argv[1]), []
 deadline = time.monotonic() + 60
 while (not counts or counts[-1] < 60) and time.monotonic() < deadline:
     runs = reader.list_runs()
-    assert all(r["epochs_done"] in (0, 1) for r in runs)  # a reader sees whole transactions only
+    assert all(r.epochs_done in (0, 1) for r in runs)  # a reader sees whole transactions only
     counts.append(len(runs))
 print(" ".join(map(str, counts)))
 """
@@ -93,9 +93,9 @@ def test_dead_worker_is_marked_interrupted_and_keeps_its_epochs(store):
     store.start_run(alive)  # this test process: alive
     assert store.mark_dead_runs_interrupted() == [run_id]
     run = store.get_run(run_id)
-    assert run["status"] == INTERRUPTED and "after epoch 2" in run["error"]
-    assert [e["ap"] for e in store.epochs(run_id)] == [0.4, 0.6]
-    assert store.get_run(alive)["status"] == RUNNING
+    assert run.status == INTERRUPTED and "after epoch 2" in run.error
+    assert [e.ap for e in store.epochs(run_id)] == [0.4, 0.6]
+    assert store.get_run(alive).status == RUNNING
 
 
 def test_ids_are_never_reused_and_artifacts_are_keyed_by_the_store(store, tmp_path):
@@ -129,12 +129,12 @@ def test_resume_bookkeeping_forgets_what_came_after_the_checkpoint(store):
     store.save_arrays(run_id, projection_map, xy=np.zeros((2, 2)))
     store.save_checkpoint(run_id, b"state")
     store.truncate_run(run_id, after_epoch=2)
-    assert [e["epoch"] for e in store.epochs(run_id)] == [1, 2] and store.get_run(run_id)["epochs_done"] == 2
+    assert [e.epoch for e in store.epochs(run_id)] == [1, 2] and store.get_run(run_id).epochs_done == 2
     assert store.saved_epochs(run_id) == [1, 2] and not store.has_artifact(run_id, projection_map)
     assert store.selection_counts(run_id) == {1: 1, 2: 1} and store.load_checkpoint(run_id) == b"state"
     assert not store.requeue_run(run_id)  # running, its worker alive: not resumable
     store.finish_run(run_id, INTERRUPTED)
-    assert store.requeue_run(run_id) and store.get_run(run_id)["status"] == QUEUED
+    assert store.requeue_run(run_id) and store.get_run(run_id).status == QUEUED
     assert store.epochs(run_id) and store.load_checkpoint(run_id) == b"state"  # kept for the next worker
 
 

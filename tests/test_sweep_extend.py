@@ -40,7 +40,7 @@ def test_extend_a_finished_sweep_from_the_cli(store, capsys):
         main(["sweep", *grid, "--set", "save_embeddings=none", "--seeds", "0", "1", "--sweep-id", "ext", *common]) == 0
     )
     capsys.readouterr()
-    first = {r["id"] for r in store.list_runs(sweep_id="ext")}
+    first = {r.id for r in store.list_runs(sweep_id="ext")}
 
     assert main(["sweep", "--extend", "ext", "--seeds", "2", *common]) == 0
     captured = capsys.readouterr()
@@ -48,9 +48,9 @@ def test_extend_a_finished_sweep_from_the_cli(store, capsys):
     assert "sweep ext: 2 new runs for seeds 2" in captured.err
     assert summary["skipped_finished"] == 4 and summary["finished"] == 6 and summary["status"] == FINISHED
     runs = store.list_runs(sweep_id="ext")
-    assert first < {r["id"] for r in runs} and sorted(r["seed"] for r in runs) == [0, 0, 1, 1, 2, 2]
+    assert first < {r.id for r in runs} and sorted(r.seed for r in runs) == [0, 0, 1, 1, 2, 2]
     sweep = store.get_sweep("ext")
-    assert sweep["config"]["grid"]["seed"] == [0, 1, 2] and sweep["n_runs"] == 6
+    assert sweep.config["grid"]["seed"] == [0, 1, 2] and sweep.n_runs == 6
     result = paired_stats.compare(comparison.runs_frame(store, sweep_id="ext"))
     assert result["classes"]["n_seeds"].tolist() == [3]  # the new seed joined the comparison
 
@@ -58,7 +58,7 @@ def test_extend_a_finished_sweep_from_the_cli(store, capsys):
     assert main(["sweep", "--extend", "ext", "--seeds", "2", "3", "--store", store.url]) == 2
     err = capsys.readouterr().err
     assert "seeds 2 are already in this sweep (its seeds: 0, 1, 2)" in err and len(err.strip().splitlines()) == 1
-    assert store.get_sweep("ext")["config"]["grid"]["seed"] == [0, 1, 2] and store.count_runs(sweep_id="ext") == 6
+    assert store.get_sweep("ext").config["grid"]["seed"] == [0, 1, 2] and store.count_runs(sweep_id="ext") == 6
     # the grid is the sweep's own
     assert main(["sweep", "--extend", "ext", "--seeds", "3", "--classes", "5", "--store", store.url]) == 2
     assert "--extend takes only --seeds" in capsys.readouterr().err
@@ -78,7 +78,7 @@ def _finished_sweep(store: RunStore) -> None:
         store.start_run(run_id, target_name="0")
         store.add_epoch(run_id, 1, {"ap": ap, "auc": ap})
         store.finish_run(run_id, FINISHED)
-    store.update_sweep("done", status=FINISHED)
+    store.set_sweep_status("done", FINISHED)
 
 
 def _compare_page(params: dict) -> AppTest:
@@ -100,13 +100,13 @@ def test_the_compare_button_adds_seeds_to_the_sweep(monkeypatch):
     app.text_input(key="extend_seeds").input("0").run()
     app.button(key="extend_sweep").click().run()
     assert "seeds 0 are already in this sweep" in app.error[0].value
-    assert store.get_sweep("done")["config"]["grid"]["seed"] == [0]  # refused: nothing changed
+    assert store.get_sweep("done").config["grid"]["seed"] == [0]  # refused: nothing changed
     app.text_input(key="extend_seeds").input("1-2").run()
     app.button(key="extend_sweep").click().run()
     assert not app.exception and "4 new runs queued in sweep done" in app.success[0].value
     sweep = store.get_sweep("done")
-    assert sweep["config"]["grid"]["seed"] == [0, 1, 2] and sweep["n_runs"] == 6
-    assert sweep["stored_status"] in (QUEUED, "running")  # its background driver takes it from here
+    assert sweep.config["grid"]["seed"] == [0, 1, 2] and sweep.n_runs == 6
+    assert sweep.stored_status in (QUEUED, "running")  # its background driver takes it from here
 
 
 def test_a_read_only_server_offers_no_seeds(monkeypatch):

@@ -42,8 +42,8 @@ def test_local_sweep_from_the_cli_then_its_report(store, tmp_path, capsys):
     assert summary["status"] == FINISHED and summary["finished"] == 1 and summary["backend"] == "local"
     assert "sweep cli-local: 1/1 done (1 finished" in captured.err  # the overall progress
     runs = store.list_runs(sweep_id="cli-local")
-    assert [r["seed"] for r in runs] == [0]
-    assert all(r["status"] == FINISHED and r["pid"] != os.getpid() for r in runs)  # ran in worker processes
+    assert [r.seed for r in runs] == [0]
+    assert all(r.status == FINISHED and r.pid != os.getpid() for r in runs)  # ran in worker processes
 
     assert main(["sweep", "--sweep-id", "cli-local", "--json", "--store", store.url]) == 0  # resume: nothing to do
     again = json.loads(capsys.readouterr().out)
@@ -65,14 +65,14 @@ def test_background_sweep_can_be_cancelled(store):
     )
     sweep_id, pid = launch_background(sweep, store, sweep_id="bg")
     deadline = time.monotonic() + 120
-    while not any(r["status"] == RUNNING and r["pid"] for r in store.list_runs(sweep_id="bg")):
+    while not any(r.status == RUNNING and r.pid for r in store.list_runs(sweep_id="bg")):
         assert time.monotonic() < deadline, "the background sweep never started a run"
         time.sleep(0.3)
     state = cancel_sweep(store, sweep_id, grace_s=2)  # a worker still starting up is killed after 2 s
     assert state["status"] == CANCELLED and not state["active"]
     runs = store.list_runs(sweep_id="bg")
-    assert len(runs) == 3 and all(r["status"] not in ACTIVE for r in runs)
-    assert all(r["status"] == CANCELLED for r in runs)  # 30 epochs take far longer than this test
+    assert len(runs) == 3 and all(r.status not in ACTIVE for r in runs)
+    assert all(r.status == CANCELLED for r in runs)  # 30 epochs take far longer than this test
     for _ in range(100):  # the driver sees the cancellation and exits
         if os.waitpid(pid, os.WNOHANG)[0] == pid:
             break

@@ -17,17 +17,17 @@ def test_two_epoch_run_records_everything(store):
     result = run_experiment(quick(), store)
     assert result.status == FINISHED and len(result.history) == 2
     run = store.get_run(result.run_id)
-    assert run["status"] == FINISHED and run["epochs_done"] == 2 and run["target_name"] == "3"
-    assert run["k"] == round(run["n_pos"] / 0.5) and run["final_ap"] == result.history[-1]["ap"]
+    assert run.status == FINISHED and run.epochs_done == 2 and run.target_name == "3"
+    assert run.k == round(run.n_pos / 0.5) and run.final_ap == result.history[-1]["ap"]
     for epoch in store.epochs(result.run_id):
-        assert 0 <= epoch["ap"] <= 1 and 0 <= epoch["auc"] <= 1
-        assert epoch["n_neg"] == run["k"] and epoch["n_pos"] == run["n_pos"]
-        assert all(epoch[t] > 0 for t in ("t_score", "t_select", "t_train", "t_eval"))
-        ids, scores = store.selection(result.run_id, epoch["epoch"])
-        assert len(ids) == run["k"] == len(set(ids)) and np.isfinite(scores).all()
+        assert 0 <= epoch.ap <= 1 and 0 <= epoch.auc <= 1
+        assert epoch.n_neg == run.k and epoch.n_pos == run.n_pos
+        assert all(getattr(epoch, t) > 0 for t in ("t_score", "t_select", "t_train", "t_eval"))
+        ids, scores = store.selection(result.run_id, epoch.epoch)
+        assert len(ids) == run.k == len(set(ids)) and np.isfinite(scores).all()
     arrays = store.load_epoch_arrays(result.run_id, 2)
-    assert arrays["pool_grad"].shape == (run["pool_size"], 2 * (64 + 1))
-    assert (arrays["pick_order"] >= 0).sum() == run["k"]
+    assert arrays["pool_grad"].shape == (run.pool_size, 2 * (64 + 1))
+    assert (arrays["pick_order"] >= 0).sum() == run.k
     assert store.load_epoch_arrays(result.run_id, 0)["contents"].shape[1] == 10
 
 
@@ -63,7 +63,7 @@ def test_early_stopping_on_validation(store):
     result = run_experiment(quick(epochs=30, val_fraction=0.2, patience=1, lr=0.05), store)
     assert len(result.history) < 30  # a large learning rate stalls quickly
     assert result.best_epoch is not None
-    assert store.get_run(result.run_id)["final_ap"] == result.history[result.best_epoch - 1]["ap"]
+    assert store.get_run(result.run_id).final_ap == result.history[result.best_epoch - 1]["ap"]
 
 
 def test_cancel_keeps_finished_epochs(store):
@@ -74,8 +74,8 @@ def test_cancel_keeps_finished_epochs(store):
     run_id_holder = [store.create_run(quick(epochs=5).to_dict())]
     result = run_experiment(quick(epochs=5), store, run_id_holder[0], on_epoch=cancel_after_first)
     run = store.get_run(run_id_holder[0])
-    assert result.status == CANCELLED and run["status"] == CANCELLED
-    assert run["epochs_done"] == 1 and len(store.epochs(run["id"])) == 1
+    assert result.status == CANCELLED and run.status == CANCELLED
+    assert run.epochs_done == 1 and len(store.epochs(run.id)) == 1
 
 
 @pytest.fixture
@@ -93,5 +93,5 @@ def breaking_sampler():
 def test_a_run_that_fails_midway_keeps_its_epochs(store, breaking_sampler):
     result = run_experiment(quick(epochs=3, sampler=breaking_sampler), store)
     run = store.get_run(result.run_id)
-    assert run["status"] == FAILED and "sampler broke at epoch 2" in run["error"]
-    assert [e["epoch"] for e in store.epochs(run["id"])] == [1]
+    assert run.status == FAILED and "sampler broke at epoch 2" in run.error
+    assert [e.epoch for e in store.epochs(run.id)] == [1]

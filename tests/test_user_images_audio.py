@@ -78,8 +78,8 @@ def test_a_run_on_image_bags_from_the_command_line(tmp_path, capsys):
         == 0
     )
     run = RunStore(store).get_run(json.loads(capsys.readouterr().out)["run_id"])
-    assert run["dataset"] == "image_bags" and run["config"]["model"] == "simple_cnn"
-    assert run["config"]["dataset_options"]["fingerprint"].startswith("sha256:")
+    assert run.dataset == "image_bags" and run.config["model"] == "simple_cnn"
+    assert run.config["dataset_options"]["fingerprint"].startswith("sha256:")
 
 
 def test_changing_one_image_changes_the_fingerprint(tmp_path):

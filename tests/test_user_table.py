@@ -93,8 +93,8 @@ def test_run_from_the_command_line_records_path_and_fingerprint(tmp_path, capsys
     )
     result = json.loads(capsys.readouterr().out)
     run = RunStore(store_url(tmp_path)).get_run(result["run_id"])
-    assert run["dataset"] == "table" and run["config"]["model"] == "mlp"
-    options = run["config"]["dataset_options"]
+    assert run.dataset == "table" and run.config["model"] == "mlp"
+    options = run.config["dataset_options"]
     assert options["path"] == str((tmp_path / "bags.csv").resolve()) and options["fingerprint"].startswith("sha256:")
 
 

@@ -9,6 +9,7 @@ from weakneg import views
 from weakneg.config import RunConfig
 from weakneg.data import load_bags
 from weakneg.errors import ConfigError
+from weakneg.store import RunRecord
 
 
 def test_run_rows_progress_filters_and_kinds(lab_store):
@@ -18,7 +19,7 @@ def test_run_rows_progress_filters_and_kinds(lab_store):
     assert rows["id"].tolist() == sorted(rows["id"], reverse=True)  # newest first
     first = rows.set_index("id").loc[real]
     assert first["progress"] == 1.0 and first["epochs"] == "3/3" and first["class"] == "3"
-    assert first["ap"] == pytest.approx(store.epochs(real)[-1]["ap"])
+    assert first.ap == pytest.approx(store.epochs(real)[-1].ap)
     assert set(views.run_rows(store, sampler=["margin"])["sampler"]) == {"margin"}
     assert len(views.run_rows(store, sampler=["margin", "random"])) == 100
     assert views.run_rows(store, kind="milcheck").empty
@@ -28,12 +29,12 @@ def test_run_detail_curves_and_time_split(lab_store):
     store, real = lab_store
     detail = views.run_detail(store, real)
     run = store.get_run(real)
-    assert detail["counts"] == f"{run['n_pos']} positive bags, {run['k']} of {run['pool_size']} negatives per epoch"
+    assert detail["counts"] == f"{run.n_pos} positive bags, {run.k} of {run.pool_size} negatives per epoch"
     assert not detail["active"] and len(detail["epochs"]) == 3
     curves = views.curves(detail["epochs"])
-    assert curves[curves["metric"] == "AP"]["value"].tolist() == [e["ap"] for e in store.epochs(real)]
+    assert curves[curves["metric"] == "AP"]["value"].tolist() == [e.ap for e in store.epochs(real)]
     split = views.time_split(detail["epochs"]).set_index("phase")
-    assert split.loc["training", "seconds"] == pytest.approx(sum(e["t_train"] for e in store.epochs(real)))
+    assert split.loc["training", "seconds"] == pytest.approx(sum(e.t_train for e in store.epochs(real)))
     assert split["share"].sum() == pytest.approx(1.0)
     assert views.run_detail(store, 10_000) is None
 
@@ -44,7 +45,7 @@ def test_epoch_view_matches_the_store_and_the_bags(lab_store):
     view = views.epoch_view(store, real, 2)
     run = store.get_run(real)
     pool, positives = view.pool, view.frame[view.frame["kind"] == "positive"]
-    assert view.method == "pca" and len(pool) == run["pool_size"] and len(positives) == run["n_pos"]
+    assert view.method == "pca" and len(pool) == run.pool_size and len(positives) == run.n_pos
     chosen, scores = store.selection(real, 2)
     assert sorted(pool[pool["selected"]]["bag_id"]) == sorted(chosen.tolist())
     in_order = pool[pool["selected"]].sort_values("pick")
@@ -138,7 +139,7 @@ def test_audio_bag_previews_give_the_clip_and_its_log_mel():
 
     model = next(name for name, spec in MODELS.items() if spec.modality == "audio")
     cfg = RunConfig(dataset="soundscapes", target_class=0, model=model, dataset_options={"n_train": 16, "n_test": 8})
-    run = {"config": cfg.to_dict()}
+    run = RunRecord(id=1, kind="run", status="finished", stored_status="finished", config=cfg.to_dict())
     bags = views.run_bags(run).train
     ids = bags.ids[:2]
     frame = pd.DataFrame(

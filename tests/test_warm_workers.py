@@ -36,15 +36,15 @@ def test_a_warm_worker_run_equals_the_same_run_in_a_fresh_process(tmp_path, monk
     second = jobs.submit(CFG, warm, start=False)
     jobs.dispatch(warm)
     finished = jobs.wait(warm, [first, second], timeout_s=240)
-    assert [r["status"] for r in finished] == [FINISHED, FINISHED]
-    assert finished[0]["pid"] == finished[1]["pid"]  # one process ran both, one after the other
-    assert finished[0]["process_start"] == finished[1]["process_start"]
+    assert [r.status for r in finished] == [FINISHED, FINISHED]
+    assert finished[0].pid == finished[1].pid  # one process ran both, one after the other
+    assert finished[0].process_start == finished[1].process_start
     log = (warm.run_dir(first) / "worker.log").read_text()
     assert f"next run {second} (warm, run 2 of this process)" in log
 
     fresh = RunStore(f"sqlite:///{tmp_path / 'fresh.db'}")
     alone = jobs.submit(CFG, fresh)
-    assert jobs.wait(fresh, [alone], timeout_s=240)[0]["status"] == FINISHED
+    assert jobs.wait(fresh, [alone], timeout_s=240)[0].status == FINISHED
     assert_identical(outcome(warm, second), outcome(fresh, alone))  # metrics, picks, arrays, maps: bit for bit
     assert_identical(outcome(warm, first), outcome(warm, first))
 
@@ -55,7 +55,7 @@ def test_each_worker_gets_its_share_of_the_threads(store, monkeypatch):
     long = dataclasses.replace(CFG, epochs=500, save_embeddings="none", sampler="random")
     ids = [jobs.submit(dataclasses.replace(long, target_class=c), store) for c in (1, 2)]
     for run_id in ids:
-        pid = wait_for(lambda run_id=run_id: store.get_run(run_id)["epochs_done"] >= 1 and store.get_run(run_id)["pid"])
+        pid = wait_for(lambda run_id=run_id: store.get_run(run_id).epochs_done >= 1 and store.get_run(run_id).pid)
         environ = dict(
             item.split("=", 1) for item in Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in item
         )

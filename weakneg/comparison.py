@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .store import FINISHED, RunStore
+from .store import FINISHED, RunRecord, RunStore
 
 BASELINE = "random"
 FULL = "full"
@@ -85,35 +85,35 @@ def runs_frame(
     rows = store.list_runs(**filters)
     if classes is not None:
         wanted = {str(c).lower() for c in classes}
-        rows = [r for r in rows if str(r["target_class"]) in wanted or str(r["target_name"]).lower() in wanted]
+        rows = [r for r in rows if str(r.target_class) in wanted or str(r.target_name).lower() in wanted]
     if not rows:
         return _empty(RUN_COLUMNS)
-    timings = pd.DataFrame(store.epochs_for(r["id"] for r in rows), columns=["run_id", "epoch"] + TIMINGS)
+    timings = pd.DataFrame(store.epochs_for(r.id for r in rows), columns=["run_id", "epoch"] + TIMINGS)
     sums = timings.groupby("run_id")[TIMINGS].sum(min_count=1)
     counts = timings.groupby("run_id")["epoch"].count()
     frame = pd.DataFrame(
         [
             {
-                "id": r["id"],
-                "sweep_id": r["sweep_id"],
+                "id": r.id,
+                "sweep_id": r.sweep_id,
                 "setting_key": json.dumps(identity(r), sort_keys=True, default=str),
-                "dataset": r["dataset"],
-                "target_class": r["target_class"],
-                "target_name": r["target_name"],
-                "sampler": r["sampler"],
+                "dataset": r.dataset,
+                "target_class": r.target_class,
+                "target_name": r.target_name,
+                "sampler": r.sampler,
                 "sampler_params": json.dumps(_params(r), sort_keys=True),
-                "sampler_id": sampler_id(r["sampler"], _params(r)),
-                "seed": r["seed"],
-                "pn_ratio": r["pn_ratio"],
-                "head": r["head"],
-                "model": r["model"],
-                "epochs": r["epochs_total"],
+                "sampler_id": sampler_id(r.sampler, _params(r)),
+                "seed": r.seed,
+                "pn_ratio": r.pn_ratio,
+                "head": r.head,
+                "model": r.model,
+                "epochs": r.epochs_total,
                 "device": _device(r),
-                "maps_saved": (r["config"] or {}).get("save_embeddings", "all"),
-                "ap": r["final_ap"],
-                "auc": r["final_auc"],
-                "dprime": r["final_dprime"],
-                "duration": (r["finished_at"] - r["started_at"]) if r["finished_at"] and r["started_at"] else np.nan,
+                "maps_saved": (r.config or {}).get("save_embeddings", "all"),
+                "ap": r.final_ap,
+                "auc": r.final_auc,
+                "dprime": r.final_dprime,
+                "duration": (r.finished_at - r.started_at) if r.finished_at and r.started_at else np.nan,
             }
             for r in rows
         ]
@@ -126,10 +126,10 @@ def runs_frame(
     return frame[RUN_COLUMNS].sort_values("id").reset_index(drop=True)
 
 
-def identity(run: dict) -> dict:
+def identity(run: RunRecord) -> dict:
     """The fields two runs must share to be compared: the whole config except the sampler, its parameters, the
     seed, the target class and NOT_RESULTS; `device` is the device the run used (not 'auto') when recorded."""
-    config = dict(run.get("config") or {})
+    config = dict(run.config or {})
     for name in (*COMPARED, *CLASS, *NOT_RESULTS):
         config.pop(name, None)
     config["device"] = _device(run)
@@ -347,12 +347,12 @@ def _pm(mean: float, low: float, high: float) -> str:
     return f"{mean:.3f}" if math.isnan(low) else f"{mean:.3f} ± {(high - low) / 2:.3f}"
 
 
-def _params(run: dict) -> dict:
-    return dict((run.get("config") or {}).get("sampler_params") or {})
+def _params(run: RunRecord) -> dict:
+    return dict((run.config or {}).get("sampler_params") or {})
 
 
-def _device(run: dict) -> str:
-    return run.get("device") or (run.get("config") or {}).get("device") or "auto"
+def _device(run: RunRecord) -> str:
+    return run.device or (run.config or {}).get("device") or "auto"
 
 
 def _varying_fields(parsed: list[dict]) -> list[str]:

@@ -17,6 +17,19 @@ class RunCancelled(WeaknegError):
     """The run was cancelled by a user; finished epochs are kept."""
 
 
+def disk_full(error: BaseException | None) -> bool:
+    """Whether an error (or one it happened while handling) is a full disk: ENOSPC/EDQUOT from the OS, or SQLite's
+    "database or disk is full" as SQLAlchemy reports it."""
+    seen = 0
+    while error is not None and seen < 5:
+        if isinstance(error, OSError) and error.errno in (28, 122):  # ENOSPC, EDQUOT
+            return True
+        if "database or disk is full" in str(error) or "No space left on device" in str(error):
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
+
+
 READ_ONLY_SIGNS = ("readonly database", "read-only", "read only")  # SQLite (mode=ro, a read-only mount), PostgreSQL
 
 

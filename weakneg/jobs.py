@@ -8,7 +8,8 @@ finishing worker dispatches the next (only runs of the local backend: a Ray swee
 A worker stays warm: when its run ends it claims the next queued run itself (while fewer than `max_concurrent()`
 run) and runs it in the same process, keeping torch imported and the datasets it loaded (`data.cache`), so a
 sweep pays the start-up once per worker instead of once per run; it exits when the queue is empty, after
-MAX_RUNS_PER_WORKER runs, or after a run fails. Each worker uses its share of the thread budget (`threads`).
+MAX_RUNS_PER_WORKER runs, or after a run fails. Each worker uses its share of the thread budget (`threads`);
+each run it takes gets its own failure record reserved (`store.failures`) before its first write.
 
 A worker beats a heartbeat every 2 s from a thread; a reader shows a run whose heartbeat is older than 30 s,
 or whose process (PID and start time, on this host) is gone, as interrupted. `resume` queues an interrupted
@@ -20,7 +21,6 @@ its failure in a sidecar file beside its log; the dispatcher moves it into the s
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -34,7 +34,7 @@ from collections.abc import Callable
 from . import liveness, threads
 from .config import RunConfig
 from .errors import WeaknegError
-from .store import CANCELLED, FAILED, INTERRUPTED, LOCAL, QUEUED, RUNNING, RunStore
+from .store import CANCELLED, FAILED, INTERRUPTED, LOCAL, QUEUED, RUNNING, RunRecord, RunStore, failures
 
 JobFunction = Callable[[RunStore, int, dict[str, Any]], None]
 # kind of job -> its function (store, run_id, config); each kind is registered by the module that defines it.
@@ -84,9 +84,9 @@ def dispatch(store: RunStore, limit: int | None = None) -> list[int]:
     for run in reversed(store.list_runs(status=QUEUED)):
         if free <= 0:
             break
-        if store.claim_run(run["id"], backend=LOCAL):
-            _spawn_worker(store, run["id"], threads.share(workers))
-            started.append(run["id"])
+        if store.claim_run(run.id, backend=LOCAL):
+            _spawn_worker(store, run.id, threads.share(workers))
+            started.append(run.id)
             free -= 1
     return started
 
@@ -99,8 +99,8 @@ def claim_next(store: RunStore, finishing: bool = False) -> int | None:
     if store.count_runs(status=RUNNING) - (1 if finishing else 0) >= max_concurrent():
         return None
     for run in reversed(store.list_runs(status=QUEUED)):
-        if store.claim_run(run["id"], pid=os.getpid(), host=liveness.host(), backend=LOCAL):  # alive from now on
-            return run["id"]
+        if store.claim_run(run.id, pid=os.getpid(), host=liveness.host(), backend=LOCAL):  # alive from now on
+            return run.id
     return None
 
 
@@ -116,10 +116,10 @@ def resume(store: RunStore, run_id: int, start: bool = True) -> None:
     run = store.get_run(run_id)
     if run is None:
         raise WeaknegError(f"no run {run_id} in {store.url}; `python -m weakneg list` shows the runs")
-    if run["kind"] != "run":
-        raise WeaknegError(f"run {run_id} is a {run['kind']!r} job; only training runs resume")
+    if run.kind != "run":
+        raise WeaknegError(f"run {run_id} is a {run.kind!r} job; only training runs resume")
     if not store.requeue_run(run_id, backend=LOCAL):
-        raise WeaknegError(f"run {run_id} is {run['status']}; only an interrupted, failed or cancelled run resumes")
+        raise WeaknegError(f"run {run_id} is {run.status}; only an interrupted, failed or cancelled run resumes")
     if start:
         dispatch(store)
 
@@ -149,32 +149,33 @@ def cancel(store: RunStore, run_id: int, grace_s: float = 10.0) -> str:
     deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline:
         run = store.get_run(run_id)
-        if run is None or run["status"] != RUNNING:
-            return run["status"] if run else CANCELLED
+        if run is None or run.status != RUNNING:
+            return run.status if run else CANCELLED
         time.sleep(0.2)
     run = store.get_run(run_id)
-    if run and run["status"] == RUNNING:
-        if liveness.same_process_alive(run["pid"], run["process_start"], run["host"]) is None:
+    if run and run.status == RUNNING:
+        if liveness.same_process_alive(run.pid, run.process_start, run.host) is None:
             return RUNNING  # a worker on another host (or not started): it stops at its next check of the flag
         kill_worker(run)
-        store.finish_run(
+        store.finish_run(  # unless the worker recorded its own end first
             run_id,
             CANCELLED,
-            error=f"cancelled by the user; stopped after epoch {run['epochs_done']}, finished epochs are kept",
+            error=f"cancelled by the user; stopped after epoch {run.epochs_done}, finished epochs are kept",
+            expect=RUNNING,
         )
     return CANCELLED
 
 
-def kill_worker(run: dict) -> bool:
+def kill_worker(run: RunRecord) -> bool:
     """SIGKILL the run's worker, only if the process recorded for it (host, PID and start time) still runs:
     a reused PID belongs to someone else. Its process group when it leads one (workers start their own)."""
-    if not liveness.same_process_alive(run["pid"], run["process_start"], run["host"]):
+    if not liveness.same_process_alive(run.pid, run.process_start, run.host):
         return False
     try:
-        if os.getpgid(run["pid"]) == run["pid"]:
-            os.killpg(run["pid"], signal.SIGKILL)
+        if os.getpgid(run.pid) == run.pid:
+            os.killpg(run.pid, signal.SIGKILL)
         else:
-            os.kill(run["pid"], signal.SIGKILL)
+            os.kill(run.pid, signal.SIGKILL)
     except ProcessLookupError:
         return False
     return True
@@ -194,12 +195,11 @@ def wait(
         current = [store.get_run(i) for i in run_ids]
         if on_poll:
             on_poll(current)
-        if all(r["status"] not in (QUEUED, RUNNING) for r in current):
+        if all(r.status not in (QUEUED, RUNNING) for r in current):
             return current
         if deadline is not None and time.monotonic() > deadline:
             raise TimeoutError(
-                f"runs still active after {timeout_s} s: "
-                f"{[r['id'] for r in current if r['status'] in (QUEUED, RUNNING)]}"
+                f"runs still active after {timeout_s} s: {[r.id for r in current if r.status in (QUEUED, RUNNING)]}"
             )
         time.sleep(poll_s)
 
@@ -211,11 +211,14 @@ def worker_main(run_id: int, store_url: str) -> int:
     """Run `run_id`, then, warm, the queued runs it can claim (see the module's docstring)."""
     from .store import open_existing
 
-    store = open_existing(store_url)
-    run = store.get_run(run_id) if store else None
+    from .store.retry import RetryingStore
+
+    opened = open_existing(store_url)
+    run = opened.get_run(run_id) if opened else None
     if run is None:
         print(f"weakneg: error: no run {run_id} in {store_url}", file=sys.stderr)
         return 2
+    store = RetryingStore(opened)  # a short outage is waited out; the store id (the run's folder) is read here
     thread_count = threads.apply(threads.worker_threads())
     print(f"worker {os.getpid()}: {thread_count} torch thread(s)", flush=True)
     try:
@@ -233,33 +236,38 @@ def worker_main(run_id: int, store_url: str) -> int:
                 print(f"worker {os.getpid()}: next run {run_id} (warm, run {done + 1} of this process)", flush=True)
     except BaseException:
         for claimed in _claimed:  # claimed for this worker, never started: its place goes to another worker
-            store.finish_run(claimed, INTERRUPTED, error="its worker stopped before starting it; it runs again")
+            store.finish_run(
+                claimed, INTERRUPTED, error="its worker stopped before starting it; it runs again", expect=RUNNING
+            )
         raise
     finally:
         try:
             dispatch(store)
         except Exception as error:  # noqa: BLE001 - a store that cannot be written: the sidecar has the cause
-            print(f"could not dispatch the next run: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+            _say(f"could not dispatch the next run: {type(error).__name__}: {error}")
     return 0
 
 
 def execute(store: RunStore, run_id: int, warm: bool = False) -> None:
-    """One claimed run in this process: its identity and heartbeat, its job kind's function, its failure
-    recorded (and raised: the worker stops, the dispatcher starts a fresh one for what is left)."""
-    run = store.get_run(run_id)
-    store.update_run(run_id, **liveness.identity())
+    """One claimed run in this process: its failure record reserved, its identity and heartbeat, its job kind's
+    function, its failure recorded (and raised: the worker stops, the dispatcher starts a fresh one for what is
+    left)."""
+    failures.reserve(store.run_dir(run_id))  # first, while the disk has room: recording a failure needs no blocks
     try:
+        run = store.get_run(run_id)
+        store.update_run(run_id, **liveness.identity())
         with store.keep_alive(run_id):
-            if run["kind"] not in JOB_KINDS:
+            if run.kind not in JOB_KINDS:
                 raise WeaknegError(
-                    f"run {run_id} is a {run['kind']!r} job, which this worker does not know; "
+                    f"run {run_id} is a {run.kind!r} job, which this worker does not know; "
                     f"known: {', '.join(JOB_KINDS)}"
                 )
             _next_run_claimer.set(store if warm else None)
-            JOB_KINDS[run["kind"]](store, run_id, run["config"])
+            JOB_KINDS[run.kind](store, run_id, run.config)
     except Exception as error:  # recorded, never lost: the run shows the error, finished epochs stay
         record_failure(store, run_id, error)
         raise
+    failures.release(store.run_dir(run_id, create=False))
 
 
 class _Claimer:
@@ -283,30 +291,50 @@ _claimed: list[int] = []  # the run a warm worker claimed for after its current 
 def record_failure(store: RunStore, run_id: int, error: BaseException) -> None:
     """Write the cause beside the worker log first (a local file: it works when the store does not, e.g. a
     full disk under the database), flush the log, then record it in the store if the worker did not."""
-    chain, seen = [], error
-    while seen is not None and len(chain) < 3:  # the failure, and what it happened while handling
-        chain.append(f"{type(seen).__name__}: {str(seen).splitlines()[0] if str(seen) else ''}")
-        seen = seen.__context__
-    cause = "; while handling ".join(chain)
-    sidecar = store.failure_sidecar(run_id)
+    cause = failure_cause(error)
+    sidecar = write_failure_sidecar(store, run_id, cause)
+    _say(f"run {run_id} failed: {cause}")
     try:
-        sidecar.parent.mkdir(parents=True, exist_ok=True)
-        sidecar.write_text(json.dumps({"error": cause, "time": time.time(), "traceback": traceback.format_exc()}))
-    except OSError as sidecar_error:
-        print(f"could not write {sidecar}: {sidecar_error}", file=sys.stderr)
-    print(f"run {run_id} failed: {cause}", file=sys.stderr, flush=True)
-    sys.stdout.flush()
-    try:
-        if store.get_run(run_id)["stored_status"] == RUNNING:
+        if store.get_run(run_id).stored_status == RUNNING:
             store.finish_run(run_id, FAILED, error=cause)
         sidecar.unlink(missing_ok=True)  # recorded in the store: the sidecar has done its job
     except Exception as store_error:  # noqa: BLE001 - the dispatcher records the sidecar once the store works
-        print(
+        _say(
             f"could not record the failure in the store ({type(store_error).__name__}: {store_error}); "
-            f"{sidecar} keeps it",
-            file=sys.stderr,
-            flush=True,
+            f"{sidecar} keeps it"
         )
+
+
+def failure_cause(error: BaseException) -> str:
+    """The failure, and what it happened while handling (a repeat, e.g. the same outage twice, said once)."""
+    chain: list[str] = []
+    seen: BaseException | None = error
+    while seen is not None and len(chain) < 3:
+        line = f"{type(seen).__name__}: {str(seen).splitlines()[0] if str(seen) else ''}"
+        if line not in chain:
+            chain.append(line)
+        seen = seen.__context__
+    return "; while handling ".join(chain)
+
+
+def write_failure_sidecar(store: RunStore, run_id: int, cause: str) -> Path:
+    """The cause in the run's local folder, beside its log. Needs no database: the folder is named by the store
+    id read at start-up (RetryingStore), so it works while the database is down."""
+    sidecar = store.failure_sidecar(run_id)
+    try:  # into the record reserved at start-up (no new blocks on a full disk), else a new file
+        failures.write(sidecar.parent, cause, traceback.format_exc())
+    except OSError as sidecar_error:
+        _say(f"could not write {sidecar}: {sidecar_error}")
+    return sidecar
+
+
+def _say(line: str) -> None:
+    """A line to the worker's log, which may sit on the full disk itself: never an error of its own."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+        sys.stdout.flush()
+    except OSError:
+        pass
 
 
 def run_job(store: RunStore, run_id: int, config: dict[str, Any]) -> None:
@@ -345,4 +373,4 @@ def after_epoch_hook(store: RunStore, run_id: int) -> Any:
     from .projection import MapMaker
 
     run = store.get_run(run_id)
-    return MapMaker(store, run_id, seed=int((run or {}).get("seed") or 0))
+    return MapMaker(store, run_id, seed=int((run.seed if run else 0) or 0))

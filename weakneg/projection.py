@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from scipy.linalg import orthogonal_procrustes
 
-from .store import RunStore
+from .store import PoolArrays, RunStore
 
 METHODS = ("umap", "pca")  # best first: a page shows the best map that exists
 PCA_DIMS = 50
@@ -36,10 +36,10 @@ def map_method() -> str:
     return method
 
 
-def embedding_points(arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, int]:
-    """(pool rows then positive rows as float32, number of pool rows) from one epoch's saved arrays."""
-    pool = arrays["pool_grad"].astype(np.float32)
-    positives = arrays.get("positive_grad")
+def embedding_points(saved: PoolArrays) -> tuple[np.ndarray, int]:
+    """(pool rows then positive rows as float32, number of pool rows) from one epoch's saved pool."""
+    pool = saved.pool_grad.astype(np.float32)
+    positives = saved.positive_grad
     points = pool if positives is None or not len(positives) else np.concatenate([pool, positives.astype(np.float32)])
     return np.nan_to_num(points), len(pool)
 
@@ -124,10 +124,10 @@ def make_map(
 ) -> tuple[np.ndarray, int] | None:
     """(one epoch's map, its pool size), aligned to `previous_epoch`'s stored map of the same method; computed,
     not saved."""
-    arrays = store.load_epoch_arrays(run_id, epoch)
-    if arrays is None or "pool_grad" not in arrays:
+    record = store.load_epoch_record(run_id, epoch)
+    if record is None or record.pool is None:
         return None
-    points, n_pool = embedding_points(arrays)
+    points, n_pool = embedding_points(record.pool)
     previous = None
     if previous_epoch is not None and (stored := load_map(store, run_id, previous_epoch, method)) is not None:
         previous = np.concatenate([stored["pool_xy"], stored["positive_xy"]])

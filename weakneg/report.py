@@ -11,7 +11,7 @@ import pandas as pd
 
 from . import comparison, curves, paired_stats, paths
 from .errors import WeaknegError
-from .store import RunStore
+from .store import RunStore, SweepRecord
 from .views import compare as compare_view
 
 METRICS = ("ap", "auc")
@@ -139,14 +139,19 @@ def curves_chart(table: pd.DataFrame, path: Path, metric: str = "ap") -> Path:
 
 
 def markdown(
-    sweep: dict, frame: pd.DataFrame, results: dict, tables: dict[str, pd.DataFrame], figure_name: str, curves_name: str
+    sweep: SweepRecord,
+    frame: pd.DataFrame,
+    results: dict,
+    tables: dict[str, pd.DataFrame],
+    figure_name: str,
+    curves_name: str,
 ) -> str:
     ap = results["ap"]
     lines = [
-        f"# Sweep {sweep['id']}",
+        f"# Sweep {sweep.id}",
         "",
-        f"Status **{sweep['status']}** on the `{sweep['backend']}` backend; {len(frame)} finished runs of "
-        f"{sweep['n_runs']}. Seeds: {', '.join(map(str, sorted(frame['seed'].unique())))}.",
+        f"Status **{sweep.status}** on the `{sweep.backend}` backend; {len(frame)} finished runs of "
+        f"{sweep.n_runs}. Seeds: {', '.join(map(str, sorted(frame['seed'].unique())))}.",
         "",
     ]
     if ap["notice"]:

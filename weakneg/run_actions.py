@@ -41,7 +41,7 @@ def label_run(
 def add_tags(store: RunStore, run_ids: Iterable[int], tags: list[str]) -> None:
     for run_id in run_ids:
         run = _exists(store, run_id)
-        label_run(store, run_id, tags=list(run.get("tags") or []) + list(tags))
+        label_run(store, run_id, tags=list(run.tags or []) + list(tags))
 
 
 RESUMABLE = ("interrupted", "failed", "cancelled")
@@ -70,7 +70,7 @@ def delete_runs(
     deleted = []
     for run_id in run_ids:
         run = _exists(store, run_id)
-        if run["status"] in ACTIVE:
+        if run.status in ACTIVE:
             cancel(store, run_id)
         store.delete_run(run_id)
         deleted.append(run_id)

@@ -30,6 +30,7 @@ from .models.ragged import pad_width
 from .samplers import Pool, Selection, get_sampler
 from .samplers.params import embedding_label
 from .store import CANCELLED, FAILED, FINISHED, RunStore
+from .store.epoch_record import BagArrays, EpochArrays, EvidenceArrays, PoolArrays
 
 CHECK_EVERY_S = 1.0  # how often training looks for a cancel request
 
@@ -72,6 +73,19 @@ class RunResult:
 
 
 EpochCallback = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class LoopState:
+    """What the loop carries from one epoch to the next besides the model and optimiser: the current negatives and
+    the early-stopping state. Saved in every checkpoint, restored on resume."""
+
+    first_epoch: int = 1  # the next epoch to run
+    chosen: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))  # pool positions in use
+    best_val: float = -np.inf  # best validation AP so far
+    best_state: dict | None = None  # the model's weights at that epoch
+    stale: int = 0  # epochs since it improved
+    stopped: bool = False  # early stopping ended the run
 
 
 def prepare(cfg: RunConfig, load: Callable[[RunConfig], LoadedBags] = load_bags) -> LoadedBags:
@@ -146,12 +160,9 @@ class Experiment:
     def run(self, on_epoch: EpochCallback | None = None) -> RunResult:
         result = RunResult(self.run_id, FINISHED, self.data.target_name, len(self.positives), len(self.pool), self.k)
         self._record_start()
-        chosen, best_val, best_state, stale = np.array([], dtype=np.int64), -np.inf, None, 0
-        first, stopped = 1, False
-        if (restored := self._resume(result)) is not None:  # a killed worker's run continues where it stopped
-            first, chosen, best_val, best_state, stale, stopped = restored
+        state = self._resume(result) or LoopState()  # a killed worker's run continues where it stopped
         try:
-            for epoch in range(first, 0 if stopped else self.cfg.epochs + 1):
+            for epoch in range(state.first_epoch, 0 if state.stopped else self.cfg.epochs + 1):
                 self._check_cancel(force=True)
                 times: dict[str, float] = {}
                 resampled = (epoch - 1) % self.cfg.resample_every == 0
@@ -161,35 +172,31 @@ class Experiment:
                     with _timed(times, "t_select"):
                         rng = np.random.default_rng([self.cfg.seed, epoch])
                         selection = self.sampler(pool_view, self.k, rng, self.cfg.sampler_params)
-                    chosen = self.pool[selection.indices]
+                    state.chosen = self.pool[selection.indices]
                     self.selection, self.pool_view = selection, pool_view  # for callers that draw the choice
                 with _timed(times, "t_train"):
-                    train_loss = self.train_epoch(np.concatenate([self.positives, chosen]))
+                    train_loss = self.train_epoch(np.concatenate([self.positives, state.chosen]))
                 with _timed(times, "t_eval"):
                     record = {**self.evaluate(self.test_bags), "train_loss": train_loss}
                     if self.val_bags is not None:
                         val = self.evaluate(self.val_bags)
                         record.update(val_loss=val["loss"], val_ap=val["ap"])
-                record.update(times, epoch=epoch, n_pos=len(self.positives), n_neg=len(chosen), resampled=resampled)
+                record.update(times, epoch=epoch, n_pos=len(self.positives), n_neg=len(state.chosen))
+                record.update(resampled=resampled)
                 self._record_epoch(epoch, record, pool_view if resampled else None, selection if resampled else None)
                 result.history.append(record)
                 if on_epoch:
                     on_epoch(record)
-                stop = False
                 if self.val_bags is not None:
                     score = -np.inf if np.isnan(record["val_ap"]) else record["val_ap"]
-                    if score > best_val:
-                        best_val, best_state, stale, result.best_epoch = (
-                            score,
-                            copy.deepcopy(self.model.state_dict()),
-                            0,
-                            epoch,
-                        )
+                    if score > state.best_val:
+                        state.best_val, state.best_state, state.stale = score, copy.deepcopy(self.model.state_dict()), 0
+                        result.best_epoch = epoch
                     else:
-                        stale += 1
-                        stop = bool(self.cfg.patience and stale >= self.cfg.patience)
-                self._checkpoint(epoch, result, chosen, best_val, best_state, stale, stop)
-                if stop:
+                        state.stale += 1
+                        state.stopped = bool(self.cfg.patience and state.stale >= self.cfg.patience)
+                self._checkpoint(epoch, result, state)
+                if state.stopped:
                     break
         except RunCancelled:
             result.status = CANCELLED
@@ -199,8 +206,8 @@ class Experiment:
                 raise
             self.store.finish_run(self.run_id, FAILED, error=result.error + "\n" + traceback.format_exc(limit=5))
             return result
-        if best_state is not None:
-            self.model.load_state_dict(best_state)
+        if state.best_state is not None:
+            self.model.load_state_dict(state.best_state)
         self._record_end(result)
         return result
 
@@ -315,16 +322,7 @@ class Experiment:
 
     # --- checkpoint and resume --------------------------------------------------------------------------
 
-    def _checkpoint(
-        self,
-        epoch: int,
-        result: RunResult,
-        chosen: np.ndarray,
-        best_val: float,
-        best_state: dict | None,
-        stale: int,
-        stopped: bool,
-    ) -> None:
+    def _checkpoint(self, epoch: int, result: RunResult, state: LoopState) -> None:
         """Everything the next epoch needs, written atomically at the end of each epoch: with it a resumed run
         makes exactly the selections and metrics an uninterrupted one makes (the sampler's generator is seeded
         per epoch; model, optimiser, the shuffling generator and the global RNGs are saved here)."""
@@ -339,11 +337,11 @@ class Experiment:
             "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
             "numpy_rng": _numpy_state(),
             "python_rng": repr(random.getstate()),
-            "chosen": torch.as_tensor(chosen, dtype=torch.long),
-            "best_val": float(best_val),
-            "best_state": best_state,
-            "stale": stale,
-            "stopped": stopped,
+            "chosen": torch.as_tensor(state.chosen, dtype=torch.long),
+            "best_val": float(state.best_val),
+            "best_state": state.best_state,
+            "stale": state.stale,
+            "stopped": state.stopped,
             "best_epoch": result.best_epoch,
             "threads": torch.get_num_threads(),  # float sums depend on it: a resumed run uses the same count
             "history": [
@@ -355,9 +353,9 @@ class Experiment:
         torch.save(state, buffer)
         self.store.save_checkpoint(self.run_id, buffer.getvalue())
 
-    def _resume(self, result: RunResult) -> tuple | None:
+    def _resume(self, result: RunResult) -> LoopState | None:
         """Restore the last checkpoint of this run, if any, and drop what was recorded after it (a worker killed
-        mid-epoch). Returns (first epoch to run, chosen, best_val, best_state, stale, stopped) or None."""
+        mid-epoch). Returns the loop's state after that epoch, or None (start from the first epoch)."""
         if self.store is None or self.run_id is None:
             return None
         blob = self.store.load_checkpoint(self.run_id)
@@ -387,13 +385,13 @@ class Experiment:
         random.setstate(_literal(state["python_rng"]))
         result.history, result.best_epoch = list(state["history"]), state["best_epoch"]
         print(f"run {self.run_id} resumes after epoch {state['epoch']}", flush=True)
-        return (
-            state["epoch"] + 1,
-            state["chosen"].numpy(),
-            state["best_val"],
-            state["best_state"],
-            state["stale"],
-            state["stopped"],
+        return LoopState(
+            first_epoch=state["epoch"] + 1,
+            chosen=state["chosen"].numpy(),
+            best_val=state["best_val"],
+            best_state=state["best_state"],
+            stale=state["stale"],
+            stopped=state["stopped"],
         )
 
     # --- recording ------------------------------------------------------------------------------------
@@ -419,15 +417,8 @@ class Experiment:
             device=self.device.type,
         )
         bags = self.train_bags
-        self.store.save_epoch_arrays(
-            self.run_id,
-            0,
-            bag_ids=bags.ids,
-            labels=bags.labels,
-            contents=bags.contents,
-            class_names=np.array(self.data.class_names),
-            **_membership(bags),
-        )
+        saved = BagArrays(bags.ids, bags.labels, bags.contents, np.array(self.data.class_names), **_membership(bags))
+        self.store.save_epoch_record(self.run_id, EpochArrays(epoch=0, bags=saved))
 
     def _record_epoch(self, epoch: int, record: dict, pool: Pool | None, selection: Selection | None) -> None:
         if self.store is None:
@@ -461,29 +452,22 @@ class Experiment:
         )
         order = np.full(len(pool), -1, dtype=np.int32)
         order[selection.indices] = np.arange(len(selection.indices))
-        self.store.save_epoch_arrays(
-            self.run_id,
-            epoch,
+        saved = PoolArrays(
             pool_ids=self.train_bags.ids[self.pool],
             positive_ids=self.train_bags.ids[self.positives],
             scores=selection.scores.astype(np.float32),
             pick_order=order,
             pool_prob=pool.probs[:, 1].float().cpu().numpy(),
             pool_grad=pool.grad_embedding(label).matrix().half().cpu().numpy(),
-            grad_label=np.array(label),
             positive_prob=pool.positive_log_probs[:, 1].exp().float().cpu().numpy(),
             positive_grad=positive.matrix().half().cpu().numpy(),
-            **self.pool_evidence(pool),
-        )
-
-    def pool_evidence(self, pool: Pool) -> dict[str, np.ndarray]:
-        """Each bag's per-instance evidence (models/evidence.py), real instances only, pool then positives."""
-        return {
-            **instance_evidence(pool.head, pool.instance_features, pool.instance_mask).arrays("pool"),
-            **instance_evidence(pool.head, pool.positive_instance_features, pool.positive_instance_mask).arrays(
-                "positive"
+            grad_label=label,
+            pool_evidence=_evidence(instance_evidence(pool.head, pool.instance_features, pool.instance_mask)),
+            positive_evidence=_evidence(
+                instance_evidence(pool.head, pool.positive_instance_features, pool.positive_instance_mask)
             ),
-        }
+        )
+        self.store.save_epoch_record(self.run_id, EpochArrays(epoch=epoch, pool=saved))
 
     def _record_end(self, result: RunResult) -> None:
         if self.store is None:
@@ -502,7 +486,12 @@ class Experiment:
         )
 
 
-def _membership(bags: BagSet) -> dict[str, np.ndarray]:
+def _evidence(evidence) -> EvidenceArrays:
+    """Each bag's per-instance evidence (models/evidence.py), real instances only, as the epoch record keeps it."""
+    return EvidenceArrays(evidence.prob, evidence.offsets, evidence.driver, evidence.attention)
+
+
+def _membership(bags: BagSet) -> dict[str, Any]:
     """Which instances make each bag and where the images and clips a bag card shows come from (rows of the data
     set's training split or file paths; clip files, cached log-mel files, clip names and sample rate), so Inspect
     reads only those few files and rebuilds nothing."""
@@ -518,7 +507,7 @@ def _membership(bags: BagSet) -> dict[str, np.ndarray]:
     if getattr(bags, "feature_files", None) is not None:
         out["feature_files"] = np.array([str(f) for f in bags.feature_files])
         out["clip_names"] = np.array([str(n) for n in bags.names])
-        out["sample_rate"] = np.array(int(bags.settings.sample_rate))
+        out["sample_rate"] = int(bags.settings.sample_rate)
     return out
 
 

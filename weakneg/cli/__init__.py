@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from ..errors import WeaknegError, read_only_store_message
+from ..errors import WeaknegError, disk_full, read_only_store_message
 from . import bench, compare, data, export, milcheck, runs, serve, sweep
 from .common import Command, OneLineParser
 from .config_flags import with_config_file
@@ -38,9 +38,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except Exception as error:
         line = read_only_store_message(error, getattr(args, "store", None) or "(the default store)")
+        if line is None and disk_full(error):
+            line = (
+                "the disk is full (no space left for the store or its files); free space and "
+                "resume (`python -m weakneg resume RUN_ID`): finished epochs are kept"
+            )
         if line is None:
             raise
-        print(f"weakneg: error: {line}", file=sys.stderr)
+        try:  # one line, not a traceback; stderr may be a file on a full disk
+            print(f"weakneg: error: {line}", file=sys.stderr)
+        except OSError:
+            pass
         return 2
     except KeyboardInterrupt:
         print("weakneg: interrupted; finished epochs are kept in the store", file=sys.stderr)

@@ -47,9 +47,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(json_safe({**paired_stats.to_json(result), "runs_compared": int(len(frame))})))
         return 0
-    if sweep is not None and sweep["n_runs"] and len(frame) < sweep["n_runs"]:
+    if sweep is not None and sweep.n_runs and len(frame) < sweep.n_runs:
         print(
-            f"sweep {sweep['id']} ({sweep['status']}): {len(frame)} of its {sweep['n_runs']} runs finished; "
+            f"sweep {sweep.id} ({sweep.status}): {len(frame)} of its {sweep.n_runs} runs finished; "
             f"only those are compared\n"
         )
     print(format_result(result))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from ..config import RunConfig
 from ..errors import WeaknegError
@@ -12,6 +13,9 @@ from .common import Command, add_store_argument, parse_pairs
 from .config_flags import add_config_argument
 from ..tracking import TRACKERS, open_tracker
 from .format import json_safe, number, table
+
+if TYPE_CHECKING:  # the store loads only when a command needs it
+    from ..store import RunRecord
 
 # --- run ---------------------------------------------------------------------------------------------
 
@@ -148,7 +152,9 @@ def target_class_of(args: argparse.Namespace, options: dict) -> int | str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .. import threads
+    from ..jobs import failure_cause, write_failure_sidecar
     from ..store import DIRECT, RunStore
+    from ..store.retry import RetryingStore, StoreOutage
     from ..train import prepare, run_experiment, sampler_warnings
 
     cfg = config_from_args(args)
@@ -160,7 +166,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.track, args.tracking_uri, on_problem=lambda line: print(f"weakneg: warning: {line}", file=sys.stderr)
     )
     threads.apply(threads.budget())  # a run alone uses the machine (WEAKNEG_THREADS caps it)
-    store = RunStore(args.store)
+    store = RetryingStore(RunStore(args.store))  # a short database outage is waited out
     bar = _progress_bar(cfg.epochs, enabled=not args.json)
 
     def on_epoch(record: dict) -> None:
@@ -171,14 +177,21 @@ def cmd_run(args: argparse.Namespace) -> int:
             bar.update(1)
 
     run_id = store.create_run(cfg.to_dict(), backend=DIRECT)  # this process runs it: no dispatcher claims it
-    if tracker is not None:
-        tracker.start(store, run_id)
-    with store.keep_alive(run_id):
-        try:
-            result = run_experiment(cfg, store, run_id, data=data, on_epoch=on_epoch)
-        finally:
-            if tracker is not None:
-                tracker.end(store, run_id)
+    try:
+        if tracker is not None:
+            tracker.start(store, run_id)
+        with store.keep_alive(run_id):
+            try:
+                result = run_experiment(cfg, store, run_id, data=data, on_epoch=on_epoch)
+            finally:
+                if tracker is not None:
+                    tracker.end(store, run_id)
+    except StoreOutage as outage:  # a longer one: the cause beside the run's log, recorded once the store is back
+        sidecar = write_failure_sidecar(store, run_id, failure_cause(outage))
+        raise WeaknegError(
+            f"run {run_id} stopped: {outage}; its finished epochs are kept, and `python -m weakneg dispatch` "
+            f"records it failed (the cause is in {sidecar}) once the store answers"
+        ) from None
     if bar is not None:
         bar.close()
     summary = result.summary()
@@ -240,8 +253,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     # the shown status: a run recorded as running whose worker is gone is listed as interrupted
     stored = {RUNNING: [RUNNING], INTERRUPTED: [RUNNING, INTERRUPTED]}.get(args.status, [args.status])
     found = store.list_runs(**({"status": stored} if args.status else {})) if store else []
-    found = [r for r in found if args.status is None or r["status"] == args.status][: args.limit]
-    rows = [{c: r[c] for c in LIST_COLUMNS} for r in found]
+    found = [r for r in found if args.status is None or r.status == args.status][: args.limit]
+    rows = [{c: getattr(r, c) for c in LIST_COLUMNS} for r in found]
     if args.json:
         print(json.dumps(json_safe(rows)))
         return 0
@@ -277,19 +290,19 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.as_config:
         from ..config_file import to_toml
 
-        print(to_toml(run["config"], header=run_file_header(run, store.url)), end="")
+        print(to_toml(run.config, header=run_file_header(run, store.url)), end="")
         return 0
     epochs = store.epochs(args.run_id)
     if args.json:
-        print(json.dumps(json_safe({**run, "epochs": epochs})))
+        print(json.dumps(json_safe({**run.to_dict(), "epochs": [e.to_dict() for e in epochs]})))
         return 0
     print(
-        f"run {run['id']}: {run['status']}  {run['dataset']} class {run['target_name']!r}  sampler {run['sampler']}"
-        f"  pn_ratio {run['pn_ratio']}  seed {run['seed']}  epochs {run['epochs_done']}/{run['epochs_total']}"
+        f"run {run.id}: {run.status}  {run.dataset} class {run.target_name!r}  sampler {run.sampler}"
+        f"  pn_ratio {run.pn_ratio}  seed {run.seed}  epochs {run.epochs_done}/{run.epochs_total}"
     )
-    if run["error"]:
-        print(f"error: {run['error'].splitlines()[0]}")
-    print(f"config: {json.dumps(run['config'], sort_keys=True)}")
+    if run.error:
+        print(f"error: {run.error.splitlines()[0]}")
+    print(f"config: {json.dumps(run.config, sort_keys=True)}")
     columns = (
         "epoch",
         "train_loss",
@@ -303,14 +316,13 @@ def cmd_show(args: argparse.Namespace) -> int:
         "t_train",
         "t_eval",
     )
-    print(table([{c: e[c] for c in columns} for e in epochs], columns))
+    print(table([{c: getattr(e, c) for c in columns} for e in epochs], columns))
     return 0
 
 
-def run_file_header(run: dict, store_url: str) -> str:
+def run_file_header(run: RunRecord, store_url: str) -> str:
     return (
-        f"run {run['id']} ({run['status']}) in {store_url}\n"
-        f"reproduce it with: python -m weakneg run --config THIS_FILE.toml"
+        f"run {run.id} ({run.status}) in {store_url}\nreproduce it with: python -m weakneg run --config THIS_FILE.toml"
     )
 
 
@@ -353,7 +365,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         raise WeaknegError(f"no run {args.run_id}: there is no run store at {args.store or 'the default'}")
     resume(store, args.run_id)
     run = store.get_run(args.run_id)
-    print(f"run {args.run_id} {run['status']}: its worker continues from the checkpoint of its last finished epoch")
+    print(f"run {args.run_id} {run.status}: its worker continues from the checkpoint of its last finished epoch")
     return 0
 
 

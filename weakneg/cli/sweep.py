@@ -164,7 +164,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             f"no sweep {args.sweep_id!r} to resume in {args.store or 'the default store'}; give a "
             f"grid (--classes ... --samplers ...) to start it"
         )
-    sweep = sweep_from_args(args, stored["config"] if stored else None)
+    sweep = sweep_from_args(args, stored.config if stored else None)
     configs = sweep.validate().expand(confirm=args.yes or args.dry_run)
     if args.dry_run:  # a dry run writes no store (settings never measured are probed: a few epochs here)
         guess = estimate(existing, configs, sweep.max_concurrent or None)
@@ -184,7 +184,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         )
         return 0
 
-    check_data(configs)
+    for warning in check_data(configs):
+        print(f"weakneg: warning: {warning}", file=sys.stderr)
     store = existing or RunStore(args.store)
 
     def on_progress(p: dict) -> None:  # stderr, so that --json's stdout stays one JSON object
@@ -246,8 +247,8 @@ def _extend(args: argparse.Namespace, existing, seeds: list[int] | None) -> int 
     if stored is None:
         raise WeaknegError(f"no sweep {args.extend!r} in {args.store or 'the default store'}; `sweeps` lists them")
     if args.dry_run:
-        configs = with_seeds(SweepConfig.from_dict(stored["config"]), seeds).expand(confirm=True)
-        print(f"{len(configs):,} runs in the extended sweep, {len(configs) - stored['n_runs']:,} new")
+        configs = with_seeds(SweepConfig.from_dict(stored.config), seeds).expand(confirm=True)
+        print(f"{len(configs):,} runs in the extended sweep, {len(configs) - (stored.n_runs or 0):,} new")
         return None
     return extend_sweep(existing, args.extend, seeds, confirm=args.yes)[1]
 
@@ -283,7 +284,7 @@ def cmd_sweeps(args: argparse.Namespace) -> int:
     from ..sweep import progress
 
     store = open_existing(args.store)
-    rows = [progress(store, s["id"]) for s in store.list_sweeps()] if store else []
+    rows = [progress(store, s.id) for s in store.list_sweeps()] if store else []
     if args.json:
         print(json.dumps(json_safe(rows)))
     elif rows:

@@ -8,6 +8,7 @@ ones it lacks, and a store made before revisions existed (tables, no version) is
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from pathlib import Path
 
@@ -41,10 +42,19 @@ def current(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def ensure_current(engine: Engine) -> None:
-    """Bring the store to the newest revision; does nothing (and writes nothing) when it is there already."""
+def ensure_current(engine: Engine, lock: Path | None = None) -> None:
+    """Bring the store to the newest revision; does nothing (and writes nothing) when it is there already. Of
+    several processes opening a new store at once, one makes it and the others wait for it (`lock`: a file beside
+    a SQLite database; a server database takes an advisory lock), so every one of them succeeds."""
     if current(engine) == head():
         return
+    with _one_at_a_time(engine, lock):
+        if current(engine) == head():  # another process made or upgraded it while this one waited
+            return
+        _upgrade_once(engine)
+
+
+def _upgrade_once(engine: Engine) -> None:
     try:
         upgrade(engine)
     except Exception as error:
@@ -53,6 +63,36 @@ def ensure_current(engine: Engine) -> None:
         raise WeaknegError(
             f"could not bring the run store {engine.url!r} to schema revision {head()}: {error}; is it writable?"
         ) from error
+
+
+ADVISORY_LOCK = 7_205_310  # a server database's lock key for making or upgrading a store
+
+
+@contextlib.contextmanager
+def _one_at_a_time(engine: Engine, lock: Path | None):
+    if lock is not None:
+        import fcntl
+
+        with open(lock, "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, also if this process dies
+            yield
+    elif engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f"SELECT pg_advisory_lock({ADVISORY_LOCK})")
+            connection.commit()
+            try:
+                yield
+            finally:
+                connection.exec_driver_sql(f"SELECT pg_advisory_unlock({ADVISORY_LOCK})")
+                connection.commit()
+    else:
+        yield
+
+
+def is_store(engine: Engine) -> bool:
+    """Whether a database holds a run store (a read): a revision, or the first release's runs table."""
+    with engine.connect() as connection:
+        return current_in(connection) is not None or inspect(connection).has_table("runs")
 
 
 def require_current(engine: Engine) -> None:

@@ -110,8 +110,8 @@ def _stored_job_result(store, settings: CheckSettings) -> dict[str, Any] | None:
     from ..store import FINISHED
 
     for run in store.list_runs(kind="milcheck", status=FINISHED, sampler=settings.sampler, seed=settings.seed):
-        result = run.get("result") or {}
-        if run["head"] == settings.head and complete(result, settings):
+        result = run.result or {}
+        if run.head == settings.head and complete(result, settings):
             return result
     return None
 

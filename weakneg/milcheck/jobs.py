@@ -79,6 +79,6 @@ def latest_results(store, sampler: str | None = None, seed: int | None = None) -
         filters["seed"] = seed
     latest: dict[str, dict[str, Any]] = {}
     for run in store.list_runs(**filters):  # newest first
-        if run["head"] not in latest and run["result"]:
-            latest[run["head"]] = {**run["result"], "run_id": run["id"]}
+        if run.head not in latest and run.result:
+            latest[run.head] = {**run.result, "run_id": run.id}
     return latest

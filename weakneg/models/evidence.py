@@ -57,6 +57,11 @@ class InstanceEvidence:
             arrays.get(f"{prefix}_attention"),
         )
 
+    @classmethod
+    def of(cls, saved) -> InstanceEvidence | None:
+        """From the evidence an epoch record keeps (store.epoch_record.EvidenceArrays, same fields), or None."""
+        return None if saved is None else cls(saved.prob, saved.offsets, saved.driver, saved.attention)
+
     def bag(self, index: int) -> dict[str, np.ndarray | int | None]:
         """One bag's instances: prob (n,), attention (n,) or None, driver (an index into them)."""
         start, stop = int(self.offsets[index]), int(self.offsets[index + 1])

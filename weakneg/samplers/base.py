@@ -94,6 +94,7 @@ class SamplerSpec:
     param_types: dict[str, Param] = field(default_factory=dict)  # filled from `params` (see params.py)
     uses_scores: bool = True  # reads the scoring pass; False: the trainer skips that pass (random, full)
     uses_positives: bool = True  # reads the positive bags' outputs; False: the trainer does not score them
+    check_together: Callable[[dict[str, Any]], None] | None = None  # a rule over all parameters (raises ConfigError)
     reads: frozenset[str] = frozenset()  # pool parts it reads besides the bag outputs: "features", "gradients"
 
     def __post_init__(self):
@@ -110,7 +111,10 @@ class SamplerSpec:
         if unknown:
             allowed = ", ".join(self.params) or "none"
             raise ConfigError(f"sampler {self.name!r} has no parameter(s) {unknown}; its parameters: {allowed}")
-        return check_values(self.name, self.param_types, params)
+        checked = check_values(self.name, self.param_types, params)
+        if self.check_together is not None:
+            self.check_together({**self.params, **checked})
+        return checked
 
     def __call__(self, pool: Pool, k: int, rng: np.random.Generator, params: dict | None = None) -> Selection:
         """Pick k pool positions. k is clamped to [0, len(pool)]: asking for more than the pool gives all of it."""

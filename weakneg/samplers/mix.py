@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import torch
 
+from ..errors import ConfigError
 from .base import Pool, SamplerSpec, by_score, register
 from .common import min_max, number
 from .gradient import grad_norm_scores
@@ -37,8 +38,20 @@ def mean_sq_distance_to_others(features: torch.Tensor) -> torch.Tensor:
     return mean_all * n / (n - 1)
 
 
+WEIGHTS = ("w_uncertainty", "w_similarity", "w_diversity")
+
+
+def some_weight(params: dict) -> None:
+    """All three weights 0 score every negative 0: the pick would be the pool's first k, whatever the model."""
+    if all(params[key] == 0 for key in WEIGHTS):
+        raise ConfigError(
+            "sampler 'mix': all three weights are 0, so every negative scores 0 and the pick is just the pool's first "
+            "k bags; give at least one weight > 0, e.g. w_uncertainty=1"
+        )
+
+
 def mix_scores(pool: Pool, options: dict) -> torch.Tensor:
-    weights = [number(options, key, "mix", minimum=0) for key in ("w_uncertainty", "w_similarity", "w_diversity")]
+    weights = [number(options, key, "mix", minimum=0) for key in WEIGHTS]
     terms = [
         grad_norm_scores(pool, {"label": "known"}),
         similarity_to_positives(pool),
@@ -61,5 +74,6 @@ MIX = register(
             "w_similarity": Param(1.0, "float", "weight of the closeness-to-positives term", minimum=0),
             "w_diversity": Param(1.0, "float", "weight of the distance-to-other-negatives term", minimum=0),
         },
+        check_together=some_weight,
     )
 )

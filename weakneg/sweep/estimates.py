@@ -25,7 +25,7 @@ from typing import Any
 
 from ..config import RunConfig
 from ..paths import cache_root
-from ..store import FINISHED, QUEUED, RUNNING, RunStore
+from ..store import FINISHED, QUEUED, RUNNING, RunRecord, RunStore
 
 COSTS_FILE = "epoch_costs.json"
 PROBE_EPOCHS = 2
@@ -92,12 +92,10 @@ def history_rates(store: RunStore) -> tuple[dict[str, float], int]:
     runs = [
         r
         for r in store.list_runs(status=FINISHED, kind="run", limit=2000)
-        if r["started_at"] and r["finished_at"] and r["epochs_done"]
+        if r.started_at and r.finished_at and r.epochs_done
     ]
     for run in runs:
-        rates.setdefault(cost_key(run["config"] or {}), []).append(
-            (run["finished_at"] - run["started_at"]) / run["epochs_done"]
-        )
+        rates.setdefault(cost_key(run.config or {}), []).append((run.finished_at - run.started_at) / run.epochs_done)
     return {key: statistics.median(values) for key, values in rates.items()}, len(runs)
 
 
@@ -170,24 +168,24 @@ def worker_start_seconds(umap: bool = False) -> float:
     return time.perf_counter() - start
 
 
-def remaining(runs: list[dict], fallback: dict[str, float] | None = None) -> float | None:
+def remaining(runs: list[RunRecord], fallback: dict[str, float] | None = None) -> float | None:
     """Seconds left for these runs (one sweep's): the epochs they still have to do, at the seconds per epoch their
     setting showed in this sweep (finished runs first, then running ones), over the runs running now. None when
     nothing has been measured yet."""
     now = time.time()
     rates: dict[str, list[float]] = {}
     for run in runs:
-        if run["started_at"] and run["epochs_done"]:
-            end = run["finished_at"] if run["status"] == FINISHED and run["finished_at"] else now
-            rates.setdefault(cost_key(run["config"] or {}), []).append((end - run["started_at"]) / run["epochs_done"])
+        if run.started_at and run.epochs_done:
+            end = run.finished_at if run.status == FINISHED and run.finished_at else now
+            rates.setdefault(cost_key(run.config or {}), []).append((end - run.started_at) / run.epochs_done)
     overall = [rate for values in rates.values() for rate in values]
     if not overall and not fallback:
         return None
     left = 0.0
     for run in runs:
-        if run["status"] not in (QUEUED, RUNNING):
+        if run.status not in (QUEUED, RUNNING):
             continue
-        key = cost_key(run["config"] or {})
+        key = cost_key(run.config or {})
         rate = (
             statistics.median(rates[key])
             if key in rates
@@ -195,8 +193,8 @@ def remaining(runs: list[dict], fallback: dict[str, float] | None = None) -> flo
         )
         if rate is None:
             return None
-        left += rate * max(0, (run["epochs_total"] or 0) - (run["epochs_done"] or 0))
-    workers = max(1, sum(run["status"] == RUNNING for run in runs))
+        left += rate * max(0, (run.epochs_total or 0) - (run.epochs_done or 0))
+    workers = max(1, sum(run.status == RUNNING for run in runs))
     return left / workers
 
 

@@ -35,19 +35,17 @@ def extend_sweep(store: RunStore, sweep_id: str, seeds: list[int], confirm: bool
     stored = store.get_sweep(sweep_id)
     if stored is None:
         raise WeaknegError(f"no sweep {sweep_id!r} in {store.url}; `python -m weakneg sweeps` lists them")
-    if stored["status"] in ACTIVE:
+    if stored.status in ACTIVE:
         raise WeaknegError(
-            f"sweep {sweep_id!r} is {stored['status']}; add seeds once it has finished (or cancel it: "
+            f"sweep {sweep_id!r} is {stored.status}; add seeds once it has finished (or cancel it: "
             f"`python -m weakneg sweep-cancel {sweep_id}`)"
         )
-    sweep = with_seeds(SweepConfig.from_dict(stored["config"]), seeds)
+    sweep = with_seeds(SweepConfig.from_dict(stored.config), seeds)
     configs = sweep.validate().expand(confirm=confirm)
-    have = {run_key(r["config"]) for r in store.list_runs(sweep_id=sweep_id)}
+    have = {run_key(r.config) for r in store.list_runs(sweep_id=sweep_id)}
     new = [cfg for cfg in configs if run_key(cfg) not in have]
     check_data(new)  # a missing dataset fails here, before the record changes
-    store.update_sweep(
-        sweep_id, config=sweep.to_dict(), n_runs=len(configs), status=QUEUED, finished_at=None, error=None
-    )
+    store.set_sweep_status(sweep_id, QUEUED, config=sweep.to_dict(), n_runs=len(configs), finished_at=None, error=None)
     return sweep, len(new)
 
 

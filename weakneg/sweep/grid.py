@@ -231,12 +231,14 @@ def run_key(cfg: RunConfig | dict) -> str:
     return json.dumps(values, sort_keys=True, default=str)
 
 
-def check_data(configs: list[RunConfig]) -> None:
+def check_data(configs: list[RunConfig]) -> list[str]:
     """Build the bags once per distinct data setting so a missing dataset or impossible bag setting fails before
-    any run is queued (raises DatasetMissing / ConfigError)."""
-    from ..train import prepare
+    any run is queued (raises DatasetMissing / ConfigError), and apply the run rule on negatives per epoch to every
+    run (`config.check_negatives`: k = 0 is refused). Returns the distinct warnings (k reaching the whole pool)."""
+    from ..config import check_negatives
+    from ..train import prepare, sampler_warnings
 
-    seen = set()
+    loaded, warnings = {}, []
     for cfg in configs:
         key = (
             cfg.dataset,
@@ -248,9 +250,12 @@ def check_data(configs: list[RunConfig]) -> None:
             json.dumps(cfg.dataset_options, sort_keys=True),
             cfg.data_root,
         )
-        if key not in seen:
-            seen.add(key)
-            prepare(cfg)
+        if key not in loaded:
+            loaded[key] = prepare(cfg)
+        labels = loaded[key].train.labels
+        check_negatives(int((labels == 1).sum()), cfg.pn_ratio, int((labels == 0).sum()), cfg.sampler)
+        warnings += [w for w in sampler_warnings(cfg, loaded[key]) if w not in warnings]
+    return warnings
 
 
 def parse_numbers(text: str, kind: type = int) -> list:

@@ -30,12 +30,12 @@ def run_local(
             current = store.list_runs(id=run_ids) if run_ids else []
             retried = False
             for run in current:  # a crashed worker leaves its run interrupted: retried like a failure
-                if run["status"] in (FAILED, INTERRUPTED) and run["id"] not in _given_up(attempts, sweep.retries):
+                if run.status in (FAILED, INTERRUPTED) and run.id not in _given_up(attempts, sweep.retries):
                     retried |= retry_or_record(store, run, attempts, sweep.retries)
             report_progress(store, sweep_id, on_progress, last)
             if sweep_cancelled(store, sweep_id):
                 return
-            if not retried and not any(r["status"] in ACTIVE for r in current):
+            if not retried and not any(r.status in ACTIVE for r in current):
                 return
             time.sleep(poll_s)
 

@@ -49,7 +49,7 @@ def run_ray(
                     outcome = ray.get(ref)
                 except Exception as error:  # the task's process died (out of memory, node lost, ...): the run
                     outcome = INTERRUPTED  # resumes from its last checkpoint, on whichever node Ray picks
-                    if store.get_run(run_id)["stored_status"] in ACTIVE:
+                    if store.get_run(run_id).stored_status in ACTIVE:
                         store.finish_run(
                             run_id,
                             INTERRUPTED,
@@ -60,11 +60,11 @@ def run_ray(
                     elsewhere.add(run_id)
                     continue
                 run = store.get_run(run_id)
-                if run["status"] in (FAILED, INTERRUPTED) and retry_or_record(store, run, attempts, sweep.retries):
+                if run.status in (FAILED, INTERRUPTED) and retry_or_record(store, run, attempts, sweep.retries):
                     pending.append((run_id, cfg))
             for run_id in list(elsewhere):
                 run = store.get_run(run_id)
-                if run["status"] not in ACTIVE:
+                if run.status not in ACTIVE:
                     elsewhere.discard(run_id)
             report_progress(store, sweep_id, on_progress, last)
             if sweep_cancelled(store, sweep_id):
@@ -84,14 +84,14 @@ def _stop_ray_tasks(store: RunStore, in_flight: dict, pending: list) -> None:
     leftover = [run_id for run_id, _ in in_flight.values()] + [run_id for run_id, _ in pending]
     for run_id in leftover:
         run = store.get_run(run_id)
-        if run and run["status"] in ACTIVE:
-            cancelled = run["cancel_requested"]
+        if run and run.status in ACTIVE:
+            cancelled = run.cancel_requested
             store.finish_run(
                 run_id,
                 CANCELLED if cancelled else INTERRUPTED,
                 error="cancelled with its sweep"
                 if cancelled
-                else f"the sweep stopped after epoch {run['epochs_done']}; rerun the sweep id to redo this run",
+                else f"the sweep stopped after epoch {run.epochs_done}; rerun the sweep id to redo this run",
             )
 
 
@@ -136,9 +136,9 @@ def execute_run(config: dict, store_url: str, artifacts: str, run_id: int, threa
             # Ray reuses its worker processes for later tasks: torch stays imported and the bags stay loaded
             run_experiment(cfg, store, run_id, on_epoch=hook, data=prepare(cfg, load=cached_load_bags))
     except Exception as error:  # recorded in the store; the driver decides about a retry
-        if store.get_run(run_id)["stored_status"] in ACTIVE:
+        if store.get_run(run_id).stored_status in ACTIVE:
             store.finish_run(run_id, FAILED, error=f"{type(error).__name__}: {error}")
     finally:
         if hasattr(hook, "close"):
             hook.close()
-    return store.get_run(run_id)["status"]
+    return store.get_run(run_id).status

@@ -69,23 +69,23 @@ def run_sweep(
             else:
                 run_ray(store, sweep, sweep_id, todo, on_progress, poll_s)
     except BaseException as error:  # Ctrl-C or a crash of the driver: the sweep can be resumed by its id
-        if (store.get_sweep(sweep_id) or {}).get("stored_status") == RUNNING:
-            store.update_sweep(
+        if (recorded := store.get_sweep(sweep_id)) is not None and recorded.stored_status == RUNNING:
+            store.set_sweep_status(
                 sweep_id,
-                status=INTERRUPTED,
+                INTERRUPTED,
                 finished_at=time.time(),
                 error=f"the sweep's driver stopped ({type(error).__name__}); resume with "
                 f"`python -m weakneg sweep --sweep-id {sweep_id}`",
             )
         raise
     final = progress(store, sweep_id)
-    status = store.get_sweep(sweep_id)["stored_status"]
+    status = store.get_sweep(sweep_id).stored_status
     if status == RUNNING:
         status = FINISHED if final[FINISHED] == final["n_runs"] else FAILED
         failed = final[FAILED] + final[INTERRUPTED] + final[CANCELLED]
-        store.update_sweep(
+        store.set_sweep_status(
             sweep_id,
-            status=status,
+            status,
             finished_at=time.time(),
             error=f"{failed} of {final['n_runs']} runs did not finish" if failed else None,
         )
@@ -106,14 +106,14 @@ def _prepare_runs(
     if existing is None:
         store.create_sweep(sweep_id, sweep.to_dict(), sweep.backend, len(configs))
     else:
-        if _grid_identity(existing["config"]) != _grid_identity(sweep.to_dict()):
+        if _grid_identity(existing.config) != _grid_identity(sweep.to_dict()):
             raise ConfigError(
                 f"sweep {sweep_id!r} already exists with a different grid; resume it without grid "
                 f"arguments (`sweep --sweep-id {sweep_id}`) or choose a new sweep id"
             )
-        store.update_sweep(
+        store.set_sweep_status(
             sweep_id,
-            status=RUNNING,
+            RUNNING,
             backend=sweep.backend,
             config=sweep.to_dict(),
             n_runs=len(configs),
@@ -122,23 +122,23 @@ def _prepare_runs(
         )
     store.mark_dead_runs_interrupted()
     latest: dict[str, dict] = {}
-    for run in sorted(store.list_runs(sweep_id=sweep_id), key=lambda r: r["id"]):
-        latest[run_key(run["config"])] = run
+    for run in sorted(store.list_runs(sweep_id=sweep_id), key=lambda r: r.id):
+        latest[run_key(run.config)] = run
     todo, skipped = [], 0
     for cfg in configs:
         run = latest.get(run_key(cfg))
         if run is None:
             todo.append((store.create_run(cfg.to_dict(), sweep_id=sweep_id, backend=sweep.backend), cfg))
-        elif run["status"] == FINISHED:
+        elif run.status == FINISHED:
             skipped += 1
         else:
-            if run["status"] == INTERRUPTED:
-                store.requeue_run(run["id"], backend=sweep.backend)
-            elif run["status"] not in ACTIVE:  # failed or cancelled before: from scratch
-                store.reset_run(run["id"])
-            if run["status"] != RUNNING:
-                store.update_run(run["id"], backend=sweep.backend)
-            todo.append((run["id"], cfg))
+            if run.status == INTERRUPTED:
+                store.requeue_run(run.id, backend=sweep.backend)
+            elif run.status not in ACTIVE:  # failed or cancelled before: from scratch
+                store.reset_run(run.id)
+            if run.status != RUNNING:
+                store.update_run(run.id, backend=sweep.backend)
+            todo.append((run.id, cfg))
     return todo, skipped
 
 
@@ -166,20 +166,21 @@ def cancel_sweep(store: RunStore, sweep_id: str, grace_s: float = 10.0) -> dict[
 
     if store.get_sweep(sweep_id) is None:
         raise WeaknegError(f"no sweep {sweep_id!r}; `python -m weakneg sweeps` lists them")
-    store.update_sweep(sweep_id, status=CANCELLED, finished_at=time.time(), error="cancelled by the user")
-    active = [r for r in store.list_runs(sweep_id=sweep_id) if r["status"] in ACTIVE]
+    if store.get_sweep(sweep_id).stored_status not in (FINISHED, CANCELLED):  # an ended sweep stays as it ended
+        store.set_sweep_status(sweep_id, CANCELLED, finished_at=time.time(), error="cancelled by the user")
+    active = [r for r in store.list_runs(sweep_id=sweep_id) if r.status in ACTIVE]
     for run in active:
-        store.request_cancel(run["id"])
+        store.request_cancel(run.id)
     deadline = time.monotonic() + grace_s
-    running = [r["id"] for r in active]
+    running = [r.id for r in active]
     while running and time.monotonic() < deadline:
-        running = [i for i in running if store.get_run(i)["status"] == RUNNING]
+        running = [i for i in running if store.get_run(i).status == RUNNING]
         time.sleep(0.2)
     for run_id in running:
-        if store.get_sweep(sweep_id)["backend"] == "local":
+        if store.get_sweep(sweep_id).backend == "local":
             jobs.cancel(store, run_id, grace_s=0)
         else:  # a Ray task: its driver force-cancels it; record the outcome now in case the driver is gone
-            store.finish_run(run_id, CANCELLED, error="cancelled with its sweep")
+            store.finish_run(run_id, CANCELLED, error="cancelled with its sweep", expect=RUNNING)
     return progress(store, sweep_id)
 
 
@@ -193,8 +194,7 @@ def launch_background(
     check_data(configs)
     sweep_id = sweep_id or new_sweep_id()
     if store.get_sweep(sweep_id) is None:
-        store.create_sweep(sweep_id, sweep.to_dict(), sweep.backend, len(configs))
-        store.update_sweep(sweep_id, status=QUEUED)
+        store.create_sweep(sweep_id, sweep.to_dict(), sweep.backend, len(configs), status=QUEUED)
     from ..jobs import spawn_detached
 
     log_dir = store.artifacts_root / "sweeps"

@@ -20,16 +20,16 @@ def progress(store: RunStore, sweep_id: str) -> dict[str, Any]:
     counts = {s: 0 for s in (QUEUED, RUNNING, FINISHED, FAILED, CANCELLED, INTERRUPTED)}
     runs = store.list_runs(sweep_id=sweep_id)
     for run in runs:
-        counts[run["status"]] = counts.get(run["status"], 0) + 1
+        counts[run.status] = counts.get(run.status, 0) + 1
     done = counts[FINISHED] + counts[FAILED] + counts[CANCELLED] + counts[INTERRUPTED]
     return {
         "sweep_id": sweep_id,
-        "status": sweep["status"],
-        "backend": sweep["backend"],
-        "n_runs": sweep["n_runs"],
+        "status": sweep.status,
+        "backend": sweep.backend,
+        "n_runs": sweep.n_runs,
         "done": done,
         "active": counts[QUEUED] + counts[RUNNING] > 0,
-        "error": sweep["error"],
+        "error": sweep.error,
         "eta_seconds": remaining(runs) if counts[QUEUED] + counts[RUNNING] else 0.0,
         **counts,
     }
@@ -48,7 +48,7 @@ ProgressCallback = Callable[[dict[str, Any]], None]
 
 
 def sweep_cancelled(store: RunStore, sweep_id: str) -> bool:
-    return store.get_sweep(sweep_id)["status"] == CANCELLED
+    return store.get_sweep(sweep_id).status == CANCELLED
 
 
 def report_progress(store, sweep_id, on_progress, last: list) -> None:

@@ -23,7 +23,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from ..errors import ConfigError, WeaknegError
-from ..store import RunStore
+from ..store import EpochRecord, RunRecord, RunStore
 
 EXPERIMENT = "weakneg"
 RUN_TAG, STORE_TAG, SWEEP_TAG = "weakneg.run_id", "weakneg.store_id", "weakneg.sweep_id"
@@ -100,18 +100,18 @@ def params_of(config: dict[str, Any]) -> dict[str, str]:
     return flat
 
 
-def tags_of(run: dict[str, Any], store_id: str) -> dict[str, str]:
-    name = f"{run['sampler']} {run['dataset']}:{run['target_name'] or run['target_class']} seed {run['seed']}"
+def tags_of(run: RunRecord, store_id: str) -> dict[str, str]:
+    name = f"{run.sampler} {run.dataset}:{run.target_name or run.target_class} seed {run.seed}"
     return {
-        RUN_TAG: str(run["id"]),
+        RUN_TAG: str(run.id),
         STORE_TAG: store_id,
-        "sampler": str(run["sampler"]),
-        "dataset": str(run["dataset"]),
-        "class": str(run["target_name"] if run["target_name"] is not None else run["target_class"]),
-        "seed": str(run["seed"]),
-        "sweep": run["sweep_id"] or "",
-        "status": str(run["status"]),
-        "mlflow.runName": run.get("name") or f"{name} (#{run['id']})",
+        "sampler": str(run.sampler),
+        "dataset": str(run.dataset),
+        "class": str(run.target_name if run.target_name is not None else run.target_class),
+        "seed": str(run.seed),
+        "sweep": run.sweep_id or "",
+        "status": str(run.status),
+        "mlflow.runName": run.name or f"{name} (#{run.id})",
     }
 
 
@@ -170,7 +170,7 @@ def export_run(
     client: MlflowClient,
     experiment_id: str,
     store: RunStore,
-    run: dict[str, Any],
+    run: RunRecord,
     store_id: str,
     parent: str | None = None,
 ) -> Exported:
@@ -181,33 +181,33 @@ def export_run(
     created = mlflow_id is None
     if created:
         mlflow_id = client.create_run(
-            experiment_id, start_time=_ms(run["started_at"] or run["created_at"]), tags=tags
+            experiment_id, start_time=_ms(run.started_at or run.created_at), tags=tags
         ).info.run_id
-    epochs = store.epochs(run["id"])
+    epochs = store.epochs(run.id)
     write_run(client, mlflow_id, run, tags, epochs)
     with tempfile.TemporaryDirectory(prefix="weakneg-mlflow-") as folder:
         client.log_artifacts(mlflow_id, str(run_files(Path(folder), run, epochs)), "weakneg")
     finish(client, mlflow_id, run)
-    return Exported(run["id"], mlflow_id, created)
+    return Exported(run.id, mlflow_id, created)
 
 
 def write_run(
-    client: MlflowClient, mlflow_id: str, run: dict[str, Any], tags: dict[str, str], epochs: list[dict]
+    client: MlflowClient, mlflow_id: str, run: RunRecord, tags: dict[str, str], epochs: list[EpochRecord]
 ) -> None:
     """Params, tags, the epochs not logged yet (step = epoch) and the final metrics."""
     logged = client.get_run(mlflow_id).data
-    params = [Param(k, v) for k, v in params_of(run["config"]).items() if k not in logged.params]
+    params = [Param(k, v) for k, v in params_of(run.config).items() if k not in logged.params]
     done = {key: logged_steps(client, mlflow_id, key) for key in logged.metrics}
     metrics = [
-        Metric(key, value, _ms(run["finished_at"] or time.time()), e["epoch"])
+        Metric(key, value, _ms(run.finished_at or time.time()), e.epoch)
         for e in epochs
-        for key, value in epoch_metrics(e).items()
-        if e["epoch"] not in done.get(key, ())
+        for key, value in epoch_metrics(e.to_dict()).items()
+        if e.epoch not in done.get(key, ())
     ]
-    last = max((e["epoch"] for e in epochs), default=0)
+    last = max((e.epoch for e in epochs), default=0)
     for name in ("final_ap", "final_auc", "final_dprime"):
-        if run[name] is not None and last not in done.get(name, ()):
-            metrics.append(Metric(name, float(run[name]), _ms(run["finished_at"] or time.time()), last))
+        if getattr(run, name) is not None and last not in done.get(name, ()):
+            metrics.append(Metric(name, float(getattr(run, name)), _ms(run.finished_at or time.time()), last))
     client.log_batch(mlflow_id, params=params[:100], tags=[RunTag(k, v) for k, v in tags.items()])
     for start in range(100, len(params), 100):  # MLflow takes at most 100 params per batch
         client.log_batch(mlflow_id, params=params[start : start + 100])
@@ -219,26 +219,27 @@ def logged_steps(client: MlflowClient, mlflow_id: str, key: str) -> set[int]:
     return {m.step for m in client.get_metric_history(mlflow_id, key)}
 
 
-def run_files(folder: Path, run: dict[str, Any], epochs: list[dict]) -> Path:
+def run_files(folder: Path, run: RunRecord, epochs: list[EpochRecord]) -> Path:
     """run.json (config, status, summary, error) and epochs.csv: what the run's MLflow page offers as files."""
     keep = ("id", "name", "status", "dataset", "target_name", "sampler", "seed", "sweep_id", "error", "result")
     (folder / "run.json").write_text(
-        json.dumps({**{k: run.get(k) for k in keep}, "config": run["config"]}, indent=2, default=str)
+        json.dumps({**{k: getattr(run, k) for k in keep}, "config": run.config}, indent=2, default=str)
     )
     with open(folder / "epochs.csv", "w", newline="") as handle:
-        columns = list(epochs[0]) if epochs else ["epoch"]
+        rows = [e.to_dict() for e in epochs]
+        columns = list(rows[0]) if rows else ["epoch"]
         writer = csv.DictWriter(handle, columns)
         writer.writeheader()
-        writer.writerows(epochs)
+        writer.writerows(rows)
     return folder
 
 
-def finish(client: MlflowClient, mlflow_id: str, run: dict[str, Any]) -> None:
-    status = STATUS.get(run["status"])
+def finish(client: MlflowClient, mlflow_id: str, run: RunRecord) -> None:
+    status = STATUS.get(run.status)
     if status is None:  # queued or running: still going
         client.update_run(mlflow_id, status="RUNNING")
     else:
-        client.set_terminated(mlflow_id, status, end_time=_ms(run["finished_at"]))
+        client.set_terminated(mlflow_id, status, end_time=_ms(run.finished_at))
 
 
 def export_sweep(
@@ -254,7 +255,7 @@ def export_sweep(
     sweep = store.get_sweep(sweep_id)
     if sweep is None:
         raise WeaknegError(f"no sweep {sweep_id!r} in {store.url}; `python -m weakneg sweeps` lists them")
-    run_ids = sorted(r["id"] for r in store.list_runs(sweep_id=sweep_id))
+    run_ids = sorted(r.id for r in store.list_runs(sweep_id=sweep_id))
     client, experiment_id = connect(tracking_uri, experiment)
     store_id = store.store_id
     ids = {SWEEP_TAG: sweep_id, STORE_TAG: store_id}
@@ -262,8 +263,8 @@ def export_sweep(
     created = parent is None
     if created:
         tags = {**ids, "sweep": sweep_id, "mlflow.runName": f"sweep {sweep_id}"}
-        parent = client.create_run(experiment_id, start_time=_ms(sweep.get("created_at")), tags=tags).info.run_id
-    client.log_batch(parent, tags=[RunTag("status", str(sweep.get("status"))), RunTag("runs", str(len(run_ids)))])
+        parent = client.create_run(experiment_id, start_time=_ms(sweep.created_at), tags=tags).info.run_id
+    client.log_batch(parent, tags=[RunTag("status", str(sweep.status)), RunTag("runs", str(len(run_ids)))])
     with tempfile.TemporaryDirectory(prefix="weakneg-report-") as folder:
         try:
             write_report(store, sweep_id, folder)
@@ -279,8 +280,8 @@ def export_sweep(
         out.append(export_run(client, experiment_id, store, store.get_run(run_id), store_id, parent))
         if log:
             log(f"run {run_id} -> MLflow run {out[-1].mlflow_id} ({'new' if out[-1].created else 'updated'})")
-    done = sweep.get("status") in ("finished", "failed", "cancelled")
-    client.set_terminated(parent, STATUS.get(sweep.get("status"), "FINISHED")) if done else None
+    done = sweep.status in ("finished", "failed", "cancelled")
+    client.set_terminated(parent, STATUS.get(sweep.status, "FINISHED")) if done else None
     return out
 
 
@@ -308,7 +309,7 @@ class LiveMlflowRun:
             run = store.get_run(run_id)
             tags = tags_of(run, store.store_id)
             self.mlflow_id = self.client.create_run(
-                self.experiment_id, start_time=_ms(run["created_at"]), tags=tags
+                self.experiment_id, start_time=_ms(run.created_at), tags=tags
             ).info.run_id
             write_run(self.client, self.mlflow_id, run, tags, [])
 

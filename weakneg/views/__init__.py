@@ -10,6 +10,7 @@ from .inspect import (
     SORTS,
     EpochView,
     bag_previews,
+    bags_table,
     class_composition,
     epoch_view,
     inspect_epochs,
@@ -24,8 +25,18 @@ from .inspect import (
 )
 from .bag_cards import EpochEvidence, Membership, drives_text, evidence_of, membership_of
 from .figures import SCALES, map_points
-from .pairs import Overlap, aligned_view, differences, matching_runs, selection_overlap, shared_domain
-from .launch import LaunchCounts, dataset_choices, launch_counts, models_for
+from .pairs import (
+    Overlap,
+    aligned_view,
+    alignment_residual,
+    differences,
+    matching_runs,
+    selection_overlap,
+    shared_domain,
+)
+from .launch import LaunchCounts, dataset_choices, grid_warnings, launch_counts, models_for
+from .text import code, plain
+from .sweep_report import WrittenReport, write_sweep_report, written_report
 from .runs import (
     ALL_COLUMNS,
     DEFAULT_SHOWN,
@@ -47,6 +58,7 @@ __all__ = [
     "SORTS",
     "EpochView",
     "bag_previews",
+    "bags_table",
     "class_composition",
     "describe_counts",
     "epoch_view",
@@ -67,6 +79,7 @@ __all__ = [
     "map_points",
     "Overlap",
     "aligned_view",
+    "alignment_residual",
     "differences",
     "matching_runs",
     "selection_overlap",
@@ -74,8 +87,16 @@ __all__ = [
     # launch
     "LaunchCounts",
     "dataset_choices",
+    "grid_warnings",
     "launch_counts",
     "models_for",
+    # text a person typed, safe in Markdown
+    "code",
+    "plain",
+    # sweeps
+    "WrittenReport",
+    "write_sweep_report",
+    "written_report",
     # runs
     "ALL_COLUMNS",
     "DEFAULT_SHOWN",

@@ -45,18 +45,18 @@ class Membership:
 
 def membership_of(store: RunStore, run_id: int) -> Membership | None:
     """The saved membership; None for a run saved before membership was (or with none to show: such runs rebuild)."""
-    arrays = store.load_epoch_arrays(run_id, 0)
-    if arrays is None or not ({"members", "feature_files"} & set(arrays)):
+    record = store.load_epoch_record(run_id, 0)
+    bags = record.bags if record is not None else None
+    if bags is None or (bags.members is None and bags.feature_files is None):
         return None
-    rate = arrays.get("sample_rate")
     return Membership(
-        arrays["bag_ids"].astype(np.int64),
-        arrays.get("members"),
-        arrays.get("instance_sources"),
-        arrays.get("audio_files"),
-        arrays.get("feature_files"),
-        arrays.get("clip_names"),
-        None if rate is None else int(rate),
+        bags.bag_ids,
+        bags.members,
+        bags.instance_sources,
+        bags.audio_files,
+        bags.feature_files,
+        bags.clip_names,
+        bags.sample_rate,
     )
 
 
@@ -138,14 +138,13 @@ class EpochEvidence:
 
 def evidence_of(store: RunStore, run_id: int, epoch: int) -> EpochEvidence | None:
     """The epoch's saved evidence; None for epochs saved before evidence was."""
-    arrays = store.load_epoch_arrays(run_id, epoch)
-    if arrays is None or "pool_ids" not in arrays:
+    record = store.load_epoch_record(run_id, epoch)
+    saved = record.pool if record is not None else None
+    if saved is None or saved.pool_evidence is None:
         return None
-    pool, positive = InstanceEvidence.from_arrays(arrays, "pool"), InstanceEvidence.from_arrays(arrays, "positive")
-    if pool is None:
-        return None
+    pool, positive = InstanceEvidence.of(saved.pool_evidence), InstanceEvidence.of(saved.positive_evidence)
     index = lambda ids: {int(b): i for i, b in enumerate(ids)}  # noqa: E731
-    return EpochEvidence(pool, positive, index(arrays["pool_ids"]), index(arrays["positive_ids"]))
+    return EpochEvidence(pool, positive, index(saved.pool_ids), index(saved.positive_ids))
 
 
 DRIVES = {

@@ -269,14 +269,19 @@ def inside(path: Path, folders: list[Path]) -> bool:
 
 
 def allowed_path(path: str) -> Path:
-    """The resolved path when it lies under an allowed folder; else ConfigError saying how an operator allows it."""
+    """The resolved path when it lies under an allowed folder (a relative name is taken in the first allowed folder
+    that holds it); else ConfigError saying how an operator allows it."""
     folders = allowed_folders()
     if not folders:
         raise ConfigError(
             f"reading your own files from the app is off: an operator allows folders with "
             f"{ALLOWED_ENV}=/data/one{os.pathsep}/data/two (the command line needs no permission)"
         )
-    resolved = Path(path).expanduser().resolve()
+    given = Path(path).expanduser()
+    if not given.is_absolute():  # a bare or relative name is looked up in the allowed folders, never the server's cwd
+        found = [folder / given for folder in folders if (folder / given).exists()]
+        given = found[0] if found else folders[0] / given
+    resolved = given.resolve()
     if not inside(resolved, folders):
         raise ConfigError(f"{resolved} is outside the folders this app may read: {', '.join(map(str, folders))}")
     return resolved

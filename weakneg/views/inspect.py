@@ -15,7 +15,7 @@ import pandas as pd
 from .. import projection
 from ..config import RunConfig
 from ..data import LoadedBags
-from ..store import RunStore
+from ..store import RunRecord, RunStore
 from . import bag_cards
 from .launch import bags_for
 
@@ -89,9 +89,10 @@ def epoch_view(store: RunStore, run_id: int, epoch: int) -> EpochView | None:
     Uses the best stored map (UMAP, else PCA); a run recorded without the worker's map hook (the CLI) gets a
     PCA map computed here, in memory only (a view never writes).
     """
-    arrays = store.load_epoch_arrays(run_id, epoch)
-    bags = store.load_epoch_arrays(run_id, 0)
-    if arrays is None or bags is None or "pool_ids" not in arrays:
+    record, first = store.load_epoch_record(run_id, epoch), store.load_epoch_record(run_id, 0)
+    arrays = record.pool if record is not None else None
+    bags = first.bags if first is not None else None
+    if arrays is None or bags is None:
         return None
     stored = projection.load_map(store, run_id, epoch)
     if stored is None:
@@ -99,15 +100,15 @@ def epoch_view(store: RunStore, run_id: int, epoch: int) -> EpochView | None:
         previous = next((e for e in reversed(earlier) if projection.load_map(store, run_id, e, "pca")), None)
         xy, n_pool = projection.make_map(store, run_id, epoch, "pca", previous)
         stored = {"method": "pca", "pool_xy": xy[:n_pool], "positive_xy": xy[n_pool:]}
-    names = [str(n) for n in bags["class_names"]]
-    pool_ids, positive_ids = arrays["pool_ids"].astype(np.int64), arrays["positive_ids"].astype(np.int64)
+    names = [str(n) for n in bags.class_names]
+    pool_ids, positive_ids = arrays.pool_ids, arrays.positive_ids
     ids = np.concatenate([pool_ids, positive_ids])
-    all_ids = bags["bag_ids"].astype(np.int64)
+    all_ids = bags.bag_ids
     order = np.argsort(all_ids, kind="stable")
-    contents = bags["contents"][order[np.searchsorted(all_ids, ids, sorter=order)]]  # the rows of these bags
+    contents = bags.contents[order[np.searchsorted(all_ids, ids, sorter=order)]]  # the rows of these bags
     counts = store.selection_counts(run_id, up_to_epoch=epoch)
     n_pool, n_positive = len(pool_ids), len(positive_ids)
-    pick = np.concatenate([arrays["pick_order"], np.full(n_positive, -1)]).astype(np.int64)
+    pick = np.concatenate([arrays.pick_order, np.full(n_positive, -1)]).astype(np.int64)
     xy = np.concatenate([stored["pool_xy"], stored["positive_xy"]])
     frame = pd.DataFrame(
         {
@@ -117,13 +118,12 @@ def epoch_view(store: RunStore, run_id: int, epoch: int) -> EpochView | None:
             "y": xy[:, 1],
             "selected": pick >= 0,
             "pick": pick,
-            "score": np.concatenate([arrays["scores"].astype(np.float64), np.full(n_positive, np.nan)]),
-            "prob": np.concatenate([arrays["pool_prob"], arrays["positive_prob"]]).astype(np.float64),
+            "score": np.concatenate([arrays.scores.astype(np.float64), np.full(n_positive, np.nan)]),
+            "prob": np.concatenate([arrays.pool_prob, arrays.positive_prob]).astype(np.float64),
             "times_selected": np.concatenate([_lookup(counts, pool_ids), np.zeros(n_positive, dtype=np.int64)]),
         }
     )
-    label = str(arrays["grad_label"]) if "grad_label" in arrays else "known"  # runs saved before it: known label
-    return EpochView(run_id, epoch, stored["method"], frame, names, contents, {"grad_label": label})
+    return EpochView(run_id, epoch, stored["method"], frame, names, contents, {"grad_label": arrays.grad_label})
 
 
 def class_composition(view: EpochView) -> pd.DataFrame:
@@ -155,19 +155,19 @@ def selection_changes(store: RunStore, run_id: int) -> pd.DataFrame:
     resampling, how many are new, and the Jaccard overlap of the two choices."""
     rows, previous = [], None
     for record in store.epochs(run_id):
-        if not record.get("resampled"):
+        if not record.resampled:
             continue
-        chosen = set(store.selection(run_id, record["epoch"])[0].tolist())
+        chosen = set(store.selection(run_id, record.epoch)[0].tolist())
         if previous is None:
             rows.append(
-                {"epoch": record["epoch"], "selected": len(chosen), "kept": np.nan, "new": np.nan, "overlap": np.nan}
+                {"epoch": record.epoch, "selected": len(chosen), "kept": np.nan, "new": np.nan, "overlap": np.nan}
             )
         else:
             kept = len(chosen & previous)
             union = len(chosen | previous)
             rows.append(
                 {
-                    "epoch": record["epoch"],
+                    "epoch": record.epoch,
                     "selected": len(chosen),
                     "kept": kept,
                     "new": len(chosen) - kept,
@@ -178,9 +178,9 @@ def selection_changes(store: RunStore, run_id: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["epoch", "selected", "kept", "new", "overlap"])
 
 
-def run_bags(run: dict[str, Any]) -> LoadedBags:
+def run_bags(run: RunRecord) -> LoadedBags:
     """The run's bags, rebuilt deterministically from its stored config (cached per bag layout)."""
-    return bags_for(RunConfig.from_dict(run["config"]))
+    return bags_for(RunConfig.from_dict(run.config))
 
 
 def thumbnail_strip(images: np.ndarray, height: int = 72, gap: int = 2) -> np.ndarray:
@@ -206,7 +206,7 @@ def spectrogram_image(log_mel: np.ndarray) -> np.ndarray:
 
 
 def bag_previews(
-    run: dict[str, Any],
+    run: RunRecord,
     view: EpochView,
     bag_ids: list[int],
     limit: int = 12,
@@ -220,7 +220,7 @@ def bag_previews(
     With the run's saved `membership` (bag_cards.membership_of) only the shown bags' own files are read. Without it
     (a run saved before membership was) the run's bags are rebuilt from its config, and each preview says
     `rebuilt`."""
-    modality = bag_cards.modality_of(run["config"])
+    modality = bag_cards.modality_of(run.config)
     if membership is not None and modality == "image" and membership.sources is None:
         membership = None  # saved before image sources were: only a rebuild can show the images
     data = run_bags(run) if membership is None else None
@@ -235,7 +235,7 @@ def bag_previews(
     shown = {}
     if data is None:
         try:
-            shown = bag_cards.shown_images(membership, run["config"], wanted)
+            shown = bag_cards.shown_images(membership, run.config, wanted)
         except bag_cards.UNREADABLE:
             shown = {}  # read bag by bag below, so each card can say what it cannot read
     previews = []
@@ -258,7 +258,7 @@ def bag_previews(
             driver = int(np.flatnonzero(instances["drives"].to_numpy())[0])
         try:
             media = (
-                bag_cards.bag_media(membership, run["config"], bag_id, shown.get(bag_id))
+                bag_cards.bag_media(membership, run.config, bag_id, shown.get(bag_id))
                 if data is None
                 else _rebuilt_media(data.train, position_of[bag_id])
             )
@@ -330,23 +330,34 @@ def score_meaning(sampler: str) -> str:
 def selection_table(view: EpochView, sort: str = "pick", true_class: str | None = None) -> pd.DataFrame:
     """Every bag the sampler chose this epoch: bag id, pick order (1 = first), score, p(positive) and its true
     classes, sorted by pick order, score or p(positive) and optionally only bags holding one true class."""
+    pool = view.pool
+    return _bag_table(view, pool[pool["selected"]], sort, true_class)
+
+
+def bags_table(view: EpochView, bag_ids, sort: str = "pick", true_class: str | None = None) -> pd.DataFrame:
+    """The same table for any bags of the pool (a box or lasso on the map, a named selection): pick order is
+    empty for bags the sampler did not choose; bags not in this epoch's pool are left out."""
+    pool = view.pool
+    return _bag_table(view, pool[pool["bag_id"].isin([int(b) for b in bag_ids])], sort, true_class)
+
+
+def _bag_table(view: EpochView, chosen: pd.DataFrame, sort: str, true_class: str | None) -> pd.DataFrame:
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}, got {sort!r}")
-    pool = view.pool
-    chosen = pool[pool["selected"]]
     if true_class is not None:
         chosen = chosen[view.class_count(true_class)[chosen.index.to_numpy()] > 0]
+    picks = chosen["pick"].astype(int)
     table = pd.DataFrame(
         {
             "bag_id": chosen["bag_id"].astype(int),
-            "pick": chosen["pick"].astype(int) + 1,
+            "pick": (picks + 1).where(picks >= 0).astype("Int64"),
             "score": chosen["score"],
             "p_positive": chosen["prob"],
             "true_classes": view.describe(chosen.index.to_numpy()),
         }
     )
     if sort == "pick":
-        table = table.sort_values("pick")
+        table = table.sort_values(["pick", "bag_id"], na_position="last", kind="stable")
     else:
         table = table.sort_values(
             "score" if sort == "score" else "p_positive", ascending=False, kind="stable", na_position="last"
@@ -354,7 +365,7 @@ def selection_table(view: EpochView, sort: str = "pick", true_class: str | None 
     return table.reset_index(drop=True)
 
 
-def pick_run(store: RunStore, requested: str | None, recent: list[dict[str, Any]]) -> dict[str, Any] | None:
+def pick_run(store: RunStore, requested: str | None, recent: list[RunRecord]) -> RunRecord | None:
     """The run a link names, however old (not only among the recent ones); the newest run without a link.
     None when the link names no run."""
     if requested is None:
@@ -362,4 +373,4 @@ def pick_run(store: RunStore, requested: str | None, recent: list[dict[str, Any]
     if not str(requested).isdigit():
         return None
     run = store.get_run(int(requested))
-    return run if run is not None and run.get("kind", "run") == "run" else None
+    return run if run is not None and run.kind == "run" else None

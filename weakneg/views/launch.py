@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..config import RunConfig, negatives_per_epoch, negatives_warning
+from ..config import RunConfig, check_negatives, negatives_warning
 from ..data import DATASETS, LoadedBags, dataset_status, load_bags, resolve_root
 from ..data.making import READY, Progress
 from ..models import MODELS, models_for as models_for_modality
@@ -65,16 +65,27 @@ def bags_for(cfg: RunConfig) -> LoadedBags:
 
 
 def launch_counts(cfg: RunConfig) -> LaunchCounts:
-    """Positive bags, negatives per epoch and pool size of a config (raises ConfigError / DatasetMissing)."""
+    """Positive bags, negatives per epoch and pool size of a config (raises ConfigError / DatasetMissing, and
+    ConfigError for a run with k = 0, as `jobs.submit` would), with the warning a run taking the whole pool gets."""
     bags = bags_for(cfg)
     n_pos = int((bags.train.labels == 1).sum())
     pool = int((bags.train.labels == 0).sum())
-    return LaunchCounts(
-        n_pos,
-        pool,
-        negatives_per_epoch(n_pos, cfg.pn_ratio, pool, cfg.sampler),
-        negatives_warning(n_pos, cfg.pn_ratio, pool, cfg.sampler),
-    )
+    k = check_negatives(n_pos, cfg.pn_ratio, pool, cfg.sampler)
+    return LaunchCounts(n_pos, pool, k, negatives_warning(n_pos, cfg.pn_ratio, pool, cfg.sampler))
+
+
+def grid_warnings(configs: list[RunConfig]) -> list[str]:
+    """The Sweeps form's check of every run in a grid against its bags (cached per bag layout, as the Launch form's
+    counts): ConfigError for a run with k = 0, else the distinct warnings (k reaching the whole pool). A grid of
+    more bag layouts than the cache holds is left to the launch (`sweep.check_data`), so a redraw stays quick."""
+    if len({_bag_key(cfg) for cfg in configs}) > _cached_bags.cache_info().maxsize:
+        return []
+    warnings = []
+    for cfg in configs:
+        warning = launch_counts(cfg).warning
+        if warning and warning not in warnings:
+            warnings.append(warning)
+    return warnings
 
 
 def data_preparation(cfg: RunConfig) -> Progress | None:

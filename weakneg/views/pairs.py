@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy.linalg import orthogonal_procrustes
 
-from ..store import RunStore
+from ..store import RunRecord, RunStore
 from .figures import map_domain
 from .inspect import EpochView, inspect_epochs
 
@@ -32,16 +32,16 @@ POOL_FIELDS = (
 IGNORED = ("device", "save_embeddings")  # never change what a run chooses
 
 
-def _config(run: dict[str, Any]) -> dict[str, Any]:
-    return run.get("config") or {}
+def _config(run: RunRecord) -> dict[str, Any]:
+    return run.config or {}
 
 
-def same_pool(run: dict[str, Any], other: dict[str, Any]) -> bool:
+def same_pool(run: RunRecord, other: RunRecord) -> bool:
     a, b = _config(run), _config(other)
     return all(a.get(name) == b.get(name) for name in POOL_FIELDS)
 
 
-def differences(run: dict[str, Any], other: dict[str, Any]) -> list[str]:
+def differences(run: RunRecord, other: RunRecord) -> list[str]:
     """Config fields (outside the pool's) in which two runs differ, e.g. ["sampler", "lr"]."""
     a, b = _config(run), _config(other)
     return [
@@ -51,7 +51,7 @@ def differences(run: dict[str, Any], other: dict[str, Any]) -> list[str]:
     ]
 
 
-def matching_runs(store: RunStore, run: dict[str, Any]) -> list[dict[str, Any]]:
+def matching_runs(store: RunStore, run: RunRecord) -> list[RunRecord]:
     """Runs over the same pool as `run` (same setting and seed) with at least one saved map epoch, newest first."""
     config = _config(run)
     # the indexed columns narrow the search in SQL; the config decides the rest
@@ -61,7 +61,7 @@ def matching_runs(store: RunStore, run: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         other
         for other in candidates
-        if other["id"] != run["id"] and same_pool(run, other) and inspect_epochs(store, other["id"])
+        if other.id != run.id and same_pool(run, other) and inspect_epochs(store, other.id)
     ]
 
 
@@ -87,6 +87,21 @@ def aligned_view(view: EpochView, reference: EpochView) -> EpochView:
     moved = (xy - mean_s) / norm_s @ rotation * norm_t + mean_t
     frame["x"], frame["y"] = moved[:, 0], moved[:, 1]
     return replace(view, frame=frame)
+
+
+def alignment_residual(aligned: EpochView, reference: EpochView) -> float:
+    """How much two aligned maps still differ in shape: sqrt(sum |a_i - r_i|^2 / sum |r_i - mean r|^2) over the
+    negative bags both hold. `aligned_view` matches the spreads, so this is sqrt(2 - 2 cos) of the angle between the
+    two centred, normalised shapes: 0 the same picture, about 1.4 (sqrt 2) shapes with nothing in common, 2 at most.
+    NaN below 3 bags."""
+    ref_xy = reference.pool.set_index("bag_id")[["x", "y"]]
+    mine = aligned.pool[aligned.pool["bag_id"].isin(ref_xy.index)]
+    if len(mine) < 3:
+        return float("nan")
+    a = mine[["x", "y"]].to_numpy(dtype=np.float64)
+    r = ref_xy.loc[mine["bag_id"]].to_numpy(dtype=np.float64)
+    spread = np.sum((r - r.mean(0)) ** 2)
+    return float(np.sqrt(np.sum((a - r) ** 2) / spread)) if spread > 0 else float("nan")
 
 
 def shared_domain(*shown: EpochView) -> tuple[list[float], list[float]]:

@@ -11,7 +11,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..store import ACTIVE, RunStore
+from ..store import ACTIVE, EpochRecord, RunRecord, RunStore
+from .text import plain
 
 RUN_COLUMNS = [
     "id",
@@ -80,70 +81,80 @@ LABELS = {
     "device": "device",
 }
 # the default columns fit a 1280 px window beside the navigation
-DEFAULT_SHOWN = ["name", "status", "progress", "class", "sampler", "pn_ratio", "ap", "auc", "tags"]
+DEFAULT_SHOWN = ["name", "status", "progress", "class", "sampler", "params", "pn_ratio", "ap", "auc", "tags"]
 MISSING = "-"
 PHASES = {"t_score": "scoring", "t_select": "selecting", "t_train": "training", "t_eval": "evaluating"}
 
 
-def _duration(run: dict[str, Any], now: float) -> float | None:
-    if not run.get("started_at"):
+def _duration(run: RunRecord, now: float) -> float | None:
+    if not run.started_at:
         return None
-    end = run.get("finished_at") or (now if run["status"] in ACTIVE else run.get("heartbeat")) or now
-    return max(0.0, end - run["started_at"])
+    end = run.finished_at or (now if run.status in ACTIVE else run.heartbeat) or now
+    return max(0.0, end - run.started_at)
 
 
 def _number(value) -> float:
     return float("nan") if value is None else float(value)
 
 
-def _target(run: dict[str, Any]) -> str:
-    if run.get("target_name"):
-        return str(run["target_name"])
-    target = (run.get("config") or {}).get("target_class")
+def _target(run: RunRecord) -> str:
+    if run.target_name:
+        return str(run.target_name)
+    target = (run.config or {}).get("target_class")
     return "" if target is None else str(target)
 
 
-def run_row(run: dict[str, Any], now: float | None = None, more: bool = False) -> dict[str, Any]:
-    total = run.get("epochs_total") or 0
-    done = run.get("epochs_done") or 0
+def run_row(run: RunRecord, now: float | None = None, more: bool = False) -> dict[str, Any]:
+    total = run.epochs_total or 0
+    done = run.epochs_done or 0
     row = {
-        "id": run["id"],
-        "status": run["status"],
+        "id": run.id,
+        "status": run.status,
         "progress": done / total if total else 0.0,
-        "dataset": run.get("dataset"),
+        "dataset": run.dataset,
         "class": _target(run),
-        "sampler": run.get("sampler"),
-        "pn_ratio": run.get("pn_ratio"),
-        "head": run.get("head"),
-        "seed": run.get("seed"),
+        "sampler": run.sampler,
+        "pn_ratio": run.pn_ratio,
+        "head": run.head,
+        "seed": run.seed,
         "epochs": f"{done}/{total}",
-        "ap": _number(run.get("final_ap")),
-        "auc": _number(run.get("final_auc")),
+        "ap": _number(run.final_ap),
+        "auc": _number(run.final_auc),
         "duration_s": _duration(run, now or time.time()),
-        "sweep": run.get("sweep_id"),
-        "created": pd.to_datetime(run.get("created_at"), unit="s") if run.get("created_at") else None,
+        "sweep": run.sweep_id,
+        "created": pd.to_datetime(run.created_at, unit="s") if run.created_at else None,
     }
     if more:
-        cfg = run.get("config") or {}
+        cfg = run.config or {}
         row.update(
             {
-                "name": run.get("name"),
-                "tags": ", ".join(run.get("tags") or []),
-                "notes": run.get("notes"),
-                "archived": bool(run.get("archived")),
-                "dprime": _number(run.get("final_dprime")),
-                "model": run.get("model"),
-                "params": json.dumps(cfg.get("sampler_params") or {}, sort_keys=True),
+                "name": run.name,
+                "tags": ", ".join(run.tags or []),
+                "notes": run.notes,
+                "archived": bool(run.archived),
+                "dprime": _number(run.final_dprime),
+                "model": run.model,
+                "params": json.dumps(effective_params(run.sampler, cfg.get("sampler_params")), sort_keys=True),
                 "bag_size": cfg.get("bag_size"),
                 "lr": cfg.get("lr"),
                 "batch_size": cfg.get("batch_size"),
                 "resample_every": cfg.get("resample_every"),
                 "max_instances": cfg.get("max_instances"),
                 "save": cfg.get("save_embeddings"),
-                "device": run.get("device") or cfg.get("device"),
+                "device": run.device or cfg.get("device"),
             }
         )
     return row
+
+
+def effective_params(sampler: str | None, given: dict | None) -> dict[str, Any]:
+    """The parameters a run's sampler used: its declared defaults with the given values over them, so
+    badge(label=predicted) by default and badge(label=known) never look alike (a sampler gone from the registry:
+    the given values only)."""
+    from ..samplers import SAMPLERS
+
+    defaults = SAMPLERS[sampler].params if sampler in SAMPLERS else {}
+    return {**defaults, **(given or {})}
 
 
 def run_rows(
@@ -219,6 +230,8 @@ def _cell(column: str, value: Any) -> str:
         return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
     if column == "archived":
         return "yes" if value else "no"
+    if column == "params":  # '{"label": "known"}' -> 'label=known'
+        return ", ".join(f"{name}={v}" for name, v in json.loads(value).items()) or MISSING
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
@@ -227,32 +240,33 @@ def latest_runs(store: RunStore, n: int = 10) -> pd.DataFrame:
 
 
 def run_detail(store: RunStore, run_id: int) -> dict[str, Any] | None:
-    """The run's stored row plus its table row, epochs and a one-line description; None if it does not exist."""
+    """The run's stored row plus its table row, epochs and a one-line description (Markdown: the class name, which
+    a user's file may choose, is escaped); None if it does not exist."""
     run = store.get_run(run_id)
     if run is None:
         return None
     row = run_row(run)
-    cfg = run.get("config") or {}
+    cfg = run.config or {}
     title = (
-        f"Run {run_id}: {run.get('sampler')} negatives for class {row['class']!s} of {run.get('dataset')}"
-        if run.get("kind", "run") == "run"
-        else f"Run {run_id} ({run.get('kind')})"
+        f"Run {run_id}: {run.sampler} negatives for class {plain(row['class'])} of {run.dataset}"
+        if run.kind == "run"
+        else f"Run {run_id} ({run.kind})"
     )
     counts = None
-    if run.get("n_pos") is not None and run.get("k") is not None:
-        counts = f"{run['n_pos']:,} positive bags, {run['k']:,} of {run['pool_size']:,} negatives per epoch"
+    if run.n_pos is not None and run.k is not None:
+        counts = f"{run.n_pos:,} positive bags, {run.k:,} of {run.pool_size:,} negatives per epoch"
     return {
         "run": run,
         "row": row,
         "title": title,
         "counts": counts,
         "config": cfg,
-        "active": run["status"] in ACTIVE,
+        "active": run.status in ACTIVE,
         "epochs": store.epochs(run_id),
     }
 
 
-def curves(epochs: list[dict[str, Any]]) -> pd.DataFrame:
+def curves(epochs: list[EpochRecord]) -> pd.DataFrame:
     """Per-epoch curves, long format (epoch, metric, value): training loss, AP, AUC (and validation if any)."""
     names = {
         "train_loss": "training loss",
@@ -262,17 +276,17 @@ def curves(epochs: list[dict[str, Any]]) -> pd.DataFrame:
         "val_ap": "validation AP",
     }
     rows = [
-        {"epoch": e["epoch"], "metric": label, "value": e[key]}
+        {"epoch": e.epoch, "metric": label, "value": getattr(e, key)}
         for e in epochs
         for key, label in names.items()
-        if e.get(key) is not None
+        if getattr(e, key) is not None
     ]
     return pd.DataFrame(rows, columns=["epoch", "metric", "value"])
 
 
-def time_split(epochs: list[dict[str, Any]]) -> pd.DataFrame:
+def time_split(epochs: list[EpochRecord]) -> pd.DataFrame:
     """Seconds spent scoring, selecting, training and evaluating, summed over the epochs, with shares."""
-    seconds = {label: sum(e.get(key) or 0.0 for e in epochs) for key, label in PHASES.items()}
+    seconds = {label: sum(getattr(e, key) or 0.0 for e in epochs) for key, label in PHASES.items()}
     total = sum(seconds.values())
     return pd.DataFrame(
         [
