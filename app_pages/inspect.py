@@ -24,9 +24,13 @@ UMAP_WAIT_S = 300  # after a run ends, keep looking this long for the UMAP maps 
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def load_view(store_url: str, run_id: int, epoch: int, method: str | None) -> views.EpochView | None:
+def load_view(
+    store_url: str, run_id: int, epoch: int, method: str | None, c: int | None = None
+) -> views.EpochView | None:
     """Kept as is (not copied: nothing here changes a view). `method` is in the key so a UMAP map that
-    arrives after the PCA one replaces it."""
+    arrives after the PCA one replaces it. `c`: one class of a multi-label run."""
+    if c is not None:
+        return views.class_epoch_view(open_store(store_url), run_id, epoch, c)
     return views.epoch_view(open_store(store_url), run_id, epoch)
 
 
@@ -59,7 +63,22 @@ if run_id != run.id:  # another run chosen: its own link, latest epoch
     st.rerun()
 st.query_params["run"] = str(run_id)
 active = run.status in ("queued", "running")
-epochs = views.inspect_epochs(store, run_id)
+classes = views.run_classes(store, run)  # a multi-label run: the map, picks and cards are one class's negatives
+chosen_class = None
+if classes:
+    chosen_class = st.selectbox(
+        "Class", range(len(classes)), format_func=classes.__getitem__, key=f"class_{run_id}",
+        help="One model for every class: each class has its own negatives (the bags without it), chosen each epoch.",
+    )  # fmt: skip
+
+
+def saved_epochs() -> list[int]:
+    if chosen_class is not None:
+        return views.class_epochs(store, run_id, chosen_class)
+    return views.inspect_epochs(store, run_id)
+
+
+epochs = saved_epochs()
 
 if not epochs:
     if active:
@@ -126,7 +145,7 @@ def follow_run(shown_epochs: list[int], shown_method: str | None) -> None:
     """While the run goes on (or its UMAP maps are still coming), redraw the page when something new lands."""
     now = store.get_run(run_id)
     if (
-        views.inspect_epochs(store, run_id) != shown_epochs
+        saved_epochs() != shown_epochs
         or (now and now.status != run.status)
         or (epoch is not None and projection.best_method(store, run_id, epoch) != shown_method)
     ):
@@ -141,7 +160,7 @@ if active or waiting_for_umap:
     follow_run(epochs, method)
 if not epochs:
     st.stop()
-view = load_view(store.url, run_id, epoch, method)
+view = load_view(store.url, run_id, epoch, method, chosen_class)
 if view is None:
     st.warning(f"Epoch {epoch} has no saved pool.")
     st.stop()

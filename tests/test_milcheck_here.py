@@ -82,6 +82,7 @@ def test_results_from_the_command_and_from_jobs_are_served(tmp_path, store, monk
 
     job = milcheck.CheckSettings(head="mean_softmax", seed=5)
     run_id = store.create_run(milcheck.job_config(job), kind="milcheck")
+    store.start_run(run_id)
     store.finish_run(run_id, FINISHED, result=fake_result(job, marker="job"))
     assert here.kept_result(job, tmp_path, store)["marker"] == "job"
     assert here.kept_result(milcheck.CheckSettings(head="mean_softmax", seed=5, epochs=3), tmp_path, store) is None

@@ -168,7 +168,7 @@ def test_a_sweep_stored_before_per_sampler_parameters_resumes(store, capsys):
     store.create_sweep("old", old, "local", n_runs=1)
     (cfg,) = SweepConfig.from_dict(old).expand()
     run_id = store.create_run(cfg.to_dict(), sweep_id="old")
-    store.start_run(run_id)  # queued -> running -> finished: the status machine allows no shortcut
+    store.start_run(run_id)
     store.finish_run(run_id, FINISHED)
     assert main(["sweep", "--sweep-id", "old", "--store", store.url]) == 0  # the same sweep: nothing to run again
     assert "1 already finished before" in capsys.readouterr().out

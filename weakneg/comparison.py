@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from .store import FINISHED, RunRecord, RunStore
+from .targets import per_class_runs
 
 BASELINE = "random"
 FULL = "full"
@@ -82,7 +83,7 @@ def runs_frame(
         filters["sweep_id"] = sweep_id
     if dataset is not None:
         filters["dataset"] = dataset
-    rows = store.list_runs(**filters)
+    rows = per_class_runs(store.list_runs(**filters))  # a multi-label run: one row per class
     if classes is not None:
         wanted = {str(c).lower() for c in classes}
         rows = [r for r in rows if str(r.target_class) in wanted or str(r.target_name).lower() in wanted]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ConfigError
+from .targets import is_multilabel, multilabel_targets
 
 SAVE_EMBEDDINGS = ("all", "last", "none")
 DEVICES = ("auto", "cpu", "cuda")
@@ -21,7 +22,7 @@ MAX_LR = 10.0  # Adam's step is about lr per weight: above this training diverge
 @dataclass
 class RunConfig:
     dataset: str = "digits"
-    target_class: int | str = 0
+    target_class: int | str | list = 0  # one class (binary run); "all", "a,b" or a list: one multi-label run
     sampler: str = "random"
     sampler_params: dict[str, Any] = field(default_factory=dict)
     pn_ratio: float = 0.5
@@ -77,6 +78,13 @@ class RunConfig:
             raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
         if not 0 <= self.val_fraction < 1:
             raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if is_multilabel(self.target_class):
+            check_multilabel(self)
+        elif self.sampler == "adaptive_multilabel" and self.sampler_params.get("scope", "negatives") != "negatives":
+            raise ConfigError(
+                "sampler 'adaptive_multilabel': scope batches or both draws a multi-label run's batches; a binary run "
+                "takes scope negatives (or run every class at once: target_class all)"
+            )
         if self.patience and not self.val_fraction:
             raise ConfigError("early stopping (patience > 0) needs a validation split: set val_fraction, e.g. 0.1")
         if self.device == "cuda":
@@ -156,6 +164,23 @@ def from_known_fields(cls, values: dict[str, Any], what: str):
     if unknown:
         raise ConfigError(f"unknown {what}(s) {unknown}; known: {sorted(known)}")
     return cls(**values)
+
+
+def check_multilabel(cfg: RunConfig) -> None:
+    """What a multi-label run does not do (yet), each refused with the fix."""
+    targets = multilabel_targets(cfg.target_class)
+    if targets is not None and not targets:
+        raise ConfigError(
+            f"target_class {cfg.target_class!r} names no class; use 'all', one class, or classes joined by commas"
+        )
+    if targets is not None and len(set(map(str, targets))) != len(targets):
+        raise ConfigError(f"target_class {cfg.target_class!r} names a class twice; name each class once")
+    if cfg.val_fraction:
+        raise ConfigError("a multi-label run has no validation split yet; set val_fraction 0 (and patience 0)")
+    if cfg.augment:
+        raise ConfigError("a multi-label run does not augment yet (MixUp mixes binary targets); leave augment off")
+    if cfg.weighted_sampling:
+        raise ConfigError("a multi-label run does not weight its batches by bag; leave weighted_sampling off")
 
 
 def negatives_per_epoch(n_positive: int, pn_ratio: float, pool_size: int, sampler: str = "random") -> int:

@@ -31,6 +31,7 @@ from .samplers import Pool, Selection, get_sampler
 from .samplers.params import embedding_label
 from .store import CANCELLED, FAILED, FINISHED, RunStore
 from .store.epoch_record import BagArrays, EpochArrays, EvidenceArrays, PoolArrays
+from .train_multilabel import MultiLabelLoop
 
 CHECK_EVERY_S = 1.0  # how often training looks for a cancel request
 
@@ -93,6 +94,8 @@ def prepare(cfg: RunConfig, load: Callable[[RunConfig], LoadedBags] = load_bags)
     how to build the bags (a warm worker passes `data.cache.cached_load_bags`)."""
     cfg.validate()
     data = load(cfg)
+    if data.multilabel:  # every class was checked for positive bags by load_bags
+        return data
     labels = data.train.labels
     check_negatives(int((labels == 1).sum()), cfg.pn_ratio, int((labels == 0).sum()), cfg.sampler)
     return data
@@ -100,6 +103,13 @@ def prepare(cfg: RunConfig, load: Callable[[RunConfig], LoadedBags] = load_bags)
 
 def sampler_warnings(cfg: RunConfig, data: LoadedBags) -> list[str]:
     """What a person should know before a run starts (k covering the whole pool: the sampler has no effect)."""
+    if data.multilabel:  # per class: its positives are the bags carrying it
+        held = np.asarray(data.train.contents)[:, data.targets] > 0
+        found = [
+            (n, negatives_warning(int(h.sum()), cfg.pn_ratio, int((~h).sum()), cfg.sampler))
+            for n, h in zip(data.target_names, held.T)
+        ]
+        return [f"class {name!r}: {warning}" for name, warning in found if warning]
     labels = data.train.labels
     warning = negatives_warning(int((labels == 1).sum()), cfg.pn_ratio, int((labels == 0).sum()), cfg.sampler)
     return [warning] if warning else []
@@ -119,13 +129,19 @@ def run_experiment(
     Invalid configs and missing data raise before anything is written (or mark the queued run failed).
     """
     try:
-        experiment = Experiment(cfg, data or prepare(cfg), store, run_id)
+        data = data or prepare(cfg)
+        experiment = _experiment_kind(data)(cfg, data, store, run_id)
     except WeaknegError as error:
         if store is not None and run_id is not None:
             store.finish_run(run_id, FAILED, error=str(error))
         raise
     experiment.before_finish = before_finish
     return experiment.run(on_epoch)
+
+
+def _experiment_kind(data: LoadedBags) -> type:
+    """The binary loop, or for a run of several classes the multi-label one (train_multilabel.py)."""
+    return MultiLabelExperiment if data.multilabel else Experiment
 
 
 class Experiment:
@@ -545,3 +561,10 @@ def _timed(times: dict[str, float], key: str):
         yield
     finally:
         times[key] = times.get(key, 0.0) + time.perf_counter() - start
+
+
+class MultiLabelExperiment(MultiLabelLoop, Experiment):
+    """One model for several classes: the multi-label loop (train_multilabel.py) on this loop's plumbing."""
+
+    membership = staticmethod(_membership)
+    loop_state = LoopState  # the multi-label loop checkpoints its epoch and picks in the binary loop's state

@@ -111,6 +111,36 @@ def format_result(result: dict) -> str:
     return "\n".join(lines)
 
 
+def add_side_by_side_arguments(p: argparse.ArgumentParser) -> None:
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--runs", default=None, help="these runs (multi-label and one-class or binary), e.g. 1,2,3")
+    which.add_argument("--dataset", default=None, help="every finished run on this dataset")
+    p.add_argument("--json", action="store_true", help="print one JSON object (classes, cost)")
+    add_store_argument(p)
+
+
+def cmd_side_by_side(args: argparse.Namespace) -> int:
+    from ..store import RunStore
+    from ..views.multilabel import side_by_side
+
+    store = RunStore(args.store)
+    run_ids = _run_ids(args.runs) if args.runs is not None else None
+    result = side_by_side(store, run_ids=run_ids, dataset=args.dataset)
+    if result.cost.empty:
+        raise WeaknegError(
+            "no finished multi-label run (`run --target-class all`) among these runs; only those are put beside "
+            "the runs of one class"
+        )
+    if args.json:
+        print(json.dumps(json_safe({k: getattr(result, k).to_dict("records") for k in ("classes", "cost")})))
+        return 0
+    print("AP per class: the multi-label run beside the runs of that class alone (delta = multi-label minus it)")
+    print(table(result.classes.to_dict("records"), tuple(result.classes.columns)))
+    print("\ntotal cost (seconds, start to finish): the multi-label run vs the one-class and binary runs it matches")
+    print(table(result.cost.to_dict("records"), tuple(result.cost.columns)))
+    return 0
+
+
 def _claim_table(records: list[dict], claim: str, where: tuple) -> str:
     rows = [{"sampler": r["sampler"], **r, **{c: r[f"{claim}_{c}"] for c in CLAIM_COLUMNS}} for r in records]
     return table(rows, ("sampler",) + where + CLAIM_COLUMNS)
@@ -132,5 +162,11 @@ COMMANDS = [
         "samplers vs random with paired statistics: verdicts, intervals, seeds needed",
         add_compare_arguments,
         cmd_compare,
-    )
+    ),
+    Command(
+        "multilabel-vs-binary",
+        "a multi-label run beside the runs of one class each: AP per class and total cost",
+        add_side_by_side_arguments,
+        cmd_side_by_side,
+    ),
 ]

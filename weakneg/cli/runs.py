@@ -197,6 +197,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = result.summary()
     if args.json:
         print(json.dumps(json_safe(summary)))
+    elif summary.get("multilabel"):
+        print(
+            f"run {result.run_id} {result.status}: {cfg.dataset}, {len(summary['classes'])} classes in one model, "
+            f"sampler {cfg.sampler}, {result.pool_size} bags; mAP {number(summary['ap'])}  micro AP "
+            f"{number(summary['micro_ap'])}  mean AUC {number(summary['auc'])}"
+        )
+        rows = [{"class": n, "k": summary["k_per_class"][n], **v} for n, v in summary["per_class"].items()]
+        print(table(rows, ("class", "k", "ap", "auc", "dprime")))
+        if result.error:
+            print(f"error: {result.error}", file=sys.stderr)
     else:
         print(
             f"run {result.run_id} {result.status}: {cfg.dataset} class {data.target_name!r}, sampler {cfg.sampler}, "
@@ -317,6 +327,12 @@ def cmd_show(args: argparse.Namespace) -> int:
         "t_eval",
     )
     print(table([{c: getattr(e, c) for c in columns} for e in epochs], columns))
+    result = run.result if isinstance(run.result, dict) else {}
+    per_class = result.get("per_class")
+    if per_class:  # a multi-label run: the epoch rows are macro values (mAP); each class's final values
+        print(f"\nper class (final epoch; micro AP {number(result.get('micro_ap'))}):")
+        rows = [{"class": name, **values} for name, values in per_class.items()]
+        print(table(rows, ("class", "ap", "auc", "dprime")))
     return 0
 
 

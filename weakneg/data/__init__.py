@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import paths
+from ..targets import is_multilabel, multilabel_targets
 from ..errors import ConfigError, DatasetMissing
 from . import image_datasets, audio, mil, soundscapes, user  # noqa: F401  (register their datasets, in this order)
 from .bags import BagSet, ImageBags, VectorBags, make_bags, split_off
@@ -24,9 +25,20 @@ class LoadedBags:
     train: BagSet
     test: BagSet
     val: BagSet | None = None
+    targets: list[int] | None = None  # a multi-label run's classes (indices into class_names); None: binary
+
+    @property
+    def multilabel(self) -> bool:
+        return self.targets is not None
+
+    @property
+    def target_names(self) -> list[str]:
+        return [self.class_names[t] for t in self.targets] if self.multilabel else [self.target_name]
 
     @property
     def target_name(self) -> str:
+        if self.multilabel:
+            return "all" if len(self.targets) == len(self.class_names) else ",".join(self.target_names)
         return self.class_names[self.target]
 
 
@@ -84,12 +96,32 @@ def load_bags(cfg) -> LoadedBags:
     if (message := spec.missing(root, cfg.dataset_options)) and not cfg.dataset_options.get("download"):
         raise DatasetMissing(message)
     names = spec.class_names(root, cfg.dataset_options)
+    if is_multilabel(cfg.target_class):
+        return _multilabel_bags(cfg, spec, root, names)
     target = resolve_class(names, cfg.target_class)
     train, test = spec.build(cfg, root, target)
     val = None
     if cfg.val_fraction:
         train, val = split_off(train, cfg.val_fraction, cfg.seed)
     return LoadedBags(cfg.dataset, names, target, train, test, val)
+
+
+def _multilabel_bags(cfg, spec: DatasetSpec, root: Path, names: list[str]) -> LoadedBags:
+    """One bag set for every class of a multi-label run: each bag's labels are the classes its `contents` holds."""
+    wanted = multilabel_targets(cfg.target_class)
+    targets = list(range(len(names))) if wanted is None else [resolve_class(names, t) for t in wanted]
+    if len(set(targets)) != len(targets):
+        raise ConfigError(f"target_class {cfg.target_class!r} names a class twice; name each class once")
+    train, test = spec.build(cfg, root, None if spec.per_class_layout else targets[0])
+    for split, bags in (("train", train), ("test", test)):
+        present = (np.asarray(bags.contents)[:, targets] > 0).any(0)
+        if not present.all():
+            absent = ", ".join(names[t] for t, p in zip(targets, present) if not p)
+            raise ConfigError(
+                f"class(es) {absent} have no positive bag in the {split} split; leave them out of target_class "
+                f"(or use more data: --max-instances)"
+            )
+    return LoadedBags(cfg.dataset, names, targets[0], train, test, None, targets)
 
 
 def _spec(name: str) -> DatasetSpec:

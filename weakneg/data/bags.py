@@ -269,11 +269,22 @@ def make_bags(instance_labels: np.ndarray, target: int, bag_size: int, rng: np.r
     return BagLayout(members[order], np.asarray(labels, dtype=np.int64)[order])
 
 
+def shuffled_bags(n_instances: int, bag_size: int, rng: np.random.Generator) -> BagLayout:
+    """The target-free layout of a multi-label run: the instances in a random order, cut into bags of `bag_size`
+    (the last partial bag is dropped). Labels are all 0: a bag's classes are its `contents`.
+
+    With C balanced classes a class is in 1 - (1 - 1/C)^bag_size of the bags (10 classes, bag size 5: 41%), so
+    k_c = round(n_pos_c / r) often reaches the whole pool at r = 0.5; smaller bags or a larger r leave the
+    sampler a choice (bag size 2: 19% positive, k_c about half the pool)."""
+    members = rng.permutation(n_instances)[: n_instances // bag_size * bag_size].reshape(-1, bag_size)
+    return BagLayout(members.astype(np.int64), np.zeros(len(members), dtype=np.int64))
+
+
 def image_bags(
     images: np.ndarray,
     instance_labels: np.ndarray,
     n_classes: int,
-    target: int,
+    target: int | None,
     bag_size: int,
     seed: int,
     split: str,
@@ -283,12 +294,21 @@ def image_bags(
     sources: np.ndarray | None = None,
 ) -> ImageBags:
     """Bags for one split, deterministic from (seed, split); refuses a bag size the data cannot fill.
-    `pixels`: the images already normalised (`normalised_pixels`), shared rather than made again."""
+    `pixels`: the images already normalised (`normalised_pixels`), shared rather than made again.
+    target None: the multi-label run's target-free layout (`shuffled_bags`)."""
     rng = np.random.default_rng([seed, {"train": 0, "test": 1}[split]])
-    layout = make_bags(instance_labels, target, bag_size, rng)
+    if target is None:
+        layout = shuffled_bags(len(instance_labels), bag_size, rng)
+        if len(layout.members) == 0:
+            raise ConfigError(
+                f"bag_size {bag_size} is larger than the {split} split ({len(instance_labels)} instances); "
+                f"use a smaller bag size"
+            )
+    else:
+        layout = make_bags(instance_labels, target, bag_size, rng)
     n_pos = int(layout.labels.sum())
     n_neg = len(layout.labels) - n_pos
-    if n_pos == 0 or n_neg == 0:
+    if target is not None and (n_pos == 0 or n_neg == 0):
         missing = "positive" if n_pos == 0 else "negative"
         raise ConfigError(
             f"bag_size {bag_size} is larger than the data allows: it leaves no {missing} bag in the {split} "

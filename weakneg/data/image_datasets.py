@@ -39,7 +39,8 @@ def image_dataset(name: str, description: str, loader, missing, options: dict | 
                 _IMAGE_CACHE.pop(next(iter(_IMAGE_CACHE)))
         return _IMAGE_CACHE[key]
 
-    def build(cfg, root: Path, target: int) -> tuple[BagSet, BagSet]:
+    def build(cfg, root: Path, target: int | None) -> tuple[BagSet, BagSet]:
+        """target None: the target-free layout of a multi-label run."""
         data = load(root, cfg.dataset_options)
         images, labels = data.train_images, data.train_labels
         test_images, test_labels = data.test_images, data.test_labels
@@ -82,6 +83,7 @@ def image_dataset(name: str, description: str, loader, missing, options: dict | 
         lambda root, options: load(root, options).class_names,
         build,
         options=dict(options or {}),
+        per_class_layout=True,
     )
 
 

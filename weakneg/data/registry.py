@@ -30,6 +30,9 @@ class DatasetSpec:
     # `prepare_in_background(dataset_options, retry)` starts it in a thread, so that a page never waits for it
     preparation: Callable[[dict], Any] | None = None
     prepare_in_background: Callable[[dict, bool], Any] | None = None
+    # bags built around the target class (labelled image sets): a multi-label run asks `build` for target None,
+    # one target-free layout (data/bags.py `shuffled_bags`); other datasets' bags are the same for every class
+    per_class_layout: bool = False
 
     def check_options(self, values: dict[str, Any]) -> None:
         """ConfigError (one line naming this dataset's options) for an unknown key or a bad value."""

@@ -41,6 +41,8 @@ class Pool:
     positive_instance_mask: torch.Tensor | None = None  # (P, n)
     outputs: int = 2  # the last layer's outputs: 2, or 1 for a one-logit head (log_probs then hold [-z, z]'s)
     gradients: torch.Tensor | None = None  # (N, m) gradient embeddings given by the caller (then used as they are)
+    # (N,) each bag's loss over every class of a multi-label run (samplers/adaptive_multilabel.py); None: `loss`
+    sample_loss: torch.Tensor | None = None
     _grads: dict[str, GradEmbedding] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:

@@ -37,6 +37,8 @@ class BagArrays:
     feature_files: np.ndarray | None = None  # (B,) cached log-mel paths
     clip_names: np.ndarray | None = None  # (B,)
     sample_rate: int | None = None
+    class_labels: np.ndarray | None = None  # (B, T) 0/1 per trained class: a multi-label run only
+    targets: np.ndarray | None = None  # (T,) the trained classes' indices into class_names: a multi-label run only
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,12 @@ def epoch_name(epoch: int) -> str:
 
 def save_epoch_record(artifacts: ArtifactRepository, run_id: int, record: EpochArrays) -> None:
     """Write one epoch's arrays atomically, with the record's version."""
+    artifacts.save_arrays(run_id, epoch_name(record.epoch), **_encode(record.bags, record.pool))
+
+
+def _encode(*parts) -> dict[str, np.ndarray]:
     arrays: dict[str, np.ndarray] = {"record_version": np.array(VERSION)}
-    for part in (record.bags, record.pool):
+    for part in parts:
         if part is None:
             continue
         for item in fields(part):
@@ -98,7 +104,7 @@ def save_epoch_record(artifacts: ArtifactRepository, run_id: int, record: EpochA
                     arrays["sample_rate"] = np.array(int(value))
             elif value is not None:
                 arrays[item.name] = np.asarray(value)
-    artifacts.save_arrays(run_id, epoch_name(record.epoch), **arrays)
+    return arrays
 
 
 def load_epoch_record(artifacts: ArtifactRepository, run_id: int, epoch: int) -> EpochArrays | None:
@@ -143,6 +149,8 @@ def _upgrade(arrays: dict[str, np.ndarray], epoch: int) -> EpochArrays:
             feature_files=arrays.get("feature_files"),
             clip_names=arrays.get("clip_names"),
             sample_rate=int(arrays["sample_rate"]) if "sample_rate" in arrays else None,
+            class_labels=arrays.get("class_labels"),
+            targets=arrays["targets"].astype(np.int64) if "targets" in arrays else None,
         )
     if "pool_ids" in arrays:
         pool = PoolArrays(
@@ -165,3 +173,80 @@ def _evidence(arrays: dict[str, np.ndarray], prefix: str) -> EvidenceArrays | No
     if f"{prefix}_instance_prob" not in arrays:
         return None
     return EvidenceArrays(**{part: arrays.get(f"{prefix}_{stored}") for part, stored in _EVIDENCE_PARTS.items()})
+
+
+# --- a multi-label run's per-class arrays (train_multilabel.py); names start epoch_NNNN_ so a resume truncates them
+# with the epoch's other files. Same version scheme: `record_version` stored, older files upgraded on reading.
+
+CLASSES_FILE = "epoch_{epoch:04d}_classes.npz"  # per-class metrics and every class's picks (index lists)
+CLASS_POOL_FILE = "epoch_{epoch:04d}_class_{c:03d}.npz"  # maps on: class c's pool, as a binary run's PoolArrays
+
+
+@dataclass(frozen=True)
+class ClassPicks:
+    """One epoch of a multi-label run: each trained class's test metrics and, on a resampling epoch, the negatives
+    chosen for it as one index list (class c's picks are chosen_ids[chosen_offsets[c]:chosen_offsets[c + 1]], in
+    pick order), not one array per class."""
+
+    class_names: np.ndarray  # (T,) str
+    ap: np.ndarray  # (T,) float64
+    auc: np.ndarray  # (T,)
+    dprime: np.ndarray  # (T,)
+    micro_ap: float
+    chosen_ids: np.ndarray | None = None  # (sum k_c,) int64 bag ids
+    chosen_scores: np.ndarray | None = None  # (sum k_c,) float32
+    chosen_offsets: np.ndarray | None = None  # (T + 1,) int64
+
+    def picks(self, c: int) -> np.ndarray:
+        """Class c's chosen bag ids in pick order (empty on an epoch that kept the last picks)."""
+        if self.chosen_offsets is None:
+            return np.zeros(0, dtype=np.int64)
+        return self.chosen_ids[self.chosen_offsets[c] : self.chosen_offsets[c + 1]]
+
+
+def save_class_picks(artifacts: ArtifactRepository, run_id: int, epoch: int, picks: ClassPicks) -> None:
+    arrays = _encode(picks)
+    arrays["micro_ap"] = np.array(picks.micro_ap, dtype=np.float64)
+    artifacts.save_arrays(run_id, CLASSES_FILE.format(epoch=epoch), **arrays)
+
+
+def load_class_picks(artifacts: ArtifactRepository, run_id: int, epoch: int) -> ClassPicks | None:
+    name = CLASSES_FILE.format(epoch=epoch)
+    arrays = artifacts.load_arrays(run_id, name)
+    if arrays is None:
+        return None
+    try:
+        _check_version(arrays, epoch)
+        return ClassPicks(
+            class_names=arrays["class_names"],
+            ap=arrays["ap"],
+            auc=arrays["auc"],
+            dprime=arrays["dprime"],
+            micro_ap=float(arrays["micro_ap"]),
+            chosen_ids=arrays["chosen_ids"].astype(np.int64) if "chosen_ids" in arrays else None,
+            chosen_scores=arrays.get("chosen_scores"),
+            chosen_offsets=arrays["chosen_offsets"].astype(np.int64) if "chosen_offsets" in arrays else None,
+        )
+    except (KeyError, ValueError) as error:
+        raise CorruptArtifact(f"{artifacts.where(run_id, name)} is not a whole per-class record ({error})") from error
+
+
+def save_class_pool(artifacts: ArtifactRepository, run_id: int, epoch: int, c: int, pool: PoolArrays) -> None:
+    artifacts.save_arrays(run_id, CLASS_POOL_FILE.format(epoch=epoch, c=c), **_encode(pool))
+
+
+def load_class_pool(artifacts: ArtifactRepository, run_id: int, epoch: int, c: int) -> PoolArrays | None:
+    name = CLASS_POOL_FILE.format(epoch=epoch, c=c)
+    arrays = artifacts.load_arrays(run_id, name)
+    if arrays is None:
+        return None
+    try:
+        return from_arrays(arrays, epoch).pool
+    except (KeyError, ValueError) as error:
+        raise CorruptArtifact(f"{artifacts.where(run_id, name)} is not a whole class pool record ({error})") from error
+
+
+def _check_version(arrays: dict[str, np.ndarray], epoch: int) -> None:
+    version = int(arrays["record_version"]) if "record_version" in arrays else 1
+    if version > VERSION:
+        raise ValueError(f"epoch {epoch}'s per-class arrays are of record version {version}, newer than {VERSION}")

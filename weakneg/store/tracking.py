@@ -26,7 +26,18 @@ from sqlalchemy.engine import Engine
 from .. import liveness, migrations, paths
 from ..errors import WeaknegError
 from .artifacts import CHECKPOINT, ArtifactRepository, DatabaseArtifacts, FileArtifacts
-from .epoch_record import EpochArrays, epoch_name, load_epoch_record, save_epoch_record
+from .epoch_record import (
+    ClassPicks,
+    EpochArrays,
+    PoolArrays,
+    epoch_name,
+    load_class_picks,
+    load_class_pool,
+    load_epoch_record,
+    save_class_picks,
+    save_class_pool,
+    save_epoch_record,
+)
 from .connection import (
     artifacts_beside_file,
     check_url,
@@ -58,6 +69,12 @@ def finite(value):
     if isinstance(value, (float, np.floating)) and not math.isfinite(value):
         return None
     return float(value) if isinstance(value, np.floating) else value
+
+
+# A queued run has no worker, no end and no error yet: what both ways of queueing a run again clear.
+NO_WORKER: dict[str, Any] = dict(
+    error=None, finished_at=None, heartbeat=None, pid=None, host=None, process_start=None, cancel_requested=False
+)
 
 
 class RunStore(RunQueries):
@@ -269,33 +286,19 @@ class RunStore(RunQueries):
         self.set_status(
             run_id,
             QUEUED,
+            **NO_WORKER,
             epochs_done=0,
             final_ap=None,
             final_auc=None,
             final_dprime=None,
             result=None,
-            error=None,
             started_at=None,
-            finished_at=None,
-            heartbeat=None,
-            pid=None,
-            host=None,
-            process_start=None,
-            cancel_requested=False,
         )
 
     def requeue_run(self, run_id: int, backend: str | None = None) -> bool:
         """Queue an interrupted or failed run again, keeping its epochs and checkpoint: its worker resumes from
         the last checkpoint. Returns False when the run is not in a state to resume."""
-        values = dict(
-            error=None,
-            finished_at=None,
-            heartbeat=None,
-            pid=None,
-            host=None,
-            process_start=None,
-            cancel_requested=False,
-        )
+        values: dict[str, Any] = dict(NO_WORKER)
         if backend:
             values["backend"] = backend
         run = self.get_run(run_id)
@@ -449,6 +452,20 @@ class RunStore(RunQueries):
     def load_epoch_record(self, run_id: int, epoch: int) -> EpochArrays | None:
         """The one reader of an epoch's arrays, any stored version upgraded; None when none were saved."""
         return load_epoch_record(self.artifacts, run_id, epoch)
+
+    def save_class_picks(self, run_id: int, epoch: int, picks: ClassPicks) -> None:
+        """A multi-label run's per-class metrics and picks of an epoch (epoch_record.py)."""
+        save_class_picks(self.artifacts, run_id, epoch, picks)
+
+    def load_class_picks(self, run_id: int, epoch: int) -> ClassPicks | None:
+        return load_class_picks(self.artifacts, run_id, epoch)
+
+    def save_class_pool(self, run_id: int, epoch: int, c: int, pool: PoolArrays) -> None:
+        """Maps on: class c's pool of a multi-label run, as a binary run's (epoch_record.py)."""
+        save_class_pool(self.artifacts, run_id, epoch, c, pool)
+
+    def load_class_pool(self, run_id: int, epoch: int, c: int) -> PoolArrays | None:
+        return load_class_pool(self.artifacts, run_id, epoch, c)
 
     def save_epoch_arrays(self, run_id: int, epoch: int, **arrays: np.ndarray) -> None:
         """Raw access to an epoch's file, for tests and tools that stage or inspect it; the engine writes and

@@ -34,6 +34,7 @@ from .pairs import (
     selection_overlap,
     shared_domain,
 )
+from .multilabel import SideBySide, class_epoch_view, class_epochs, run_classes, side_by_side
 from .launch import LaunchCounts, dataset_choices, grid_warnings, launch_counts, models_for
 from .text import code, plain
 from .sweep_report import WrittenReport, write_sweep_report, written_report
@@ -53,6 +54,12 @@ from .runs import (
 )
 
 __all__ = [
+    # multilabel: one class of a multi-label run, and the run beside the runs of one class each
+    "SideBySide",
+    "class_epoch_view",
+    "class_epochs",
+    "run_classes",
+    "side_by_side",
     # inspect: one epoch's map, bag cards and their evidence, two runs side by side
     "COLOUR_BY",
     "SORTS",

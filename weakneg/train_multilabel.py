@@ -1,0 +1,390 @@
+"""The multi-label epoch loop: one model for C classes, negatives chosen per class (docs/multilabel.md).
+
+Per epoch: one scoring pass over every training bag -> per class c, k_c = round(n_pos_c / r) negatives among
+the bags without c, chosen by the sampler on class c's slice of that pass (samplers/per_class.py) -> train on
+the union of every class's positives and picks, each bag computed once per step, class c's loss a masked BCE on
+exactly its own bags (models/multilabel.py) -> evaluate every class on all test bags -> record. The loop, the
+checkpoint and the resume are the binary loop's: `MultiLabelLoop` is mixed into train.Experiment by train.py
+(`train.MultiLabelExperiment`), so this module never imports train.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from .config import RunConfig, negatives_per_epoch
+from .data import LoadedBags
+from .errors import RunCancelled
+from .metrics import class_metrics
+from .models import pick_device
+from .models.multilabel import build_multilabel_model, masked_bce
+from .samplers import get_sampler
+from .samplers.adaptive_multilabel import batch_order, imbalance_weights, weighted_sample_loss
+from .models.gradients import gradient_embedding
+from .samplers.params import embedding_label
+from .samplers.per_class import ClassOutputs, class_pool, select_per_class, unscored_outputs
+from .store import CANCELLED, FAILED, FINISHED, RunStore
+from .store.epoch_record import BagArrays, ClassPicks, EpochArrays, PoolArrays
+
+
+@dataclass
+class MultiLabelResult:
+    """A multi-label run's result: train.RunResult's fields, and each class's names and k."""
+
+    run_id: int | None
+    status: str
+    target_name: str
+    n_pos: int
+    pool_size: int
+    k: int
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_epoch: int | None = None
+    error: str | None = None
+    class_names: tuple[str, ...] = ()
+    class_ks: tuple[int, ...] = ()
+
+    @property
+    def final(self) -> dict[str, Any]:
+        return self.history[-1] if self.history else {}
+
+    def summary(self) -> dict[str, Any]:
+        final = self.final
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "target": self.target_name,
+            "ap": final.get("ap"),
+            "auc": final.get("auc"),
+            "dprime": final.get("dprime"),
+            "epochs": len(self.history),
+            "best_epoch": self.best_epoch,
+            "n_pos": self.n_pos,
+            "pool_size": self.pool_size,
+            "k": self.k,
+            "error": self.error,
+            "history": self.history,
+            "multilabel": True,
+            "classes": list(self.class_names),
+            "map": final.get("ap"),
+            "micro_ap": final.get("micro_ap"),
+            "per_class": final.get("per_class", {}),
+            "k_per_class": dict(zip(self.class_names, self.class_ks)),
+        }
+
+
+class MultiLabelLoop:
+    """The multi-label loop; train.MultiLabelExperiment mixes it into train.Experiment, whose plumbing it uses
+    (forward_all, inference_batch, _checkpoint, _resume, _check_cancel, _saves_maps) and which gives `membership`
+    and `loop_state` (train.LoopState: what _checkpoint saves and _resume returns)."""
+
+    def __init__(self, cfg: RunConfig, data: LoadedBags, store: RunStore | None, run_id: int | None):
+        self.cfg, self.data, self.store = cfg, data, store
+        self.device = pick_device(cfg.device)
+        torch.manual_seed(cfg.seed)
+        self.train_bags = data.train.to(self.device)
+        self.test_bags = data.test.to(self.device)
+        self.val_bags = None
+        self.targets = list(data.targets)
+        self.class_names = data.target_names
+        self.model = build_multilabel_model(
+            cfg.model, cfg.head, self.train_bags.input_shape, self.train_bags.modality, len(self.targets)
+        ).to(self.device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.sampler = get_sampler(cfg.sampler)
+        self.labels = class_labels(self.train_bags, self.targets)  # (B, C) 0/1
+        self.test_labels = class_labels(self.test_bags, self.targets)
+        self._labels_t = torch.as_tensor(self.labels, device=self.device)
+        n_pos = self.labels.sum(0)
+        self.ks = [negatives_per_epoch(int(p), cfg.pn_ratio, int(len(self.labels) - p), cfg.sampler) for p in n_pos]
+        self.imbalance = torch.as_tensor(imbalance_weights(self.labels), device=self.device)
+        # the binary loop's bookkeeping, read by its inherited helpers (checkpoint, cancel, inference batch)
+        self.positives = np.flatnonzero(self.labels.any(1))
+        self.pool = np.arange(len(self.labels))
+        self.k = int(sum(self.ks))
+        self.shuffle = torch.Generator().manual_seed(cfg.seed)
+        self.amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
+        self.always_score = False
+        self.selections: list | None = None  # the latest per-class selections, for callers that draw them
+        self.outputs: ClassOutputs | None = None
+        self.run_id = run_id
+        if store is not None and run_id is None:
+            self.run_id = store.create_run(cfg.to_dict())
+        self._last_check = 0.0
+
+    # --- the loop ------------------------------------------------------------------------------------
+
+    def run(self, on_epoch=None) -> MultiLabelResult:
+        result = MultiLabelResult(
+            self.run_id,
+            FINISHED,
+            self.data.target_name,
+            int(self.labels.sum()),
+            len(self.labels),
+            self.k,
+            class_names=tuple(self.class_names),
+            class_ks=tuple(self.ks),
+        )
+        self._record_start()
+        chosen = np.zeros(self.labels.T.shape, dtype=bool)  # (C, B): the bags chosen as class c's negatives
+        first = 1
+        if (restored := self._resume(result)) is not None:  # no early stopping here: only the epoch and picks
+            first, chosen = restored.first_epoch, restored.chosen.astype(bool).reshape(self.labels.T.shape)
+        try:
+            for epoch in range(first, self.cfg.epochs + 1):
+                self._check_cancel(force=True)
+                times: dict[str, float] = {}
+                resampled = (epoch - 1) % self.cfg.resample_every == 0
+                selections = None
+                if resampled:
+                    with timed(times, "t_score"):
+                        outputs = self.score_all(full=self.always_score or self._saves_maps(epoch))
+                        sample_loss = self.sample_loss(outputs)
+                    with timed(times, "t_select"):
+                        selections = select_per_class(
+                            self.sampler,
+                            outputs,
+                            self.class_heads(outputs),
+                            self.labels,
+                            self.ks,
+                            epoch,
+                            self.cfg.seed,
+                            self.cfg.sampler_params,
+                            sample_loss,
+                        )
+                    chosen = np.zeros_like(chosen)
+                    for c, (negatives, selection) in enumerate(selections):
+                        chosen[c, negatives[selection.indices]] = True
+                    self.selections, self.outputs = selections, outputs
+                    if self._saves_maps(epoch):
+                        self.save_class_arrays(epoch, outputs, selections)
+                trained = (self.labels == 1) | chosen.T  # (B, C): class c's training bags this epoch
+                with timed(times, "t_train"):
+                    train_loss = self.train_epoch_classes(trained, epoch)
+                with timed(times, "t_eval"):
+                    record = {**self.evaluate_classes(), "train_loss": train_loss}
+                record.update(
+                    times,
+                    epoch=epoch,
+                    n_pos=int(self.labels.sum()),
+                    n_neg=int(chosen.sum()),
+                    n_bags=int(trained.any(1).sum()),
+                    resampled=resampled,
+                )
+                self._record_classes(epoch, record, selections)
+                result.history.append(record)
+                if on_epoch:
+                    on_epoch(record)
+                self._checkpoint(epoch, result, self.loop_state(epoch + 1, chosen))
+        except RunCancelled:
+            result.status = CANCELLED
+        except Exception as error:  # the run fails, but every finished epoch stays recorded
+            result.status, result.error = FAILED, f"{type(error).__name__}: {error}"
+            if self.store is None:
+                raise
+            self.store.finish_run(self.run_id, FAILED, error=result.error + "\n" + traceback.format_exc(limit=5))
+            return result
+        self._record_end(result)
+        return result
+
+    # --- the steps ------------------------------------------------------------------------------------
+
+    def score_all(self, full: bool = False) -> ClassOutputs:
+        """One inference pass over every training bag (none for samplers that read no scores)."""
+        if not (full or self.sampler.uses_scores or self._needs_batch_losses()):
+            return unscored_outputs(len(self.labels), len(self.targets), self.device)
+        log_probs, features, instances = self.forward_all(self.train_bags, self.pool)
+        width = instances.shape[1] if instances.dim() == 3 else None
+        return ClassOutputs(log_probs, features, instances, self.train_bags.mask(self.pool, width))
+
+    def class_heads(self, outputs: ClassOutputs) -> list:
+        return [self.model.head.view(c) for c in range(len(self.targets))]
+
+    def sample_loss(self, outputs: ClassOutputs) -> torch.Tensor | None:
+        """Each bag's imbalance-weighted loss over every class (adaptive_multilabel); None for other samplers."""
+        if self.cfg.sampler != "adaptive_multilabel":
+            return None
+        return weighted_sample_loss(outputs.log_probs, self._labels_t, self.imbalance)
+
+    def _needs_batch_losses(self) -> bool:
+        params = {**self.sampler.params, **self.cfg.sampler_params}
+        return self.cfg.sampler == "adaptive_multilabel" and params.get("scope") != "negatives"
+
+    def train_epoch_classes(self, trained: np.ndarray, epoch: int) -> float:
+        """One pass over the union of every class's bags; returns the mean over classes of each class's mean loss."""
+        self.model.train()
+        union = np.flatnonzero(trained.any(1))
+        order = self._batch_order(union, epoch)
+        positions = torch.as_tensor(union, dtype=torch.long)[order]
+        chosen = torch.as_tensor(trained, device=self.device)
+        totals = torch.zeros(len(self.targets), dtype=torch.float64, device=self.device)
+        counts = torch.zeros(len(self.targets), dtype=torch.float64, device=self.device)
+        for batch in positions.split(self.cfg.batch_size):
+            self._check_cancel()
+            batch = batch.to(self.device)
+            inputs, mask = self.train_bags.inputs(batch), self.train_bags.mask(batch)
+            with self.amp:
+                h = self.model.encode(inputs, mask)
+            per_class = masked_bce(self.model.head(h.float(), mask), self._labels_t[batch], chosen[batch])
+            loss = per_class.sum()  # each class's gradient is its binary run's gradient on the same bags
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            n = chosen[batch].sum(0).double()
+            totals, counts = totals + per_class.detach().double() * n, counts + n
+        means = totals / counts.clamp_min(1)
+        return float(means[counts > 0].mean()) if (counts > 0).any() else math.nan
+
+    def _batch_order(self, union: np.ndarray, epoch: int) -> torch.Tensor:
+        """The plain shuffle, or (adaptive_multilabel with scope batches/both) batches drawn by loss."""
+        if self._needs_batch_losses() and self.outputs is not None:
+            loss = weighted_sample_loss(self.outputs.log_probs[union], self._labels_t[union], self.imbalance)
+            rng = np.random.default_rng([self.cfg.seed, epoch, len(self.targets)])
+            params = {**self.sampler.params, **self.cfg.sampler_params}
+            order = batch_order(loss, len(union), self.cfg.batch_size, epoch, params, rng)
+            if order is not None:
+                return torch.as_tensor(order, dtype=torch.long)
+        return torch.randperm(len(union), generator=self.shuffle)
+
+    def evaluate_classes(self) -> dict[str, Any]:
+        bags = self.test_bags
+        log_probs, _, _ = self.forward_all(bags, np.arange(len(bags)))
+        labels = torch.as_tensor(self.test_labels, device=log_probs.device)
+        loss = float(masked_bce(log_probs, labels, torch.ones_like(labels, dtype=torch.bool)).mean())
+        probs = log_probs[..., 1].exp().float().cpu().numpy()
+        return {**class_metrics(self.test_labels, probs, self.class_names), "loss": loss}
+
+    # --- recording ------------------------------------------------------------------------------------
+
+    def _record_start(self) -> None:
+        if self.store is None:
+            return
+        self.store.start_run(
+            self.run_id,
+            target_class=None,
+            target_name=self.data.target_name[:128],
+            n_pos=int(self.labels.sum()),
+            pool_size=len(self.labels),
+            k=self.k,
+            device=self.device.type,
+        )
+        bags = self.train_bags
+        saved = BagArrays(
+            bags.ids,
+            self.labels.any(1).astype(np.int64),
+            bags.contents,
+            np.array(self.data.class_names),
+            class_labels=self.labels.astype(np.uint8),
+            targets=np.asarray(self.targets, dtype=np.int64),
+            **self.membership(bags),
+        )
+        self.store.save_epoch_record(self.run_id, EpochArrays(epoch=0, bags=saved))
+
+    def _record_classes(self, epoch: int, record: dict, selections: list | None) -> None:
+        """The epoch's row (macro metrics), and its per-class metrics and picks in one small file: index lists
+        (bag ids in pick order, class after class, with offsets), not one array per class."""
+        if self.store is None:
+            return
+        self.store.add_epoch(self.run_id, epoch, record)
+        arrays = per_class_arrays(record, self.class_names)
+        if selections is not None:
+            arrays.update(selection_arrays(selections, self.train_bags.ids))
+        self.store.save_class_picks(self.run_id, epoch, ClassPicks(**arrays))
+
+    def save_class_arrays(self, epoch: int, outputs: ClassOutputs, selections: list) -> None:
+        """Maps on: each class's pool as its sampler saw it (the arrays a binary run saves), one file per class."""
+        heads = self.class_heads(outputs)
+        label = embedding_label(self.sampler, self.cfg.sampler_params)
+        for c, (negatives, selection) in enumerate(selections):
+            positives = np.flatnonzero(self.labels[:, c] == 1)
+            pool = class_pool(outputs, heads[c], c, negatives, positives, epoch)
+            known = torch.ones(len(positives), dtype=torch.long, device=self.device)
+            positive = gradient_embedding(
+                pool.head,
+                pool.positive_instance_features,
+                pool.positive_log_probs.argmax(1) if label == "predicted" else known,
+                pool.positive_instance_mask,
+            )
+            order = np.full(len(pool), -1, dtype=np.int32)
+            order[selection.indices] = np.arange(len(selection.indices))
+            ids = self.train_bags.ids
+            saved = PoolArrays(
+                pool_ids=ids[negatives],
+                positive_ids=ids[positives],
+                scores=selection.scores.astype(np.float32),
+                pick_order=order,
+                pool_prob=pool.probs[:, 1].float().cpu().numpy(),
+                pool_grad=pool.grad_embedding(label).matrix().half().cpu().numpy(),
+                positive_prob=pool.positive_log_probs[:, 1].exp().float().cpu().numpy(),
+                positive_grad=positive.matrix().half().cpu().numpy(),
+                grad_label=label,
+            )
+            self.store.save_class_pool(self.run_id, epoch, c, saved)
+
+    def _record_end(self, result: MultiLabelResult) -> None:
+        if self.store is None:
+            return
+        final = result.final
+        self.store.update_run(
+            self.run_id, final_ap=final.get("ap"), final_auc=final.get("auc"), final_dprime=final.get("dprime")
+        )
+        self.store.finish_run(
+            self.run_id,
+            result.status,
+            result={
+                "best_epoch": None,
+                "multilabel": True,
+                "micro_ap": _finite(final.get("micro_ap")),
+                "class_index": dict(zip(self.class_names, self.targets)),
+                "per_class": {
+                    name: {k: _finite(v) for k, v in values.items()}
+                    for name, values in final.get("per_class", {}).items()
+                },
+            },
+            error="cancelled by the user; finished epochs are kept" if result.status == CANCELLED else None,
+        )
+
+
+def class_labels(bags, targets: list[int]) -> np.ndarray:
+    """(B, C) 1 where the bag holds class targets[c] (from `contents`), else 0."""
+    return (np.asarray(bags.contents)[:, targets] > 0).astype(np.int64)
+
+
+def per_class_arrays(record: dict, names: list[str]) -> dict[str, np.ndarray]:
+    per_class = record["per_class"]
+    return {
+        "class_names": np.array(names),
+        **{key: np.array([per_class[n][key] for n in names], dtype=np.float64) for key in ("ap", "auc", "dprime")},
+        "micro_ap": float(record["micro_ap"]),
+    }
+
+
+def selection_arrays(selections: list, bag_ids: np.ndarray) -> dict[str, np.ndarray]:
+    """Every class's picks as one index list: ids[offsets[c]:offsets[c+1]] in pick order, with their scores."""
+    picks = [bag_ids[negatives[s.indices]] for negatives, s in selections]
+    scores = [s.scores[s.indices] for _, s in selections]
+    return {
+        "chosen_ids": np.concatenate(picks).astype(np.int64) if picks else np.zeros(0, dtype=np.int64),
+        "chosen_scores": np.concatenate(scores).astype(np.float32) if scores else np.zeros(0, dtype=np.float32),
+        "chosen_offsets": np.cumsum([0] + [len(p) for p in picks]).astype(np.int64),
+    }
+
+
+def _finite(value):
+    return value if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+@contextlib.contextmanager
+def timed(times: dict[str, float], key: str):
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        times[key] = times.get(key, 0.0) + time.perf_counter() - start
