@@ -58,6 +58,7 @@ test-fast: setup
 
 bench: setup
 	$(PY) -m weakneg bench
+	$(PY) -m weakneg bench --throughput
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist *.egg-info

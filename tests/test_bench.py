@@ -7,6 +7,8 @@ sampler appears with a finite cost, the fast gradient embeddings equal autograd,
 import json
 import math
 
+import pytest
+
 from weakneg.cli import main
 from weakneg.paths import home
 from weakneg.models import HEADS
@@ -50,3 +52,31 @@ def test_bench_refuses_bad_arguments(capsys):
     assert main(["bench", "--quick", "--repeats", "0"]) == 2
     assert "--repeats must be at least 1" in capsys.readouterr().err
     assert not (home() / "bench").exists()  # bad input writes nothing
+
+
+@pytest.mark.slow
+def test_throughput_figures_run_real_sweeps_and_compute_efficiency_from_them():
+    from weakneg import threads
+    from weakneg.bench.throughput import Grid, thread_figures, throughput_figures
+
+    tiny = Grid(dataset="digits", max_instances=0, epochs=1, classes=("0",), samplers=("random",), seeds=(0, 1))
+    result = throughput_figures(tiny, tiny)
+    assert result["cores_in_use"] == min(threads.max_concurrent(), 2) * threads.worker_threads()
+    assert result["efficiency"] == pytest.approx(
+        result["one_at_a_time_s"] / (result["sweep_s"] * result["cores_in_use"])
+    )
+    assert result["runs_per_hour"] == pytest.approx(2 * 3600 / result["sweep_s"])
+    user = result["user_check"]
+    assert user["speedup"] == pytest.approx(user["runs_one_after_another_s"] / user["sweep_s"]) and user["sweep_s"] > 0
+    figures = thread_figures("digits", 0, epochs=2)["figures"]
+    assert {(f["threads"], f["processes"]) for f in figures.values()} == {
+        (count, processes) for count in {1, 2, threads.cores()} for processes in (1, 2)
+    }
+    assert all(f["epochs_per_s"] == pytest.approx(f["processes"] / f["epoch_s"]) for f in figures.values())
+
+
+def test_throughput_refuses_a_baseline_that_is_no_source_tree(tmp_path, capsys):
+    assert main(["bench", "--throughput", "--baseline-src", str(tmp_path)]) == 2
+    assert "no weakneg/__main__.py there" in capsys.readouterr().err
+    assert main(["bench", "--baseline-src", str(tmp_path)]) == 2
+    assert "--baseline-src goes with --throughput" in capsys.readouterr().err

@@ -108,6 +108,7 @@ def reference(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         folder = tmp_path_factory.mktemp("reference")
         patch.setenv("WEAKNEG_MAP_METHOD", "pca")
+        patch.setenv("WEAKNEG_MAX_CONCURRENT", "1")  # the same thread share as the killed workers (pca_maps)
         patch.setenv("WEAKNEG_HOME", str(folder / "home"))
         store = RunStore(f"sqlite:///{folder / 'runs.db'}")
         run_id = jobs.submit(CFG, store)

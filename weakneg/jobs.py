@@ -5,6 +5,12 @@ session, so they survive a closed browser tab or a restarted app. The queue is t
 a queued run starts when fewer than `max_concurrent()` runs are running; every submission and every
 finishing worker dispatches the next (only runs of the local backend: a Ray sweep's runs are its driver's).
 
+A worker stays warm: when its run ends it claims the next queued run itself (while fewer than `max_concurrent()`
+run) and runs it in the same process, keeping torch imported and the datasets it loaded (`data.cache`), so a
+sweep pays the start-up once per worker instead of once per run; it exits when the queue is empty, after
+MAX_RUNS_PER_WORKER runs, or after a run fails. Each worker uses its share of the thread budget (`threads`);
+each run it takes gets its own failure record reserved (`store.failures`) before its first write.
+
 A worker beats a heartbeat every 2 s from a thread; a reader shows a run whose heartbeat is older than 30 s,
 or whose process (PID and start time, on this host) is gone, as interrupted. `resume` queues an interrupted
 run again: its next worker continues from the checkpoint written at the end of the last finished epoch, and
@@ -14,6 +20,7 @@ its failure in a sidecar file beside its log; the dispatcher moves it into the s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -24,10 +31,10 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Callable
 
-from . import liveness
+from . import liveness, threads
 from .config import RunConfig
 from .errors import WeaknegError
-from .store import CANCELLED, DIRECT, FAILED, LOCAL, QUEUED, RUNNING, RunRecord, RunStore, failures
+from .store import CANCELLED, DIRECT, FAILED, INTERRUPTED, LOCAL, QUEUED, RUNNING, RunRecord, RunStore, failures
 
 JobFunction = Callable[[RunStore, int, dict[str, Any]], None]
 # kind of job -> its function (store, run_id, config); each kind is registered by the module that defines it.
@@ -38,13 +45,12 @@ def register_job_kind(kind: str, function: JobFunction) -> None:
     JOB_KINDS[kind] = function
 
 
+MAX_RUNS_PER_WORKER = 200  # then a fresh process: whatever a long life accumulates (fragmented memory) is let go
+
+
 def max_concurrent() -> int:
-    value = os.environ.get("WEAKNEG_MAX_CONCURRENT")
-    if value is None:
-        return max(1, (os.cpu_count() or 2) // 2)
-    if not value.strip().isdigit():  # 0 queues without starting workers
-        raise WeaknegError(f"WEAKNEG_MAX_CONCURRENT must be an integer >= 0, got {value!r}")
-    return int(value)
+    """Runs at once (WEAKNEG_MAX_CONCURRENT; default one per core of the thread budget, see `threads`)."""
+    return threads.max_concurrent()
 
 
 def submit(cfg: RunConfig, store: RunStore, sweep_id: str | None = None, start: bool = True) -> int:
@@ -72,20 +78,36 @@ def dispatch(store: RunStore, limit: int | None = None) -> list[int]:
     """Start queued runs, oldest first, while fewer than `limit` are running. Returns the started ids."""
     store.mark_dead_runs_interrupted()
     store.record_sidecar_failures()
-    free = (limit or max_concurrent()) - store.count_runs(status=RUNNING)
+    workers = limit or max_concurrent()
+    free = workers - store.count_runs(status=RUNNING)
     started = []
     for run in reversed(store.list_runs(status=QUEUED)):
         if free <= 0:
             break
         if store.claim_run(run.id, backend=LOCAL):
-            _spawn_worker(store, run.id)
+            _spawn_worker(store, run.id, threads.share(workers))
             started.append(run.id)
             free -= 1
     return started
 
 
-def _spawn_worker(store: RunStore, run_id: int) -> None:
-    process = spawn_detached(["worker", str(run_id)], store, store.run_dir(run_id) / "worker.log")
+def claim_next(store: RunStore, finishing: bool = False) -> int | None:
+    """A warm worker's next run: the oldest queued local run, claimed atomically, if fewer than `max_concurrent()`
+    runs are running besides the worker's own (`finishing`: its run is still recorded as running: it claims the
+    next one before it records the end, so that no dispatcher sees a free place and starts a cold worker for it).
+    None when there is nothing to do."""
+    if store.count_runs(status=RUNNING) - (1 if finishing else 0) >= max_concurrent():
+        return None
+    for run in reversed(store.list_runs(status=QUEUED)):
+        if store.claim_run(run.id, pid=os.getpid(), host=liveness.host(), backend=LOCAL):  # alive from now on
+            return run.id
+    return None
+
+
+def _spawn_worker(store: RunStore, run_id: int, thread_count: int) -> None:
+    process = spawn_detached(
+        ["worker", str(run_id)], store, store.run_dir(run_id) / "worker.log", thread_count=thread_count
+    )
     store.update_run(run_id, **liveness.identity(process.pid))
 
 
@@ -131,10 +153,13 @@ def _requeue(store: RunStore, run_id: int, backend: str) -> RunRecord:
     return run
 
 
-def spawn_detached(arguments: list[str], store: RunStore, log_path: Path) -> subprocess.Popen:
+def spawn_detached(
+    arguments: list[str], store: RunStore, log_path: Path, thread_count: int | None = None
+) -> subprocess.Popen:
     """`python -m weakneg ARGUMENTS --store URL` in its own session (it outlives its launcher), logging to a
-    file, from the repository root, with this store's artifacts folder."""
-    env = {**os.environ, "WEAKNEG_ARTIFACTS": str(store.artifacts_root)}
+    file, from the repository root, with this store's artifacts folder and, for a worker, its thread share."""
+    env = threads.child_env(thread_count) if thread_count else dict(os.environ)
+    env["WEAKNEG_ARTIFACTS"] = str(store.artifacts_root)
     with open(log_path, "ab") as log:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(
             [sys.executable, "-m", "weakneg", *arguments, "--store", store.url],
@@ -212,6 +237,7 @@ def wait(
 
 
 def worker_main(run_id: int, store_url: str) -> int:
+    """Run `run_id`, then, warm, the queued runs it can claim (see the module's docstring)."""
     from .store import open_existing
 
     from .store.retry import RetryingStore
@@ -222,8 +248,42 @@ def worker_main(run_id: int, store_url: str) -> int:
         print(f"weakneg: error: no run {run_id} in {store_url}", file=sys.stderr)
         return 2
     store = RetryingStore(opened)  # a short outage is waited out; the store id (the run's folder) is read here
+    thread_count = threads.apply(threads.worker_threads())
+    print(f"worker {os.getpid()}: {thread_count} torch thread(s)", flush=True)
+    try:
+        done = 0
+        while run_id is not None:
+            threads.apply_torch(thread_count)  # each run starts on the worker's share (a resumed one may change it)
+            _claimed.clear()
+            execute(store, run_id, warm=done + 1 < MAX_RUNS_PER_WORKER)
+            done += 1
+            # claimed as the last run finished (or now, after a failed one), before its maps are drawn
+            run_id = _claimed.pop() if _claimed else claim_next(store) if done < MAX_RUNS_PER_WORKER else None
+            with store.keep_alive(run_id) if run_id is not None else contextlib.nullcontext():
+                finish_maps()  # the finished run's UMAP maps, before the next run takes this worker's threads
+            if run_id is not None:
+                print(f"worker {os.getpid()}: next run {run_id} (warm, run {done + 1} of this process)", flush=True)
+    except BaseException:
+        for claimed in _claimed:  # claimed for this worker, never started: its place goes to another worker
+            store.finish_run(
+                claimed, INTERRUPTED, error="its worker stopped before starting it; it runs again", expect=RUNNING
+            )
+        raise
+    finally:
+        try:
+            dispatch(store)
+        except Exception as error:  # noqa: BLE001 - a store that cannot be written: the sidecar has the cause
+            _say(f"could not dispatch the next run: {type(error).__name__}: {error}")
+    return 0
+
+
+def execute(store: RunStore, run_id: int, warm: bool = False) -> None:
+    """One claimed run in this process: its failure record reserved, its identity and heartbeat, its job kind's
+    function, its failure recorded (and raised: the worker stops, the dispatcher starts a fresh one for what is
+    left)."""
     failures.reserve(store.run_dir(run_id))  # first, while the disk has room: recording a failure needs no blocks
     try:
+        run = store.get_run(run_id)
         store.update_run(run_id, **liveness.identity())
         with store.keep_alive(run_id):
             if run.kind not in JOB_KINDS:
@@ -231,17 +291,30 @@ def worker_main(run_id: int, store_url: str) -> int:
                     f"run {run_id} is a {run.kind!r} job, which this worker does not know; "
                     f"known: {', '.join(JOB_KINDS)}"
                 )
+            _next_run_claimer.set(store if warm else None)
             JOB_KINDS[run.kind](store, run_id, run.config)
     except Exception as error:  # recorded, never lost: the run shows the error, finished epochs stay
         record_failure(store, run_id, error)
         raise
-    finally:
-        try:
-            dispatch(store)
-        except Exception as error:  # noqa: BLE001 - a store that cannot be written: the sidecar has the cause
-            _say(f"could not dispatch the next run: {type(error).__name__}: {error}")
     failures.release(store.run_dir(run_id, create=False))
-    return 0
+
+
+class _Claimer:
+    """What a job calls just before it records its end: a warm worker claims its next run there."""
+
+    def __init__(self):
+        self.store: RunStore | None = None
+
+    def set(self, store: RunStore | None) -> None:
+        self.store = store
+
+    def __call__(self) -> None:
+        if self.store is not None and not _claimed and (next_id := claim_next(self.store, finishing=True)):
+            _claimed.append(next_id)
+
+
+_next_run_claimer = _Claimer()
+_claimed: list[int] = []  # the run a warm worker claimed for after its current one
 
 
 def record_failure(store: RunStore, run_id: int, error: BaseException) -> None:
@@ -294,15 +367,37 @@ def _say(line: str) -> None:
 
 
 def run_job(store: RunStore, run_id: int, config: dict[str, Any]) -> None:
-    from .train import run_experiment
+    """A training run, on the bags this process already loaded when an earlier run had the same data."""
+    from .data.cache import cached_load_bags
+    from .train import prepare, run_experiment
 
-    run_experiment(RunConfig.from_dict(config), store, run_id, on_epoch=after_epoch_hook(store, run_id))
+    cfg = RunConfig.from_dict(config)
+    hook = after_epoch_hook(store, run_id)
+    try:
+        try:
+            data = prepare(cfg, load=cached_load_bags)
+        except WeaknegError as error:  # invalid config or missing data: recorded as the run's failure
+            store.finish_run(run_id, FAILED, error=str(error))
+            raise
+        run_experiment(cfg, store, run_id, on_epoch=hook, data=data, before_finish=_next_run_claimer)
+    finally:
+        hook.close(wait=False)  # its last UMAP maps: `finish_maps` waits for them
+        _drawing.append(hook)
+
+
+_drawing: list = []  # map makers of finished runs whose UMAP thread may still be drawing
+
+
+def finish_maps() -> None:
+    """Wait for the UMAP maps finished runs of this process still draw."""
+    while _drawing:
+        _drawing.pop().close(wait=True)
 
 
 register_job_kind("run", run_job)
 
 
-def after_epoch_hook(store: RunStore, run_id: int) -> Callable[[dict], None] | None:
+def after_epoch_hook(store: RunStore, run_id: int) -> Any:
     """Work the worker does after each epoch (e.g. the 2-D maps), so the app only reads results."""
     from .projection import MapMaker
 

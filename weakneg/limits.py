@@ -24,7 +24,11 @@ from .errors import ConfigError, WeaknegError
 LIMITS = {
     "max_epochs": ("WEAKNEG_MAX_EPOCHS", 500, "epochs of one run launched from the app"),
     "max_grid": ("WEAKNEG_MAX_GRID", 20_000, "runs in one sweep launched from the app"),
-    "max_concurrent": ("WEAKNEG_MAX_CONCURRENT", None, "runs at once (default: half the CPU cores)"),
+    "max_concurrent": (
+        "WEAKNEG_MAX_CONCURRENT",
+        None,
+        "runs at once (default: one per core of WEAKNEG_THREADS, itself the cores by default)",
+    ),
     "max_artifacts_gb": (
         "WEAKNEG_MAX_ARTIFACTS_GB",
         20.0,
@@ -92,7 +96,9 @@ def current(environ: dict[str, str] | None = None) -> Limits:
             raw = from_file.get(name, default)
         values[name] = _read(name, variable, raw, default)
     if values["max_concurrent"] is None:
-        values["max_concurrent"] = max(1, (os.cpu_count() or 2) // 2)
+        from .threads import max_concurrent
+
+        values["max_concurrent"] = max_concurrent(environ)
     return Limits(**values)
 
 

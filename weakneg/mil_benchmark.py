@@ -20,7 +20,8 @@ import numpy as np
 from .config import RunConfig
 from .data.mil import BENCHMARKS, PUBLISHED_SOURCE
 from .errors import ConfigError
-from .train import Experiment, one_torch_thread, prepare
+from . import threads
+from .train import Experiment, prepare
 
 __all__ = ["MilSettings", "PUBLISHED_SOURCE", "run_benchmark", "run_fold", "spread"]
 
@@ -82,7 +83,7 @@ class MilSettings:
 def run_fold(cfg: RunConfig) -> dict[str, float]:
     """One run; the test accuracy, AP and AUC of its last epoch (or of its best validation epoch)."""
     experiment = Experiment(cfg, prepare(cfg), None, None)
-    with one_torch_thread():
+    with threads.small_models():
         result = experiment.run()
         log_probs, _, _ = experiment.forward_all(experiment.test_bags, np.arange(len(experiment.test_bags)))
     predicted = (log_probs[:, 1].exp() > 0.5).long().cpu().numpy()

@@ -20,7 +20,8 @@ from .data import LoadedBags, VectorBags, make_bags
 from .errors import ConfigError
 from .models import HEADS
 from .samplers import SAMPLERS, get_sampler
-from .train import Experiment, one_torch_thread
+from . import threads
+from .train import Experiment
 
 # name, role, angle (degrees) around the concept, share of all instances; the concept sits at the origin.
 CLUSTERS = (
@@ -252,7 +253,7 @@ def run_playground(settings: PlaygroundSettings, samplers: list[str] | tuple[str
         get_sampler(name)
     world = make_world(settings)
     grid_x, grid_y = decision_grid(world)
-    with one_torch_thread():
+    with threads.small_models():
         runs = {name: run_sampler(settings, world, name, grid_x, grid_y) for name in samplers}
     return PlaygroundResult(settings, world, grid_x, grid_y, runs)
 

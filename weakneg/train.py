@@ -89,11 +89,16 @@ class LoopState:
     stopped: bool = False  # early stopping ended the run
 
 
-def prepare(cfg: RunConfig, on_phase: Callable[[str], None] | None = None) -> LoadedBags:
+def prepare(
+    cfg: RunConfig,
+    on_phase: Callable[[str], None] | None = None,
+    load: Callable[[RunConfig, Callable[[str], None] | None], LoadedBags] = load_bags,
+) -> LoadedBags:
     """Validate a config against its data (raises ConfigError / DatasetMissing); nothing is written.
-    `on_phase(name)` is called as each phase of loading begins."""
+    `on_phase(name)` is called as each phase of loading begins; `load`: how to build the bags (a warm worker
+    passes `data.cache.cached_load_bags`)."""
     cfg.validate()
-    data = load_bags(cfg, on_phase)
+    data = load(cfg, on_phase)
     if data.multilabel:  # every class was checked for positive bags by load_bags
         return data
     labels = data.train.labels
@@ -121,8 +126,10 @@ def run_experiment(
     run_id: int | None = None,
     on_epoch: EpochCallback | None = None,
     data: LoadedBags | None = None,
+    before_finish: Callable[[], None] | None = None,
 ) -> RunResult:
-    """Run one experiment. With a store, records everything; `run_id` continues a queued run.
+    """Run one experiment. With a store, records everything; `run_id` continues a queued run. `before_finish`:
+    called just before a finished or cancelled run is recorded as such (a warm worker claims its next run there).
 
     Invalid configs and missing data raise before anything is written (or mark the queued run failed).
     """
@@ -133,6 +140,7 @@ def run_experiment(
         if store is not None and run_id is not None:
             store.finish_run(run_id, FAILED, error=str(error))
         raise
+    experiment.before_finish = before_finish
     return experiment.run(on_epoch)
 
 
@@ -162,6 +170,7 @@ class Experiment:
         self.selection: Selection | None = None  # the latest selection and the pool it was made on
         self.pool_view: Pool | None = None
         self.always_score = False  # callers that show every epoch's pool predictions (the playground) set it
+        self.before_finish: Callable[[], None] | None = None  # see run_experiment
         self.run_id = run_id
         if store is not None and run_id is None:
             self.run_id = store.create_run(cfg.to_dict())
@@ -355,6 +364,7 @@ class Experiment:
             "stale": state.stale,
             "stopped": state.stopped,
             "best_epoch": result.best_epoch,
+            "threads": torch.get_num_threads(),  # float sums depend on it: a resumed run uses the same count
             "history": [
                 {k: v.item() if isinstance(v, np.generic) else v for k, v in record.items()}
                 for record in result.history
@@ -383,6 +393,9 @@ class Experiment:
         self.store.truncate_run(self.run_id, state["epoch"] if state else 0)
         if state is None:
             return None
+        if state.get("threads") and state["threads"] != torch.get_num_threads():
+            print(f"run {self.run_id} resumes on {state['threads']} torch thread(s), as it started", flush=True)
+            torch.set_num_threads(state["threads"])
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.shuffle.set_state(state["shuffle"])
@@ -480,6 +493,8 @@ class Experiment:
     def _record_end(self, result: RunResult) -> None:
         if self.store is None:
             return
+        if self.before_finish is not None:
+            self.before_finish()
         final = result.final
         self.store.update_run(
             self.run_id, final_ap=final.get("ap"), final_auc=final.get("auc"), final_dprime=final.get("dprime")
@@ -538,18 +553,6 @@ def _literal(text: str):
     import ast
 
     return ast.literal_eval(text)
-
-
-@contextlib.contextmanager
-def one_torch_thread():
-    """Small models (MLPs on 2-D points, MIL checks) train several times faster on one thread: torch's pool
-    costs more than it saves on tensors this small, ten times more on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _instances_width(instances: torch.Tensor) -> int | None:

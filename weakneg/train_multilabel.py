@@ -331,6 +331,8 @@ class MultiLabelLoop:
     def _record_end(self, result: MultiLabelResult) -> None:
         if self.store is None:
             return
+        if self.before_finish is not None:  # a warm worker claims its next run here (see train.run_experiment)
+            self.before_finish()
         final = result.final
         self.store.update_run(
             self.run_id, final_ap=final.get("ap"), final_auc=final.get("auc"), final_dprime=final.get("dprime")

@@ -44,6 +44,20 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
         "--peer-dims", default=None, help="BADGE embedding sizes for the peers, comma-separated (default 130,170)"
     )
     p.add_argument(
+        "--throughput",
+        action="store_true",
+        help="only the sweep figures: epoch time at 1, 2 and all threads (alone and two processes at once), a "
+        "Fashion-MNIST sweep's runs per hour and efficiency, and the 12-run digits sweep against `run` one after "
+        "another (minutes; --quick: a 2-run digits grid)",
+    )
+    p.add_argument(
+        "--baseline-src",
+        default=None,
+        metavar="DIR",
+        help="with --throughput: a source tree of an earlier release (e.g. `git archive 4041d7f | tar -x -C DIR`) "
+        "that runs the same sweep for the speed-up",
+    )
+    p.add_argument(
         "--out",
         default=None,
         help="where to save the JSON result (default $WEAKNEG_HOME/bench/<UTC timestamp>.json; '-' saves nothing)",
@@ -52,6 +66,11 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from ..bench import QUICK, BenchSettings, run_benchmark
+
+    if args.throughput:
+        return throughput(args)
+    if args.baseline_src:
+        raise ConfigError("--baseline-src goes with --throughput")
 
     settings = QUICK if args.quick else BenchSettings()
     changes = {}
@@ -117,6 +136,63 @@ def cmd_bench(args: argparse.Namespace) -> int:
     else:
         print(summary(result))
     return 0
+
+
+def throughput(args: argparse.Namespace) -> int:
+    from ..bench.throughput import DIGITS, FASHION, QUICK_GRID, thread_figures, throughput_figures
+
+    baseline = Path(args.baseline_src) if args.baseline_src else None
+    if baseline is not None and not (baseline / "weakneg" / "__main__.py").is_file():
+        raise ConfigError(f"--baseline-src {baseline}: no weakneg/__main__.py there; unpack a release into it")
+    stream = sys.stderr if args.json else sys.stdout
+
+    def log(line: str) -> None:
+        print(line, file=stream, flush=True)
+
+    grid = QUICK_GRID if args.quick else FASHION
+    log(f"threads: one epoch of {grid.dataset} ({grid.max_instances or 'all'} instances per split)")
+    result = {"threads": thread_figures(grid.dataset, grid.max_instances, log=log)}
+    result.update(throughput_figures(grid, QUICK_GRID if args.quick else DIGITS, baseline, log))
+    result["when_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    text = json.dumps(json_safe(result))
+    out = None if args.out == "-" else Path(args.out) if args.out else home() / "bench" / f"throughput-{_stamp()}.json"
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n")
+        log(f"saved {out}")
+    if args.json:
+        print(text)
+    else:
+        print(throughput_summary(result))
+    return 0
+
+
+def _stamp() -> str:
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+
+
+def throughput_summary(result: dict) -> str:
+    user, t = result["user_check"], result["threads"]
+    lines = [
+        "",
+        f"throughput (this machine: {result['cores']} cores, load average {result['load_average']['before']} "
+        f"before, {result['load_average']['after']} after)",
+        f"  threads: best {t['best']} (default per run: {t['default_run_threads']})",
+        f"  {result['grid']['dataset']} sweep: {result['sweep_s']:.1f} s, {result['runs_per_hour']:.0f} runs/hour; "
+        f"one at a time {result['one_at_a_time_s']:.1f} s; efficiency {result['efficiency']:.2f} on "
+        f"{result['cores_in_use']} cores (goal >= 0.9: {verdict(result['goals']['efficiency_0.9'])})",
+    ]
+    if "baseline_s" in result:
+        lines.append(
+            f"  baseline {result['baseline']}: {result['baseline_s']:.1f} s -> {result['speedup_vs_baseline']:.2f}x "
+            f"faster (goal >= 2: {verdict(result['goals']['2x_faster_than_baseline'])})"
+        )
+    lines.append(
+        f"  user's check: sweep {user['sweep_s']:.1f} s vs `run` one after another "
+        f"{user['runs_one_after_another_s']:.1f} s -> {user['speedup']:.2f}x (goal >= 2: "
+        f"{verdict(result['goals']['user_check_2x'])})"
+    )
+    return "\n".join(lines)
 
 
 def verdict(met: bool | None) -> str:

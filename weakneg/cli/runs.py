@@ -230,6 +230,7 @@ def target_class_of(args: argparse.Namespace, options: dict) -> int | str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .. import threads
     from ..jobs import failure_cause, write_failure_sidecar
     from ..store import DIRECT, RunStore
     from ..store.retry import RetryingStore, StoreOutage
@@ -249,6 +250,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     progress.loaded()
     for warning in sampler_warnings(cfg, data):
         print(f"weakneg: warning: {warning}", file=sys.stderr)
+    threads.apply(threads.budget())  # a run alone uses the machine (WEAKNEG_THREADS caps it)
     store = RetryingStore(RunStore(args.store))  # a short database outage is waited out
 
     def on_epoch(record: dict) -> None:

@@ -157,7 +157,7 @@ def sampler_params_from(pairs: list[str]) -> dict[str, dict]:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from ..store import RunStore, open_existing
-    from ..sweep import check_data, check_sweep_id, estimate, format_progress, run_sweep
+    from ..sweep import check_data, check_sweep_id, estimate, format_estimate, format_progress, run_sweep
 
     check_sweep_id(args.sweep_id)
     existing = open_existing(args.store)  # nothing is created before every input is checked
@@ -180,18 +180,21 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         )
     sweep = sweep_from_args(args, stored.config if stored else None)
     configs = sweep.validate().expand(confirm=args.yes or args.dry_run)
-    if args.dry_run:  # a dry run writes nothing: no store is created for it
-        guess = (
-            estimate(existing, configs, sweep.max_concurrent or None)
-            if existing
-            else {"wall_seconds": None, "based_on": 0}
-        )
+    if args.dry_run:  # a dry run writes no store (settings never measured are probed: a few epochs here)
+        guess = estimate(existing, configs, sweep.max_concurrent or None)
         wall = guess["wall_seconds"]
-        out = {"runs": len(configs), "estimated_wall_seconds": wall, "based_on_runs": guess["based_on"]}
+        out = {
+            "runs": len(configs),
+            "estimated_wall_seconds": wall,
+            "based_on_runs": guess["based_on"],
+            "probed_settings": guess.get("probed", 0),
+            "workers": guess.get("workers"),
+        }
         print(
             json.dumps(out)
             if args.json
-            else f"{len(configs):,} runs; estimated {_duration(wall) if wall is not None else 'unknown (no past runs)'}"
+            else f"{len(configs):,} runs; {format_estimate(wall)} on {guess.get('workers')} worker(s) "
+            f"(from {guess['based_on']} past runs and {guess.get('probed', 0)} settings probed now)"
         )
         return 0
 

@@ -95,13 +95,14 @@ class CheckSettings:
 
 def run_test(name: str, settings: CheckSettings) -> dict[str, Any]:
     """Train the settings' model on one test with the real training loop; measure, decide, explain."""
-    from ..train import Experiment, one_torch_thread
+    from .. import threads
+    from ..train import Experiment
 
     test = get_test(name)
     bags = make_test_bags(name, settings.seed, settings.sizes)
     data = LoadedBags(f"milcheck:{name}", ["negative", "positive"], 1, bags.train, bags.test)
     experiment = Experiment(settings.validate().run_config(name), data, None, None)
-    with one_torch_thread():
+    with threads.small_models():
         result = experiment.run()
     if result.status != "finished":
         raise RuntimeError(f"MIL test {name} training {result.status}: {result.error}")

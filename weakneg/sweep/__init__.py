@@ -16,7 +16,8 @@ Backends:
 
 # The package's modules, one job each:
 #   grid.py         SweepConfig: the grid, its validation and expansion; parse helpers, run keys, sweep ids
-#   tracking.py     estimates from past runs, progress counts, progress reporting while a sweep runs
+#   estimates.py    wall-time estimates from measured per-epoch costs (past runs, probes), time left
+#   tracking.py     progress counts with an ETA, progress reporting while a sweep runs
 #   retries.py      retrying a failed run (both backends)
 #   local.py        the local backend (jobs.py worker processes)
 #   ray_backend.py  the Ray backend (execute_run is its Ray task)
@@ -42,7 +43,8 @@ from .grid import (
     parse_numbers,
     run_key,
 )
-from .tracking import ProgressCallback, estimate, format_progress, progress
+from .estimates import estimate, format_estimate, remaining
+from .tracking import ProgressCallback, format_progress, progress
 from .ray_backend import execute_run
 from .run import SweepNotPending, SweepResult, cancel_sweep, launch_background, run_sweep
 from .extend import add_seeds, extend_sweep, with_seeds
@@ -67,11 +69,13 @@ __all__ = [
     "execute_run",
     "extend_sweep",
     "format_duration",
+    "format_estimate",
     "format_progress",
     "launch_background",
     "new_sweep_id",
     "parse_numbers",
     "progress",
+    "remaining",
     "run_key",
     "run_sweep",
     "with_seeds",

@@ -107,27 +107,34 @@ def _ensure_ray(address: str | None) -> bool:
     if address:  # a cluster's workers may not have this code: ship the package with the job
         ray.init(address=address, runtime_env={"py_modules": [str(package)]}, log_to_driver=False)
     else:
+        from .. import threads
+
         ray.init(
-            include_dashboard=False, runtime_env={"env_vars": {"PYTHONPATH": str(package.parent)}}, log_to_driver=False
+            num_cpus=threads.budget(),  # WEAKNEG_THREADS holds for a local Ray too: tasks x num_cpus within it
+            include_dashboard=False,
+            runtime_env={"env_vars": {"PYTHONPATH": str(package.parent)}},
+            log_to_driver=False,
         )
     return True
 
 
 def execute_run(config: dict, store_url: str, artifacts: str, run_id: int, threads: int = 1) -> str:
     """One run inside a Ray task: claim it, train, record. Returns the run's final status."""
-    import torch
-
+    from .. import threads as thread_budget
+    from ..data.cache import cached_load_bags
     from ..jobs import after_epoch_hook
-    from ..train import run_experiment
+    from ..train import prepare, run_experiment
 
     store = RunStore(store_url, artifacts)
     if not store.claim_run(run_id, pid=os.getpid(), host=socket.gethostname(), backend=RAY):
         return "claimed elsewhere"
-    torch.set_num_threads(threads)
+    thread_budget.apply(threads)  # this task's num_cpus: Ray runs num_cpus-sized tasks side by side
     hook = after_epoch_hook(store, run_id)  # the same per-epoch work (2-D maps) as a local worker does
     try:
         with store.keep_alive(run_id):
-            run_experiment(RunConfig.from_dict(config), store, run_id, on_epoch=hook)
+            cfg = RunConfig.from_dict(config)
+            # Ray reuses its worker processes for later tasks: torch stays imported and the bags stay loaded
+            run_experiment(cfg, store, run_id, on_epoch=hook, data=prepare(cfg, load=cached_load_bags))
     except Exception as error:  # recorded in the store; the driver decides about a retry
         if store.get_run(run_id).stored_status in ACTIVE:
             store.finish_run(run_id, FAILED, error=f"{type(error).__name__}: {error}")

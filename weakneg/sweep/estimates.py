@@ -1,0 +1,233 @@
+"""How long a sweep will take, from measured costs, before it starts; and how long is left while it runs.
+
+A run costs `epochs x seconds per epoch`, where the seconds per epoch of its setting (dataset, model, sampler,
+size: `cost_key`) come from, in order:
+1. the store's finished runs of that setting (their wall time per epoch: everything a worker does, maps too);
+2. a probe measured earlier on this machine (kept in $WEAKNEG_HOME/cache/epoch_costs.json);
+3. a probe now: the setting's bags loaded once, then two epochs of each missing sampler in this process on one
+   worker's thread share, the second epoch timed (the first pays one-off allocations), plus the maps a worker
+   would draw (a UMAP of the pool's gradient embeddings, when maps are saved and UMAP is the map method).
+The sweep's wall time is then a worker's start-up (measured in a fresh process: imports, UMAP's first map)
+plus the runs' total over the workers, and never less than its longest run. `remaining` gives the ETA of a
+running sweep from the rates its own runs show (seconds per epoch), falling back to the estimate's costs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from ..config import RunConfig
+from ..paths import cache_root
+from ..store import FINISHED, QUEUED, RUNNING, RunRecord, RunStore
+
+COSTS_FILE = "epoch_costs.json"
+PROBE_EPOCHS = 2
+WORKER_START_S = 4.0  # importing torch and the engine in a new worker, when no probe has measured it here
+
+
+def cost_key(cfg: RunConfig | dict) -> str:
+    """The setting whose per-epoch cost stands for all its runs (classes and seeds cost alike)."""
+    values = cfg if isinstance(cfg, dict) else cfg.to_dict()
+    size = [values.get(name) for name in ("max_instances", "bag_size", "pn_ratio", "head", "dataset_options")]
+    sampler = [values.get("sampler"), values.get("sampler_params") or {}]
+    maps = values.get("save_embeddings") != "none"
+    return json.dumps([values.get("dataset"), values.get("model"), sampler, size, maps], sort_keys=True, default=str)
+
+
+def estimate(
+    store: RunStore | None,
+    configs: list[RunConfig],
+    concurrency: int | None = None,
+    probe: bool = True,
+) -> dict[str, Any]:
+    """{"runs", "run_seconds" (one worker, one run after another), "wall_seconds", "based_on" (past runs used),
+    "probed" (settings measured now), "workers"}. Without `probe`, settings nobody measured leave the
+    estimate None."""
+    from .. import threads
+
+    workers = max(1, min(concurrency or threads.max_concurrent() or 1, len(configs) or 1))
+    per_epoch, based_on = history_rates(store) if store is not None else ({}, 0)
+    cached = _load_costs()
+    machine = cached.get("machine", {})
+    missing = [cfg for cfg in configs if cost_key(cfg) not in per_epoch and cost_key(cfg) not in cached]
+    probed = 0
+    if missing and probe:
+        measured = probe_costs(missing, threads.share(workers))
+        cached.update(measured)
+        machine = cached.get("machine", {})
+        probed = len(measured) - 1
+        _save_costs(cached)
+    run_seconds = []
+    for cfg in configs:
+        key = cost_key(cfg)
+        rate = per_epoch.get(key, cached.get(key, {}).get("epoch_s"))
+        if rate is None:
+            return {"runs": len(configs), "run_seconds": None, "wall_seconds": None, "based_on": based_on}
+        run_seconds.append(rate * cfg.epochs)
+    total = sum(run_seconds)
+    start = machine.get("worker_start_s", WORKER_START_S)
+    if any(cfg.save_embeddings != "none" for cfg in configs) and _map_method() == "umap":
+        start = machine.get("worker_start_umap_s", start)
+    wall = start + max(total / workers, max(run_seconds, default=0.0)) if configs else 0.0
+    return {
+        "runs": len(configs),
+        "run_seconds": total,
+        "wall_seconds": wall,
+        "based_on": based_on,
+        "probed": probed,
+        "workers": workers,
+    }
+
+
+def history_rates(store: RunStore) -> tuple[dict[str, float], int]:
+    """Seconds per epoch of each setting, the median over the store's finished runs of it; and how many runs."""
+    rates: dict[str, list[float]] = {}
+    runs = [
+        r
+        for r in store.list_runs(status=FINISHED, kind="run", limit=2000)
+        if r.started_at and r.finished_at and r.epochs_done
+    ]
+    for run in runs:
+        rates.setdefault(cost_key(run.config or {}), []).append((run.finished_at - run.started_at) / run.epochs_done)
+    return {key: statistics.median(values) for key, values in rates.items()}, len(runs)
+
+
+def probe_costs(configs: Iterable[RunConfig], thread_count: int) -> dict[str, Any]:
+    """Measure the settings of these configs here and now (see the module's docstring): {cost key: {"epoch_s",
+    "probe_epochs", "threads", "when"}, "machine": {"worker_start_s", "worker_start_umap_s"}}."""
+    import dataclasses
+
+    from .. import threads
+    from ..data.cache import cached_load_bags
+    from ..train import Experiment, prepare
+
+    measured: dict[str, Any] = {}
+    todo: dict[str, RunConfig] = {}
+    for cfg in configs:
+        todo.setdefault(cost_key(cfg), cfg)
+    maps = _map_method()
+    machine: dict[str, float] = {}
+    with threads.limited(thread_count):
+        for key, cfg in todo.items():
+            probe_cfg = dataclasses.replace(cfg, epochs=PROBE_EPOCHS, val_fraction=cfg.val_fraction, patience=0)
+            experiment = Experiment(probe_cfg, prepare(probe_cfg, load=cached_load_bags), None, None)
+            stamps = [time.perf_counter()]
+            experiment.always_score = cfg.save_embeddings != "none"  # a worker saving arrays scores every epoch
+            experiment.run(on_epoch=lambda _record, stamps=stamps: stamps.append(time.perf_counter()))
+            epoch_s = stamps[-1] - stamps[-2]
+            if experiment.always_score and experiment.pool_view is not None:
+                epoch_s += _map_seconds(experiment, maps)
+            measured[key] = {
+                "epoch_s": epoch_s,
+                "probe_epochs": PROBE_EPOCHS,
+                "threads": thread_count,
+                "when": time.time(),
+            }
+    machine["worker_start_s"] = worker_start_seconds()
+    if maps == "umap" and any(cfg.save_embeddings != "none" for cfg in todo.values()):
+        machine["worker_start_umap_s"] = worker_start_seconds(umap=True)  # after the probe: compile caches warm
+    measured["machine"] = {**_load_costs().get("machine", {}), **machine}
+    return measured
+
+
+def _map_seconds(experiment, method: str) -> float:
+    """What the worker's maps cost per epoch: PCA, and UMAP when it is the map method."""
+    from .. import projection
+
+    grads = experiment.pool_view.grad_embedding("predicted").matrix().float().cpu().numpy()
+    start = time.perf_counter()
+    projection.pca_map(grads)
+    seconds = time.perf_counter() - start
+    if method == "umap":
+        projection.umap_map(grads)  # this process's first call compiles: not what a worker's epoch costs
+        start = time.perf_counter()
+        projection.umap_map(grads)
+        seconds += (time.perf_counter() - start) / 2  # later epochs: 100 UMAP epochs from the last layout, not 200
+    return seconds
+
+
+WARM_UMAP = (
+    "import numpy as np; from weakneg import projection; "
+    "projection.umap_map(np.random.default_rng(0).normal(size=(200, 50)).astype(np.float32))"
+)
+
+
+def worker_start_seconds(umap: bool = False) -> float:
+    """A new worker's start-up: a fresh Python importing torch and the trainer (and UMAP's first map, which
+    imports and compiles: a worker that draws UMAP maps pays it once)."""
+    start = time.perf_counter()
+    code = "import weakneg.train" + (f"; {WARM_UMAP}" if umap else "")
+    subprocess.run([sys.executable, "-c", code], check=False, capture_output=True)
+    return time.perf_counter() - start
+
+
+def remaining(runs: list[RunRecord], fallback: dict[str, float] | None = None) -> float | None:
+    """Seconds left for these runs (one sweep's): the epochs they still have to do, at the seconds per epoch their
+    setting showed in this sweep (finished runs first, then running ones), over the runs running now. None when
+    nothing has been measured yet."""
+    now = time.time()
+    rates: dict[str, list[float]] = {}
+    for run in runs:
+        if run.started_at and run.epochs_done:
+            end = run.finished_at if run.status == FINISHED and run.finished_at else now
+            rates.setdefault(cost_key(run.config or {}), []).append((end - run.started_at) / run.epochs_done)
+    overall = [rate for values in rates.values() for rate in values]
+    if not overall and not fallback:
+        return None
+    left = 0.0
+    for run in runs:
+        if run.status not in (QUEUED, RUNNING):
+            continue
+        key = cost_key(run.config or {})
+        rate = (
+            statistics.median(rates[key])
+            if key in rates
+            else (fallback or {}).get(key, statistics.median(overall) if overall else None)
+        )
+        if rate is None:
+            return None
+        left += rate * max(0, (run.epochs_total or 0) - (run.epochs_done or 0))
+    workers = max(1, sum(run.status == RUNNING for run in runs))
+    return left / workers
+
+
+def format_estimate(seconds: float | None) -> str:
+    """'estimated 40 s', 'estimated 12 min', 'estimated 2 h 5 min' (an estimate has no second-level precision)."""
+    if seconds is None:
+        return "no estimate (nothing comparable measured)"
+    if seconds < 90:
+        return f"estimated {max(1, round(seconds))} s"
+    minutes = round(seconds / 60)
+    return f"estimated {minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"estimated {minutes} min"
+
+
+def _map_method() -> str:
+    from ..projection import map_method
+
+    with contextlib.suppress(ValueError):
+        return map_method()
+    return "pca"
+
+
+def _load_costs() -> dict[str, Any]:
+    try:
+        return json.loads((cache_root() / COSTS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _save_costs(costs: dict[str, Any]) -> None:
+    """Kept for the next estimate; a cache folder that cannot be written costs a probe next time, nothing more."""
+    path = cache_root() / COSTS_FILE
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(costs))
+        temporary.replace(path)
