@@ -69,14 +69,14 @@ def test_interrupted_sweep_resumes_and_skips_finished_runs(store):
 
 
 def test_a_failing_run_is_retried_then_recorded_while_the_rest_finish(store):
-    # lr 1e30 passes validation (a positive number) but makes training diverge: NaN predictions make the
-    # first evaluation fail, on every attempt
-    sweep = SweepConfig(base=BASE, grid={"classes": [3], "lrs": [1e-3, 1e30]}, backend="ray", retries=2)
+    # weight decay 1e300 passes validation (a finite number) but cannot become the optimizer's float32: the run
+    # fails when training starts, on every attempt (lr, the earlier knob here, is capped by validation now)
+    sweep = SweepConfig(base=BASE, grid={"classes": [3], "weight_decay": [5e-7, 1e300]}, backend="ray", retries=2)
     result = run_sweep(sweep, store, sweep_id="with-failure", poll_s=0.2)
     assert result.status == FAILED and result.counts[FINISHED] == 1 and result.counts[FAILED] == 1
-    runs = {r.config["lr"]: r for r in store.list_runs(sweep_id="with-failure")}
-    assert runs[1e-3].status == FINISHED
-    bad = runs[1e30]
+    runs = {r.config["weight_decay"]: r for r in store.list_runs(sweep_id="with-failure")}
+    assert runs[5e-7].status == FINISHED
+    bad = runs[1e300]
     assert bad.status == FAILED and bad.result["attempts"] == 3 and len(bad.result["errors"]) == 3
     assert bad.error.startswith("failed after 3 attempt(s): ")
     assert store.get_sweep("with-failure").error == "1 of 2 runs did not finish"
