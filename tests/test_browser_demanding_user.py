@@ -23,6 +23,10 @@ from server_support import ServedApp
 from test_app_sweeps import add_finished_sweep
 from test_browser_inspect_runs import points_on_screen
 
+from sqlalchemy import update
+
+from weakneg.liveness import identity
+from weakneg.store.tables import runs
 from weakneg import named_selections, projection
 from weakneg.config import RunConfig
 from weakneg.projection import MapMaker
@@ -62,7 +66,12 @@ def lab(tmp_path, monkeypatch):
     cfg = RunConfig(dataset="digits", target_class=3, sampler="entropy", epochs=50, max_instances=600, seed=1)
     run_id = store.create_run(cfg.to_dict())
     run_experiment(cfg.replace(epochs=2), store, run_id, on_epoch=MapMaker(store, run_id, method="pca"))
-    store.start_run(run_id)
+    with store.engine.begin() as db:  # staged (a finished run never runs again): running in this live process
+        db.execute(
+            update(runs)
+            .where(runs.c.id == run_id)
+            .values(status="running", heartbeat=time.time(), finished_at=None, **identity())
+        )
     store.update_run(run_id, epochs_total=50, epochs_done=2, started_at=time.time() - 120)
     stop = threading.Event()
 
