@@ -96,7 +96,7 @@ def restart_notice() -> None:
     running = [
         r
         for r in open_store().list_runs(status=RUNNING)
-        if r["status"] == RUNNING and (r["started_at"] or started) < started
+        if r.status == RUNNING and (r.started_at or started) < started
     ]
     if running:
         st.toast(
