@@ -101,7 +101,9 @@ def test_inspect_click_and_old_link_then_run_table_actions(lab, monkeypatch):
         shoot(page, "inspect_click")
 
         # A lasso drawn with the mouse in the same mode takes exactly the bags inside it (reference: matplotlib's
-        # point-in-polygon on the points' screen positions).
+        # point-in-polygon on the points' screen positions). The click scrolled its card into view: back to the map.
+        page.locator("canvas.lm-points").first.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
         box = page.locator("canvas.lm-points").first.bounding_box()
         corners = [(0.2, 0.25), (0.75, 0.15), (0.85, 0.6), (0.5, 0.9), (0.15, 0.7)]
         outline = np.array([(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in corners])
@@ -122,6 +124,8 @@ def test_inspect_click_and_old_link_then_run_table_actions(lab, monkeypatch):
 
         # Three wheel steps in at the map's centre show 0.8^3 of each range around it; a box then takes exactly the
         # bags it covers on the zoomed map; "reset zoom" shows the whole map again.
+        page.locator("canvas.lm-points").first.scroll_into_view_if_needed()  # the lasso scrolled to its cards
+        page.wait_for_timeout(500)
         box = page.locator("canvas.lm-points").first.bounding_box()
         page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         for _ in range(3):
@@ -142,10 +146,15 @@ def test_inspect_click_and_old_link_then_run_table_actions(lab, monkeypatch):
             )
 
         def drag_box():
+            # a pick scrolls its cards into view: bring the map back and follow it to where it now sits
+            page.locator("canvas.lm-points").first.scroll_into_view_if_needed()
+            page.wait_for_timeout(300)
+            now = page.locator("canvas.lm-points").first.bounding_box()
+            start, end = corners + np.array([now["x"] - box["x"], now["y"] - box["y"]])
             page.keyboard.down("Shift")
-            page.mouse.move(*corners[0])
+            page.mouse.move(*start)
             page.mouse.down()
-            page.mouse.move(*corners[1], steps=10)
+            page.mouse.move(*end, steps=10)
             page.mouse.up()
             page.keyboard.up("Shift")
 
