@@ -94,9 +94,7 @@ def restart_notice() -> None:
         return
     started = server_started()
     running = [
-        r
-        for r in open_store().list_runs(status=RUNNING)
-        if r.status == RUNNING and (r.started_at or started) < started
+        r for r in open_store().list_runs(status=RUNNING) if r.status == RUNNING and (r.started_at or started) < started
     ]
     if running:
         st.toast(
