@@ -126,7 +126,7 @@ def test_two_epochs_with_badge_augmentation_and_weighted_sampling(home, store, o
     result = run_experiment(cfg, store)
     assert result.status == FINISHED and len(result.history) == 2 and "val_ap" in result.history[-1]
     assert all(0 <= epoch["ap"] <= 1 and 0 <= epoch["auc"] <= 1 for epoch in result.history)
-    assert all(np.isfinite(epoch.train_loss) for epoch in result.history)
+    assert all(np.isfinite(epoch["train_loss"]) for epoch in result.history)
     run = store.get_run(result.run_id)
     assert run.status == FINISHED and run.final_ap == pytest.approx(result.final["ap"])
     bag_ids, scores = store.selection(result.run_id, 2)
