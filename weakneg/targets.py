@@ -10,7 +10,10 @@ def is_multilabel(target_class: Any) -> bool:
     """A multi-label run trains one model for several classes: `all`, a list, or names/indices joined by commas."""
     if isinstance(target_class, (list, tuple)):
         return True
-    return isinstance(target_class, str) and (target_class.strip().lower() == "all" or "," in target_class)
+    # a comma followed by a space belongs to a name (AudioSet's "Male speech, man speaking"); lists are "1,4,7"
+    return isinstance(target_class, str) and (
+        target_class.strip().lower() == "all" or ("," in target_class and ", " not in target_class)
+    )
 
 
 def multilabel_targets(target_class: Any) -> list[int | str] | None:

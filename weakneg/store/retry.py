@@ -26,7 +26,8 @@ FIRST_DELAY_S, MAX_DELAY_S = 0.1, 2.0  # doubled after each failed try: quick fo
 # Methods that touch no database (paths of local files): never retried, and they work while it is down.
 LOCAL_ONLY = frozenset({"failure_sidecar", "run_dir"})
 # SQLite's OperationalError also covers a broken schema, which waiting does not fix.
-NOT_AN_OUTAGE = ("no such table", "no such column", "syntax error", "readonly database", "read-only")
+# refusals, not an unreachable database: retrying cannot help (a full disk is said at once, in one line)
+NOT_AN_OUTAGE = ("no such table", "no such column", "syntax error", "readonly database", "read-only", "disk is full")
 
 T = TypeVar("T")
 
