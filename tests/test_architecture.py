@@ -25,6 +25,7 @@ LAYERS = {
     "version": 0,
     "extras": 0,
     "config_file": 0,
+    "run_result": 0,
     "threads": 0,
     "store": 1,
     "data": 1,

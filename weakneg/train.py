@@ -27,6 +27,7 @@ from .models import build_model, pick_device
 from .models.evidence import instance_evidence
 from .models.gradients import gradient_embedding
 from .models.ragged import pad_width
+from .run_result import RunResult
 from .samplers import Pool, Selection, get_sampler
 from .samplers.params import embedding_label
 from .store import CANCELLED, FAILED, FINISHED, RunStore
@@ -34,43 +35,6 @@ from .store.epoch_record import BagArrays, EpochArrays, EvidenceArrays, PoolArra
 from .train_multilabel import MultiLabelLoop
 
 CHECK_EVERY_S = 1.0  # how often training looks for a cancel request
-
-
-@dataclass
-class RunResult:
-    run_id: int | None
-    status: str
-    target_name: str
-    n_pos: int
-    pool_size: int
-    k: int
-    history: list[dict[str, Any]] = field(default_factory=list)
-    best_epoch: int | None = None
-    error: str | None = None
-
-    @property
-    def final(self) -> dict[str, Any]:
-        if not self.history:
-            return {}
-        return self.history[(self.best_epoch or len(self.history)) - 1]
-
-    def summary(self) -> dict[str, Any]:
-        final = self.final
-        return {
-            "run_id": self.run_id,
-            "status": self.status,
-            "target": self.target_name,
-            "ap": final.get("ap"),
-            "auc": final.get("auc"),
-            "dprime": final.get("dprime"),
-            "epochs": len(self.history),
-            "best_epoch": self.best_epoch,
-            "n_pos": self.n_pos,
-            "pool_size": self.pool_size,
-            "k": self.k,
-            "error": self.error,
-            "history": self.history,
-        }
 
 
 EpochCallback = Callable[[dict[str, Any]], None]

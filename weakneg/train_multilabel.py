@@ -14,7 +14,7 @@ import contextlib
 import math
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,7 @@ from .errors import RunCancelled
 from .metrics import class_metrics
 from .models import pick_device
 from .models.multilabel import build_multilabel_model, masked_bce
+from .run_result import RunResult
 from .samplers import get_sampler
 from .samplers.adaptive_multilabel import batch_order, imbalance_weights, weighted_sample_loss
 from .models.gradients import gradient_embedding
@@ -36,41 +37,16 @@ from .store.epoch_record import BagArrays, ClassPicks, EpochArrays, PoolArrays
 
 
 @dataclass
-class MultiLabelResult:
-    """A multi-label run's result: train.RunResult's fields, and each class's names and k."""
+class MultiLabelResult(RunResult):
+    """A multi-label run's result: RunResult's fields, and each class's names and k."""
 
-    run_id: int | None
-    status: str
-    target_name: str
-    n_pos: int
-    pool_size: int
-    k: int
-    history: list[dict[str, Any]] = field(default_factory=list)
-    best_epoch: int | None = None
-    error: str | None = None
     class_names: tuple[str, ...] = ()
     class_ks: tuple[int, ...] = ()
-
-    @property
-    def final(self) -> dict[str, Any]:
-        return self.history[-1] if self.history else {}
 
     def summary(self) -> dict[str, Any]:
         final = self.final
         return {
-            "run_id": self.run_id,
-            "status": self.status,
-            "target": self.target_name,
-            "ap": final.get("ap"),
-            "auc": final.get("auc"),
-            "dprime": final.get("dprime"),
-            "epochs": len(self.history),
-            "best_epoch": self.best_epoch,
-            "n_pos": self.n_pos,
-            "pool_size": self.pool_size,
-            "k": self.k,
-            "error": self.error,
-            "history": self.history,
+            **super().summary(),
             "multilabel": True,
             "classes": list(self.class_names),
             "map": final.get("ap"),
