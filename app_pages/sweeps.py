@@ -152,8 +152,12 @@ if size:
         f"{count_numbers(ratios_text, float)} ratios × {len(heads)} heads"
     )
     when = ""
-    if configs:
-        guess = estimate(store, configs, int(max_concurrent) or None)
+    if configs and not problem:  # a grid the engine refuses has nothing to measure
+        try:
+            guess = estimate(store, configs, int(max_concurrent) or None)
+        except WeaknegError as error:  # the probe trains a setting the checks above could not see fail
+            guess = {"wall_seconds": None}
+            st.warning(f"No estimate: measuring this grid's cost failed: {error}", icon=":material/warning:")
         when = (
             "; about **" + format_duration(guess["wall_seconds"]) + f"** (from {guess['based_on']} past runs)"
             if guess["wall_seconds"] is not None
