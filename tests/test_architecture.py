@@ -35,6 +35,7 @@ LAYERS = {
     "projection": 3,
     "train": 4,
     "train_multilabel": 4,
+    "batched_seeds": 5,
     "jobs": 5,
     "comparison": 5,
     "paired_stats": 5,

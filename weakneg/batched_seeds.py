@@ -153,7 +153,10 @@ class StackedSeeds:
         head = self._part(params, "head.")
         return functional_call(self.base.head, head, (h,)), _call_method(self.base.head, head, "pool", h), h
 
-    def _loss_one(self, params: Params, inputs: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor):
+    def _loss_one(
+        self, params: Params, inputs: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor
+    ) -> torch.Tensor:
+        """A separate run's loss, -(targets * log_probs).sum(1).mean(), over the real rows only."""
         log_probs = functional_call(self.base.head, self._part(params, "head."), (self._encode(params, inputs),))
         per_bag = (targets * log_probs).sum(1)
         return -(weights * per_bag).sum() / weights.sum().clamp_min(1.0)  # padding rows weigh 0
