@@ -2,7 +2,7 @@
 
 For S in --seeds (1, 2, 4 by default) it times S seeds of one setting trained as one stacked model
 (weakneg.batched_seeds) and the same S seeds as separate `train.Experiment` runs one after another, both on bags
-loaded beforehand, interleaved (the order alternates each repeat) and repeated; it prints the median wall time of
+loaded beforehand, interleaved (which goes first alternates each repeat) and repeated; it prints the median wall time of
 each and the ratio separate / stacked (above 1: stacking wins), per sampler.
 
     python scripts/batched_seeds_bench.py                                   # the CPU measurement (1 thread)
@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     threads.apply(args.threads)
     sizes = [int(s) for s in args.seeds.split(",")]
     seeds = list(range(max(sizes)))
-    rows = []
+    rows: list[dict] = []
+    settings = {key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()}
     for sampler in args.samplers.split(","):
         cfg = RunConfig(
             dataset=args.dataset,
@@ -72,15 +73,13 @@ def main(argv: list[str] | None = None) -> int:
         warm = dataclasses.replace(cfg, epochs=1)  # first calls (kernels, allocator) paid outside the timings
         stacked(warm, seeds[:1], data[:1])
         separate(warm, seeds[:1], data[:1])
-        times: dict[tuple[int, str], list[float]] = {(s, m): [] for s in sizes for m in ("stacked", "separate")}
-        for repeat in range(args.repeats):
-            for size in sizes:
-                order = ("stacked", "separate") if repeat % 2 == 0 else ("separate", "stacked")
-                for mode in order:
+        for size in sizes:  # each stack size finished and printed before the next: a time limit keeps those
+            times: dict[str, list[float]] = {"stacked": [], "separate": []}
+            for repeat in range(args.repeats):
+                for mode in ("stacked", "separate") if repeat % 2 == 0 else ("separate", "stacked"):
                     timed = stacked if mode == "stacked" else separate
-                    times[size, mode].append(timed(cfg, seeds[:size], data[:size]))
-        for size in sizes:
-            st, se = statistics.median(times[size, "stacked"]), statistics.median(times[size, "separate"])
+                    times[mode].append(timed(cfg, seeds[:size], data[:size]))
+            st, se = statistics.median(times["stacked"]), statistics.median(times["separate"])
             rows.append(
                 {
                     "sampler": sampler,
@@ -88,8 +87,8 @@ def main(argv: list[str] | None = None) -> int:
                     "stacked_s": st,
                     "separate_s": se,
                     "ratio": se / st,
-                    "stacked_all": times[size, "stacked"],
-                    "separate_all": times[size, "separate"],
+                    "stacked_all": times["stacked"],
+                    "separate_all": times["separate"],
                 }
             )
             print(
@@ -98,8 +97,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"(median of {args.repeats}, device {args.device}, {args.threads} thread(s))",
                 flush=True,
             )
-    if args.json:
-        args.json.write_text(json.dumps({"settings": vars(args) | {"json": str(args.json)}, "rows": rows}, indent=1))
+            if args.json:
+                args.json.write_text(json.dumps({"settings": settings, "rows": rows}, indent=1))
     return 0
 
 

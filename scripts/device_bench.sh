@@ -7,8 +7,16 @@
 #   device tool:   run(command="bash scripts/device_bench.sh", carry=[".device"], timeout_s=600)
 #
 # Stages have their own time limits so that one slow stage cannot take the others' share of a 10-minute call.
+#
+# `bash scripts/device_bench.sh batched [ARGS]` runs only the batched-seeds measurement (issue 23; about 3-4
+# minutes on a GPU): S = 1, 2, 4 seeds of Fashion-MNIST (6,000 instances, 3 epochs) as one stacked model vs one
+# after another, random and grad_norm, median of 3; it prints separate/stacked ratios. CUDA when torch sees a
+# GPU, else the CPU. ARGS go to scripts/batched_seeds_bench.py, e.g. a tiny check:
+#   bash scripts/device_bench.sh batched --dataset digits --max-instances 0 --epochs 1 --seeds 1,2 --repeats 1
 set -uo pipefail
 cd "$(dirname "$0")/.."
+MODE=${1:-all}
+[ $# -gt 0 ] && shift
 OUT=${OUT:-out/device}
 mkdir -p "$OUT"
 PY=${PYTHON:-python3}
@@ -19,6 +27,15 @@ if ls .device/whl/*.whl >/dev/null 2>&1; then
   export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
 fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$OUT/gpu.txt" 2>&1
+
+if [ "$MODE" = batched ]; then
+  device=$("$PY" -c "import torch; print('cuda' if torch.cuda.is_available() else 'cpu')") || exit 1
+  echo "== batched seeds on $device (at most 290s)"
+  timeout 290 "$PY" scripts/batched_seeds_bench.py --device "$device" --threads 4 --json "$OUT/batched_seeds.json" \
+    "$@" 2>&1 | tee "$OUT/batched_seeds.log"
+  exit "${PIPESTATUS[0]}"
+fi
+
 "$PY" -c "import torch; assert torch.cuda.is_available(), 'torch sees no CUDA device'; \
 print('torch', torch.__version__, torch.cuda.get_device_name())" 2>&1 | tee "$OUT/torch.txt" || exit 1
 
