@@ -5,7 +5,6 @@ One readable loop. `run_experiment` is what the CLI, the app's workers and the s
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import io
 import random
@@ -27,7 +26,7 @@ from .models import build_model, pick_device
 from .models.evidence import instance_evidence
 from .models.gradients import gradient_embedding
 from .models.ragged import pad_width
-from .run_result import RunResult
+from .run_result import RunResult, timed
 from .samplers import Pool, Selection, get_sampler
 from .samplers.params import embedding_label
 from .store import CANCELLED, FAILED, FINISHED, RunStore
@@ -152,16 +151,16 @@ class Experiment:
                 times: dict[str, float] = {}
                 resampled = (epoch - 1) % self.cfg.resample_every == 0
                 if resampled:
-                    with _timed(times, "t_score"):
+                    with timed(times, "t_score"):
                         pool_view = self.score_pool(epoch, full=self.always_score or self._saves_maps(epoch))
-                    with _timed(times, "t_select"):
+                    with timed(times, "t_select"):
                         rng = np.random.default_rng([self.cfg.seed, epoch])
                         selection = self.sampler(pool_view, self.k, rng, self.cfg.sampler_params)
                     state.chosen = self.pool[selection.indices]
                     self.selection, self.pool_view = selection, pool_view  # for callers that draw the choice
-                with _timed(times, "t_train"):
+                with timed(times, "t_train"):
                     train_loss = self.train_epoch(np.concatenate([self.positives, state.chosen]))
-                with _timed(times, "t_eval"):
+                with timed(times, "t_eval"):
                     record = {**self.evaluate(self.test_bags), "train_loss": train_loss}
                     if self.val_bags is not None:
                         val = self.evaluate(self.val_bags)
@@ -186,14 +185,18 @@ class Experiment:
         except RunCancelled:
             result.status = CANCELLED
         except Exception as error:  # the run fails, but every finished epoch stays recorded
-            result.status, result.error = FAILED, f"{type(error).__name__}: {error}"
-            if self.store is None:
-                raise
-            self.store.finish_run(self.run_id, FAILED, error=result.error + "\n" + traceback.format_exc(limit=5))
-            return result
+            return self._failed(result, error)
         if state.best_state is not None:
             self.model.load_state_dict(state.best_state)
         self._record_end(result)
+        return result
+
+    def _failed(self, result: RunResult, error: Exception) -> RunResult:
+        """Record the failure (its cause and where it happened) and return the result; without a store, raise."""
+        result.status, result.error = FAILED, f"{type(error).__name__}: {error}"
+        if self.store is None:
+            raise error
+        self.store.finish_run(self.run_id, FAILED, error=result.error + "\n" + traceback.format_exc(limit=5))
         return result
 
     # --- the steps ------------------------------------------------------------------------------------
@@ -521,15 +524,6 @@ def _literal(text: str):
 
 def _instances_width(instances: torch.Tensor) -> int | None:
     return instances.shape[1] if instances.dim() == 3 else None  # an empty forward pass has no width
-
-
-@contextlib.contextmanager
-def _timed(times: dict[str, float], key: str):
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        times[key] = times.get(key, 0.0) + time.perf_counter() - start
 
 
 class MultiLabelExperiment(MultiLabelLoop, Experiment):

@@ -10,10 +10,7 @@ checkpoint and the resume are the binary loop's: `MultiLabelLoop` is mixed into 
 
 from __future__ import annotations
 
-import contextlib
 import math
-import time
-import traceback
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,13 +23,13 @@ from .errors import RunCancelled
 from .metrics import class_metrics
 from .models import pick_device
 from .models.multilabel import build_multilabel_model, masked_bce
-from .run_result import RunResult
+from .run_result import RunResult, timed
 from .samplers import get_sampler
 from .samplers.adaptive_multilabel import batch_order, imbalance_weights, weighted_sample_loss
 from .models.gradients import gradient_embedding
 from .samplers.params import embedding_label
 from .samplers.per_class import ClassOutputs, class_pool, select_per_class, unscored_outputs
-from .store import CANCELLED, FAILED, FINISHED, RunStore
+from .store import CANCELLED, FINISHED, RunStore
 from .store.epoch_record import BagArrays, ClassPicks, EpochArrays, PoolArrays
 
 
@@ -58,8 +55,8 @@ class MultiLabelResult(RunResult):
 
 class MultiLabelLoop:
     """The multi-label loop; train.MultiLabelExperiment mixes it into train.Experiment, whose plumbing it uses
-    (forward_all, inference_batch, _checkpoint, _resume, _check_cancel, _saves_maps) and which gives `membership`
-    and `loop_state` (train.LoopState: what _checkpoint saves and _resume returns)."""
+    (forward_all, inference_batch, _checkpoint, _resume, _check_cancel, _saves_maps, _failed) and which gives
+    `membership` and `loop_state` (train.LoopState: what _checkpoint saves and _resume returns)."""
 
     def __init__(self, cfg: RunConfig, data: LoadedBags, store: RunStore | None, run_id: int | None):
         self.cfg, self.data, self.store = cfg, data, store
@@ -162,11 +159,7 @@ class MultiLabelLoop:
         except RunCancelled:
             result.status = CANCELLED
         except Exception as error:  # the run fails, but every finished epoch stays recorded
-            result.status, result.error = FAILED, f"{type(error).__name__}: {error}"
-            if self.store is None:
-                raise
-            self.store.finish_run(self.run_id, FAILED, error=result.error + "\n" + traceback.format_exc(limit=5))
-            return result
+            return self._failed(result, error)
         self._record_end(result)
         return result
 
@@ -357,12 +350,3 @@ def selection_arrays(selections: list, bag_ids: np.ndarray) -> dict[str, np.ndar
 
 def _finite(value):
     return value if isinstance(value, (int, float)) and math.isfinite(value) else None
-
-
-@contextlib.contextmanager
-def timed(times: dict[str, float], key: str):
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        times[key] = times.get(key, 0.0) + time.perf_counter() - start
