@@ -65,7 +65,7 @@ def listing(names: Iterable[str]) -> str:
     return ", ".join(names)
 
 
-def add_store_argument(p: argparse.ArgumentParser) -> None:
+def add_store_argument(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     p.add_argument(
         "--store",
         default=None,
@@ -74,5 +74,5 @@ def add_store_argument(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_json_argument(p: argparse.ArgumentParser, what: str = "one JSON object") -> None:
+def add_json_argument(p: argparse.ArgumentParser | argparse._ArgumentGroup, what: str = "one JSON object") -> None:
     p.add_argument("--json", action="store_true", help=f"print {what} instead of text")
