@@ -74,7 +74,7 @@ class ArtifactRepository:
             folder.mkdir(parents=True, exist_ok=True)
         return folder
 
-    def save_arrays(self, run_id: int, name: str, **arrays: np.ndarray) -> None:
+    def save_arrays(self, run_id: int, name: str, **arrays: np.ndarray | np.generic) -> None:
         buffer = io.BytesIO()
         np.savez(buffer, allow_pickle=True, **arrays)  # numpy's default, said: no array may take that name
         self.save(run_id, name, buffer.getvalue())

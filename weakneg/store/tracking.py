@@ -441,7 +441,7 @@ class RunStore(RunQueries):
     def delete_artifact(self, run_id: int, name: str) -> None:
         self.artifacts.delete(run_id, name)
 
-    def save_arrays(self, run_id: int, name: str, **arrays: np.ndarray) -> None:
+    def save_arrays(self, run_id: int, name: str, **arrays: np.ndarray | np.generic) -> None:
         self.artifacts.save_arrays(run_id, name, **arrays)
 
     def load_arrays(self, run_id: int, name: str) -> dict[str, np.ndarray] | None:
