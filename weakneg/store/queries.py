@@ -94,6 +94,13 @@ class RunQueries:
             row = db.execute(select(sweeps).where(sweeps.c.id == sweep_id)).mappings().first()
         return shown_sweep(SweepRecord.from_row(row)) if row else None
 
+    def existing_sweep(self, sweep_id: str) -> SweepRecord:
+        """The sweep's row, as `get_sweep`; for a sweep that must be there, one line when it is not."""
+        sweep = self.get_sweep(sweep_id)
+        if sweep is None:
+            raise WeaknegError(f"there is no sweep {sweep_id!r} in this store (deleted?); `weakneg sweeps` lists them")
+        return sweep
+
     def list_sweeps(self) -> list[SweepRecord]:
         with self.engine.connect() as db:
             rows = db.execute(select(sweeps).order_by(sweeps.c.created_at.desc())).mappings()
