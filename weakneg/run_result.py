@@ -7,7 +7,7 @@ import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 
 @dataclass
@@ -45,6 +45,9 @@ class RunResult:
             "error": self.error,
             "history": self.history,
         }
+
+
+Result = TypeVar("Result", bound=RunResult)  # a binary or multi-label result, passed through as it came
 
 
 @contextlib.contextmanager

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
 
 from ..config import parse_pairs  # noqa: F401  (the commands' KEY=VALUE reader, shared with the forms)
 
@@ -67,7 +66,7 @@ def listing(names: Iterable[str]) -> str:
 
 
 def add_choice(
-    p: Any,
+    p: argparse.ArgumentParser | argparse._ArgumentGroup,
     flag: str,
     what: str,
     names: Sequence[str],
@@ -82,7 +81,7 @@ def add_choice(
     )
 
 
-def add_store_argument(p: argparse.ArgumentParser) -> None:
+def add_store_argument(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     p.add_argument(
         "--store",
         default=None,
@@ -91,5 +90,5 @@ def add_store_argument(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_json_argument(p: argparse.ArgumentParser, what: str = "one JSON object") -> None:
+def add_json_argument(p: argparse.ArgumentParser | argparse._ArgumentGroup, what: str = "one JSON object") -> None:
     p.add_argument("--json", action="store_true", help=f"print {what} instead of text")

@@ -274,7 +274,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return finished(result, cfg.dataset, cfg.sampler, args.json)
 
 
-def finished(result, dataset: str, sampler: str, as_json: bool) -> int:
+def finished(result, dataset: str | None, sampler: str | None, as_json: bool) -> int:
     """Print a run's outcome (one line, or one JSON object); exit 0 for finished or cancelled, else 1."""
     summary = result.summary()
     if as_json:
@@ -325,14 +325,14 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if args.detach:
         max_concurrent()  # a bad WEAKNEG_MAX_CONCURRENT is refused before anything is written
         resume(store, args.run_id)
-        run = store.get_run(args.run_id)
+        run = store.existing_run(args.run_id)
         print(
             f"run {args.run_id} {run.status}: its worker continues from the checkpoint of its last finished epoch; "
             f"`weakneg follow {args.run_id}` shows its epochs"
         )
         return 0
-    run = store.get_run(args.run_id)
-    progress = Progress(run.epochs_total if run else 0)
+    run = store.existing_run(args.run_id)
+    progress = Progress(run.epochs_total or 0)
     try:  # a direct run, like `run`: a short database outage is waited out, a longer one said in one line
         result = resume_here(RetryingStore(store), args.run_id, on_epoch=progress.epoch)
     except StoreOutage as outage:
@@ -364,7 +364,7 @@ def cmd_follow(args: argparse.Namespace) -> int:
         raise WeaknegError(f"--poll must be > 0 seconds, got {args.poll}")
     store = open_existing(args.store)
     run = store.get_run(args.run_id) if store else None
-    if run is None:
+    if store is None or run is None:
         raise WeaknegError(
             f"no run {args.run_id} in {args.store or 'the default store'}; `weakneg list` shows the runs"
         )
@@ -372,7 +372,7 @@ def cmd_follow(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"run {run.id} {run.status}: {describe(run)}", flush=True)
     while True:
-        run = store.get_run(args.run_id)
+        run = store.existing_run(args.run_id)  # deleted meanwhile: one line, not a traceback
         epochs = store.epochs(args.run_id)
         for record in epochs[shown:]:
             if args.json:

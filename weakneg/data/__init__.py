@@ -34,11 +34,11 @@ class LoadedBags:
 
     @property
     def target_names(self) -> list[str]:
-        return [self.class_names[t] for t in self.targets] if self.multilabel else [self.target_name]
+        return [self.class_names[t] for t in self.targets] if self.targets is not None else [self.target_name]
 
     @property
     def target_name(self) -> str:
-        if self.multilabel:
+        if self.targets is not None:
             return "all" if len(self.targets) == len(self.class_names) else ",".join(self.target_names)
         return self.class_names[self.target]
 
@@ -121,7 +121,7 @@ def _multilabel_bags(cfg, spec: DatasetSpec, root: Path, names: list[str]) -> Lo
         raise ConfigError(f"target_class {cfg.target_class!r} names a class twice; name each class once")
     train, test = spec.build(cfg, root, None if spec.per_class_layout else targets[0])
     for split, bags in (("train", train), ("test", test)):
-        present = (np.asarray(bags.contents)[:, targets] > 0).any(0)
+        present = np.asarray((np.asarray(bags.contents)[:, targets] > 0).any(0))
         if not present.all():
             absent = ", ".join(names[t] for t, p in zip(targets, present) if not p)
             raise ConfigError(

@@ -32,9 +32,9 @@ def clip_paths(path: Path, options: dict) -> list[Path]:
 
 
 @functools.lru_cache(maxsize=4)
-def _read(path: str, stamp: tuple, options_json: str) -> tuple[list[Clip], list[str], np.ndarray | None]:
+def _read(path_text: str, stamp: tuple, options_json: str) -> tuple[list[Clip], list[str], np.ndarray | None]:
     soundfile = need("soundfile", "audio", "reading audio clips")
-    path, options = Path(path), json.loads(options_json)
+    path, options = Path(path_text), json.loads(options_json)
     check_options("audio_clips", clip_options(), options, fold_in_range)
     frame = read_frame(path)
     clip_col, labels_col = options.get("clip_column", "clip"), options.get("labels_column", "labels")

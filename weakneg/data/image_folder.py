@@ -42,8 +42,8 @@ def read_images(paths: list[Path], size: int, channels: int) -> tuple[np.ndarray
         try:
             with warnings.catch_warnings():  # PIL only warns below twice its pixel limit: refuse those too
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
-                with Image.open(file) as image:
-                    image = image.convert("L" if channels == 1 else "RGB")
+                with Image.open(file) as opened:
+                    image = opened.convert("L" if channels == 1 else "RGB")
                     image = image.resize((size, size), Image.Resampling.BILINEAR)
                     images[row] = np.asarray(image).reshape(size, size, channels)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
@@ -132,7 +132,7 @@ def image_splits(options: dict, target: int, seed: int) -> tuple[ImageBags, Imag
     train_pixels = images[splits[0][0]].reshape(-1, images.shape[-1]) / 255.0
     mean, std = train_pixels.mean(0), train_pixels.std(0) + 1e-6
     files = np.array([str(f.resolve()) for f in image_paths(Path(options["path"]), options)])
-    return tuple(
+    train, test_bags = (
         ImageBags(
             images[rows],
             mean,
@@ -145,6 +145,7 @@ def image_splits(options: dict, target: int, seed: int) -> tuple[ImageBags, Imag
         )  # Inspect reads the files themselves
         for rows, members, positions in splits
     )
+    return train, test_bags
 
 
 __all__ = ["image_paths", "image_splits", "load_image_bags", "read_image_bags"]

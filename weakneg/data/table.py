@@ -198,6 +198,7 @@ def read_instance_table(path: Path, options: dict) -> NaturalBags:
     # the labels' problems join the features': a file's problems are all named at once
     bag_of, names, contents, class_names, split = bag_labels(frame, path, options, bag_table, problems)
     instance_labels = frame[instance_col].to_numpy() if instance_col in frame else None
+    assert points is not None  # without features `problems` named why, and bag_labels raised
     return NaturalBags(points, bag_of, names, contents, class_names, split, instance_labels)
 
 

@@ -10,6 +10,7 @@ rule and why a changed file is refused).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import ConfigError
@@ -142,6 +143,13 @@ def build_audio(cfg, root: Path, target: int):
     return build_clips(cfg, root, target)
 
 
+def class_names_for(dataset: str) -> Callable[[Path, dict], list[str]]:
+    def class_names(root: Path, options: dict) -> list[str]:
+        return class_names_of(dataset, options)
+
+    return class_names
+
+
 def class_names_of(dataset: str, options: dict) -> list[str]:
     if dataset == "table":
         from .table import load_instance_table
@@ -171,7 +179,7 @@ def register_user_formats() -> None:
                 modality,
                 description,
                 missing_for(dataset),
-                lambda root, options, dataset=dataset: class_names_of(dataset, options),
+                class_names_for(dataset),
                 builders[dataset],
                 by_path=True,
                 options=declared[dataset],

@@ -11,13 +11,18 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from .. import liveness
 from ..errors import WeaknegError
 from .status import STALE_AFTER_S
+
+if TYPE_CHECKING:  # a proxy: to the type checker it is the RunStore it wraps (every call passes through)
+    from .tracking import RunStore as _Wrapped
+else:
+    _Wrapped = object
 
 # Below the readers' window (status.STALE_AFTER_S, 30 s): past it a dispatcher records a live worker whose heartbeat
 # could not be written as interrupted. 20 s + a beat's 2 s before the outage + 2 s of backoff after leaves 6 s.
@@ -69,7 +74,7 @@ def first_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text.splitlines()[0] if text else ''}"
 
 
-class RetryingStore:
+class RetryingStore(_Wrapped):
     """A RunStore whose calls are retried through a database outage of up to `limit_s` seconds each.
 
     Everything else passes through unchanged (attributes, the queries' results). After one call has given up,

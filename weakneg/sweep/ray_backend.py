@@ -49,7 +49,7 @@ def run_ray(
                     outcome = ray.get(ref)
                 except Exception as error:  # the task's process died (out of memory, node lost, ...): the run
                     outcome = INTERRUPTED  # resumes from its last checkpoint, on whichever node Ray picks
-                    if store.get_run(run_id).stored_status in ACTIVE:
+                    if store.existing_run(run_id).stored_status in ACTIVE:
                         store.finish_run(
                             run_id,
                             INTERRUPTED,
@@ -59,11 +59,11 @@ def run_ray(
                 if outcome == "claimed elsewhere":
                     elsewhere.add(run_id)
                     continue
-                run = store.get_run(run_id)
+                run = store.existing_run(run_id)
                 if run.status in (FAILED, INTERRUPTED) and retry_or_record(store, run, attempts, sweep.retries):
                     pending.append((run_id, cfg))
             for run_id in list(elsewhere):
-                run = store.get_run(run_id)
+                run = store.existing_run(run_id)
                 if run.status not in ACTIVE:
                     elsewhere.discard(run_id)
             report_progress(store, sweep_id, on_progress, last)
@@ -136,9 +136,9 @@ def execute_run(config: dict, store_url: str, artifacts: str, run_id: int, threa
             # Ray reuses its worker processes for later tasks: torch stays imported and the bags stay loaded
             run_experiment(cfg, store, run_id, on_epoch=hook, data=prepare(cfg, load=cached_load_bags))
     except Exception as error:  # recorded in the store; the driver decides about a retry
-        if store.get_run(run_id).stored_status in ACTIVE:
+        if store.existing_run(run_id).stored_status in ACTIVE:
             store.finish_run(run_id, FAILED, error=f"{type(error).__name__}: {error}")
     finally:
         if hasattr(hook, "close"):
             hook.close()
-    return store.get_run(run_id).status
+    return store.existing_run(run_id).status

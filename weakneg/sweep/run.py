@@ -9,7 +9,7 @@ from typing import Any
 
 from ..config import RunConfig
 from ..errors import ConfigError, WeaknegError
-from ..store import ACTIVE, CANCELLED, FAILED, FINISHED, INTERRUPTED, QUEUED, RUNNING, RunStore
+from ..store import ACTIVE, CANCELLED, FAILED, FINISHED, INTERRUPTED, QUEUED, RUNNING, RunRecord, RunStore
 from .grid import SweepConfig, check_data, check_sweep_id, new_sweep_id, run_key
 from .local import run_local
 from .tracking import ProgressCallback, progress
@@ -79,7 +79,7 @@ def run_sweep(
             )
         raise
     final = progress(store, sweep_id)
-    status = store.get_sweep(sweep_id).stored_status
+    status = store.existing_sweep(sweep_id).stored_status
     if status == RUNNING:
         status = FINISHED if final[FINISHED] == final["n_runs"] else FAILED
         failed = final[FAILED] + final[INTERRUPTED] + final[CANCELLED]
@@ -121,9 +121,9 @@ def _prepare_runs(
             error=None,
         )
     store.mark_dead_runs_interrupted()
-    latest: dict[str, dict] = {}
-    for run in sorted(store.list_runs(sweep_id=sweep_id), key=lambda r: r.id):
-        latest[run_key(run.config)] = run
+    latest: dict[str, RunRecord] = {}
+    for earlier in sorted(store.list_runs(sweep_id=sweep_id), key=lambda r: r.id):
+        latest[run_key(earlier.config)] = earlier
     todo, skipped = [], 0
     for cfg in configs:
         run = latest.get(run_key(cfg))
@@ -166,7 +166,7 @@ def cancel_sweep(store: RunStore, sweep_id: str, grace_s: float = 10.0) -> dict[
 
     if store.get_sweep(sweep_id) is None:
         raise WeaknegError(f"no sweep {sweep_id!r}; `python -m weakneg sweeps` lists them")
-    if store.get_sweep(sweep_id).stored_status not in (FINISHED, CANCELLED):  # an ended sweep stays as it ended
+    if store.existing_sweep(sweep_id).stored_status not in (FINISHED, CANCELLED):  # an ended sweep stays as it ended
         store.set_sweep_status(sweep_id, CANCELLED, finished_at=time.time(), error="cancelled by the user")
     active = [r for r in store.list_runs(sweep_id=sweep_id) if r.status in ACTIVE]
     for run in active:
@@ -174,10 +174,10 @@ def cancel_sweep(store: RunStore, sweep_id: str, grace_s: float = 10.0) -> dict[
     deadline = time.monotonic() + grace_s
     running = [r.id for r in active]
     while running and time.monotonic() < deadline:
-        running = [i for i in running if store.get_run(i).status == RUNNING]
+        running = [i for i in running if store.existing_run(i).status == RUNNING]
         time.sleep(0.2)
     for run_id in running:
-        if store.get_sweep(sweep_id).backend == "local":
+        if store.existing_sweep(sweep_id).backend == "local":
             jobs.cancel(store, run_id, grace_s=0)
         else:  # a Ray task: its driver force-cancels it; record the outcome now in case the driver is gone
             store.finish_run(run_id, CANCELLED, error="cancelled with its sweep", expect=RUNNING)
