@@ -114,8 +114,9 @@ def load_image_bags(options: dict) -> tuple[NaturalBags, np.ndarray]:
     return _cached(*file_cache_key(options, "image bags need their CSV"))
 
 
-def image_splits(options: dict, target: int, seed: int) -> tuple[ImageBags, ImageBags]:
-    """Train and test ImageBags; pixels normalised with the training images' per-channel mean and std."""
+def image_splits(options: dict, target: int, seed: int, require_target: bool = True) -> tuple[ImageBags, ImageBags]:
+    """Train and test ImageBags; pixels normalised with the training images' per-channel mean and std.
+    require_target: as for natural.vector_splits."""
     natural, images = load_image_bags(options)
     labels = natural.labels(target)
     test = np.zeros(natural.n_bags, dtype=bool)
@@ -124,7 +125,7 @@ def image_splits(options: dict, target: int, seed: int) -> tuple[ImageBags, Imag
     for name, chosen in (("train", ~test), ("test", test)):
         positions = np.flatnonzero(chosen)
         n_pos = int(labels[positions].sum())
-        if n_pos == 0 or n_pos == len(positions):
+        if require_target and (n_pos == 0 or n_pos == len(positions)):
             raise ConfigError(
                 f"{Path(options['path']).name}: the {name} split has no "
                 f"{'positive' if n_pos == 0 else 'negative'} bag for class "

@@ -67,7 +67,10 @@ def parse_labels(
     if classes is not None:
         unknown = sorted(set(found) - set(classes))
         if unknown:
-            hint = "; a name with a comma: separate labels with ';'" if any("," in c for c in classes) else ""
+            commas = not any(";" in str(v) for v in series) and any("," in str(v) for v in series)
+            hint = (
+                " (a class name with a comma? separate labels with ';', then commas belong to names)" if commas else ""
+            )
             problems.append(f"{what}: labels {examples(unknown)} are not in the class list {classes}{hint}")
         return list(classes), sets
     if not found:
