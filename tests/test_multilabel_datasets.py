@@ -220,13 +220,13 @@ def test_image_bags_with_label_lists_train_one_model_for_their_classes(tmp_path,
 
 
 def write_clip_csv(folder):
-    """BAGS as clips (1.2 s tones at 16 kHz): CSV clip,labels,split with the label lists."""
+    """BAGS as clips (1.2 s tones at 16 kHz): CSV clip,labels,split with the label lists (and 0/1 columns)."""
     (folder / "clips").mkdir()
     rows = []
-    for b, (bag, split, cell, _) in enumerate(BAGS):
+    for b, (bag, split, cell, carried) in enumerate(BAGS):
         t = np.arange(int(1.2 * 16000)) / 16000
         soundfile.write(folder / "clips" / f"{bag}.wav", (0.2 * np.sin(2 * np.pi * (200 + 50 * b) * t)), 16000)
-        rows.append({"clip": f"clips/{bag}.wav", "labels": cell, "split": split})
+        rows.append({"clip": f"clips/{bag}.wav", "labels": cell, "split": split, **dict(zip(TABLE_CLASSES, carried))})
     pd.DataFrame(rows).to_csv(folder / "clips.csv", index=False)
     return folder / "clips.csv"
 
@@ -243,6 +243,11 @@ def test_a_clip_csv_with_label_lists_trains_one_model_for_its_classes(tmp_path, 
     binary = load_bags(RunConfig(dataset=dataset, model="audio_cnn", target_class=MALE, dataset_options=options))
     np.testing.assert_array_equal(binary.train.labels, data.train.contents[:, 1])  # the same clips, binary
     np.testing.assert_array_equal(binary.train.ids, data.train.ids)
+    _, one_hot = user_data_options(path, options={"label_columns": TABLE_CLASSES})
+    columns = load_bags(RunConfig(dataset=dataset, model="audio_cnn", target_class="all", dataset_options=one_hot))
+    assert columns.class_names == TABLE_CLASSES  # the two forms agree
+    np.testing.assert_array_equal(columns.train.contents, data.train.contents)
+    np.testing.assert_array_equal(columns.test.contents, data.test.contents)
     args = ["--data", str(path), "--target-class", "all", "--model", "audio_cnn", "--batch-size", "4"]
     summary, store = run_json(tmp_path, capsys, *args)
     check_trained_classes(summary, store, TABLE_CLASSES, TRAIN_ROWS)
