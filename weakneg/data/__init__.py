@@ -86,7 +86,10 @@ def resolve_class(names: list[str], target: int | str) -> int:
     if isinstance(target, str) and target.lower() in lowered:
         return lowered.index(target.lower())
     shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
-    raise ConfigError(f"unknown target class {target!r}; classes are: {shown}")
+    # "Speech,Male speech, man speaking" reads as one name (", " belongs to names, targets.py): lists of such names
+    # are given by index
+    hint = "; several classes whose names hold ', ': give their indices (0,1,2)" if "," in str(target) else ""
+    raise ConfigError(f"unknown target class {target!r}; classes are: {shown}{hint}")
 
 
 def load_bags(cfg, on_phase: Callable[[str], None] | None = None) -> LoadedBags:
