@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, DatasetMissing
+from ..targets import is_multilabel
 from .augment import AugmentSettings, augment_batch
 from .bags import BagSet
 from .features import AudioProblem, FeatureSettings, cached_features, feature_stats, open_features, read_audio
@@ -196,13 +197,14 @@ def audio_bags(
     stats: tuple[float, float],
     settings: FeatureSettings,
     augment_settings: AugmentSettings,
+    require_target: bool = True,
 ) -> AudioBags:
     contents = np.zeros((len(clips), n_classes), dtype=np.int16)
     for row, clip in enumerate(clips):
         contents[row, clip.classes] = 1
     labels = contents[:, target].astype(np.int64) if len(clips) else np.zeros(0, dtype=np.int64)
     n_pos = int(labels.sum())
-    if n_pos == 0 or n_pos == len(labels):
+    if require_target and (n_pos == 0 or n_pos == len(labels)):  # a multi-label run checks each class itself
         kind = "positive" if n_pos == 0 else "negative"
         raise ConfigError(
             f"{what} has no {kind} clip for class {class_name!r} ({len(labels)} usable clips); "
@@ -250,6 +252,7 @@ def build_audio_splits(
             stats,
             settings,
             augment_settings,
+            require_target=not is_multilabel(cfg.target_class),
         )
         for split in ("train", "test")
     )
