@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import RunConfig
-from ..store import ACTIVE, CANCELLED, FAILED, INTERRUPTED, RAY, RunRecord, RunStore, failures
+from ..store import ACTIVE, CANCELLED, FAILED, INTERRUPTED, RAY, RunStore, failures
 from ..store.retry import StoreOutage, first_line, open_retrying, retry_seconds
 from .grid import SweepConfig
 from .tracking import ProgressCallback, report_progress, sweep_cancelled
@@ -58,7 +58,7 @@ def run_ray(
                 if outcome == "claimed elsewhere":
                     elsewhere.add(run_id)
                     continue
-                record_unrecorded_end(store, store.get_run(run_id), died)
+                record_unrecorded_end(store, run_id, died)
                 run = store.get_run(run_id)
                 if run.status in (FAILED, INTERRUPTED) and retry_or_record(store, run, attempts, sweep.retries):
                     pending.append((run_id, cfg))
@@ -75,15 +75,16 @@ def run_ray(
             ray.shutdown()
 
 
-def record_unrecorded_end(store: RunStore, run: RunRecord, died: str | None = None) -> None:
+def record_unrecorded_end(store: RunStore, run_id: int, died: str | None = None) -> None:
     """A task has ended but its run is still recorded as queued or running: its store did not answer at the end
     (an outage past the limit, a full disk under the database). Record what the task kept: the cause in its
     failure sidecar (the run failed, as a dispatcher records it), else that the task died or stopped unrecorded
     (interrupted: it resumes from its last checkpoint)."""
-    if run.stored_status not in ACTIVE or store.record_sidecar_failure(run.id):
+    run = store.get_run(run_id)
+    if run is None or run.stored_status not in ACTIVE or store.record_sidecar_failure(run_id):
         return
     error = died or f"the Ray task stopped after epoch {run.epochs_done} without recording its outcome"
-    store.finish_run(run.id, INTERRUPTED, error=error)
+    store.finish_run(run_id, INTERRUPTED, error=error)
 
 
 def _stop_ray_tasks(store: RunStore, in_flight: dict, pending: list) -> None:
@@ -176,6 +177,7 @@ def execute_run(
     else:
         failures.release(store.run_dir(run_id, create=False))
     try:
-        return store.get_run(run_id).status
+        run = store.get_run(run_id)
     except StoreOutage:  # the cause is in the sidecar: the driver (or a dispatcher) records it
         return UNRECORDED
+    return run.status if run is not None else UNRECORDED
