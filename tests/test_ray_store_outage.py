@@ -233,7 +233,7 @@ def test_a_ray_sweep_rides_out_a_postgresql_restart_and_equals_a_sweep_without_i
     try:
         wait_for_an_epoch(store, "outage")
         cluster.pause()
-        down = time.monotonic()
+        down, down_at = time.monotonic(), time.time()  # the runs' times are wall-clock times
         time.sleep(5)
     finally:
         cluster.start()
@@ -252,7 +252,7 @@ def test_a_ray_sweep_rides_out_a_postgresql_restart_and_equals_a_sweep_without_i
     for run in runs:
         assert run.error is None
         assert_identical(outcome(store, run.id), reference[run_key(run.config)])
-    midway = [r for r in runs if r.started_at is not None and r.started_at < down < (r.finished_at or 0)]
+    midway = [r for r in runs if r.started_at is not None and r.started_at < down_at < (r.finished_at or 0)]
     assert midway, "the outage met no run mid-way"
     print(f"RAY OUTAGE short: PostgreSQL down {down_s:.1f} s with {len(midway)} run(s) mid-way; 4 of 4 identical")
 
