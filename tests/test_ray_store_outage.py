@@ -357,7 +357,8 @@ def test_a_ray_task_on_a_disk_that_fills_keeps_its_cause(small_disk, monkeypatch
     assert not task.is_alive() and ended["outcome"] in (RUNNING, FAILED, UNRECORDED), ended
     folder = store.run_dir(run_id, create=False)
     assert not (folder / failures.RESERVED_NAME).exists()  # the reserved blocks became the record
-    if (folder / failures.SIDECAR_NAME).is_file():  # the store could not take it: the sidecar kept it
+    kept = (folder / failures.SIDECAR_NAME).is_file()
+    if kept:  # the store could not take it: the sidecar kept it
         cause = json.loads((folder / failures.SIDECAR_NAME).read_text())["error"]
         assert "No space left on device" in cause or "disk is full" in cause, cause
     filler.unlink()  # space is back: the driver records what its task kept
@@ -367,3 +368,4 @@ def test_a_ray_task_on_a_disk_that_fills_keeps_its_cause(small_disk, monkeypatch
     assert "No space left on device" in recorded.error or "disk is full" in recorded.error, recorded.error
     assert "unreadable failure record" not in recorded.error and recorded.epochs_done >= 1
     assert list(small_disk.rglob("*.partial")) == []
+    print(f"RAY FULL DISK: task returned {ended['outcome']!r}; cause kept in the sidecar: {kept}; recorded failed")

@@ -1,4 +1,8 @@
-"""The Ray backend: one Ray task per run (`execute_run`), on a local Ray or a cluster."""
+"""The Ray backend: one Ray task per run (`execute_run`), on a local Ray or a cluster.
+
+A task is a worker for one run: its store calls are retried through an outage up to the driver's limit, its
+failure record is reserved before its first write, and a failure the store cannot take stays in its sidecar. The
+driver records a task's end that the task could not (`record_unrecorded_end`)."""
 
 from __future__ import annotations
 

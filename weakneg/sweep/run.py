@@ -68,8 +68,8 @@ def run_sweep(
         return _drive(sweep, store, sweep_id, configs, on_progress, poll_s, started)
     except StoreOutage as outage:  # the store stayed away: one line; what is recorded stays resumable
         raise StoreOutage(
-            f"sweep {sweep_id} stopped: {outage}; finished runs are kept, the others show interrupted or queued: "
-            f"resume it with `python -m weakneg sweep --sweep-id {sweep_id}` once the store answers"
+            f"sweep {sweep_id} stopped: {outage}; its finished runs are kept: resume it with "
+            f"`python -m weakneg sweep --sweep-id {sweep_id}` once the store answers"
         ) from outage
 
 
