@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from ..config import parse_pairs  # noqa: F401  (the commands' KEY=VALUE reader, shared with the forms)
 
@@ -63,6 +64,22 @@ def one_of(what: str, names: Iterable[str], also: Iterable[str] = ()) -> Callabl
 
 def listing(names: Iterable[str]) -> str:
     return ", ".join(names)
+
+
+def add_choice(
+    p: Any,
+    flag: str,
+    what: str,
+    names: Sequence[str],
+    help: str,
+    default: str | None = None,
+    metavar: str = "NAME",
+) -> None:
+    """An option that takes one of `names` (refused by `one_of` in the engine's words); `{names}` in its help
+    lists them. `p` is a parser or an argument group."""
+    p.add_argument(
+        flag, default=default, type=one_of(what, names), metavar=metavar, help=help.format(names=listing(names))
+    )
 
 
 def add_store_argument(p: argparse.ArgumentParser) -> None:
