@@ -499,14 +499,22 @@ class RunStore(RunQueries):
         record them failed with it, now that the store takes writes. The dispatcher calls this."""
         recorded = []
         for run in self.list_runs(status=[RUNNING, INTERRUPTED, FAILED]):
-            sidecar = self.failure_sidecar(run.id)
-            if run.status == RUNNING or not sidecar.is_file():  # a live worker records its own outcome
+            if run.status == RUNNING:  # a live worker records its own outcome
                 continue
-            try:
-                cause = json.loads(sidecar.read_text()).get("error", "unknown error")
-            except (OSError, ValueError):
-                cause = f"unreadable failure record {sidecar}"
-            self.finish_run(run.id, FAILED, error=f"failed: {cause}")
-            sidecar.replace(sidecar.with_name("failure.recorded.json"))
-            recorded.append(run.id)
+            if self.record_sidecar_failure(run.id):
+                recorded.append(run.id)
         return recorded
+
+    def record_sidecar_failure(self, run_id: int) -> bool:
+        """Record a run failed with the cause its failure sidecar keeps (for a Ray sweep's driver: its task has
+        ended, whatever its heartbeat says). False when there is no sidecar."""
+        sidecar = self.failure_sidecar(run_id)
+        if not sidecar.is_file():
+            return False
+        try:
+            cause = json.loads(sidecar.read_text()).get("error", "unknown error")
+        except (OSError, ValueError):
+            cause = f"unreadable failure record {sidecar}"
+        self.finish_run(run_id, FAILED, error=f"failed: {cause}")
+        sidecar.replace(sidecar.with_name("failure.recorded.json"))
+        return True

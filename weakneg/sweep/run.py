@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from ..config import RunConfig
 from ..errors import ConfigError, WeaknegError
 from ..store import ACTIVE, CANCELLED, FAILED, FINISHED, INTERRUPTED, QUEUED, RUNNING, RunRecord, RunStore
+from ..store.retry import StoreOutage, retrying
 from .grid import SweepConfig, check_data, check_sweep_id, new_sweep_id, run_key
 from .local import run_local
 from .tracking import ProgressCallback, progress
@@ -54,12 +56,36 @@ def run_sweep(
     if check:
         check_data(configs)
     sweep_id = sweep_id or new_sweep_id()
+    # the driver's store calls wait out a short outage as a worker's do; one line on stderr while they wait
+    store = retrying(store, say=say_on_stderr)
     if only_if_queued and not store.claim_sweep(sweep_id):
         raise SweepNotPending(
             f"sweep {sweep_id!r} is no longer waiting to start (cancelled?); rerun it with "
             f"`python -m weakneg sweep --sweep-id {sweep_id}`"
         )
     started = time.monotonic()
+    try:
+        return _drive(sweep, store, sweep_id, configs, on_progress, poll_s, started)
+    except StoreOutage as outage:  # the store stayed away: one line; what is recorded stays resumable
+        raise StoreOutage(
+            f"sweep {sweep_id} stopped: {outage}; its finished runs are kept: resume it with "
+            f"`python -m weakneg sweep --sweep-id {sweep_id}` once the store answers"
+        ) from outage
+
+
+def say_on_stderr(line: str) -> None:
+    print(f"weakneg: {line}", file=sys.stderr, flush=True)
+
+
+def _drive(
+    sweep: SweepConfig,
+    store: RunStore,
+    sweep_id: str,
+    configs: list[RunConfig],
+    on_progress: ProgressCallback | None,
+    poll_s: float,
+    started: float,
+) -> SweepResult:
     todo, skipped = _prepare_runs(store, sweep, sweep_id, configs)
     run_ids = [run_id for run_id, _ in todo]
     try:
@@ -69,14 +95,17 @@ def run_sweep(
             else:
                 run_ray(store, sweep, sweep_id, todo, on_progress, poll_s)
     except BaseException as error:  # Ctrl-C or a crash of the driver: the sweep can be resumed by its id
-        if (recorded := store.get_sweep(sweep_id)) is not None and recorded.stored_status == RUNNING:
-            store.set_sweep_status(
-                sweep_id,
-                INTERRUPTED,
-                finished_at=time.time(),
-                error=f"the sweep's driver stopped ({type(error).__name__}); resume with "
-                f"`python -m weakneg sweep --sweep-id {sweep_id}`",
-            )
+        try:
+            if (recorded := store.get_sweep(sweep_id)) is not None and recorded.stored_status == RUNNING:
+                store.set_sweep_status(
+                    sweep_id,
+                    INTERRUPTED,
+                    finished_at=time.time(),
+                    error=f"the sweep's driver stopped ({type(error).__name__}); resume with "
+                    f"`python -m weakneg sweep --sweep-id {sweep_id}`",
+                )
+        except StoreOutage:  # nothing can be written: readers show the sweep interrupted once its heartbeat stops
+            pass
         raise
     final = progress(store, sweep_id)
     status = store.existing_sweep(sweep_id).stored_status
@@ -121,6 +150,7 @@ def _prepare_runs(
             error=None,
         )
     store.mark_dead_runs_interrupted()
+    store.record_sidecar_failures()  # causes a Ray task kept while the store was away, as a dispatcher does
     latest: dict[str, RunRecord] = {}
     for earlier in sorted(store.list_runs(sweep_id=sweep_id), key=lambda r: r.id):
         latest[run_key(earlier.config)] = earlier
