@@ -47,10 +47,12 @@ demo: setup
 test: setup lint
 	$(PY) -m pytest -q
 
-# One style for the whole tree (ruff.toml); part of `make test`, so CI holds it.
+# One style for the whole tree (ruff.toml) and the engine's types (pyproject.toml [tool.mypy]); part of `make test`,
+# so CI holds both.
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 # A developer's loop: everything but the slow tests (browser, Ray, database server, audio generation, full datasets).
 test-fast: setup

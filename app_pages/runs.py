@@ -229,6 +229,20 @@ def edit_run(run: RunRecord) -> None:
             st.rerun()
 
 
+def epoch_chart(curves, title: str, height: int) -> alt.Chart:
+    """One line per metric over the epochs (whole epochs on the axis)."""
+    return (
+        alt.Chart(curves)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d")),
+            y=alt.Y("value:Q", title=title),
+            color="metric:N",
+        )
+        .properties(height=height)
+    )
+
+
 def live_view(run_id: int, active: bool) -> None:
     @st.fragment(run_every=REFRESH_S if active else None)
     def progress() -> None:
@@ -277,28 +291,8 @@ def live_view(run_id: int, active: bool) -> None:
         loss = curves[curves["metric"].str.contains("loss")]
         quality = curves[~curves["metric"].str.contains("loss")]
         with charts[0]:
-            st.altair_chart(
-                alt.Chart(quality)
-                .mark_line(point=True)
-                .encode(
-                    x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d")),
-                    y=alt.Y("value:Q", title="test AP / AUC"),
-                    color="metric:N",
-                )
-                .properties(height=220),
-                width="stretch",
-            )
-            st.altair_chart(
-                alt.Chart(loss)
-                .mark_line(point=True)
-                .encode(
-                    x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d")),
-                    y=alt.Y("value:Q", title="loss"),
-                    color="metric:N",
-                )
-                .properties(height=160),
-                width="stretch",
-            )
+            st.altair_chart(epoch_chart(quality, "test AP / AUC", height=220), width="stretch")
+            st.altair_chart(epoch_chart(loss, "loss", height=160), width="stretch")
         with charts[1]:
             split = views.time_split(detail["epochs"])
             st.markdown("**Where the time went**")

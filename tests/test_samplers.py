@@ -1,6 +1,7 @@
 """Every sampler: the call contract (k rules, pool of one, ties, non-finite scores) and each definition
 checked against a hand computation or an independent reference (scikit-learn, scipy, brute force)."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -300,3 +301,13 @@ def test_uncertainty_order_survives_near_certain_predictions():
     np.testing.assert_allclose(
         pick("least_confidence", pool, 0).scores, np.exp(-np.array([20.0, 14, 18, 16])), rtol=1e-5
     )
+
+
+@pytest.mark.parametrize("name", [n for n in ALL if "features" in get_sampler(n).reads])
+def test_a_pool_built_without_features_is_refused_by_a_feature_sampler_in_one_line(name):
+    """A researcher's own Pool with features=None: one ConfigError naming what to pass, not an AttributeError on
+    None deep in the sampler (found by mypy: Pool.features is optional)."""
+    pool = dataclasses.replace(make_pool(), features=None)
+    with pytest.raises(ConfigError, match="pass features=") as error:
+        pick(name, pool, 3)
+    assert "\n" not in str(error.value)

@@ -194,6 +194,7 @@ BAD = [
         dict(logits=torch.zeros(10), features=torch.zeros(10, 2), positive_features=torch.zeros(3, 5)),
         "positive_features must have shape (P, d)",
     ),
+    (dict(logits=None), "logits= is required"),  # was an AttributeError (found by mypy)
     (dict(k=-1, logits=torch.zeros(10)), "k must be a whole number >= 0"),
     (dict(k=2.5, logits=torch.zeros(10)), "k must be a whole number >= 0"),
     (dict(name="nope", logits=torch.zeros(10)), "unknown sampler 'nope'; choose one of: random, full"),

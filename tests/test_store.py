@@ -179,3 +179,23 @@ def test_a_read_only_store_folder_is_listed_and_shown_without_writing(tmp_path):
         assert RunStore(url).read_only and not RunStore(store.url, read_only=False).read_only
     finally:
         os.chmod(folder, 0o755)
+
+
+def test_a_run_or_sweep_deleted_meanwhile_is_one_line_not_an_attribute_error(store):
+    """Where a row must be there (following or waiting for a run, a worker, a sweep's driver) the engine reads it with
+    existing_run / existing_sweep: one line naming it when it was deleted meanwhile. `jobs.wait` read `.status` of
+    get_run's None before (an AttributeError; found by mypy). get_run / get_sweep still answer None."""
+    from weakneg import jobs
+    from weakneg.errors import WeaknegError
+
+    run_id = store.create_run({"dataset": "digits", "sampler": "random", "target_class": 3, "epochs": 2, "seed": 1})
+    assert store.existing_run(run_id).id == run_id
+    store.delete_run(run_id)
+    assert store.get_run(run_id) is None and store.get_sweep("gone") is None
+    with pytest.raises(WeaknegError, match=f"there is no run {run_id} in this store") as error:
+        store.existing_run(run_id)
+    assert "\n" not in str(error.value)
+    with pytest.raises(WeaknegError, match="there is no sweep 'gone' in this store"):
+        store.existing_sweep("gone")
+    with pytest.raises(WeaknegError, match=f"there is no run {run_id} in this store"):
+        jobs.wait(store, [run_id], timeout_s=5)

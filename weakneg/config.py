@@ -117,6 +117,7 @@ def without_stale_download(values: dict[str, Any]) -> dict[str, Any]:
     if (
         isinstance(options, dict)
         and "download" in options
+        and isinstance(dataset, str)
         and dataset in DATASETS
         and "download" not in DATASETS[dataset].options
     ):

@@ -198,7 +198,7 @@ def cancel(store: RunStore, run_id: int, grace_s: float = 10.0) -> str:
 def kill_worker(run: RunRecord) -> bool:
     """SIGKILL the run's worker, only if the process recorded for it (host, PID and start time) still runs:
     a reused PID belongs to someone else. Its process group when it leads one (workers start their own)."""
-    if not liveness.same_process_alive(run.pid, run.process_start, run.host):
+    if run.pid is None or not liveness.same_process_alive(run.pid, run.process_start, run.host):
         return False
     try:
         if os.getpgid(run.pid) == run.pid:
@@ -215,13 +215,13 @@ def wait(
     run_ids: list[int],
     timeout_s: float | None = None,
     poll_s: float = 0.5,
-    on_poll: Callable[[list[dict]], None] | None = None,
-) -> list[dict]:
+    on_poll: Callable[[list[RunRecord]], None] | None = None,
+) -> list[RunRecord]:
     """Block until every run has ended (dispatching queued ones meanwhile)."""
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     while True:
         dispatch(store)
-        current = [store.get_run(i) for i in run_ids]
+        current = [store.existing_run(i) for i in run_ids]
         if on_poll:
             on_poll(current)
         if all(r.status not in (QUEUED, RUNNING) for r in current):
@@ -250,19 +250,20 @@ def worker_main(run_id: int, store_url: str) -> int:
     store = RetryingStore(opened)  # a short outage is waited out; the store id (the run's folder) is read here
     thread_count = threads.apply(threads.worker_threads())
     print(f"worker {os.getpid()}: {thread_count} torch thread(s)", flush=True)
+    next_id: int | None = run_id
     try:
         done = 0
-        while run_id is not None:
+        while next_id is not None:
             threads.apply_torch(thread_count)  # each run starts on the worker's share (a resumed one may change it)
             _claimed.clear()
-            execute(store, run_id, warm=done + 1 < MAX_RUNS_PER_WORKER)
+            execute(store, next_id, warm=done + 1 < MAX_RUNS_PER_WORKER)
             done += 1
             # claimed as the last run finished (or now, after a failed one), before its maps are drawn
-            run_id = _claimed.pop() if _claimed else claim_next(store) if done < MAX_RUNS_PER_WORKER else None
-            with store.keep_alive(run_id) if run_id is not None else contextlib.nullcontext():
+            next_id = _claimed.pop() if _claimed else claim_next(store) if done < MAX_RUNS_PER_WORKER else None
+            with store.keep_alive(next_id) if next_id is not None else contextlib.nullcontext():
                 finish_maps()  # the finished run's UMAP maps, before the next run takes this worker's threads
-            if run_id is not None:
-                print(f"worker {os.getpid()}: next run {run_id} (warm, run {done + 1} of this process)", flush=True)
+            if next_id is not None:
+                print(f"worker {os.getpid()}: next run {next_id} (warm, run {done + 1} of this process)", flush=True)
     except BaseException:
         for claimed in _claimed:  # claimed for this worker, never started: its place goes to another worker
             store.finish_run(
@@ -283,7 +284,7 @@ def execute(store: RunStore, run_id: int, warm: bool = False) -> None:
     left)."""
     failures.reserve(store.run_dir(run_id))  # first, while the disk has room: recording a failure needs no blocks
     try:
-        run = store.get_run(run_id)
+        run = store.existing_run(run_id)
         store.update_run(run_id, **liveness.identity())
         with store.keep_alive(run_id):
             if run.kind not in JOB_KINDS:
@@ -324,7 +325,7 @@ def record_failure(store: RunStore, run_id: int, error: BaseException) -> None:
     sidecar = write_failure_sidecar(store, run_id, cause)
     _say(f"run {run_id} failed: {cause}")
     try:
-        if store.get_run(run_id).stored_status == RUNNING:
+        if store.existing_run(run_id).stored_status == RUNNING:
             store.finish_run(run_id, FAILED, error=cause)
         sidecar.unlink(missing_ok=True)  # recorded in the store: the sidecar has done its job
     except Exception as store_error:  # noqa: BLE001 - the dispatcher records the sidecar once the store works

@@ -14,6 +14,7 @@ milcheck/here.py) still work.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,7 @@ class Limits:
             )
 
 
-def current(environ: dict[str, str] | None = None) -> Limits:
+def current(environ: Mapping[str, str] | None = None) -> Limits:
     """The limits in force now (read on every call: cheap, and a changed variable applies at once)."""
     environ = os.environ if environ is None else environ
     from_file = _file_values(environ.get("WEAKNEG_CONFIG"))

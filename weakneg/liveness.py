@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+from typing import TypedDict
 from pathlib import Path
 from collections.abc import Callable
 
@@ -45,7 +46,13 @@ def process_start(pid: int) -> str | None:
     return f"{_boot_id()}:{fields[19]}"  # field 22 of stat; fields[0] is field 3
 
 
-def identity(pid: int | None = None) -> dict[str, object]:
+class Identity(TypedDict):
+    pid: int
+    host: str
+    process_start: str | None
+
+
+def identity(pid: int | None = None) -> Identity:
     """This process's (or PID's) identity, as the runs and sweeps tables store it."""
     pid = pid or os.getpid()
     return {"pid": pid, "host": host(), "process_start": process_start(pid)}

@@ -187,7 +187,9 @@ def sampler_stats(deltas: pd.DataFrame, classes: pd.DataFrame) -> pd.DataFrame:
             "no_difference": int(counts.get(NO_DIFFERENCE, 0)),
             "too_few_seeds": int(counts.get(TOO_FEW, 0)),
             "classes": len(group),
-            **_claim_columns("these_classes", these, claims.these_verdict(float(these.mean), float(these.p), these.df)),
+            **_claim_columns(
+                "these_classes", these, claims.these_verdict(float(these.mean), float(these.p), float(these.df))
+            ),
             **_claim_columns("new_classes", new, claims.new_verdict(float(new.mean), float(new.p), n_classes)),
             "sign_test_p": sign_test_p(means) if rank_ok else math.nan,
             "wilcoxon_p": wilcoxon_p(means) if rank_ok else math.nan,

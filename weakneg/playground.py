@@ -225,6 +225,7 @@ def run_sampler(
 
     def on_epoch(record: dict) -> None:
         selection, pool_view = experiment.selection, experiment.pool_view
+        assert selection is not None and pool_view is not None  # the first epoch selects; later ones keep it
         run.epochs.append(
             EpochChoice(
                 record["epoch"],

@@ -16,8 +16,12 @@ from .errors import ConfigError
 
 
 class Named(Protocol):
-    name: str
-    description: str
+    # read-only: the specs are frozen dataclasses
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
 
 
 Spec = TypeVar("Spec", bound=Named)

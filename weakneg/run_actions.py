@@ -6,10 +6,11 @@ refuses in read-only mode (limits.py)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from . import jobs, limits
 from .errors import ConfigError
-from .store import ACTIVE, RunStore
+from .store import ACTIVE, RunRecord, RunStore
 
 MAX_NAME, MAX_TAG, MAX_NOTES = 200, 40, 20_000
 
@@ -20,7 +21,7 @@ def label_run(
     """Set any of name, tags (a list; replaces the old ones) and notes. An empty name or notes clears it."""
     limits.current().refuse_if_readonly("editing runs")
     _exists(store, run_id)
-    values = {}
+    values: dict[str, Any] = {}
     if name is not None:
         if len(name.strip()) > MAX_NAME:
             raise ConfigError(f"a run name has at most {MAX_NAME} characters, got {len(name.strip())}")
@@ -77,7 +78,7 @@ def delete_runs(
     return deleted
 
 
-def _exists(store: RunStore, run_id: int) -> dict:
+def _exists(store: RunStore, run_id: int) -> RunRecord:
     run = store.get_run(run_id)
     if run is None:
         raise ConfigError(f"there is no run {run_id}")

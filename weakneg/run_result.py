@@ -1,9 +1,13 @@
-"""What a training run returns (binary or multi-label): its outcome and history, and the summary `run --json` prints."""
+"""What a training run returns (binary or multi-label): its outcome and history, the summary `run --json` prints,
+and the stopwatch behind each epoch's t_score, t_select, t_train and t_eval."""
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 
 @dataclass
@@ -41,3 +45,16 @@ class RunResult:
             "error": self.error,
             "history": self.history,
         }
+
+
+Result = TypeVar("Result", bound=RunResult)  # a binary or multi-label result, passed through as it came
+
+
+@contextlib.contextmanager
+def timed(times: dict[str, float], key: str) -> Iterator[None]:
+    """Add the seconds spent inside the block to times[key]."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        times[key] = times.get(key, 0.0) + time.perf_counter() - start

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from .errors import ConfigError
 
@@ -45,12 +45,12 @@ def cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def budget(environ: dict[str, str] | None = None) -> int:
+def budget(environ: Mapping[str, str] | None = None) -> int:
     """Threads weakneg may use on this machine: WEAKNEG_THREADS, else the cores."""
     return _positive_setting("WEAKNEG_THREADS", environ) or cores()
 
 
-def max_concurrent(environ: dict[str, str] | None = None) -> int:
+def max_concurrent(environ: Mapping[str, str] | None = None) -> int:
     """Runs at once on local workers: WEAKNEG_MAX_CONCURRENT (0 queues without starting workers), else as many
     as the budget holds at RUN_THREADS each."""
     environ = os.environ if environ is None else environ
@@ -62,17 +62,17 @@ def max_concurrent(environ: dict[str, str] | None = None) -> int:
     return int(value)
 
 
-def share(processes: int, environ: dict[str, str] | None = None) -> int:
+def share(processes: int, environ: Mapping[str, str] | None = None) -> int:
     """The rule: threads for each of `processes` processes that share the budget."""
     return max(1, budget(environ) // max(1, processes))
 
 
-def worker_threads(environ: dict[str, str] | None = None) -> int:
+def worker_threads(environ: Mapping[str, str] | None = None) -> int:
     """A local worker's threads: what its starter set (WEAKNEG_WORKER_THREADS), else its share of the budget."""
     return _positive_setting(WORKER_THREADS_VARIABLE, environ) or share(max_concurrent(environ) or 1, environ)
 
 
-def child_env(threads: int, environ: dict[str, str] | None = None) -> dict[str, str]:
+def child_env(threads: int, environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of a child process that may use `threads` threads (torch reads OMP_NUM_THREADS at start)."""
     environ = os.environ if environ is None else environ
     return {**environ, **{name: str(threads) for name in ENV_NAMES}, WORKER_THREADS_VARIABLE: str(threads)}
@@ -135,7 +135,7 @@ def _blas_limits(threads: int) -> contextlib.AbstractContextManager:
     return threadpool_limits(threads)
 
 
-def _positive_setting(name: str, environ: dict[str, str] | None) -> int | None:
+def _positive_setting(name: str, environ: Mapping[str, str] | None) -> int | None:
     environ = os.environ if environ is None else environ
     raw = environ.get(name)
     if raw is None or raw.strip() == "":

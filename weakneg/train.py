@@ -5,7 +5,6 @@ One readable loop. `run_experiment` is what the CLI, the app's workers and the s
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import io
 import random
@@ -27,7 +26,7 @@ from .models import build_model, pick_device
 from .models.evidence import instance_evidence
 from .models.gradients import gradient_embedding
 from .models.ragged import pad_width
-from .run_result import RunResult
+from .run_result import Result, RunResult, timed
 from .samplers import Pool, Selection, get_sampler
 from .samplers.params import embedding_label
 from .store import CANCELLED, FAILED, FINISHED, RunStore
@@ -152,16 +151,16 @@ class Experiment:
                 times: dict[str, float] = {}
                 resampled = (epoch - 1) % self.cfg.resample_every == 0
                 if resampled:
-                    with _timed(times, "t_score"):
+                    with timed(times, "t_score"):
                         pool_view = self.score_pool(epoch, full=self.always_score or self._saves_maps(epoch))
-                    with _timed(times, "t_select"):
+                    with timed(times, "t_select"):
                         rng = np.random.default_rng([self.cfg.seed, epoch])
                         selection = self.sampler(pool_view, self.k, rng, self.cfg.sampler_params)
                     state.chosen = self.pool[selection.indices]
                     self.selection, self.pool_view = selection, pool_view  # for callers that draw the choice
-                with _timed(times, "t_train"):
+                with timed(times, "t_train"):
                     train_loss = self.train_epoch(np.concatenate([self.positives, state.chosen]))
-                with _timed(times, "t_eval"):
+                with timed(times, "t_eval"):
                     record = {**self.evaluate(self.test_bags), "train_loss": train_loss}
                     if self.val_bags is not None:
                         val = self.evaluate(self.val_bags)
@@ -186,14 +185,18 @@ class Experiment:
         except RunCancelled:
             result.status = CANCELLED
         except Exception as error:  # the run fails, but every finished epoch stays recorded
-            result.status, result.error = FAILED, f"{type(error).__name__}: {error}"
-            if self.store is None:
-                raise
-            self.store.finish_run(self.run_id, FAILED, error=result.error + "\n" + traceback.format_exc(limit=5))
-            return result
+            return self._failed(result, error)
         if state.best_state is not None:
             self.model.load_state_dict(state.best_state)
         self._record_end(result)
+        return result
+
+    def _failed(self, result: Result, error: Exception) -> Result:
+        """Record the failure (its cause and where it happened) and return the result; without a store, raise."""
+        result.status, result.error = FAILED, f"{type(error).__name__}: {error}"
+        if self.store is None or self.run_id is None:
+            raise error
+        self.store.finish_run(self.run_id, FAILED, error=result.error + "\n" + traceback.format_exc(limit=5))
         return result
 
     # --- the steps ------------------------------------------------------------------------------------
@@ -219,7 +222,8 @@ class Experiment:
         if not outputs:
             empty = torch.empty(0, device=self.device)
             return empty.view(0, 2), empty, empty
-        return tuple(torch.cat(parts) for parts in zip(*outputs))
+        log_probs, features, instances = (torch.cat(parts) for parts in zip(*outputs))
+        return log_probs, features, instances
 
     def inference_batch(self, bags: BagSet) -> int:
         return bags.inference_batch * (8 if self.device.type == "cuda" else 1)
@@ -274,16 +278,16 @@ class Experiment:
 
     def train_epoch(self, positions: np.ndarray) -> float:
         self.model.train()
-        positions = torch.as_tensor(positions, dtype=torch.long)
-        weights = self.train_bags.sample_weights(positions.numpy()) if self.cfg.weighted_sampling else None
+        bags = torch.as_tensor(positions, dtype=torch.long)
+        weights = self.train_bags.sample_weights(bags.numpy()) if self.cfg.weighted_sampling else None
         if weights is not None:
             order = torch.multinomial(
-                torch.as_tensor(weights, dtype=torch.float), len(positions), True, generator=self.shuffle
+                torch.as_tensor(weights, dtype=torch.float), len(bags), True, generator=self.shuffle
             )
         else:
-            order = torch.randperm(len(positions), generator=self.shuffle)
+            order = torch.randperm(len(bags), generator=self.shuffle)
         total, count = 0.0, 0
-        for batch in positions[order].split(self.cfg.batch_size):
+        for batch in bags[order].split(self.cfg.batch_size):
             self._check_cancel()
             batch = batch.to(self.device)
             inputs, mask = self.train_bags.inputs(batch), self.train_bags.mask(batch)
@@ -311,9 +315,9 @@ class Experiment:
         """Everything the next epoch needs, written atomically at the end of each epoch: with it a resumed run
         makes exactly the selections and metrics an uninterrupted one makes (the sampler's generator is seeded
         per epoch; model, optimiser, the shuffling generator and the global RNGs are saved here)."""
-        if self.store is None:
+        if self.store is None or self.run_id is None:
             return
-        state = {
+        checkpoint = {
             "epoch": epoch,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -335,7 +339,7 @@ class Experiment:
             ],
         }
         buffer = io.BytesIO()
-        torch.save(state, buffer)
+        torch.save(checkpoint, buffer)
         self.store.save_checkpoint(self.run_id, buffer.getvalue())
 
     def _resume(self, result: RunResult) -> LoopState | None:
@@ -382,7 +386,9 @@ class Experiment:
     # --- recording ------------------------------------------------------------------------------------
 
     def _check_cancel(self, force: bool = False) -> None:
-        if self.store is None or (not force and time.monotonic() - self._last_check < CHECK_EVERY_S):
+        if self.store is None or self.run_id is None:
+            return
+        if not force and time.monotonic() - self._last_check < CHECK_EVERY_S:
             return
         self._last_check = time.monotonic()
         if self.store.cancel_requested(self.run_id):
@@ -390,7 +396,7 @@ class Experiment:
         self.store.heartbeat(self.run_id)
 
     def _record_start(self) -> None:
-        if self.store is None:
+        if self.store is None or self.run_id is None:
             return
         self.store.start_run(
             self.run_id,
@@ -406,10 +412,10 @@ class Experiment:
         self.store.save_epoch_record(self.run_id, EpochArrays(epoch=0, bags=saved))
 
     def _record_epoch(self, epoch: int, record: dict, pool: Pool | None, selection: Selection | None) -> None:
-        if self.store is None:
+        if self.store is None or self.run_id is None:
             return
         self.store.add_epoch(self.run_id, epoch, record)
-        if selection is None:
+        if selection is None or pool is None:  # an epoch that kept the last picks
             return
         bag_ids = self.train_bags.ids[self.pool]
         self.store.add_selection(self.run_id, epoch, bag_ids[selection.indices], selection.scores[selection.indices])
@@ -426,6 +432,10 @@ class Experiment:
     def save_pool_arrays(self, epoch: int, pool: Pool, selection: Selection) -> None:
         """The pool as the sampler saw it, plus the positive bags, for the app's maps."""
         # the map is drawn in the space the sampler chose in: BADGE's default takes gradients at the predicted label
+        assert self.store is not None and self.run_id is not None  # _saves_maps: only with a store
+        # a scored pool (pool_from) carries the head and every bag's instances
+        assert pool.head is not None and pool.instance_features is not None
+        assert pool.positive_instance_features is not None
         label = embedding_label(self.sampler, self.cfg.sampler_params)
         positive_labels = (
             pool.positive_log_probs.argmax(1)
@@ -455,7 +465,7 @@ class Experiment:
         self.store.save_epoch_record(self.run_id, EpochArrays(epoch=epoch, pool=saved))
 
     def _record_end(self, result: RunResult) -> None:
-        if self.store is None:
+        if self.store is None or self.run_id is None:
             return
         if self.before_finish is not None:
             self.before_finish()
@@ -480,24 +490,27 @@ def _membership(bags: BagSet) -> dict[str, Any]:
     """Which instances make each bag and where the images and clips a bag card shows come from (rows of the data
     set's training split or file paths; clip files, cached log-mel files, clip names and sample rate), so Inspect
     reads only those few files and rebuilds nothing."""
-    out = {}
-    if getattr(bags, "members", None) is not None:
-        out["members"] = bags.members  # (B, n_max), -1 after a bag's last instance
-    if getattr(bags, "audio_files", None) is not None:
-        out["audio_files"] = np.array([str(f) for f in bags.audio_files])
-    sources = getattr(bags, "sources", None)
+    out: dict[str, Any] = {}
+    parts: Any = bags  # each kind of bag set has its own of these parts (MemberBags, AudioBags, ImageBags)
+    if getattr(parts, "members", None) is not None:
+        out["members"] = parts.members  # (B, n_max), -1 after a bag's last instance
+    if getattr(parts, "audio_files", None) is not None:
+        out["audio_files"] = np.array([str(f) for f in parts.audio_files])
+    sources = getattr(parts, "sources", None)
     if sources is not None:
         sources = np.asarray(sources)
         out["instance_sources"] = sources.astype(np.int32) if sources.dtype.kind in "iu" else sources.astype(str)
-    if getattr(bags, "feature_files", None) is not None:
-        out["feature_files"] = np.array([str(f) for f in bags.feature_files])
-        out["clip_names"] = np.array([str(n) for n in bags.names])
-        out["sample_rate"] = int(bags.settings.sample_rate)
+    if getattr(parts, "feature_files", None) is not None:
+        out["feature_files"] = np.array([str(f) for f in parts.feature_files])
+        out["clip_names"] = np.array([str(n) for n in parts.names])
+        out["sample_rate"] = int(parts.settings.sample_rate)
     return out
 
 
 def _numpy_state() -> dict:
-    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    state = np.random.get_state()
+    assert isinstance(state, tuple)  # legacy=True, the default, gives the tuple
+    kind, keys, pos, has_gauss, gauss = state
     return {
         "kind": kind,
         "keys": torch.as_tensor(keys.astype(np.int64)),
@@ -521,15 +534,6 @@ def _literal(text: str):
 
 def _instances_width(instances: torch.Tensor) -> int | None:
     return instances.shape[1] if instances.dim() == 3 else None  # an empty forward pass has no width
-
-
-@contextlib.contextmanager
-def _timed(times: dict[str, float], key: str):
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        times[key] = times.get(key, 0.0) + time.perf_counter() - start
 
 
 class MultiLabelExperiment(MultiLabelLoop, Experiment):

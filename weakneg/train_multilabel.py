@@ -10,29 +10,28 @@ checkpoint and the resume are the binary loop's: `MultiLabelLoop` is mixed into 
 
 from __future__ import annotations
 
-import contextlib
 import math
-import time
-import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from .config import RunConfig, negatives_per_epoch
-from .data import LoadedBags
+from .data import BagSet, LoadedBags
 from .errors import RunCancelled
 from .metrics import class_metrics
 from .models import pick_device
+from .models import BagModel
 from .models.multilabel import build_multilabel_model, masked_bce
-from .run_result import RunResult
+from .run_result import Result, RunResult, timed
 from .samplers import get_sampler
 from .samplers.adaptive_multilabel import batch_order, imbalance_weights, weighted_sample_loss
 from .models.gradients import gradient_embedding
 from .samplers.params import embedding_label
 from .samplers.per_class import ClassOutputs, class_pool, select_per_class, unscored_outputs
-from .store import CANCELLED, FAILED, FINISHED, RunStore
+from .store import CANCELLED, FINISHED, RunStore
 from .store.epoch_record import BagArrays, ClassPicks, EpochArrays, PoolArrays
 
 
@@ -58,8 +57,22 @@ class MultiLabelResult(RunResult):
 
 class MultiLabelLoop:
     """The multi-label loop; train.MultiLabelExperiment mixes it into train.Experiment, whose plumbing it uses
-    (forward_all, inference_batch, _checkpoint, _resume, _check_cancel, _saves_maps) and which gives `membership`
-    and `loop_state` (train.LoopState: what _checkpoint saves and _resume returns)."""
+    (forward_all, inference_batch, _checkpoint, _resume, _check_cancel, _saves_maps, _failed) and which gives
+    `membership` and `loop_state` (train.LoopState: what _checkpoint saves and _resume returns)."""
+
+    if TYPE_CHECKING:  # what train.Experiment gives, declared for the type checker only (no import of train)
+        before_finish: Callable[[], None] | None
+
+        def forward_all(
+            self, bags: BagSet, positions: np.ndarray
+        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]: ...
+        def _resume(self, result: RunResult) -> Any: ...
+        def _check_cancel(self, force: bool = False) -> None: ...
+        def _saves_maps(self, epoch: int) -> bool: ...
+        def _checkpoint(self, epoch: int, result: RunResult, state: Any) -> None: ...
+        def _failed(self, result: Result, error: Exception) -> Result: ...
+        def loop_state(self, first_epoch: int, chosen: np.ndarray) -> Any: ...
+        def membership(self, bags: BagSet) -> dict[str, Any]: ...
 
     def __init__(self, cfg: RunConfig, data: LoadedBags, store: RunStore | None, run_id: int | None):
         self.cfg, self.data, self.store = cfg, data, store
@@ -67,10 +80,11 @@ class MultiLabelLoop:
         torch.manual_seed(cfg.seed)
         self.train_bags = data.train.to(self.device)
         self.test_bags = data.test.to(self.device)
-        self.val_bags = None
+        self.val_bags: BagSet | None = None
+        assert data.targets is not None  # train picks this loop for a run of several classes only
         self.targets = list(data.targets)
         self.class_names = data.target_names
-        self.model = build_multilabel_model(
+        self.model: BagModel[Any] = build_multilabel_model(
             cfg.model, cfg.head, self.train_bags.input_shape, self.train_bags.modality, len(self.targets)
         ).to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -162,11 +176,7 @@ class MultiLabelLoop:
         except RunCancelled:
             result.status = CANCELLED
         except Exception as error:  # the run fails, but every finished epoch stays recorded
-            result.status, result.error = FAILED, f"{type(error).__name__}: {error}"
-            if self.store is None:
-                raise
-            self.store.finish_run(self.run_id, FAILED, error=result.error + "\n" + traceback.format_exc(limit=5))
-            return result
+            return self._failed(result, error)
         self._record_end(result)
         return result
 
@@ -240,7 +250,7 @@ class MultiLabelLoop:
     # --- recording ------------------------------------------------------------------------------------
 
     def _record_start(self) -> None:
-        if self.store is None:
+        if self.store is None or self.run_id is None:
             return
         self.store.start_run(
             self.run_id,
@@ -254,7 +264,7 @@ class MultiLabelLoop:
         bags = self.train_bags
         saved = BagArrays(
             bags.ids,
-            self.labels.any(1).astype(np.int64),
+            np.asarray(self.labels.any(1), dtype=np.int64),
             bags.contents,
             np.array(self.data.class_names),
             class_labels=self.labels.astype(np.uint8),
@@ -266,7 +276,7 @@ class MultiLabelLoop:
     def _record_classes(self, epoch: int, record: dict, selections: list | None) -> None:
         """The epoch's row (macro metrics), and its per-class metrics and picks in one small file: index lists
         (bag ids in pick order, class after class, with offsets), not one array per class."""
-        if self.store is None:
+        if self.store is None or self.run_id is None:
             return
         self.store.add_epoch(self.run_id, epoch, record)
         arrays = per_class_arrays(record, self.class_names)
@@ -276,12 +286,14 @@ class MultiLabelLoop:
 
     def save_class_arrays(self, epoch: int, outputs: ClassOutputs, selections: list) -> None:
         """Maps on: each class's pool as its sampler saw it (the arrays a binary run saves), one file per class."""
+        assert self.store is not None and self.run_id is not None  # _saves_maps: only with a store
         heads = self.class_heads(outputs)
         label = embedding_label(self.sampler, self.cfg.sampler_params)
         for c, (negatives, selection) in enumerate(selections):
             positives = np.flatnonzero(self.labels[:, c] == 1)
             pool = class_pool(outputs, heads[c], c, negatives, positives, epoch)
             known = torch.ones(len(positives), dtype=torch.long, device=self.device)
+            assert pool.head is not None and pool.positive_instance_features is not None  # class_pool sets both
             positive = gradient_embedding(
                 pool.head,
                 pool.positive_instance_features,
@@ -304,8 +316,8 @@ class MultiLabelLoop:
             )
             self.store.save_class_pool(self.run_id, epoch, c, saved)
 
-    def _record_end(self, result: MultiLabelResult) -> None:
-        if self.store is None:
+    def _record_end(self, result: RunResult) -> None:
+        if self.store is None or self.run_id is None:
             return
         if self.before_finish is not None:  # a warm worker claims its next run here (see train.run_experiment)
             self.before_finish()
@@ -335,7 +347,7 @@ def class_labels(bags, targets: list[int]) -> np.ndarray:
     return (np.asarray(bags.contents)[:, targets] > 0).astype(np.int64)
 
 
-def per_class_arrays(record: dict, names: list[str]) -> dict[str, np.ndarray]:
+def per_class_arrays(record: dict, names: list[str]) -> dict[str, Any]:
     per_class = record["per_class"]
     return {
         "class_names": np.array(names),
@@ -357,12 +369,3 @@ def selection_arrays(selections: list, bag_ids: np.ndarray) -> dict[str, np.ndar
 
 def _finite(value):
     return value if isinstance(value, (int, float)) and math.isfinite(value) else None
-
-
-@contextlib.contextmanager
-def timed(times: dict[str, float], key: str):
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        times[key] = times.get(key, 0.0) + time.perf_counter() - start

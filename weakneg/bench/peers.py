@@ -71,7 +71,9 @@ def row_classifier(probas: np.ndarray, embeddings: np.ndarray | None = None):
 
         def predict_proba(self, X, return_embeddings=False):
             rows = np.asarray(X)[:, 0].astype(np.int64)
-            return (probas[rows], embeddings[rows]) if return_embeddings else probas[rows]
+            if return_embeddings and embeddings is not None:
+                return probas[rows], embeddings[rows]
+            return probas[rows]
 
     clf = Rows(classes=[0, 1])
     clf.classes_ = np.array([0, 1])
@@ -81,13 +83,13 @@ def row_classifier(probas: np.ndarray, embeddings: np.ndarray | None = None):
 def badge_inputs(pool: Pool, dim: int, seed: int = 0) -> GradEmbedding:
     """The pool's BADGE embedding (predicted label, float32) with its d = dim / 2 - 1 feature columns: the model's
     first d features, or all of them widened by fixed random projections when the model has fewer."""
-    emb = pool.grad_embedding("predicted")
-    features, d = emb.h[:, :-1], dim // 2 - 1
+    q, h = pool.grad_embedding("predicted").factors()
+    features, d = h[:, :-1], dim // 2 - 1
     if features.shape[1] < d:
         generator = torch.Generator().manual_seed(seed)
         projection = torch.randn(features.shape[1], d - features.shape[1], generator=generator).to(features)
         features = torch.cat([features, features @ projection / features.shape[1] ** 0.5], 1)
-    return GradEmbedding(q=emb.q, h=torch.cat([features[:, :d], emb.h[:, -1:]], 1))
+    return GradEmbedding(q=q, h=torch.cat([features[:, :d], h[:, -1:]], 1))
 
 
 def badge_peer_figures(
@@ -99,12 +101,13 @@ def badge_peer_figures(
     figures = {}
     for dim in dims:
         emb = badge_inputs(pool, dim, seed)
+        q, h = emb.factors()
         dense64 = emb.matrix().double().numpy()
         dense32 = dense64.astype(np.float32)
-        probas = np.c_[1 - emb.q[:, 1].double().numpy(), emb.q[:, 1].double().numpy()]  # p with p - onehot = q
-        flip = emb.q[:, 1].numpy() < 0  # q = (p0, -p0) when class 1 is predicted
-        probas[flip] = np.c_[emb.q[flip, 0].double().numpy(), 1 - emb.q[flip, 0].double().numpy()]
-        features = emb.h.double().numpy()
+        probas = np.c_[1 - q[:, 1].double().numpy(), q[:, 1].double().numpy()]  # p with p - onehot = q
+        flip = q[:, 1].numpy() < 0  # q = (p0, -p0) when class 1 is predicted
+        probas[flip] = np.c_[q[flip, 0].double().numpy(), 1 - q[flip, 0].double().numpy()]
+        features = h.double().numpy()
         rows = np.arange(len(emb))[:, None].astype(np.float64)
         log(f"  BADGE N={len(emb)} k={k} dim {dim}:")
         runs = {
@@ -125,7 +128,7 @@ def badge_peer_figures(
         medians, results = interleaved(runs, repeats, log)
         ours = medians["ours (float32, factored)"]
         peers = {name: t for name, t in medians.items() if not name.startswith("ours")}
-        fastest = min(peers, key=peers.get)
+        fastest = min(peers, key=lambda name: peers[name])
         entry = {
             "n": len(emb),
             "k": k,
@@ -209,7 +212,7 @@ def chi_square(counts: dict, exact: dict, runs: int) -> float:
 def coreset_peer_figures(pool: Pool, n: int, centres: int, k: int, repeats: int, log: Callable[[str], None]) -> dict:
     from skactiveml.pool import CoreSet
 
-    points = pool.features[:n].detach()
+    points = pool.bag_features()[:n].detach()
     positives = pool.positive_features[:centres].detach()
     X = np.concatenate([points.double().numpy(), positives.double().numpy()])  # the very values ours sees
     y = np.r_[np.full(len(points), np.nan), np.ones(len(positives))]

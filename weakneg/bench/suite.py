@@ -23,6 +23,7 @@ import statistics
 import time
 from dataclasses import dataclass
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -38,6 +39,8 @@ from ..models.gradients import autograd_embedding, gradient_embedding
 from ..samplers import SAMPLERS, Pool
 from ..samplers.badge import kmeans_pp_seeds
 from ..train import Experiment
+
+T = TypeVar("T")
 
 # Our speed goals: score samplers within 1.2x one inference pass; set samplers' selection within 1x on top.
 SCORE_GOAL, SELECT_GOAL, GRAD_SPEEDUP_GOAL, GRAD_DIFF_GOAL = 1.2, 1.0, 20.0, 1e-5
@@ -125,19 +128,21 @@ def timed_passes(experiment: Experiment, chunks: int) -> tuple[float, float, Poo
     spell on a shared machine slows both alike; the scoring side is the trainer's `forward_all` over the pool,
     then `Experiment.pool_from` (which scores the positive bags), as `Experiment.score_pool` does."""
     t_inference = t_score = 0.0
-    parts = []
+    parts: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
     for positions in np.array_split(experiment.pool, chunks):
         t_inference += timed(lambda: plain_inference(experiment, positions), 1)[0]
         t, part = timed(lambda: experiment.forward_all(experiment.train_bags, positions), 1)
         t_score, parts = t_score + t, parts + [part]
     start = time.perf_counter()
-    pool = experiment.pool_from(tuple(torch.cat(tensors) for tensors in zip(*parts)), epoch=2)  # 2: past warm-up
+    log_probs, features, instances = (torch.cat(tensors) for tensors in zip(*parts))
+    pool = experiment.pool_from((log_probs, features, instances), epoch=2)  # 2: past warm-up
     return t_inference, t_score + time.perf_counter() - start, pool
 
 
-def timed(fn: Callable[[], object], repeats: int) -> tuple[float, object]:
+def timed(fn: Callable[[], T], repeats: int) -> tuple[float, T]:
     """Median wall time over repeats, and the last result."""
-    times, result = [], None
+    times: list[float] = []
+    result: T
     for _ in range(repeats):
         start = time.perf_counter()
         result = fn()
@@ -184,7 +189,7 @@ def _run(settings: BenchSettings, log: Callable[[str], None]) -> dict:
     median = {key: statistics.median(values) for key, values in times.items()}
     t_inference, t_score = median["inference"], median["scoring"]
     log(f"plain inference pass: {t_inference:.2f} s; scoring pass (pool + positives, features kept): {t_score:.2f} s")
-    result = {
+    result: dict[str, Any] = {
         "settings": {**dataclasses.asdict(settings), "k": k, "model": "simple_cnn", "head": "mean_softmax"},
         "inference_s": t_inference,
         "scoring_s": t_score,
@@ -255,11 +260,13 @@ def _to_cpu(pool: Pool) -> Pool:
         for f in dataclasses.fields(pool)
         if isinstance(getattr(pool, f.name), torch.Tensor)
     }
-    return dataclasses.replace(pool, **moved, head=copy.deepcopy(pool.head).cpu(), _grads={})
+    head = None if pool.head is None else copy.deepcopy(pool.head).cpu()
+    return dataclasses.replace(pool, **moved, head=head, _grads={})
 
 
 def grad_embedding_figures(pool: Pool, settings: BenchSettings, log: Callable[[str], None]) -> dict:
     features, n = pool.instance_features, len(pool)
+    assert features is not None and pool.head is not None  # a scored pool (timed_passes)
     labels = torch.zeros(n, dtype=torch.long, device=features.device)
     subset = torch.as_tensor(
         np.random.default_rng(settings.seed).choice(n, min(settings.autograd_bags, n), replace=False)

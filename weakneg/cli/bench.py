@@ -8,6 +8,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from ..errors import ConfigError
 from ..paths import home
@@ -151,7 +152,7 @@ def throughput(args: argparse.Namespace) -> int:
 
     grid = QUICK_GRID if args.quick else FASHION
     log(f"threads: one epoch of {grid.dataset} ({grid.max_instances or 'all'} instances per split)")
-    result = {"threads": thread_figures(grid.dataset, grid.max_instances, log=log)}
+    result: dict[str, Any] = {"threads": thread_figures(grid.dataset, grid.max_instances, log=log)}
     result.update(throughput_figures(grid, QUICK_GRID if args.quick else DIGITS, baseline, log))
     result["when_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     text = json.dumps(json_safe(result))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from ..config import parse_pairs  # noqa: F401  (the commands' KEY=VALUE reader, shared with the forms)
 
@@ -65,7 +65,23 @@ def listing(names: Iterable[str]) -> str:
     return ", ".join(names)
 
 
-def add_store_argument(p: argparse.ArgumentParser) -> None:
+def add_choice(
+    p: argparse.ArgumentParser | argparse._ArgumentGroup,
+    flag: str,
+    what: str,
+    names: Sequence[str],
+    help: str,
+    default: str | None = None,
+    metavar: str = "NAME",
+) -> None:
+    """An option that takes one of `names` (refused by `one_of` in the engine's words); `{names}` in its help
+    lists them. `p` is a parser or an argument group."""
+    p.add_argument(
+        flag, default=default, type=one_of(what, names), metavar=metavar, help=help.format(names=listing(names))
+    )
+
+
+def add_store_argument(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     p.add_argument(
         "--store",
         default=None,
@@ -74,5 +90,5 @@ def add_store_argument(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_json_argument(p: argparse.ArgumentParser, what: str = "one JSON object") -> None:
+def add_json_argument(p: argparse.ArgumentParser | argparse._ArgumentGroup, what: str = "one JSON object") -> None:
     p.add_argument("--json", action="store_true", help=f"print {what} instead of text")

@@ -9,7 +9,7 @@ import json
 import sys
 
 from . import names as registered
-from .common import Command, add_json_argument, listing, one_of
+from .common import Command, add_choice, add_json_argument
 from .format import json_safe, table
 
 
@@ -51,12 +51,13 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="data_command", required=True, parser_class=OneLineParser)
     check = sub.add_parser("check", help="bags, instances per bag, positives per class, problems, k at a P-N ratio")
     check.add_argument("path", help="your file (instance table, image-bag CSV, clip CSV) or a MIL benchmark name")
-    check.add_argument(
+    add_choice(
+        check,
         "--format",
-        default=None,
-        type=one_of("data format", registered.DATA_FORMATS),
+        "data format",
+        registered.DATA_FORMATS,
+        "{names}, when the file does not say",
         metavar="FORMAT",
-        help=f"{listing(registered.DATA_FORMATS)}, when the file does not say",
     )
     check.add_argument(
         "--target-class",
@@ -64,12 +65,8 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
         help="class index or name (default: the only class, or every class's figures)",
     )
     check.add_argument("--pn-ratio", type=float, default=0.5, help="positives / negatives per epoch, for k")
-    check.add_argument(
-        "--sampler",
-        default="random",
-        type=one_of("sampler", registered.SAMPLERS),
-        metavar="NAME",
-        help=f"the sampler a run would use: {listing(registered.SAMPLERS)}",
+    add_choice(
+        check, "--sampler", "sampler", registered.SAMPLERS, "the sampler a run would use: {names}", default="random"
     )
     check.add_argument("--seed", type=int, default=0, help="seeds the bags a run would build")
     check.add_argument(

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from . import names
-from .common import Command, add_json_argument, listing, one_of, parse_pairs
+from .common import Command, add_choice, add_json_argument, listing, parse_pairs
 from .format import json_safe, table
 
 ALL_HEADS = "all"
@@ -22,19 +22,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="NAME",  # checked by CheckSettings.validate, in the words of every other head error
         help=f"the aggregation head to check: {listing(names.HEADS)}, or '{ALL_HEADS}' for every head",
     )
-    p.add_argument(
-        "--model",
-        default=d.model,
-        type=one_of("model", names.MODELS),
-        metavar="NAME",
-        help="instance encoder for feature vectors (mlp or mil_mlp)",
+    add_choice(
+        p, "--model", "model", names.MODELS, "instance encoder for feature vectors (mlp or mil_mlp)", default=d.model
     )
-    p.add_argument(
-        "--sampler",
-        default=d.sampler,
-        type=one_of("sampler", names.SAMPLERS),
-        metavar="NAME",
-        help=f"negative sampler used while training: {listing(names.SAMPLERS)}",
+    add_choice(
+        p, "--sampler", "sampler", names.SAMPLERS, "negative sampler used while training: {names}", default=d.sampler
     )
     p.add_argument(
         "--sampler-param", action="append", default=[], metavar="KEY=VALUE", help="a sampler parameter (repeatable)"

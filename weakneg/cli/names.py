@@ -20,7 +20,7 @@ SAMPLERS = (
     "adaptive_multilabel",
 )
 # each sampler's declared parameters with their defaults: `list`'s search reads them (the Runs page's params column)
-SAMPLER_DEFAULTS = {
+SAMPLER_DEFAULTS: dict[str, dict] = {
     "grad_norm": {"label": "known"},
     "badge": {"label": "predicted"},
     "svm_margin": {"C": 1.0, "max_iter": 2000},

@@ -53,7 +53,7 @@ class Progress:
         self._phase: tuple[str, float] | None = None
         self._training_since: float | None = None
         self._epochs_seen = 0
-        self._bar = None
+        self._bar: Any = None  # a tqdm bar once the first epoch is drawn
         self.heartbeat_s = heartbeat_s
         self._held: list[str] = []  # finished phases' lines, printed once loading succeeds (or runs long)
         self._lock = threading.Lock()

@@ -65,7 +65,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     store = open_existing(args.store)  # a read: an absent store is listed as empty, not created
     # the shown status: a run recorded as running whose worker is gone is listed as interrupted
     stored = {RUNNING: [RUNNING], INTERRUPTED: [RUNNING, INTERRUPTED]}.get(args.status, [args.status])
-    found = store.list_runs(**({"status": stored} if args.status else {})) if store else []
+    found = [] if store is None else store.list_runs(status=stored) if args.status else store.list_runs()
     found = [r for r in found if (args.status is None or r.status == args.status)]
     found = [r for r in found if args.archived or not r.archived]
     if args.query:
@@ -124,7 +124,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     store = open_existing(args.store)  # a read: never creates a store
     run = store.get_run(args.run_id) if store else None
-    if run is None:
+    if store is None or run is None:
         raise WeaknegError(
             f"no run {args.run_id} in {args.store or 'the default store'}; `weakneg list` shows the runs"
         )

@@ -12,7 +12,7 @@ from ..config import DEVICES, SAVE_EMBEDDINGS, RunConfig
 from ..errors import WeaknegError
 from ..tracking import TRACKERS, open_tracker
 from . import names
-from .common import Command, add_json_argument, add_store_argument, listing, one_of, parse_pairs
+from .common import Command, add_choice, add_json_argument, add_store_argument, parse_pairs
 from .config_flags import add_config_argument
 from .format import json_safe, number, table
 from .progress import Progress, duration
@@ -27,12 +27,12 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     d = RunConfig()
     add_config_argument(p)
     data = p.add_argument_group("data")
-    data.add_argument(
+    add_choice(
+        data,
         "--dataset",
-        default=None,
-        type=one_of("dataset", names.DATASETS),
-        metavar="NAME",
-        help=f"a built-in data set: {listing(names.DATASETS)} (default {d.dataset}; not with --data; "
+        "dataset",
+        names.DATASETS,
+        f"a built-in data set: {{names}} (default {d.dataset}; not with --data; "
         "`weakneg datasets` says which are ready)",
     )
     data.add_argument(
@@ -42,12 +42,13 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         help="your own data instead of --dataset: an instance table (.csv/.parquet/.npz), an image-bag CSV "
         "(bag_id,path) or a clip CSV (clip,labels); on a cluster, a path every node can read",
     )
-    data.add_argument(
+    add_choice(
+        data,
         "--data-format",
-        default=None,
-        type=one_of("data format", names.DATA_FORMATS),
+        "data format",
+        names.DATA_FORMATS,
+        "format of --data when the file does not say: {names}",
         metavar="FORMAT",
-        help=f"format of --data when the file does not say: {listing(names.DATA_FORMATS)}",
     )
     data.add_argument(
         "--target-class",
@@ -76,12 +77,13 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     )
 
     sampling = p.add_argument_group("negative sampling")
-    sampling.add_argument(
+    add_choice(
+        sampling,
         "--sampler",
+        "sampler",
+        names.SAMPLERS,
+        "how the epoch's negatives are picked: {names}",
         default=d.sampler,
-        type=one_of("sampler", names.SAMPLERS),
-        metavar="NAME",
-        help=f"how the epoch's negatives are picked: {listing(names.SAMPLERS)}",
     )
     sampling.add_argument(
         "--sampler-param",
@@ -106,32 +108,23 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     )
 
     training = p.add_argument_group("model and training")
-    training.add_argument(
+    add_choice(
+        training,
         "--model",
-        default=None,
-        type=one_of("model", names.MODELS),
-        metavar="NAME",
-        help=f"instance encoder: {listing(names.MODELS)} (default: simple_cnn for images, audio_cnn for audio, mlp "
-        "for feature vectors)",
+        "model",
+        names.MODELS,
+        "instance encoder: {names} (default: simple_cnn for images, audio_cnn for audio, mlp for feature vectors)",
     )
-    training.add_argument(
-        "--head",
-        default=d.head,
-        type=one_of("head", names.HEADS),
-        metavar="NAME",
-        help=f"how instance outputs become the bag's: {listing(names.HEADS)}",
+    add_choice(
+        training, "--head", "head", names.HEADS, "how instance outputs become the bag's: {names}", default=d.head
     )
     training.add_argument("--epochs", type=int, default=d.epochs, help="training epochs")
     training.add_argument("--lr", type=float, default=d.lr, help="Adam's learning rate")
     training.add_argument("--weight-decay", type=float, default=d.weight_decay, help="Adam's weight decay")
     training.add_argument("--batch-size", type=int, default=d.batch_size, help="bags per training batch")
     training.add_argument("--seed", type=int, default=d.seed, help="seeds the bags, the weights and every sampler")
-    training.add_argument(
-        "--device",
-        default=d.device,
-        type=one_of("device", DEVICES),
-        metavar="NAME",
-        help=f"{listing(DEVICES)}: auto takes a CUDA GPU when one is visible",
+    add_choice(
+        training, "--device", "device", DEVICES, "{names}: auto takes a CUDA GPU when one is visible", default=d.device
     )
     training.add_argument(
         "--patience", type=int, default=d.patience, help="epochs without validation gain before stopping (0: never)"
@@ -143,12 +136,14 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     )
 
     output = p.add_argument_group("output")
-    output.add_argument(
+    add_choice(
+        output,
         "--save-embeddings",
+        "save_embeddings",
+        SAVE_EMBEDDINGS,
+        "pool arrays kept for Inspect's maps: {names} (all: every epoch)",
         default=d.save_embeddings,
-        type=one_of("save_embeddings", SAVE_EMBEDDINGS),
         metavar="WHICH",
-        help=f"pool arrays kept for Inspect's maps: {listing(SAVE_EMBEDDINGS)} (all: every epoch)",
     )
     add_store_argument(output)
     output.add_argument(
@@ -279,7 +274,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return finished(result, cfg.dataset, cfg.sampler, args.json)
 
 
-def finished(result, dataset: str, sampler: str, as_json: bool) -> int:
+def finished(result, dataset: str | None, sampler: str | None, as_json: bool) -> int:
     """Print a run's outcome (one line, or one JSON object); exit 0 for finished or cancelled, else 1."""
     summary = result.summary()
     if as_json:
@@ -330,14 +325,14 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if args.detach:
         max_concurrent()  # a bad WEAKNEG_MAX_CONCURRENT is refused before anything is written
         resume(store, args.run_id)
-        run = store.get_run(args.run_id)
+        run = store.existing_run(args.run_id)
         print(
             f"run {args.run_id} {run.status}: its worker continues from the checkpoint of its last finished epoch; "
             f"`weakneg follow {args.run_id}` shows its epochs"
         )
         return 0
-    run = store.get_run(args.run_id)
-    progress = Progress(run.epochs_total if run else 0)
+    run = store.existing_run(args.run_id)
+    progress = Progress(run.epochs_total or 0)
     try:  # a direct run, like `run`: a short database outage is waited out, a longer one said in one line
         result = resume_here(RetryingStore(store), args.run_id, on_epoch=progress.epoch)
     except StoreOutage as outage:
@@ -369,7 +364,7 @@ def cmd_follow(args: argparse.Namespace) -> int:
         raise WeaknegError(f"--poll must be > 0 seconds, got {args.poll}")
     store = open_existing(args.store)
     run = store.get_run(args.run_id) if store else None
-    if run is None:
+    if store is None or run is None:
         raise WeaknegError(
             f"no run {args.run_id} in {args.store or 'the default store'}; `weakneg list` shows the runs"
         )
@@ -377,7 +372,7 @@ def cmd_follow(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"run {run.id} {run.status}: {describe(run)}", flush=True)
     while True:
-        run = store.get_run(args.run_id)
+        run = store.existing_run(args.run_id)  # deleted meanwhile: one line, not a traceback
         epochs = store.epochs(args.run_id)
         for record in epochs[shown:]:
             if args.json:

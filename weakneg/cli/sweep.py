@@ -9,7 +9,7 @@ import sys
 from ..config import RunConfig
 from ..errors import WeaknegError
 from . import names
-from .common import Command, add_store_argument, listing, one_of, parse_pairs
+from .common import Command, add_choice, add_store_argument, listing, one_of, parse_pairs
 from .config_flags import add_config_argument
 from .format import json_safe, table
 
@@ -30,13 +30,7 @@ NAMED = {"samplers": ("sampler", names.SAMPLERS), "heads": ("head", names.HEADS)
 
 def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
     add_config_argument(p)
-    p.add_argument(
-        "--dataset",
-        default=None,
-        type=one_of("dataset", names.DATASETS),
-        metavar="NAME",
-        help=f"dataset of every run: {listing(names.DATASETS)} (default digits)",
-    )
+    add_choice(p, "--dataset", "dataset", names.DATASETS, "dataset of every run: {names} (default digits)")
     for flag, field_name, kind in GRID_FLAGS:
         what, choices = NAMED.get(flag, (None, ()))
         p.add_argument(

@@ -34,11 +34,11 @@ class LoadedBags:
 
     @property
     def target_names(self) -> list[str]:
-        return [self.class_names[t] for t in self.targets] if self.multilabel else [self.target_name]
+        return [self.class_names[t] for t in self.targets] if self.targets is not None else [self.target_name]
 
     @property
     def target_name(self) -> str:
-        if self.multilabel:
+        if self.targets is not None:
             return "all" if len(self.targets) == len(self.class_names) else ",".join(self.target_names)
         return self.class_names[self.target]
 
@@ -86,7 +86,10 @@ def resolve_class(names: list[str], target: int | str) -> int:
     if isinstance(target, str) and target.lower() in lowered:
         return lowered.index(target.lower())
     shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
-    raise ConfigError(f"unknown target class {target!r}; classes are: {shown}")
+    # "Speech,Male speech, man speaking" reads as one name (", " belongs to names, targets.py): lists of such names
+    # are given by index
+    hint = "; several classes whose names hold ', ': give their indices (0,1,2)" if "," in str(target) else ""
+    raise ConfigError(f"unknown target class {target!r}; classes are: {shown}{hint}")
 
 
 def load_bags(cfg, on_phase: Callable[[str], None] | None = None) -> LoadedBags:
@@ -120,15 +123,34 @@ def _multilabel_bags(cfg, spec: DatasetSpec, root: Path, names: list[str]) -> Lo
     if len(set(targets)) != len(targets):
         raise ConfigError(f"target_class {cfg.target_class!r} names a class twice; name each class once")
     train, test = spec.build(cfg, root, None if spec.per_class_layout else targets[0])
-    for split, bags in (("train", train), ("test", test)):
-        present = (np.asarray(bags.contents)[:, targets] > 0).any(0)
-        if not present.all():
-            absent = ", ".join(names[t] for t, p in zip(targets, present) if not p)
-            raise ConfigError(
-                f"class(es) {absent} have no positive bag in the {split} split; leave them out of target_class "
-                f"(or use more data: --max-instances)"
-            )
+    if problem := unlearnable_classes({"train": train.contents, "test": test.contents}, targets, names):
+        raise ConfigError(problem)
     return LoadedBags(cfg.dataset, names, targets[0], train, test, None, targets)
+
+
+def unlearnable_classes(contents: dict[str, np.ndarray], targets: list[int], names: list[str]) -> str | None:
+    """One line naming the classes a split cannot serve (no bag carries them, or every bag does: no AP, no
+    negatives to choose), and the fix: the classes both splits can serve, by index (AudioSet's names hold
+    commas, which a list of names cannot)."""
+    carried = {split: (np.asarray(c)[:, targets] > 0).sum(0) for split, c in contents.items()}
+    fine = np.logical_and.reduce([(n > 0) & (n < len(contents[s])) for s, n in carried.items()])
+    usable = [t for t, ok in zip(targets, fine) if ok]
+    for split, counts in carried.items():
+        size = len(contents[split])
+        for what, flags in (
+            ("no positive bag", counts == 0),
+            ("no negative bag (every bag carries it)", counts == size),
+        ):
+            if flags.any():
+                absent = [names[t] for t, flag in zip(targets, flags) if flag]
+                more = f" and {len(absent) - 5} more" if len(absent) > 5 else ""
+                listed = ",".join(map(str, usable)) + ("," if len(usable) == 1 else "")  # "3,": a list of one
+                fix = f"train the {len(usable)} both splits serve with --target-class {listed}, " if usable else ""
+                return (
+                    f"{len(absent)} of {len(targets)} classes have {what} in the {split} split ({size} bags): "
+                    f"{', '.join(map(repr, absent[:5]))}{more}; {fix}or use more data (--max-instances)"
+                )
+    return None
 
 
 def _spec(name: str) -> DatasetSpec:

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, DatasetMissing
+from ..targets import is_multilabel
 from .augment import AugmentSettings, augment_batch
 from .bags import BagSet
 from .features import AudioProblem, FeatureSettings, cached_features, feature_stats, open_features, read_audio
@@ -81,9 +82,9 @@ class AudioBags(BagSet):
         self.device = torch.device(device)
 
     def inputs(self, positions: torch.Tensor) -> torch.Tensor:
-        positions = torch.as_tensor(positions).reshape(-1).cpu().numpy()
-        batch = np.empty((len(positions), self.settings.frames, self.settings.n_mels), dtype=np.float32)
-        for row, position in enumerate(positions):  # one memory-mapped file per clip: RAM holds one batch only
+        chosen = torch.as_tensor(positions).reshape(-1).cpu().numpy()
+        batch = np.empty((len(chosen), self.settings.frames, self.settings.n_mels), dtype=np.float32)
+        for row, position in enumerate(chosen):  # one memory-mapped file per clip: RAM holds one batch only
             batch[row] = open_features(self.feature_files[position])
         batch -= self.mean
         batch /= self.std
@@ -170,7 +171,8 @@ def cache_clips(
     clips: list[Clip], what: str, settings: FeatureSettings, min_seconds: float
 ) -> tuple[list[Clip], list[Path]]:
     """Compute (or find) each clip's cached features; skip bad clips and report them in one line."""
-    kept, files, problems = [], [], {}
+    kept, files = [], []
+    problems: dict[str, list[str]] = {}  # reason -> clip names
     for clip in clips:
         try:
             files.append(cached_features(clip.path, settings, min_seconds))
@@ -195,13 +197,14 @@ def audio_bags(
     stats: tuple[float, float],
     settings: FeatureSettings,
     augment_settings: AugmentSettings,
+    require_target: bool = True,
 ) -> AudioBags:
     contents = np.zeros((len(clips), n_classes), dtype=np.int16)
     for row, clip in enumerate(clips):
         contents[row, clip.classes] = 1
     labels = contents[:, target].astype(np.int64) if len(clips) else np.zeros(0, dtype=np.int64)
     n_pos = int(labels.sum())
-    if n_pos == 0 or n_pos == len(labels):
+    if require_target and (n_pos == 0 or n_pos == len(labels)):  # a multi-label run checks each class itself
         kind = "positive" if n_pos == 0 else "negative"
         raise ConfigError(
             f"{what} has no {kind} clip for class {class_name!r} ({len(labels)} usable clips); "
@@ -239,7 +242,7 @@ def build_audio_splits(
                 f"for: {clips[0].path}); put the audio files in {folder} or set audio_dir"
             )
     stats = feature_stats(cached["train"][1])
-    return tuple(
+    train, test = (
         audio_bags(
             *cached[split],
             len(class_names),
@@ -249,9 +252,11 @@ def build_audio_splits(
             stats,
             settings,
             augment_settings,
+            require_target=not is_multilabel(cfg.target_class),
         )
         for split in ("train", "test")
     )
+    return train, test
 
 
 # --- AudioSet -------------------------------------------------------------------------------------
@@ -265,16 +270,24 @@ def _option_path(root: Path, options: dict, key: str) -> Path | None:
     return path if path.is_absolute() else root / path
 
 
+def _default_path(root: Path, options: dict, key: str) -> Path:
+    """A path option that has a default (labels_csv, train_csv, eval_csv, audio_dir)."""
+    path = _option_path(root, options, key)
+    if path is None:
+        raise ConfigError(f"dataset option {key} is empty: give a path (default: {AUDIOSET_DEFAULTS[key]})")
+    return path
+
+
 def _split_files(root: Path, options: dict) -> dict[str, Path]:
     """The list file of each split: PSLA json where given, else the segments CSV."""
     return {
-        split: _option_path(root, options, f"{prefix}_json") or _option_path(root, options, f"{prefix}_csv")
+        split: _option_path(root, options, f"{prefix}_json") or _default_path(root, options, f"{prefix}_csv")
         for split, prefix in (("train", "train"), ("test", "eval"))
     }
 
 
 def audioset_missing(root: Path, options: dict) -> str | None:
-    needed = [_option_path(root, options, "labels_csv"), *_split_files(root, options).values()]
+    needed = [_default_path(root, options, "labels_csv"), *_split_files(root, options).values()]
     absent = [str(path) for path in needed if not path.is_file()]
     if not absent:
         return None
@@ -374,7 +387,7 @@ def audioset_clips(root: Path, options: dict, split: str, mids: list[str]) -> li
     if path.suffix == ".json":
         clips = [Clip(i, wav.stem, wav, classes(labels)) for i, (wav, labels) in enumerate(read_psla_json(path))]
     else:
-        folder, pattern = _option_path(root, options, "audio_dir"), options.get("audio_name", "{ytid}")
+        folder, pattern = _default_path(root, options, "audio_dir"), options.get("audio_name", "{ytid}")
         clips = [
             Clip(
                 i, ytid, audio_file(folder, pattern.format(ytid=ytid, start=int(start), end=int(end))), classes(labels)
@@ -392,12 +405,12 @@ def audioset_clips(root: Path, options: dict, split: str, mids: list[str]) -> li
 
 
 def audioset_class_names(root: Path, options: dict) -> list[str]:
-    return read_class_labels(_option_path(root, options, "labels_csv"))[1]
+    return read_class_labels(_default_path(root, options, "labels_csv"))[1]
 
 
 def build_audioset(cfg, root: Path, target: int) -> tuple[AudioBags, AudioBags]:
     options = cfg.dataset_options
-    mids, names = read_class_labels(_option_path(root, options, "labels_csv"))
+    mids, names = read_class_labels(_default_path(root, options, "labels_csv"))
     splits = {split: audioset_clips(root, options, split, mids) for split in ("train", "test")}
     return build_audio_splits(cfg, splits, names, target, "audioset")
 

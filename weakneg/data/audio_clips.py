@@ -1,5 +1,6 @@
 """The user's own audio clips: a folder of clips (any format soundfile reads, any sample rate and length) and a
-CSV `clip,labels[,split]`; labels separated by `;` (or `,` inside quotes). A clip is a bag, as in AudioSet;
+CSV `clip,labels[,split]`; labels separated by `;` (or `,` inside quotes when no clip uses `;`; an empty cell: no
+class), or one 0/1 column per class named by option label_columns (data/labels.py). A clip is a bag, as in AudioSet;
 the same PSLA features and feature cache as `audioset` (data/audio.py). Clip paths are relative to the CSV's
 folder or to dataset option audio_dir. Without a split column, runs test on fold `fold` of `folds` (default 5)
 stratified by the target class. Option classes: the known class list that labels must come from.
@@ -16,6 +17,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..extras import need
 from .audio import AudioBags, Clip, build_audio_splits
+from .labels import label_sets, names_option, one_hot_labels
 from .natural import NaturalBags, test_positions
 from .options import check_options, clip_options, fold_in_range
 from .table import SPLITS, file_cache_key, listed_files, problem_line, read_frame
@@ -32,29 +34,33 @@ def clip_paths(path: Path, options: dict) -> list[Path]:
 
 
 @functools.lru_cache(maxsize=4)
-def _read(path: str, stamp: tuple, options_json: str) -> tuple[list[Clip], list[str], np.ndarray | None]:
+def _read(path_text: str, stamp: tuple, options_json: str) -> tuple[list[Clip], list[str], np.ndarray | None]:
     soundfile = need("soundfile", "audio", "reading audio clips")
-    path, options = Path(path), json.loads(options_json)
+    path, options = Path(path_text), json.loads(options_json)
     check_options("audio_clips", clip_options(), options, fold_in_range)
     frame = read_frame(path)
     clip_col, labels_col = options.get("clip_column", "clip"), options.get("labels_column", "labels")
-    problems = [
-        f"{path.name}: missing {what} column {c!r}"
-        for what, c in (("clip", clip_col), ("labels", labels_col))
-        if c not in frame
-    ]
+    label_columns = names_option(options.get("label_columns"))
+    problems = [f"{path.name}: missing clip column {clip_col!r}"] if clip_col not in frame else []
+    if label_columns and (absent := [c for c in label_columns if c not in frame]):
+        problems.append(f"{path.name}: missing label column(s) {_shown(absent)} (dataset option label_columns)")
+    elif not label_columns and labels_col not in frame:
+        problems.append(
+            f"{path.name}: missing labels column {labels_col!r} (or one 0/1 column per class named by dataset "
+            f"option label_columns)"
+        )
     if not problems and len(frame) == 0:
         problems.append(f"{path.name}: no rows")
     if problems:
         raise ConfigError(problem_line(path, problems))
-    label_sets = [
-        [part.strip() for part in str(v).replace(",", ";").split(";") if part.strip()]
-        for v in frame[labels_col].fillna("")
-    ]
-    classes = options.get("classes")
-    classes = classes.split(",") if isinstance(classes, str) else classes
-    found = sorted({label for labels in label_sets for label in labels})
-    if classes is not None and sorted(set(found) - set(classes)):
+    classes = names_option(options.get("classes"))
+    if label_columns:
+        found, sets = one_hot_labels(frame, label_columns, classes, path.name, problems)
+    else:
+        sets = label_sets(frame[labels_col].tolist(), classes)
+        found = sorted(set().union(*sets))
+    label_lists = [sorted(labels) for labels in sets]
+    if classes is not None and sorted(set(found) - set(classes)) and not label_columns:
         problems.append(
             f"{path.name}: labels {_shown(sorted(set(found) - set(classes)))} are not in the class list {classes}"
         )
@@ -85,7 +91,7 @@ def _read(path: str, stamp: tuple, options_json: str) -> tuple[list[Clip], list[
     index = {name: i for i, name in enumerate(names)}
     clips = [
         Clip(row, file.stem, file, [index[label] for label in labels])
-        for row, (file, labels) in enumerate(zip(files, label_sets))
+        for row, (file, labels) in enumerate(zip(files, label_lists))
     ]
     return clips, names, split
 

@@ -70,6 +70,8 @@ class BagSet:
 class MemberBags(BagSet):
     """Bags that index rows of one instance table through `members` (B, n_max), -1 = no instance."""
 
+    device: torch.device  # where the member table lives (set by the subclass)
+
     def _set_members(self, members: np.ndarray, device: torch.device) -> None:
         self.members = np.asarray(members, dtype=np.int64)
         self.sizes = (self.members >= 0).sum(axis=1)
@@ -93,6 +95,9 @@ class MemberBags(BagSet):
     def width(self, positions) -> int | None:
         if not self.ragged:
             return None
+        return self._ragged_width(positions)
+
+    def _ragged_width(self, positions) -> int:
         positions = torch.as_tensor(positions, device=self.device)
         return int(self._sizes[positions].max()) if len(positions) else 0
 
@@ -100,7 +105,7 @@ class MemberBags(BagSet):
         if not self.ragged:
             return None
         positions = torch.as_tensor(positions, device=self.device)
-        width = self.width(positions) if width is None else width
+        width = self._ragged_width(positions) if width is None else width
         return torch.arange(width, device=self.device)[None, :] < self._sizes[positions][:, None]
 
     def instance_rows(self, position: int) -> np.ndarray:
@@ -345,6 +350,6 @@ def split_off(bags: BagSet, fraction: float, seed: int) -> tuple[BagSet, BagSet]
                 f"use a smaller validation split, e.g. 0.1"
             )
         held.append(positions[:n_held])
-    held = np.sort(np.concatenate(held))
-    kept = np.setdiff1d(np.arange(len(bags)), held)
-    return bags.subset(kept), bags.subset(held)
+    held_positions = np.sort(np.concatenate(held))
+    kept = np.setdiff1d(np.arange(len(bags)), held_positions)
+    return bags.subset(kept), bags.subset(held_positions)

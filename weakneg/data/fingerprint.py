@@ -9,6 +9,7 @@ ones the run was configured with refuses too (the fingerprint recorded in the ru
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 import hashlib
 import socket
 from pathlib import Path
@@ -43,7 +44,7 @@ def _file_digest(path: str, stamp: tuple) -> str:
     return digest.hexdigest()
 
 
-def fingerprint(paths: list[str | Path]) -> str:
+def fingerprint(paths: Sequence[str | Path]) -> str:
     """sha256 over the files' bytes (in the given order, names excluded): equal exactly when the data are."""
     digest = hashlib.sha256()
     for path in paths:
@@ -53,7 +54,7 @@ def fingerprint(paths: list[str | Path]) -> str:
     return "sha256:" + digest.hexdigest()
 
 
-def check_fingerprint(options: dict, paths: list[str | Path]) -> str:
+def check_fingerprint(options: dict, paths: Sequence[str | Path]) -> str:
     """The data's fingerprint; refuses when the options carry another one (the files changed since the run was
     configured, or this machine sees other files under the same path). Records it in options when absent, so
     the stored run config carries it."""

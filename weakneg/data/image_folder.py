@@ -1,7 +1,8 @@
 """The user's own image bags: image files (any format PIL reads) and a CSV `bag_id,path[,instance_label]`.
 
-Bag labels: a `label` column on the rows (0/1 or class names, `cat;dog` for several), or a separate bag table
-(dataset option bags), exactly as for an instance table (data/table.py); an optional `split` column.
+Bag labels: a `label` column on the rows (0/1 or class names, `cat;dog` for several), one 0/1 column per class
+(option label_columns), or a separate bag table (dataset option bags), exactly as for an instance table
+(data/labels.py); an optional `split` column.
 Paths are relative to the CSV's folder (or to dataset option image_dir). Every image is read once, converted
 to RGB (option channels=1: grayscale) and resized to image_size x image_size (default 32); those pixels are
 both the model's input and the thumbnails Inspect shows. Bags may hold any number of images.
@@ -20,7 +21,15 @@ from .bags import ImageBags
 from .fingerprint import check_readable
 from .natural import NaturalBags, padded_members, test_positions
 from .options import IMAGE_OPTIONS, check_options, fold_in_range
-from .table import bag_labels, file_cache_key, listed_files, problem_line, read_bag_table, read_frame
+from .table import (
+    bag_labels,
+    file_cache_key,
+    listed_files,
+    missing_labels,
+    problem_line,
+    read_bag_table,
+    read_frame,
+)
 
 SHOWN = 3
 
@@ -42,8 +51,8 @@ def read_images(paths: list[Path], size: int, channels: int) -> tuple[np.ndarray
         try:
             with warnings.catch_warnings():  # PIL only warns below twice its pixel limit: refuse those too
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
-                with Image.open(file) as image:
-                    image = image.convert("L" if channels == 1 else "RGB")
+                with Image.open(file) as opened:
+                    image = opened.convert("L" if channels == 1 else "RGB")
                     image = image.resize((size, size), Image.Resampling.BILINEAR)
                     images[row] = np.asarray(image).reshape(size, size, channels)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
@@ -77,11 +86,8 @@ def read_image_bags(path: Path, options: dict) -> tuple[NaturalBags, np.ndarray]
     for what, column in (("bag id", options.get("bag_column", "bag_id")), ("path", options.get("path_column", "path"))):
         if column not in frame:
             problems.append(f"{path.name}: missing {what} column {column!r}")
-    label_col = options.get("label_column", "label")
-    if bag_table is None and label_col not in frame:
-        problems.append(
-            f"{path.name}: missing label column {label_col!r} (or give a bag table with dataset option bags)"
-        )
+    if bag_table is None and (missing := missing_labels(frame, options)):
+        problems.append(f"{path.name}: {missing}")
     if len(frame) == 0:
         problems.append(f"{path.name}: no rows")
     if problems:
@@ -108,8 +114,9 @@ def load_image_bags(options: dict) -> tuple[NaturalBags, np.ndarray]:
     return _cached(*file_cache_key(options, "image bags need their CSV"))
 
 
-def image_splits(options: dict, target: int, seed: int) -> tuple[ImageBags, ImageBags]:
-    """Train and test ImageBags; pixels normalised with the training images' per-channel mean and std."""
+def image_splits(options: dict, target: int, seed: int, require_target: bool = True) -> tuple[ImageBags, ImageBags]:
+    """Train and test ImageBags; pixels normalised with the training images' per-channel mean and std.
+    require_target: as for natural.vector_splits."""
     natural, images = load_image_bags(options)
     labels = natural.labels(target)
     test = np.zeros(natural.n_bags, dtype=bool)
@@ -118,7 +125,7 @@ def image_splits(options: dict, target: int, seed: int) -> tuple[ImageBags, Imag
     for name, chosen in (("train", ~test), ("test", test)):
         positions = np.flatnonzero(chosen)
         n_pos = int(labels[positions].sum())
-        if n_pos == 0 or n_pos == len(positions):
+        if require_target and (n_pos == 0 or n_pos == len(positions)):
             raise ConfigError(
                 f"{Path(options['path']).name}: the {name} split has no "
                 f"{'positive' if n_pos == 0 else 'negative'} bag for class "
@@ -132,7 +139,7 @@ def image_splits(options: dict, target: int, seed: int) -> tuple[ImageBags, Imag
     train_pixels = images[splits[0][0]].reshape(-1, images.shape[-1]) / 255.0
     mean, std = train_pixels.mean(0), train_pixels.std(0) + 1e-6
     files = np.array([str(f.resolve()) for f in image_paths(Path(options["path"]), options)])
-    return tuple(
+    train, test_bags = (
         ImageBags(
             images[rows],
             mean,
@@ -145,6 +152,7 @@ def image_splits(options: dict, target: int, seed: int) -> tuple[ImageBags, Imag
         )  # Inspect reads the files themselves
         for rows, members, positions in splits
     )
+    return train, test_bags
 
 
 __all__ = ["image_paths", "image_splits", "load_image_bags", "read_image_bags"]

@@ -127,10 +127,13 @@ def load_fashion_mnist(root: Path, options: dict) -> ImageData:
         raise DatasetMissing(fashion_mnist_missing(root))
     splits = {}
     for split, (images, labels) in FASHION_FILES.items():
-        pixels, values = read_idx(_idx_path(folder, images)), read_idx(_idx_path(folder, labels))
+        image_file, label_file = _idx_path(folder, images), _idx_path(folder, labels)
+        if image_file is None or label_file is None:  # removed since fashion_mnist_dir found them
+            raise DatasetMissing(fashion_mnist_missing(root))
+        pixels, values = read_idx(image_file), read_idx(label_file)
         for path, array, ndim, what in (
-            (_idx_path(folder, images), pixels, 3, "images (N, height, width)"),
-            (_idx_path(folder, labels), values, 1, "labels (N,)"),
+            (image_file, pixels, 3, "images (N, height, width)"),
+            (label_file, values, 1, "labels (N,)"),
         ):
             if array.ndim != ndim:
                 raise DatasetMissing(

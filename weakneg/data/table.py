@@ -7,7 +7,8 @@ dataset_options):
     features         every numeric column not named here, or the columns listed in option feature_columns,
                      or one array column (Parquet list / npz 2-D array) named by option features_column
     label            the bag's label, repeated on its rows: 0/1, or class names ("cat", "cat;dog" for a
-                     multi-label bag)                                              option label_column
+                     multi-label bag, empty for none: data/labels.py)             option label_column
+    or cat, dog, ... one 0/1 column per class, repeated on the bag's rows          option label_columns
     instance_label   optional, kept for analysis only (training never reads it)   option instance_label_column
     split            optional: train / test per bag                              option split_column
 
@@ -30,11 +31,11 @@ import numpy as np
 from ..errors import ConfigError
 from ..extras import need
 from .fingerprint import check_readable
+from .labels import examples, names_option, one_hot_labels, parse_labels
 from .natural import SPLIT_OPTIONS, NaturalBags
 from .options import TABLE_OPTIONS, check_options, fold_in_range
 
 SPLITS = ("train", "test")
-SHOWN = 3  # examples named per problem
 
 
 def listed_files(path: Path, options: dict, column_option: str, default_column: str, folder_option: str) -> list[Path]:
@@ -82,37 +83,6 @@ def problem_line(path: Path, problems: list[str]) -> str:
     )
 
 
-def _examples(values) -> str:
-    values = list(values)
-    more = f" and {len(values) - SHOWN} more" if len(values) > SHOWN else ""
-    return ", ".join(repr(v) for v in values[:SHOWN]) + more
-
-
-def parse_labels(values, classes: list[str] | None, what: str, problems: list[str]) -> tuple[list[str], list[set[str]]]:
-    """Bag label values -> (class names, each bag's set of classes). 0/1 labels give one class."""
-    import pandas as pd
-
-    series = pd.Series(values)
-    if series.isna().any():
-        problems.append(f"{what}: {int(series.isna().sum())} bag(s) have no label")
-        series = series.fillna("")
-    numeric = pd.to_numeric(series, errors="coerce")
-    if numeric.notna().all():
-        bad = sorted(set(numeric[~numeric.isin([0, 1])].tolist()))
-        if bad:
-            problems.append(f"{what}: labels must be 0/1 or class names, found {_examples(bad)}")
-        name = (classes or ["positive"])[0]
-        return [name], [{name} if v == 1 else set() for v in numeric]
-    sets = [{part.strip() for part in str(v).replace(",", ";").split(";") if part.strip()} for v in series]
-    found = sorted(set().union(*sets))
-    if classes is not None:
-        unknown = sorted(set(found) - set(classes))
-        if unknown:
-            problems.append(f"{what}: labels {_examples(unknown)} are not in the class list {classes}")
-        return list(classes), sets
-    return found, sets
-
-
 def _features(frame, options: dict, used: set[str], problems: list[str], path: Path) -> np.ndarray | None:
     import pandas as pd
 
@@ -131,7 +101,7 @@ def _features(frame, options: dict, used: set[str], problems: list[str], path: P
         columns = columns.split(",") if isinstance(columns, str) else list(columns)
         absent = [c for c in columns if c not in frame]
         if absent:
-            problems.append(f"{path.name}: missing feature column(s) {_examples(absent)}")
+            problems.append(f"{path.name}: missing feature column(s) {examples(absent)}")
             return None
     else:
         columns = [c for c in frame.columns if c not in used and pd.api.types.is_numeric_dtype(frame[c])]
@@ -141,7 +111,7 @@ def _features(frame, options: dict, used: set[str], problems: list[str], path: P
                 if numbers.notna().mean() >= 0.5:
                     rows = np.flatnonzero(numbers.isna() & frame[column].notna()).tolist()
                     problems.append(
-                        f"{path.name}: feature column {column!r} holds text (rows {_examples(rows)}, counting from "
+                        f"{path.name}: feature column {column!r} holds text (rows {examples(rows)}, counting from "
                         f"0, e.g. {frame[column].iloc[rows[0]]!r})"
                     )
         arrays = [
@@ -161,7 +131,7 @@ def _features(frame, options: dict, used: set[str], problems: list[str], path: P
         return _features(frame, {**options, "features_column": columns[0]}, used, problems, path)
     nonnumeric = [c for c in columns if not pd.api.types.is_numeric_dtype(frame[c])]
     if nonnumeric:
-        problems.append(f"{path.name}: feature column(s) {_examples(nonnumeric)} are not numeric")
+        problems.append(f"{path.name}: feature column(s) {examples(nonnumeric)} are not numeric")
         return None
     return frame[columns].to_numpy(dtype=np.float32)
 
@@ -179,26 +149,41 @@ def read_instance_table(path: Path, options: dict) -> NaturalBags:
     if len(frame) == 0:
         raise ConfigError(f"{path}: the table has no rows")
     if bag_col not in frame:
-        problems.append(f"{path.name}: missing bag id column {bag_col!r} (columns: {_examples(frame.columns)})")
-    if bag_table is None and label_col not in frame:
-        problems.append(
-            f"{path.name}: missing label column {label_col!r} (or give a bag table with dataset option bags)"
-        )
-    used = {bag_col, label_col, instance_col, split_col}
+        problems.append(f"{path.name}: missing bag id column {bag_col!r} (columns: {examples(frame.columns)})")
+    if bag_table is None and (missing := missing_labels(frame, options)):
+        problems.append(f"{path.name}: {missing}")
+    used = {bag_col, label_col, instance_col, split_col, *(names_option(options.get("label_columns")) or [])}
     points = _features(frame, options, used, problems, path)
     if points is not None:
         bad_rows = np.flatnonzero(~np.isfinite(points).all(axis=1))
         if len(bad_rows):
             problems.append(
                 f"{path.name}: {len(bad_rows)} row(s) have NaN or infinite features (rows "
-                f"{_examples(bad_rows.tolist())}, counting from 0)"
+                f"{examples(bad_rows.tolist())}, counting from 0)"
             )
-    if problems and (bag_col not in frame or (bag_table is None and label_col not in frame)):
+    if problems and (bag_col not in frame or (bag_table is None and missing_labels(frame, options))):
         raise ConfigError(problem_line(path, problems))
     # the labels' problems join the features': a file's problems are all named at once
     bag_of, names, contents, class_names, split = bag_labels(frame, path, options, bag_table, problems)
     instance_labels = frame[instance_col].to_numpy() if instance_col in frame else None
+    assert points is not None  # without features `problems` named why, and bag_labels raised
     return NaturalBags(points, bag_of, names, contents, class_names, split, instance_labels)
+
+
+def missing_labels(frame, options: dict) -> str | None:
+    """What is missing when a list file (no bag table) lacks its labels: the label column, or the per-class
+    0/1 columns that option label_columns names."""
+    columns = names_option(options.get("label_columns"))
+    if columns:
+        absent = [c for c in columns if c not in frame]
+        return f"missing label column(s) {examples(absent)} (dataset option label_columns)" if absent else None
+    label_col = options.get("label_column", "label")
+    if label_col in frame:
+        return None
+    return (
+        f"missing label column {label_col!r} (or one 0/1 column per class named by dataset option label_columns, "
+        f"or a bag table with dataset option bags)"
+    )
 
 
 def read_bag_table(path: Path, options: dict):
@@ -227,31 +212,37 @@ def bag_labels(
     position = np.empty(len(order), dtype=np.int64)
     position[order] = np.arange(len(order))
     bag_of, names = position[bag_of], names[order]
-    classes = options.get("classes")
-    classes = classes.split(",") if isinstance(classes, str) else classes
+    classes = names_option(options.get("classes"))
     if options.get("class_name") and classes is None:
         classes = [options["class_name"]]
+    label_columns = names_option(options.get("label_columns"))
 
-    if bag_table is None:
+    if bag_table is None and label_columns:
+        per_bag = frame.groupby(bag_of)[label_columns]
+        mixed = [names[b] for b, n in per_bag.nunique(dropna=False).max(axis=1).items() if n > 1]
+        if mixed:
+            problems.append(f"{path.name}: bag(s) {examples(mixed)} have different labels on their rows")
+        class_names, sets = one_hot_labels(per_bag.first(), label_columns, classes, path.name, problems)
+    elif bag_table is None:
         per_bag = frame.groupby(bag_of)[label_col]
         mixed = [names[b] for b, n in per_bag.nunique(dropna=False).items() if n > 1]
         if mixed:
-            problems.append(f"{path.name}: bag(s) {_examples(mixed)} have different labels on their rows")
+            problems.append(f"{path.name}: bag(s) {examples(mixed)} have different labels on their rows")
         class_names, sets = parse_labels(per_bag.first().to_numpy(), classes, path.name, problems)
     else:
         class_names, sets = _bag_table_labels(
-            bag_table, names, bag_col, label_col, classes, problems, Path(options["bags"]).name
+            bag_table, names, bag_col, label_col, classes, problems, Path(options["bags"]).name, label_columns
         )
     split = None
     if split_col in frame:
         values = frame[split_col].astype(str).str.lower()
         bad = sorted(set(values) - set(SPLITS))
         if bad:
-            problems.append(f"{path.name}: split values must be train or test, found {_examples(bad)}")
+            problems.append(f"{path.name}: split values must be train or test, found {examples(bad)}")
         per_bag = values.groupby(bag_of)
         mixed = [names[b] for b, n in per_bag.nunique().items() if n > 1]
         if mixed:
-            problems.append(f"{path.name}: bag(s) {_examples(mixed)} have rows in both splits")
+            problems.append(f"{path.name}: bag(s) {examples(mixed)} have rows in both splits")
         split = per_bag.first().to_numpy().astype(str)
     if problems:
         raise ConfigError(problem_line(path, problems))
@@ -263,44 +254,46 @@ def bag_labels(
 
 
 def _bag_table_labels(
-    table, names: np.ndarray, bag_col: str, label_col: str, classes, problems: list[str], what: str
+    table,
+    names: np.ndarray,
+    bag_col: str,
+    label_col: str,
+    classes,
+    problems: list[str],
+    what: str,
+    label_columns: list[str] | None = None,
 ) -> tuple[list[str], list[set[str]]]:
-    """Labels from a separate bag table: a label column, or one 0/1 column per class."""
+    """Labels from a separate bag table: a label column, or one 0/1 column per class (those option label_columns
+    names, else every column besides the bag id and split)."""
     if bag_col not in table:
         problems.append(f"{what}: missing bag id column {bag_col!r}")
         return [], [set() for _ in names]
     table = table.assign(**{bag_col: table[bag_col].astype(str)})
     duplicated = sorted(set(table[bag_col][table[bag_col].duplicated()]))
     if duplicated:
-        problems.append(f"{what}: bag(s) {_examples(duplicated)} are listed more than once")
+        problems.append(f"{what}: bag(s) {examples(duplicated)} are listed more than once")
         table = table.drop_duplicates(bag_col)
     listed = set(table[bag_col])
     empty = sorted(listed - set(names))
     if empty:
-        problems.append(f"bag(s) {_examples(empty)} in {what} have no instances")
+        problems.append(f"bag(s) {examples(empty)} in {what} have no instances")
     unlabelled = [n for n in names if n not in listed]
     if unlabelled:
-        problems.append(f"bag(s) {_examples(unlabelled)} have instances but no row in {what}")
+        problems.append(f"bag(s) {examples(unlabelled)} have instances but no row in {what}")
     table = table.set_index(bag_col).reindex(names)
+    if label_columns:
+        absent = [c for c in label_columns if c not in table]
+        if absent:
+            problems.append(f"{what}: missing label column(s) {examples(absent)} (dataset option label_columns)")
+            return list(label_columns), [set() for _ in names]
+        return one_hot_labels(table, label_columns, classes, what, problems)
     if label_col in table:
         return parse_labels(table[label_col].to_numpy(), classes, what, problems)
     class_columns = [c for c in table.columns if c not in ("split",)]
     if not class_columns:
         problems.append(f"{what}: no label column {label_col!r} and no per-class 0/1 columns")
         return [], [set() for _ in names]
-    values = table[class_columns]
-    seen = {str(v) for v in np.unique(values.to_numpy(dtype=object).astype(str))}
-    bad = sorted(seen - {"0", "1", "0.0", "1.0", "nan"})
-    if bad:
-        problems.append(f"{what}: per-class columns must hold 0/1, found {_examples(bad)}")
-        return list(class_columns), [set() for _ in names]
-    if classes is not None and sorted(set(class_columns) - set(classes)):
-        problems.append(
-            f"{what}: class column(s) {_examples(sorted(set(class_columns) - set(classes)))} are not in "
-            f"the class list {classes}"
-        )
-    matrix = values.fillna(0).to_numpy(dtype=float) > 0
-    return list(class_columns), [{c for c, on in zip(class_columns, row) if on} for row in matrix]
+    return one_hot_labels(table, class_columns, classes, what, problems)
 
 
 @functools.lru_cache(maxsize=4)

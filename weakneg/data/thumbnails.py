@@ -61,6 +61,8 @@ def cifar10_rows(root: Path, options: dict, rows: np.ndarray) -> np.ndarray:
         out = np.zeros((len(rows),) + images.shape[1:], dtype=np.uint8) if out is None else out
         here = rows // CIFAR_BATCH == batch
         out[here] = images[rows[here] % CIFAR_BATCH]
+    if out is None:  # no rows asked for (it returned None, which reads as "no images by row"): none, CIFAR's shape
+        return np.zeros((0, 32, 32, 3), dtype=np.uint8)
     return out
 
 

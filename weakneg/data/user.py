@@ -10,9 +10,11 @@ rule and why a changed file is refused).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..targets import is_multilabel
 from .fingerprint import check_fingerprint, check_readable
 from .natural import vector_splits
 from .options import IMAGE_OPTIONS, TABLE_OPTIONS, clip_options, fold_in_range
@@ -125,14 +127,22 @@ def build_table(cfg, root: Path, target: int):
 
     options = cfg.dataset_options
     check_fingerprint(options, data_files("table", options))
-    return vector_splits(load_instance_table(options), target, options, cfg.seed, Path(options["path"]).name)
+    return vector_splits(
+        load_instance_table(options), target, options, cfg.seed, Path(options["path"]).name, binary_run(cfg)
+    )
+
+
+def binary_run(cfg) -> bool:
+    """A binary run needs both kinds of bag of its class in each split; a multi-label run names every class that
+    a split cannot serve at once (data/__init__.py), so its splits skip the check of the first class."""
+    return not is_multilabel(cfg.target_class)
 
 
 def build_images(cfg, root: Path, target: int):
     from .image_folder import image_splits
 
     check_fingerprint(cfg.dataset_options, data_files("image_bags", cfg.dataset_options))
-    return image_splits(cfg.dataset_options, target, cfg.seed)
+    return image_splits(cfg.dataset_options, target, cfg.seed, binary_run(cfg))
 
 
 def build_audio(cfg, root: Path, target: int):
@@ -140,6 +150,13 @@ def build_audio(cfg, root: Path, target: int):
 
     check_fingerprint(cfg.dataset_options, data_files("audio_clips", cfg.dataset_options))
     return build_clips(cfg, root, target)
+
+
+def class_names_for(dataset: str) -> Callable[[Path, dict], list[str]]:
+    def class_names(root: Path, options: dict) -> list[str]:
+        return class_names_of(dataset, options)
+
+    return class_names
 
 
 def class_names_of(dataset: str, options: dict) -> list[str]:
@@ -171,7 +188,7 @@ def register_user_formats() -> None:
                 modality,
                 description,
                 missing_for(dataset),
-                lambda root, options, dataset=dataset: class_names_of(dataset, options),
+                class_names_for(dataset),
                 builders[dataset],
                 by_path=True,
                 options=declared[dataset],

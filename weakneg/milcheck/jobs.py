@@ -3,12 +3,15 @@ helpers used by the page and the CLI (`submit`, `active_checks`, `latest_results
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, RunCancelled
 from ..jobs import register_job_kind, submit_job
 from .check import CheckSettings, run_checks
 from .worlds import TESTS, get_test
+
+if TYPE_CHECKING:  # the store is imported where it is used: importing milcheck stays light
+    from ..store import RunRecord, RunStore
 
 # --- as a job -----------------------------------------------------------------------------------
 
@@ -18,7 +21,7 @@ def job_config(settings: CheckSettings, tests: list[str] | None = None) -> dict[
     return {**settings.to_dict(), "kind": "milcheck", "dataset": "milcheck", "tests": list(tests or TESTS)}
 
 
-def run_job(store, run_id: int, config: dict[str, Any]) -> None:
+def run_job(store: RunStore, run_id: int, config: dict[str, Any]) -> None:
     """Worker entry of the "milcheck" job kind: run the checks, keep partial results, store the result."""
     from ..store import CANCELLED, FAILED, FINISHED
 
@@ -53,7 +56,7 @@ def run_job(store, run_id: int, config: dict[str, Any]) -> None:
 register_job_kind("milcheck", run_job)
 
 
-def submit(store, settings: CheckSettings, tests: list[str] | None = None) -> int:
+def submit(store: RunStore, settings: CheckSettings, tests: list[str] | None = None) -> int:
     """Validate, then queue a MIL-check job and start it when a worker slot is free."""
     settings.validate()
     for name in tests or []:
@@ -61,14 +64,14 @@ def submit(store, settings: CheckSettings, tests: list[str] | None = None) -> in
     return submit_job("milcheck", job_config(settings, tests), store)
 
 
-def active_checks(store) -> list[dict[str, Any]]:
+def active_checks(store: RunStore) -> list[RunRecord]:
     """MIL-check jobs still queued or running, newest first."""
     from ..store import ACTIVE
 
     return store.list_runs(kind="milcheck", status=list(ACTIVE))
 
 
-def latest_results(store, sampler: str | None = None, seed: int | None = None) -> dict[str, dict[str, Any]]:
+def latest_results(store: RunStore, sampler: str | None = None, seed: int | None = None) -> dict[str, dict[str, Any]]:
     """The newest finished MIL-check result per head (optionally for one sampler / seed): head -> result."""
     from ..store import FINISHED
 
@@ -79,6 +82,6 @@ def latest_results(store, sampler: str | None = None, seed: int | None = None) -
         filters["seed"] = seed
     latest: dict[str, dict[str, Any]] = {}
     for run in store.list_runs(**filters):  # newest first
-        if run.head not in latest and run.result:
+        if run.head is not None and run.head not in latest and run.result:
             latest[run.head] = {**run.result, "run_id": run.id}
     return latest

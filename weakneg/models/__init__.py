@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Generic, TypeVar
+
 import torch
 from torch import nn
 
@@ -9,14 +11,17 @@ from ..errors import ConfigError
 from . import encoders, audio  # noqa: F401  (register the image and vector models, then the audio ones)
 from .heads import HEAD_DESCRIPTIONS, HEADS, Head
 from .ragged import encode_real
-from .registry import MODELS, ModelSpec, register_model
+from .registry import MODELS, Encoder, ModelSpec, register_model
 
 
 DEFAULT_MODEL = {"image": "simple_cnn", "audio": "audio_cnn", "vector": "mlp"}  # per data modality
 
 
-class BagModel(nn.Module):
-    def __init__(self, encoder: nn.Module, head: Head):
+HeadT = TypeVar("HeadT", bound=nn.Module)  # a binary Head, or a multi-label one (models/multilabel.py)
+
+
+class BagModel(nn.Module, Generic[HeadT]):
+    def __init__(self, encoder: Encoder, head: HeadT):
         super().__init__()
         self.encoder, self.head = encoder, head
 
@@ -29,7 +34,7 @@ class BagModel(nn.Module):
         return self.head(self.encode(bags, mask), mask)
 
 
-def build_model(model: str, head: str, input_shape: tuple[int, ...], modality: str = "image") -> BagModel:
+def build_model(model: str, head: str, input_shape: tuple[int, ...], modality: str = "image") -> BagModel[Head]:
     MODELS.lookup(model)  # one line naming the models when unknown
     if head not in HEADS:
         raise ConfigError(f"unknown head {head!r}; choose one of: {', '.join(HEADS)}")

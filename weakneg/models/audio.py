@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .registry import ModelSpec, register_model
+from .registry import Encoder, ModelSpec, register_model
 
 
 def _conv_block(c_in: int, c_out: int, kernel: int, stride: int = 1) -> nn.Sequential:
@@ -23,7 +23,7 @@ def _conv_block(c_in: int, c_out: int, kernel: int, stride: int = 1) -> nn.Seque
     )
 
 
-class AudioCNN(nn.Module):
+class AudioCNN(Encoder):
     """A small CNN that trains on a CPU: 3 conv blocks (time and frequency / 16), mean over frequency.
 
     Output: one feature per 160 ms step (66 steps for a 1056-frame clip).
@@ -50,7 +50,7 @@ def efficientnet_trunk(variant: str = "efficientnet_b0") -> tuple[nn.Module, int
     return net.features, net.classifier[1].in_features
 
 
-class EfficientNetSteps(nn.Module):
+class EfficientNetSteps(Encoder):
     """PSLA's trunk: EfficientNet over (frequency, time), mean over frequency -> one feature per 320 ms step."""
 
     def __init__(self, variant: str = "efficientnet_b0"):

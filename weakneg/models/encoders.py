@@ -5,10 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .registry import ModelSpec, register_model
+from .registry import Encoder, ModelSpec, register_model
 
 
-class PerInstance(nn.Module):
+class PerInstance(Encoder):
     """Applies an image network to every instance of every bag in one batched call."""
 
     def __init__(self, net: nn.Module, dim: int):

@@ -17,12 +17,19 @@ bag is tens of times its median) would store mostly padding, and reading one bag
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 import torch
 
 from .heads import Attention, Head
 from .ragged import real_only
+
+
+class BagEvidence(TypedDict):
+    prob: np.ndarray  # (n,) float32 instance positive probabilities
+    driver: int  # the index, among them, of the driving instance
+    attention: np.ndarray | None  # (n,) float32, attention head only
 
 
 @dataclass
@@ -62,7 +69,7 @@ class InstanceEvidence:
         """From the evidence an epoch record keeps (store.epoch_record.EvidenceArrays, same fields), or None."""
         return None if saved is None else cls(saved.prob, saved.offsets, saved.driver, saved.attention)
 
-    def bag(self, index: int) -> dict[str, np.ndarray | int | None]:
+    def bag(self, index: int) -> BagEvidence:
         """One bag's instances: prob (n,), attention (n,) or None, driver (an index into them)."""
         start, stop = int(self.offsets[index]), int(self.offsets[index + 1])
         return {

@@ -32,27 +32,36 @@ class GradEmbedding:
     dense: torch.Tensor | None = None  # (N, 2*(d+1))
 
     def __len__(self) -> int:
-        return len(self.dense if self.dense is not None else self.q)
+        return len(self.dense) if self.dense is not None else len(self.factors()[0])
 
     @property
     def factored(self) -> bool:
         return self.dense is None
 
+    def factors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(q, h) of a factored embedding; a dense one has none."""
+        if self.q is None or self.h is None:
+            raise ValueError("this gradient embedding is dense: it has no factors (q, h)")
+        return self.q, self.h
+
     def matrix(self) -> torch.Tensor:
         if self.dense is not None:
             return self.dense
-        return (self.q[:, :, None] * self.h[:, None, :]).flatten(1)
+        q, h = self.factors()
+        return (q[:, :, None] * h[:, None, :]).flatten(1)
 
     def sq_norms(self) -> torch.Tensor:
         if self.dense is not None:
             return self.dense.pow(2).sum(1)
-        return self.q.pow(2).sum(1) * self.h.pow(2).sum(1)
+        q, h = self.factors()
+        return q.pow(2).sum(1) * h.pow(2).sum(1)
 
     def dots_with(self, j: int) -> torch.Tensor:
         """<g_i, g_j> for every i, without forming g: (q_i.q_j)(h_i.h_j) when factored."""
         if self.dense is not None:
             return self.dense @ self.dense[j]
-        return (self.q @ self.q[j]) * (self.h @ self.h[j])
+        q, h = self.factors()
+        return (q @ q[j]) * (h @ h[j])
 
     def sq_dists_to(self, j: int, sq_norms: torch.Tensor | None = None) -> torch.Tensor:
         norms = self.sq_norms() if sq_norms is None else sq_norms
@@ -127,6 +136,7 @@ def autograd_embedding(
         head.zero_grad(set_to_none=True)
         (-head(h[None])[0, y]).backward()
         weight, bias = head.classifier.weight.grad, head.classifier.bias.grad
+        assert weight is not None and bias is not None  # backward() just filled them
         rows.append(torch.cat([weight, bias[:, None]], dim=1).flatten())
     head.zero_grad(set_to_none=True)
     return torch.stack(rows)

@@ -101,11 +101,10 @@ class MultiLabelHead(nn.Module):
 
 def build_multilabel_model(
     model: str, head: str, input_shape: tuple[int, ...], modality: str, n_classes: int
-) -> BagModel:
+) -> BagModel[MultiLabelHead]:
     """The model's encoder (checked as for a binary run) with a multi-label head of the same kind."""
-    bag_model = build_model(model, head, input_shape, modality)
-    bag_model.head = MultiLabelHead(head, bag_model.encoder.dim, n_classes)
-    return bag_model
+    encoder = build_model(model, head, input_shape, modality).encoder
+    return BagModel(encoder, MultiLabelHead(head, encoder.dim, n_classes))
 
 
 def masked_bce(log_probs: torch.Tensor, targets: torch.Tensor, chosen: torch.Tensor) -> torch.Tensor:

@@ -11,12 +11,18 @@ from torch import nn
 from ..registry import Registry
 
 
+class Encoder(nn.Module):
+    """An instance encoder: what a model's `build` returns; `dim` is the width of the instance features it gives."""
+
+    dim: int
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
     modality: str  # the dataset modality it accepts
     description: str
-    build: Callable[[tuple[int, ...]], nn.Module]  # input shape of one bag -> encoder with a .dim
+    build: Callable[[tuple[int, ...]], Encoder]  # input shape of one bag -> encoder
 
 
 MODELS: Registry[ModelSpec] = Registry("model", ModelSpec)

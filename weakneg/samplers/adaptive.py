@@ -20,15 +20,15 @@ from .params import Param
 
 def adaptive_probabilities(loss: torch.Tensor, pressure: float, levels: int | None = None) -> np.ndarray:
     """P_b = s_e^(q_b/N) / sum, q_b = ceil(loss_b / (max loss / N)); N = the pool size unless given."""
-    loss = loss.detach().double().cpu().numpy()
-    n_levels = len(loss) if levels is None else levels
-    finite = np.isfinite(loss)
-    loss = np.where(finite, np.maximum(loss, 0.0), 0.0)
-    top = loss.max() if len(loss) else 0.0
+    values = loss.detach().double().cpu().numpy()
+    n_levels = len(values) if levels is None else levels
+    finite = np.isfinite(values)
+    values = np.where(finite, np.maximum(values, 0.0), 0.0)
+    top = values.max() if len(values) else 0.0
     if not np.isfinite(top) or top <= 0:
-        quantised = np.zeros(len(loss))
+        quantised = np.zeros(len(values))
     else:
-        quantised = np.clip(np.ceil(loss / (top / n_levels)), 0, n_levels)
+        quantised = np.clip(np.ceil(values / (top / n_levels)), 0, n_levels)
     weights = np.power(float(pressure), quantised / max(n_levels, 1))
     return weights / weights.sum() if len(weights) else weights
 

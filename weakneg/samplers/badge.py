@@ -41,10 +41,11 @@ BLOCK = 1024  # candidates per block of the two-level D^2 draw
 
 def _finite_embedding(emb: GradEmbedding) -> tuple[GradEmbedding, torch.Tensor]:
     """The embedding with non-finite rows zeroed (so distances stay finite), and the mask of those rows."""
-    if emb.factored:
-        bad = ~(torch.isfinite(emb.q).all(1) & torch.isfinite(emb.h).all(1))
+    if emb.dense is None:
+        q, h = emb.factors()
+        bad = ~(torch.isfinite(q).all(1) & torch.isfinite(h).all(1))
         if bad.any():
-            emb = GradEmbedding(q=emb.q.masked_fill(bad[:, None], 0), h=emb.h.masked_fill(bad[:, None], 0))
+            emb = GradEmbedding(q=q.masked_fill(bad[:, None], 0), h=h.masked_fill(bad[:, None], 0))
     else:
         bad = ~torch.isfinite(emb.dense).all(1)
         if bad.any():
@@ -60,19 +61,20 @@ def column_major(matrix: torch.Tensor) -> torch.Tensor:
 
 def distance_form(emb: GradEmbedding) -> tuple[torch.Tensor, Callable[[int], torch.Tensor], float]:
     """(squared norms n, d2(j) = n_i + n_j - 2 <x_i, x_j> for every i, scale): ||g_i - g_j||^2 = scale * d2(j)_i."""
-    one_logit = emb.factored and emb.q.shape[1] == 1  # g_i = a_i h'_i itself
-    if one_logit or (emb.factored and emb.q.shape[1] == 2 and torch.equal(emb.q[:, 0], -emb.q[:, 1])):
-        points = column_major(emb.q[:, -1:] * emb.h)  # a_i h'_i: g_i = (-a_i, a_i) outer h'_i (two logits)
+    if emb.dense is not None:
+        dense = column_major(emb.dense)
+        dense_norms = dense.pow(2).sum(1)
+        return dense_norms, lambda j: torch.addmv(dense_norms, dense, dense[j], alpha=-2).add_(dense_norms[j]), 1.0
+    q, h = emb.factors()
+    one_logit = q.shape[1] == 1  # g_i = a_i h'_i itself
+    if one_logit or (q.shape[1] == 2 and torch.equal(q[:, 0], -q[:, 1])):
+        points = column_major(q[:, -1:] * h)  # a_i h'_i: g_i = (-a_i, a_i) outer h'_i (two logits)
         norms = points.pow(2).sum(1)
         scale = 1.0 if one_logit else 2.0  # the same points, so a one-logit head picks as its two-logit twin [0, z]
         return norms, lambda j: torch.addmv(norms, points, points[j], alpha=-2).add_(norms[j]), scale
-    if emb.factored:
-        q, h = emb.q, column_major(emb.h)
-        norms = q.pow(2).sum(1) * h.pow(2).sum(1)
-        return norms, lambda j: torch.addcmul(norms + norms[j], q @ q[j], torch.mv(h, h[j]), value=-2), 1.0
-    dense = column_major(emb.dense)
-    norms = dense.pow(2).sum(1)
-    return norms, lambda j: torch.addmv(norms, dense, dense[j], alpha=-2).add_(norms[j]), 1.0
+    h = column_major(h)
+    norms = q.pow(2).sum(1) * h.pow(2).sum(1)
+    return norms, lambda j: torch.addcmul(norms + norms[j], q @ q[j], torch.mv(h, h[j]), value=-2), 1.0
 
 
 def kmeans_pp_seeds(emb: GradEmbedding, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

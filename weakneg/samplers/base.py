@@ -9,6 +9,7 @@ and every sampler returns the per-candidate scores it used so the app can show w
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +58,12 @@ class Pool:
         """Per-bag cross-entropy at the known label."""
         return -self.log_probs.gather(1, self.labels[:, None]).squeeze(1)
 
+    def bag_features(self) -> torch.Tensor:
+        """The features h_b, for a sampler that reads them (SamplerSpec.reads; the callers check they are given)."""
+        if self.features is None:
+            raise ConfigError("this sampler reads the bag features h_b, and the pool has none: pass features=")
+        return self.features
+
     def grad_embedding(self, label: str = "known") -> GradEmbedding:
         """Gradient embeddings at the known label, or at the predicted one (BADGE's pseudo-label); cached.
 
@@ -70,9 +77,11 @@ class Pool:
         if label not in self._grads:
             labels = self.labels if label == "known" else self.log_probs.argmax(1)
             if self.head is not None and not self.head.closed_form_gradient:
+                if self.instance_features is None:
+                    raise ConfigError("the head's gradients are taken on the instance features, and the pool has none")
                 embedding = gradient_embedding(self.head, self.instance_features, labels, self.instance_mask)
             else:
-                embedding = linear_layer_embedding(self.log_probs, self.features, labels, self.outputs)
+                embedding = linear_layer_embedding(self.log_probs, self.bag_features(), labels, self.outputs)
             self._grads[label] = embedding
         return self._grads[label]
 
@@ -97,7 +106,7 @@ class SamplerSpec:
     uses_scores: bool = True  # reads the scoring pass; False: the trainer skips that pass (random, full)
     uses_positives: bool = True  # reads the positive bags' outputs; False: the trainer does not score them
     check_together: Callable[[dict[str, Any]], None] | None = None  # a rule over all parameters (raises ConfigError)
-    reads: frozenset[str] = frozenset()  # pool parts it reads besides the bag outputs: "features", "gradients"
+    reads: AbstractSet[str] = frozenset()  # pool parts it reads besides the bag outputs: "features", "gradients"
 
     def __post_init__(self):
         defaults, typed = split(self.params)

@@ -86,7 +86,7 @@ def k_center_greedy(points: torch.Tensor, centers: torch.Tensor, k: int) -> tupl
 
 
 def _coreset(pool: Pool, k: int, rng: np.random.Generator, options: dict) -> Selection:
-    return Selection(*k_center_greedy(pool.features.detach(), pool.positive_features.detach(), k))
+    return Selection(*k_center_greedy(pool.bag_features().detach(), pool.positive_features.detach(), k))
 
 
 CORESET = register(

@@ -31,7 +31,8 @@ def kl_prob_scores(pool: Pool, options: dict) -> torch.Tensor:
 def kl_embedding_scores(pool: Pool, options: dict) -> torch.Tensor:
     require_positives(pool, "kl_embedding")
     return kl_from_mean(
-        torch.log_softmax(pool.positive_features.double(), dim=1), torch.log_softmax(pool.features.double(), dim=1)
+        torch.log_softmax(pool.positive_features.double(), dim=1),
+        torch.log_softmax(pool.bag_features().double(), dim=1),
     )
 
 

@@ -21,7 +21,7 @@ from .params import Param
 
 
 def similarity_to_positives(pool: Pool) -> torch.Tensor:
-    features = pool.features.double()
+    features = pool.bag_features().double()
     if len(pool.positive_features) == 0:
         return torch.zeros(len(features), dtype=torch.float64, device=features.device)
     centroid = pool.positive_features.double().mean(0)
@@ -55,9 +55,10 @@ def mix_scores(pool: Pool, options: dict) -> torch.Tensor:
     terms = [
         grad_norm_scores(pool, {"label": "known"}),
         similarity_to_positives(pool),
-        mean_sq_distance_to_others(pool.features),
+        mean_sq_distance_to_others(pool.bag_features()),
     ]
-    return sum(w * min_max(t.double()) for w, t in zip(weights, terms))
+    uncertainty, similarity, diversity = (w * min_max(t.double()) for w, t in zip(weights, terms))
+    return uncertainty + similarity + diversity
 
 
 MIX = register(

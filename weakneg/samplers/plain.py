@@ -18,6 +18,7 @@ The same Pool, sampler and generator give the same picks as weakneg's own loop (
 from __future__ import annotations
 
 import warnings
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import numpy as np
@@ -56,6 +57,8 @@ def select(
     k = _count(k)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(_seed(seed))
     raw = _floating("logits", logits)
+    if raw is None:
+        raise ConfigError("logits= is required: the pool's outputs, shape (N,) for a one-logit head or (N, 2)")
     outputs = _outputs("logits", raw)
     n = len(raw)
     device = raw.device
@@ -203,7 +206,7 @@ def _bag_features(
             )
     elif instances is not None:
         raise ConfigError("instance_features= is read with head= only (the head's gradients): pass the head too")
-    if features is None and head is not None:
+    if features is None and head is not None and instances is not None:  # a head always has instances (above)
         with torch.no_grad():
             features = head.pool(instances, mask).to(instances.dtype)
     _shape("features", features, (n, None), "(N, d)")
@@ -233,7 +236,7 @@ def _positives(
     return (empty if logits is None else log_probs(logits, outputs)), pos_features
 
 
-def _needs(name: str, reads: frozenset[str], features: torch.Tensor | None, gradients: torch.Tensor | None) -> None:
+def _needs(name: str, reads: AbstractSet[str], features: torch.Tensor | None, gradients: torch.Tensor | None) -> None:
     """Refuse a call that lacks what the sampler reads, naming the argument to add."""
     if "features" in reads and features is None:
         raise ConfigError(

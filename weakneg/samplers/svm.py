@@ -20,7 +20,7 @@ def svm_margin_scores(pool: Pool, options: dict) -> np.ndarray:
 
     c = number(options, "C", "svm_margin", above=0)
     positives = pool.positive_features.detach().double().cpu().numpy()
-    negatives = pool.features.detach().double().cpu().numpy()
+    negatives = pool.bag_features().detach().double().cpu().numpy()
     if len(negatives) == 0:  # nothing to score (and one class only: no SVM to fit)
         return np.zeros(0)
     features = np.concatenate([positives, negatives])

@@ -74,9 +74,9 @@ class ArtifactRepository:
             folder.mkdir(parents=True, exist_ok=True)
         return folder
 
-    def save_arrays(self, run_id: int, name: str, **arrays: np.ndarray) -> None:
+    def save_arrays(self, run_id: int, name: str, **arrays: np.ndarray | np.generic) -> None:
         buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
+        np.savez(buffer, allow_pickle=True, **arrays)  # numpy's default, said: no array may take that name
         self.save(run_id, name, buffer.getvalue())
 
     def load_arrays(self, run_id: int, name: str) -> dict[str, np.ndarray] | None:

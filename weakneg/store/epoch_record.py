@@ -172,7 +172,12 @@ def _upgrade(arrays: dict[str, np.ndarray], epoch: int) -> EpochArrays:
 def _evidence(arrays: dict[str, np.ndarray], prefix: str) -> EvidenceArrays | None:
     if f"{prefix}_instance_prob" not in arrays:
         return None
-    return EvidenceArrays(**{part: arrays.get(f"{prefix}_{stored}") for part, stored in _EVIDENCE_PARTS.items()})
+    return EvidenceArrays(
+        prob=arrays[f"{prefix}_instance_prob"],
+        offsets=arrays[f"{prefix}_instance_offsets"],
+        driver=arrays[f"{prefix}_driver"],
+        attention=arrays.get(f"{prefix}_attention"),  # the attention head's only
+    )
 
 
 # --- a multi-label run's per-class arrays (train_multilabel.py); names start epoch_NNNN_ so a resume truncates them
@@ -199,7 +204,7 @@ class ClassPicks:
 
     def picks(self, c: int) -> np.ndarray:
         """Class c's chosen bag ids in pick order (empty on an epoch that kept the last picks)."""
-        if self.chosen_offsets is None:
+        if self.chosen_offsets is None or self.chosen_ids is None:
             return np.zeros(0, dtype=np.int64)
         return self.chosen_ids[self.chosen_offsets[c] : self.chosen_offsets[c + 1]]
 

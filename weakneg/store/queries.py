@@ -9,6 +9,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from ..errors import WeaknegError
 from .records import EpochRecord, EpochSelection, RunRecord, SweepRecord
 from .status import shown, shown_sweep
 from .tables import epochs, runs, selections, sweeps
@@ -24,6 +25,13 @@ class RunQueries:
         with self.engine.connect() as db:
             row = db.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
         return shown(RunRecord.from_row(row)) if row else None
+
+    def existing_run(self, run_id: int) -> RunRecord:
+        """The run's row, as `get_run`; for a run that must be there, one line when it is not (deleted meanwhile)."""
+        run = self.get_run(run_id)
+        if run is None:
+            raise WeaknegError(f"there is no run {run_id} in this store (deleted?); `weakneg list` shows the runs")
+        return run
 
     def list_runs(self, limit: int | None = None, **filters: Any) -> list[RunRecord]:
         """Newest first. Filters are column=value, or column=[values]."""
@@ -85,6 +93,13 @@ class RunQueries:
         with self.engine.connect() as db:
             row = db.execute(select(sweeps).where(sweeps.c.id == sweep_id)).mappings().first()
         return shown_sweep(SweepRecord.from_row(row)) if row else None
+
+    def existing_sweep(self, sweep_id: str) -> SweepRecord:
+        """The sweep's row, as `get_sweep`; for a sweep that must be there, one line when it is not."""
+        sweep = self.get_sweep(sweep_id)
+        if sweep is None:
+            raise WeaknegError(f"there is no sweep {sweep_id!r} in this store (deleted?); `weakneg sweeps` lists them")
+        return sweep
 
     def list_sweeps(self) -> list[SweepRecord]:
         with self.engine.connect() as db:

@@ -11,13 +11,20 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from .. import liveness
 from ..errors import WeaknegError
 from .status import STALE_AFTER_S
+
+if TYPE_CHECKING:  # a proxy: to the type checker it is the RunStore it wraps (every call passes through)
+    from .tracking import RunStore
+    from .tracking import RunStore as _Wrapped
+else:
+    _Wrapped = object
 
 # Below the readers' window (status.STALE_AFTER_S, 30 s): past it a dispatcher records a live worker whose heartbeat
 # could not be written as interrupted. 20 s + a beat's 2 s before the outage + 2 s of backoff after leaves 6 s.
@@ -69,7 +76,7 @@ def first_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text.splitlines()[0] if text else ''}"
 
 
-class RetryingStore:
+class RetryingStore(_Wrapped):
     """A RunStore whose calls are retried through a database outage of up to `limit_s` seconds each.
 
     Everything else passes through unchanged (attributes, the queries' results). After one call has given up,
@@ -77,10 +84,18 @@ class RetryingStore:
     of waiting the limit again on every write. The store's id is read here, at start-up, so that the run's
     local folder (its failure sidecar) is known without the database."""
 
-    def __init__(self, store: Any, limit_s: float | None = None, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        store: Any,
+        limit_s: float | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        say: Callable[[str], None] | None = None,
+    ):
         self._store = store
         self._limit = retry_seconds() if limit_s is None else limit_s
         self._sleep = sleep
+        self._say = say or say_on_stdout  # a sweep's driver says it on stderr (its stdout may be one JSON object)
+        self._waiting = False  # one line per outage, however many calls (the loop, the heartbeat) meet it
         self._given_up: str | None = None
         self._lock = threading.Lock()  # the heartbeat thread and the loop may both find the database down
         _ = store.store_id  # cached on the store: failure_sidecar needs no query from now on
@@ -117,7 +132,7 @@ class RetryingStore:
         while True:
             tries += 1
             try:
-                return function(*args, **kwargs)
+                value = function(*args, **kwargs)
             except Exception as error:
                 if not is_outage(error):
                     raise
@@ -125,9 +140,19 @@ class RetryingStore:
                 if left <= 0 or self._given_up is not None:
                     raise self._give_up(error, tries) from error
                 if tries == 1:
-                    print(f"the run store does not answer ({first_line(error)}); retrying", flush=True)
+                    self._say_waiting(error)
                 self._sleep(min(delay, left))
                 delay = min(delay * 2, MAX_DELAY_S)
+            else:
+                self._waiting = False  # the store answers: a later outage is said again
+                return value
+
+    def _say_waiting(self, error: BaseException) -> None:
+        with self._lock:
+            if self._waiting:
+                return
+            self._waiting = True
+        self._say(f"the run store does not answer ({first_line(error)}); retrying for up to {self._limit:g} s")
 
     def _give_up(self, error: BaseException, tries: int) -> StoreOutage:
         with self._lock:
@@ -138,3 +163,52 @@ class RetryingStore:
                     f"(WEAKNEG_STORE_RETRY_SECONDS), {tries} tries; last: {first_line(error)}"
                 )
         return StoreOutage(self._given_up)
+
+
+def say_on_stdout(line: str) -> None:
+    print(line, flush=True)
+
+
+def retrying(store: RunStore, limit_s: float | None = None, say: Callable[[str], None] | None = None) -> RunStore:
+    """`store` with its calls retried through an outage (a RetryingStore stands in for the RunStore it wraps;
+    typed as one for its callers). A store already retried is returned as it is."""
+    if isinstance(store, RetryingStore):
+        return store
+    return cast("RunStore", RetryingStore(store, limit_s, say=say))
+
+
+def open_retrying(
+    url: str,
+    artifacts: str | Path | None = None,
+    limit_s: float | None = None,
+    say: Callable[[str], None] | None = None,
+) -> RunStore:
+    """Open a store for a process that writes to it (a Ray task), its calls retried: a database that does not
+    answer while the store is opened is waited for like any later call (up to the limit, then StoreOutage)."""
+    from sqlalchemy.engine import make_url
+
+    from .tracking import RunStore
+
+    limit = retry_seconds() if limit_s is None else limit_s
+    deadline = time.monotonic() + limit
+    delay, tries = FIRST_DELAY_S, 0
+    while True:
+        tries += 1
+        try:
+            return retrying(RunStore(url, artifacts), limit, say)
+        except Exception as error:
+            # RunStore says what went wrong in one line (a WeaknegError); its cause tells an outage from the rest
+            cause = error.__cause__ if isinstance(error, WeaknegError) else error
+            if cause is None or not is_outage(cause):
+                raise
+            left = deadline - time.monotonic()
+            if left <= 0:
+                where = make_url(url).render_as_string(hide_password=True)
+                raise StoreOutage(
+                    f"the run store {where} did not answer for {limit:g} s (WEAKNEG_STORE_RETRY_SECONDS), "
+                    f"{tries} tries; last: {first_line(cause)}"
+                ) from cause
+            if tries == 1:
+                (say or say_on_stdout)(f"the run store does not answer ({first_line(cause)}); retrying")
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, MAX_DELAY_S)

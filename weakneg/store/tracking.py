@@ -192,7 +192,9 @@ class RunStore(RunQueries):
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
         with self.engine.begin() as db:
-            return int(db.execute(insert(runs).values(**row)).inserted_primary_key[0])
+            key = db.execute(insert(runs).values(**row)).inserted_primary_key
+            assert key is not None  # a single-row insert into a table with a primary key
+            return int(key[0])
 
     def update_run(self, run_id: int, **values: Any) -> None:
         """Write fields of a run other than its status (that goes through `set_status`)."""
@@ -233,7 +235,7 @@ class RunStore(RunQueries):
     ) -> bool:
         """Atomically move a queued run to running: of two dispatchers (or a dispatcher and Ray) only one wins.
         With `backend`, only a run queued for that backend (a Ray sweep's runs are never a local worker's)."""
-        where = {}
+        where: dict[str, Any] = {}  # set_status's extra condition, passed by keyword
         if backend == LOCAL:
             where["backend_in"] = (runs.c.backend == LOCAL) | runs.c.backend.is_(None)
         elif backend is not None:
@@ -439,7 +441,7 @@ class RunStore(RunQueries):
     def delete_artifact(self, run_id: int, name: str) -> None:
         self.artifacts.delete(run_id, name)
 
-    def save_arrays(self, run_id: int, name: str, **arrays: np.ndarray) -> None:
+    def save_arrays(self, run_id: int, name: str, **arrays: np.ndarray | np.generic) -> None:
         self.artifacts.save_arrays(run_id, name, **arrays)
 
     def load_arrays(self, run_id: int, name: str) -> dict[str, np.ndarray] | None:
@@ -497,14 +499,22 @@ class RunStore(RunQueries):
         record them failed with it, now that the store takes writes. The dispatcher calls this."""
         recorded = []
         for run in self.list_runs(status=[RUNNING, INTERRUPTED, FAILED]):
-            sidecar = self.failure_sidecar(run.id)
-            if run.status == RUNNING or not sidecar.is_file():  # a live worker records its own outcome
+            if run.status == RUNNING:  # a live worker records its own outcome
                 continue
-            try:
-                cause = json.loads(sidecar.read_text()).get("error", "unknown error")
-            except (OSError, ValueError):
-                cause = f"unreadable failure record {sidecar}"
-            self.finish_run(run.id, FAILED, error=f"failed: {cause}")
-            sidecar.replace(sidecar.with_name("failure.recorded.json"))
-            recorded.append(run.id)
+            if self.record_sidecar_failure(run.id):
+                recorded.append(run.id)
         return recorded
+
+    def record_sidecar_failure(self, run_id: int) -> bool:
+        """Record a run failed with the cause its failure sidecar keeps (for a Ray sweep's driver: its task has
+        ended, whatever its heartbeat says). False when there is no sidecar."""
+        sidecar = self.failure_sidecar(run_id)
+        if not sidecar.is_file():
+            return False
+        try:
+            cause = json.loads(sidecar.read_text()).get("error", "unknown error")
+        except (OSError, ValueError):
+            cause = f"unreadable failure record {sidecar}"
+        self.finish_run(run_id, FAILED, error=f"failed: {cause}")
+        sidecar.replace(sidecar.with_name("failure.recorded.json"))
+        return True

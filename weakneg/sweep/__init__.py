@@ -12,6 +12,10 @@ Backends:
 - `ray`: one Ray task per run, with `num_cpus` / `num_gpus` each (fractions allowed). `ray.init()` starts a
   local Ray when no address is given; `address` (or RAY_ADDRESS) joins an existing cluster, whose workers
   need to reach the store (a server database URL, or a shared file system for SQLite).
+
+Both drivers and the Ray tasks retry their store calls through a database outage as a local worker does
+(`store.retry`, WEAKNEG_STORE_RETRY_SECONDS); a Ray task reserves its failure record (`store.failures`) before its
+first write, and the driver records the cause a task kept there when the store could not take it.
 """
 
 # The package's modules, one job each:

@@ -89,14 +89,13 @@ def estimate(
 def history_rates(store: RunStore) -> tuple[dict[str, float], int]:
     """Seconds per epoch of each setting, the median over the store's finished runs of it; and how many runs."""
     rates: dict[str, list[float]] = {}
-    runs = [
-        r
-        for r in store.list_runs(status=FINISHED, kind="run", limit=2000)
-        if r.started_at and r.finished_at and r.epochs_done
-    ]
-    for run in runs:
-        rates.setdefault(cost_key(run.config or {}), []).append((run.finished_at - run.started_at) / run.epochs_done)
-    return {key: statistics.median(values) for key, values in rates.items()}, len(runs)
+    count = 0
+    for run in store.list_runs(status=FINISHED, kind="run", limit=2000):
+        if run.started_at and run.finished_at and run.epochs_done:
+            count += 1
+            seconds = (run.finished_at - run.started_at) / run.epochs_done
+            rates.setdefault(cost_key(run.config or {}), []).append(seconds)
+    return {key: statistics.median(values) for key, values in rates.items()}, count
 
 
 def probe_costs(configs: Iterable[RunConfig], thread_count: int) -> dict[str, Any]:
@@ -120,7 +119,11 @@ def probe_costs(configs: Iterable[RunConfig], thread_count: int) -> dict[str, An
             experiment = Experiment(probe_cfg, prepare(probe_cfg, load=cached_load_bags), None, None)
             stamps = [time.perf_counter()]
             experiment.always_score = cfg.save_embeddings != "none"  # a worker saving arrays scores every epoch
-            experiment.run(on_epoch=lambda _record, stamps=stamps: stamps.append(time.perf_counter()))
+
+            def stamp(_record: dict, stamps: list[float] = stamps) -> None:
+                stamps.append(time.perf_counter())
+
+            experiment.run(on_epoch=stamp)
             epoch_s = stamps[-1] - stamps[-2]
             if experiment.always_score and experiment.pool_view is not None:
                 epoch_s += _map_seconds(experiment, maps)

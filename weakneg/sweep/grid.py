@@ -260,7 +260,7 @@ def check_data(configs: list[RunConfig]) -> list[str]:
 
 def parse_numbers(text: str, kind: type = int) -> list:
     """'0 1 2', '0, 1, 2' or ranges of integers '0-4' -> a list of numbers (ConfigError on anything else)."""
-    values = []
+    values: list = []
     for part in text.replace(",", " ").split():
         low, dash, high = part.partition("-")
         try:

@@ -1,4 +1,8 @@
-"""The Ray backend: one Ray task per run (`execute_run`), on a local Ray or a cluster."""
+"""The Ray backend: one Ray task per run (`execute_run`), on a local Ray or a cluster.
+
+A task is a worker for one run: its store calls are retried through an outage up to the driver's limit, its
+failure record is reserved before its first write, and a failure the store cannot take stays in its sidecar. The
+driver records a task's end that the task could not (`record_unrecorded_end`)."""
 
 from __future__ import annotations
 
@@ -9,10 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from ..config import RunConfig
-from ..store import ACTIVE, CANCELLED, FAILED, INTERRUPTED, RAY, RunStore
+from ..store import ACTIVE, CANCELLED, FAILED, INTERRUPTED, RAY, RunStore, failures
+from ..store.retry import StoreOutage, first_line, open_retrying, retry_seconds
 from .grid import SweepConfig
 from .tracking import ProgressCallback, report_progress, sweep_cancelled
 from .retries import retry_or_record
+
+UNRECORDED = "unrecorded"  # a task's outcome when the store did not answer at its end
 
 
 def run_ray(
@@ -28,6 +35,7 @@ def run_ray(
     started_ray = _ensure_ray(sweep.address)
     task = ray.remote(execute_run).options(num_cpus=sweep.num_cpus, num_gpus=sweep.num_gpus, max_retries=0)
     threads = max(1, int(sweep.num_cpus))
+    retry_s = retry_seconds()  # the driver's limit holds for its tasks too, on every node
     pending = list(todo)
     in_flight: dict[Any, tuple[int, RunConfig]] = {}
     elsewhere: set[int] = set()  # runs another dispatcher claimed first: watched in the store
@@ -38,7 +46,7 @@ def run_ray(
         while pending or in_flight or elsewhere:
             while pending and len(in_flight) < window:
                 run_id, cfg = pending.pop(0)
-                ref = task.remote(cfg.to_dict(), store.url, str(store.artifacts_root), run_id, threads)
+                ref = task.remote(cfg.to_dict(), store.url, str(store.artifacts_root), run_id, threads, retry_s)
                 in_flight[ref] = (run_id, cfg)
             ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=poll_s) if in_flight else ([], [])
             if not in_flight:
@@ -47,23 +55,19 @@ def run_ray(
                 run_id, cfg = in_flight.pop(ref)
                 try:
                     outcome = ray.get(ref)
-                except Exception as error:  # the task's process died (out of memory, node lost, ...): the run
-                    outcome = INTERRUPTED  # resumes from its last checkpoint, on whichever node Ray picks
-                    if store.get_run(run_id).stored_status in ACTIVE:
-                        store.finish_run(
-                            run_id,
-                            INTERRUPTED,
-                            error=f"the Ray task died: {type(error).__name__}: "
-                            f"{str(error).splitlines()[0] if str(error) else ''}",
-                        )
+                    died = None
+                except Exception as error:  # the task's process died (out of memory, node lost, ...)
+                    outcome = INTERRUPTED
+                    died = f"the Ray task died: {first_line(error)}"
                 if outcome == "claimed elsewhere":
                     elsewhere.add(run_id)
                     continue
-                run = store.get_run(run_id)
+                record_unrecorded_end(store, run_id, died)
+                run = store.existing_run(run_id)
                 if run.status in (FAILED, INTERRUPTED) and retry_or_record(store, run, attempts, sweep.retries):
                     pending.append((run_id, cfg))
             for run_id in list(elsewhere):
-                run = store.get_run(run_id)
+                run = store.existing_run(run_id)
                 if run.status not in ACTIVE:
                     elsewhere.discard(run_id)
             report_progress(store, sweep_id, on_progress, last)
@@ -75,13 +79,34 @@ def run_ray(
             ray.shutdown()
 
 
+def record_unrecorded_end(store: RunStore, run_id: int, died: str | None = None) -> None:
+    """A task has ended but its run is still recorded as queued or running: its store did not answer at the end
+    (an outage past the limit, a full disk under the database). Record what the task kept: the cause in its
+    failure sidecar (the run failed, as a dispatcher records it), else that the task died or stopped unrecorded
+    (interrupted: it resumes from its last checkpoint)."""
+    run = store.get_run(run_id)
+    if run is None or run.stored_status not in ACTIVE or store.record_sidecar_failure(run_id):
+        return
+    error = died or f"the Ray task stopped after epoch {run.epochs_done} without recording its outcome"
+    store.finish_run(run_id, INTERRUPTED, error=error)
+
+
 def _stop_ray_tasks(store: RunStore, in_flight: dict, pending: list) -> None:
-    """The driver is leaving early (cancel, Ctrl-C): stop its tasks and mark what they leave unfinished."""
+    """The driver is leaving early (cancel, Ctrl-C, a store that stayed away): stop its tasks and mark what they
+    leave unfinished. With the store down nothing can be marked: readers show the runs whose tasks stopped as
+    interrupted (their heartbeat stops) and the others as queued, and rerunning the sweep id resumes them."""
     import ray
 
     for ref in in_flight:
         ray.cancel(ref, force=True)
     leftover = [run_id for run_id, _ in in_flight.values()] + [run_id for run_id, _ in pending]
+    try:
+        _mark_left_over(store, leftover)
+    except StoreOutage:
+        pass  # the error that stops the driver says so; nothing here can be written
+
+
+def _mark_left_over(store: RunStore, leftover: list[int]) -> None:
     for run_id in leftover:
         run = store.get_run(run_id)
         if run and run.status in ACTIVE:
@@ -118,27 +143,45 @@ def _ensure_ray(address: str | None) -> bool:
     return True
 
 
-def execute_run(config: dict, store_url: str, artifacts: str, run_id: int, threads: int = 1) -> str:
-    """One run inside a Ray task: claim it, train, record. Returns the run's final status."""
+def execute_run(
+    config: dict,
+    store_url: str,
+    artifacts: str,
+    run_id: int,
+    threads: int = 1,
+    retry_s: float | None = None,
+) -> str:
+    """One run inside a Ray task: claim it, train, record. Returns the run's final status (UNRECORDED when the
+    store could not be read at the end). As a local worker: its failure record reserved before its first write,
+    its store calls retried through an outage of up to `retry_s` (the driver's WEAKNEG_STORE_RETRY_SECONDS), a
+    failure's cause kept in its sidecar file when the store cannot take it."""
     from .. import threads as thread_budget
     from ..data.cache import cached_load_bags
-    from ..jobs import after_epoch_hook
+    from ..jobs import after_epoch_hook, record_failure
     from ..train import prepare, run_experiment
 
-    store = RunStore(store_url, artifacts)
+    store = open_retrying(store_url, artifacts, retry_s)  # the store id (the run's folder) is read here
     if not store.claim_run(run_id, pid=os.getpid(), host=socket.gethostname(), backend=RAY):
         return "claimed elsewhere"
+    # first, while the disk has room: recording a failure then needs no new blocks (the run's folder is this
+    # task's from the claim on; a cause left there by an earlier attempt was recorded by the driver)
+    failures.reserve(store.run_dir(run_id))
     thread_budget.apply(threads)  # this task's num_cpus: Ray runs num_cpus-sized tasks side by side
-    hook = after_epoch_hook(store, run_id)  # the same per-epoch work (2-D maps) as a local worker does
     try:
-        with store.keep_alive(run_id):
-            cfg = RunConfig.from_dict(config)
-            # Ray reuses its worker processes for later tasks: torch stays imported and the bags stay loaded
-            run_experiment(cfg, store, run_id, on_epoch=hook, data=prepare(cfg, load=cached_load_bags))
-    except Exception as error:  # recorded in the store; the driver decides about a retry
-        if store.get_run(run_id).stored_status in ACTIVE:
-            store.finish_run(run_id, FAILED, error=f"{type(error).__name__}: {error}")
-    finally:
-        if hasattr(hook, "close"):
+        hook = after_epoch_hook(store, run_id)  # the same per-epoch work (2-D maps) as a local worker does
+        try:
+            with store.keep_alive(run_id):
+                cfg = RunConfig.from_dict(config)
+                # Ray reuses its worker processes for later tasks: torch stays imported and the bags stay loaded
+                run_experiment(cfg, store, run_id, on_epoch=hook, data=prepare(cfg, load=cached_load_bags))
+        finally:
             hook.close()
-    return store.get_run(run_id).status
+    except Exception as error:  # the sidecar first (no database needed), then the store if it answers
+        record_failure(store, run_id, error)
+    else:
+        failures.release(store.run_dir(run_id, create=False))
+    try:
+        run = store.get_run(run_id)
+    except StoreOutage:  # the cause is in the sidecar: the driver (or a dispatcher) records it
+        return UNRECORDED
+    return run.status if run is not None else UNRECORDED

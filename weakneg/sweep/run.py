@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from ..config import RunConfig
 from ..errors import ConfigError, WeaknegError
-from ..store import ACTIVE, CANCELLED, FAILED, FINISHED, INTERRUPTED, QUEUED, RUNNING, RunStore
+from ..store import ACTIVE, CANCELLED, FAILED, FINISHED, INTERRUPTED, QUEUED, RUNNING, RunRecord, RunStore
+from ..store.retry import StoreOutage, retrying
 from .grid import SweepConfig, check_data, check_sweep_id, new_sweep_id, run_key
 from .local import run_local
 from .tracking import ProgressCallback, progress
@@ -54,12 +56,36 @@ def run_sweep(
     if check:
         check_data(configs)
     sweep_id = sweep_id or new_sweep_id()
+    # the driver's store calls wait out a short outage as a worker's do; one line on stderr while they wait
+    store = retrying(store, say=say_on_stderr)
     if only_if_queued and not store.claim_sweep(sweep_id):
         raise SweepNotPending(
             f"sweep {sweep_id!r} is no longer waiting to start (cancelled?); rerun it with "
             f"`python -m weakneg sweep --sweep-id {sweep_id}`"
         )
     started = time.monotonic()
+    try:
+        return _drive(sweep, store, sweep_id, configs, on_progress, poll_s, started)
+    except StoreOutage as outage:  # the store stayed away: one line; what is recorded stays resumable
+        raise StoreOutage(
+            f"sweep {sweep_id} stopped: {outage}; its finished runs are kept: resume it with "
+            f"`python -m weakneg sweep --sweep-id {sweep_id}` once the store answers"
+        ) from outage
+
+
+def say_on_stderr(line: str) -> None:
+    print(f"weakneg: {line}", file=sys.stderr, flush=True)
+
+
+def _drive(
+    sweep: SweepConfig,
+    store: RunStore,
+    sweep_id: str,
+    configs: list[RunConfig],
+    on_progress: ProgressCallback | None,
+    poll_s: float,
+    started: float,
+) -> SweepResult:
     todo, skipped = _prepare_runs(store, sweep, sweep_id, configs)
     run_ids = [run_id for run_id, _ in todo]
     try:
@@ -69,17 +95,20 @@ def run_sweep(
             else:
                 run_ray(store, sweep, sweep_id, todo, on_progress, poll_s)
     except BaseException as error:  # Ctrl-C or a crash of the driver: the sweep can be resumed by its id
-        if (recorded := store.get_sweep(sweep_id)) is not None and recorded.stored_status == RUNNING:
-            store.set_sweep_status(
-                sweep_id,
-                INTERRUPTED,
-                finished_at=time.time(),
-                error=f"the sweep's driver stopped ({type(error).__name__}); resume with "
-                f"`python -m weakneg sweep --sweep-id {sweep_id}`",
-            )
+        try:
+            if (recorded := store.get_sweep(sweep_id)) is not None and recorded.stored_status == RUNNING:
+                store.set_sweep_status(
+                    sweep_id,
+                    INTERRUPTED,
+                    finished_at=time.time(),
+                    error=f"the sweep's driver stopped ({type(error).__name__}); resume with "
+                    f"`python -m weakneg sweep --sweep-id {sweep_id}`",
+                )
+        except StoreOutage:  # nothing can be written: readers show the sweep interrupted once its heartbeat stops
+            pass
         raise
     final = progress(store, sweep_id)
-    status = store.get_sweep(sweep_id).stored_status
+    status = store.existing_sweep(sweep_id).stored_status
     if status == RUNNING:
         status = FINISHED if final[FINISHED] == final["n_runs"] else FAILED
         failed = final[FAILED] + final[INTERRUPTED] + final[CANCELLED]
@@ -121,9 +150,10 @@ def _prepare_runs(
             error=None,
         )
     store.mark_dead_runs_interrupted()
-    latest: dict[str, dict] = {}
-    for run in sorted(store.list_runs(sweep_id=sweep_id), key=lambda r: r.id):
-        latest[run_key(run.config)] = run
+    store.record_sidecar_failures()  # causes a Ray task kept while the store was away, as a dispatcher does
+    latest: dict[str, RunRecord] = {}
+    for earlier in sorted(store.list_runs(sweep_id=sweep_id), key=lambda r: r.id):
+        latest[run_key(earlier.config)] = earlier
     todo, skipped = [], 0
     for cfg in configs:
         run = latest.get(run_key(cfg))
@@ -166,7 +196,7 @@ def cancel_sweep(store: RunStore, sweep_id: str, grace_s: float = 10.0) -> dict[
 
     if store.get_sweep(sweep_id) is None:
         raise WeaknegError(f"no sweep {sweep_id!r}; `python -m weakneg sweeps` lists them")
-    if store.get_sweep(sweep_id).stored_status not in (FINISHED, CANCELLED):  # an ended sweep stays as it ended
+    if store.existing_sweep(sweep_id).stored_status not in (FINISHED, CANCELLED):  # an ended sweep stays as it ended
         store.set_sweep_status(sweep_id, CANCELLED, finished_at=time.time(), error="cancelled by the user")
     active = [r for r in store.list_runs(sweep_id=sweep_id) if r.status in ACTIVE]
     for run in active:
@@ -174,10 +204,10 @@ def cancel_sweep(store: RunStore, sweep_id: str, grace_s: float = 10.0) -> dict[
     deadline = time.monotonic() + grace_s
     running = [r.id for r in active]
     while running and time.monotonic() < deadline:
-        running = [i for i in running if store.get_run(i).status == RUNNING]
+        running = [i for i in running if store.existing_run(i).status == RUNNING]
         time.sleep(0.2)
     for run_id in running:
-        if store.get_sweep(sweep_id).backend == "local":
+        if store.existing_sweep(sweep_id).backend == "local":
             jobs.cancel(store, run_id, grace_s=0)
         else:  # a Ray task: its driver force-cancels it; record the outcome now in case the driver is gone
             store.finish_run(run_id, CANCELLED, error="cancelled with its sweep", expect=RUNNING)

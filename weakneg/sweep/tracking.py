@@ -48,7 +48,7 @@ ProgressCallback = Callable[[dict[str, Any]], None]
 
 
 def sweep_cancelled(store: RunStore, sweep_id: str) -> bool:
-    return store.get_sweep(sweep_id).status == CANCELLED
+    return store.existing_sweep(sweep_id).status == CANCELLED
 
 
 def report_progress(store, sweep_id, on_progress, last: list) -> None:

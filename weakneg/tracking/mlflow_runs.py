@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
@@ -128,6 +128,10 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, default=str)
 
 
+@overload
+def _ms(seconds: float) -> int: ...
+@overload
+def _ms(seconds: float | None) -> int | None: ...
 def _ms(seconds: float | None) -> int | None:
     return None if seconds is None else int(seconds * 1000)
 
@@ -156,11 +160,12 @@ def export_runs(
     missing = [i for i, row in rows.items() if row is None]
     if missing:
         raise WeaknegError(f"no run {', '.join(map(str, missing))} in {store.url}; `python -m weakneg list` shows them")
+    found = {i: row for i, row in rows.items() if row is not None}  # every one, after the check above
     client, experiment_id = connect(tracking_uri, experiment)
     store_id = store.store_id
     out = []
     for run_id in run_ids:
-        out.append(export_run(client, experiment_id, store, rows[run_id], store_id, parent))
+        out.append(export_run(client, experiment_id, store, found[run_id], store_id, parent))
         if log:
             log(f"run {run_id} -> MLflow run {out[-1].mlflow_id} ({'new' if out[-1].created else 'updated'})")
     return out
@@ -179,7 +184,7 @@ def export_run(
         tags["mlflow.parentRunId"] = parent
     mlflow_id = find_run(client, experiment_id, {RUN_TAG: tags[RUN_TAG], STORE_TAG: store_id})
     created = mlflow_id is None
-    if created:
+    if mlflow_id is None:
         mlflow_id = client.create_run(
             experiment_id, start_time=_ms(run.started_at or run.created_at), tags=tags
         ).info.run_id
@@ -261,7 +266,7 @@ def export_sweep(
     ids = {SWEEP_TAG: sweep_id, STORE_TAG: store_id}
     parent = find_run(client, experiment_id, ids)
     created = parent is None
-    if created:
+    if parent is None:
         tags = {**ids, "sweep": sweep_id, "mlflow.runName": f"sweep {sweep_id}"}
         parent = client.create_run(experiment_id, start_time=_ms(sweep.created_at), tags=tags).info.run_id
     client.log_batch(parent, tags=[RunTag("status", str(sweep.status)), RunTag("runs", str(len(run_ids)))])
@@ -277,7 +282,7 @@ def export_sweep(
     if log:
         log(f"sweep {sweep_id} -> MLflow run {parent} ({'new' if created else 'updated'})")
     for run_id in run_ids:
-        out.append(export_run(client, experiment_id, store, store.get_run(run_id), store_id, parent))
+        out.append(export_run(client, experiment_id, store, store.existing_run(run_id), store_id, parent))
         if log:
             log(f"run {run_id} -> MLflow run {out[-1].mlflow_id} ({'new' if out[-1].created else 'updated'})")
     done = sweep.status in ("finished", "failed", "cancelled")
@@ -306,28 +311,32 @@ class LiveMlflowRun:
 
     def start(self, store: RunStore, run_id: int) -> None:
         def begin():
-            run = store.get_run(run_id)
+            run = store.existing_run(run_id)
             tags = tags_of(run, store.store_id)
-            self.mlflow_id = self.client.create_run(
+            mlflow_id = self.client.create_run(
                 self.experiment_id, start_time=_ms(run.created_at), tags=tags
             ).info.run_id
-            write_run(self.client, self.mlflow_id, run, tags, [])
+            self.mlflow_id = mlflow_id
+            write_run(self.client, mlflow_id, run, tags, [])
 
         self._safely(begin)
 
     def log_epoch(self, record: dict[str, Any]) -> None:
-        if self.mlflow_id is None:
+        mlflow_id = self.mlflow_id
+        if mlflow_id is None:
             return
         now = int(time.time() * 1000)
         metrics = [Metric(k, v, now, int(record["epoch"])) for k, v in epoch_metrics(record).items()]
-        self._safely(lambda: self.client.log_batch(self.mlflow_id, metrics=metrics))
+        self._safely(lambda: self.client.log_batch(mlflow_id, metrics=metrics))
 
     def end(self, store: RunStore, run_id: int) -> None:
         if self.mlflow_id is None:
             return
-        self._safely(lambda: export_run(self.client, self.experiment_id, store, store.get_run(run_id), store.store_id))
+        self._safely(
+            lambda: export_run(self.client, self.experiment_id, store, store.existing_run(run_id), store.store_id)
+        )
 
-    def _safely(self, step: Callable[[], None]) -> None:
+    def _safely(self, step: Callable[[], object]) -> None:
         if self.broken:
             return
         try:

@@ -39,6 +39,8 @@ class Membership:
         self.position_of = {int(b): i for i, b in enumerate(self.bag_ids)}
 
     def instance_rows(self, bag_id: int) -> np.ndarray:
+        if self.members is None:  # the callers check first
+            raise ValueError("these bags were saved without their instance rows (members)")
         row = self.members[self.position_of[bag_id]]
         return row[row >= 0]
 
@@ -99,6 +101,7 @@ def bag_media(
         if images is not None:
             media["images"] = images
     if membership.feature_files is not None:
+        assert membership.clip_names is not None  # saved with the feature files (train._membership)
         media["name"] = str(membership.clip_names[position])
         media["log_mel"] = np.asarray(open_features(membership.feature_files[position]), dtype=np.float32)
         if membership.audio_files is not None:
@@ -109,7 +112,8 @@ def bag_media(
 
 
 def modality_of(config: dict[str, Any]) -> str:
-    spec = DATASETS.get(config.get("dataset"))
+    dataset = config.get("dataset")
+    spec = DATASETS.get(dataset) if isinstance(dataset, str) else None
     return spec.modality if spec else "image"
 
 

@@ -54,6 +54,7 @@ class DataCheck:
         """What `data check` prints, one fact per line."""
         if not self.ok:
             return [f"{self.source}: {len(self.problems)} problem(s)"] + [f"  - {p}" for p in self.problems]
+        assert self.sizes is not None  # measured whenever the data have no problem
         low, median, high = self.sizes
         if self.target is None:
             return self._lines_by_class()
@@ -77,6 +78,7 @@ class DataCheck:
     def _lines_by_class(self) -> list[str]:
         """No target class given: the facts that depend on it, for every class (never one class's figures
         presented as the data's)."""
+        assert self.sizes is not None  # measured whenever the data have no problem (lines() asks only then)
         low, median, high = self.sizes
         densities = [c["label_density"] for c in self.by_class.values()]
         return [
@@ -215,6 +217,8 @@ def run_config(report: DataCheck, form: RunConfig) -> RunConfig:
     from ..data import DATASETS
     from ..models import DEFAULT_MODEL, models_for
 
+    if report.dataset is None:
+        raise WeaknegError(f"{report.source}: the data could not be read; fix what the check says first")
     modality = DATASETS[report.dataset].modality
     model = form.model if form.model in models_for(modality) else DEFAULT_MODEL[modality]
     return form.replace(

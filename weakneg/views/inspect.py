@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from .. import projection
@@ -46,7 +47,7 @@ class EpochView:
         """Instances of one true class in each bag (a colour-by column)."""
         return self.contents[:, self.class_names.index(class_name)]
 
-    def describe(self, rows: np.ndarray) -> list[str]:
+    def describe(self, rows: npt.ArrayLike) -> list[str]:
         """The true classes inside the bags at these frame rows, e.g. "0, 5×2, 9" (text is built on demand:
         tens of thousands of strings would slow every map)."""
         return describe_counts(self.contents[np.asarray(rows, dtype=np.int64)], self.class_names)
@@ -98,7 +99,9 @@ def epoch_view(store: RunStore, run_id: int, epoch: int) -> EpochView | None:
     if stored is None:
         earlier = [e for e in inspect_epochs(store, run_id) if e < epoch]
         previous = next((e for e in reversed(earlier) if projection.load_map(store, run_id, e, "pca")), None)
-        xy, n_pool = projection.make_map(store, run_id, epoch, "pca", previous)
+        made = projection.make_map(store, run_id, epoch, "pca", previous)
+        assert made is not None  # the epoch's pool is saved (checked above)
+        xy, n_pool = made
         stored = {"method": "pca", "pool_xy": xy[:n_pool], "positive_xy": xy[n_pool:]}
     names = [str(n) for n in bags.class_names]
     pool_ids, positive_ids = arrays.pool_ids, arrays.positive_ids
@@ -224,16 +227,18 @@ def bag_previews(
     if membership is not None and modality == "image" and membership.sources is None:
         membership = None  # saved before image sources were: only a rebuild can show the images
     data = run_bags(run) if membership is None else None
-    position_of = (
-        membership.position_of if membership is not None else {int(b): i for i, b in enumerate(data.train.ids)}
-    )
+    if data is not None:
+        position_of = {int(b): i for i, b in enumerate(data.train.ids)}
+    else:
+        assert membership is not None  # else the bags were rebuilt above
+        position_of = membership.position_of
     rows = view.frame.reset_index(drop=True).rename_axis("row").reset_index().set_index("bag_id")
     wanted = [b for b in dict.fromkeys(int(b) for b in bag_ids) if b in rows.index]
     # the sampler's picks first, in pick order, then the rest by score
     wanted.sort(key=lambda b: (rows.at[b, "pick"] < 0, rows.at[b, "pick"], -np.nan_to_num(rows.at[b, "score"])))
     wanted = [b for b in wanted if b in position_of][:limit]
     shown = {}
-    if data is None:
+    if membership is not None:  # the saved membership: no rebuild
         try:
             shown = bag_cards.shown_images(membership, run.config, wanted)
         except bag_cards.UNREADABLE:
@@ -257,11 +262,11 @@ def bag_previews(
             preview["instances"] = instances
             driver = int(np.flatnonzero(instances["drives"].to_numpy())[0])
         try:
-            media = (
-                bag_cards.bag_media(membership, run.config, bag_id, shown.get(bag_id))
-                if data is None
-                else _rebuilt_media(data.train, position_of[bag_id])
-            )
+            if membership is not None:
+                media = bag_cards.bag_media(membership, run.config, bag_id, shown.get(bag_id))
+            else:
+                assert data is not None  # rebuilt above
+                media = _rebuilt_media(data.train, position_of[bag_id])
         except bag_cards.UNREADABLE as error:  # files moved or deleted since the run: the card says so
             media, preview["unreadable"] = {}, f"this bag's files cannot be read now: {error}"
         if "images" in media:

@@ -78,7 +78,8 @@ def grid_warnings(configs: list[RunConfig]) -> list[str]:
     """The Sweeps form's check of every run in a grid against its bags (cached per bag layout, as the Launch form's
     counts): ConfigError for a run with k = 0, else the distinct warnings (k reaching the whole pool). A grid of
     more bag layouts than the cache holds is left to the launch (`sweep.check_data`), so a redraw stays quick."""
-    if len({_bag_key(cfg) for cfg in configs}) > _cached_bags.cache_info().maxsize:
+    cached = _cached_bags.cache_info().maxsize
+    if cached is not None and len({_bag_key(cfg) for cfg in configs}) > cached:
         return []
     warnings = []
     for cfg in configs:

@@ -163,7 +163,7 @@ def effective_params(
         from ..samplers import SAMPLERS
 
         sampler_defaults = {name: spec.params for name, spec in SAMPLERS.items()}
-    return {**sampler_defaults.get(sampler, {}), **(given or {})}
+    return {**(sampler_defaults.get(sampler, {}) if sampler is not None else {}), **(given or {})}
 
 
 def run_rows(
