@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -15,6 +16,8 @@ from processes import stop_weakneg_processes
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
+# $WEAKNEG_SCREENSHOTS keeps them (`WEAKNEG_SCREENSHOTS=docs/screenshots` refreshes the README's pictures)
+SHOTS = Path(os.environ.get("WEAKNEG_SCREENSHOTS") or tempfile.mkdtemp(prefix="weakneg-shots-"))
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -113,3 +116,20 @@ def chart_data(page, index: int = 0) -> str:
         "i => JSON.stringify(document.querySelectorAll('.js-plotly-plot')[i].data.map(trace => [trace.x, trace.y]))",
         index,
     )
+
+
+def shoot(page, name: str, full_page: bool = False) -> None:
+    """A screenshot SHOTS/name.png, once the charts had half a second to draw."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    time.sleep(0.5)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
+
+
+def seen(page, text: str, timeout_s: float = 60) -> None:
+    """Wait for `text` on the page; on a timeout keep what the page showed instead (SHOTS/failed.png)."""
+    try:
+        page.get_by_text(text).first.wait_for(timeout=timeout_s * 1000)
+    except Exception:
+        shoot(page, "failed", full_page=True)
+        print(f"waited {timeout_s} s for {text!r} at {page.url}")
+        raise

@@ -7,9 +7,7 @@ Screenshots go to $WEAKNEG_SCREENSHOTS when set (`WEAKNEG_SCREENSHOTS=docs/scree
 note's pictures), else to a temporary folder."""
 
 import io
-import os
 import re
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -17,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from browser_support import chromium_page
+from browser_support import chromium_page, seen, shoot
 from matplotlib.path import Path as MplPath
 from server_support import ServedApp
 from test_app_sweeps import add_finished_sweep
@@ -34,22 +32,7 @@ from weakneg.store import RunStore
 from weakneg.train import run_experiment
 
 pytestmark = pytest.mark.slow
-SHOTS = Path(os.environ.get("WEAKNEG_SCREENSHOTS") or tempfile.mkdtemp(prefix="weakneg-shots-"))
 HEIGHT = 1000
-
-
-def shoot(page, name, full_page=False):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    time.sleep(0.5)  # let charts finish drawing
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
-
-
-def seen(page, text, timeout_s=60):
-    try:
-        page.get_by_text(text).first.wait_for(timeout=timeout_s * 1000)
-    except Exception:
-        shoot(page, "failed", full_page=True)  # what the page showed instead
-        raise
 
 
 @pytest.fixture

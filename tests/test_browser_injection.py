@@ -10,9 +10,9 @@ import urllib.parse
 
 import pytest
 from app_support import record_runs
-from browser_support import chromium_page
+from browser_support import chromium_page, shoot
 from server_support import ServedApp
-from test_browser_demanding_user import as_typed, shoot
+from test_browser_demanding_user import as_typed
 
 from weakneg import named_selections
 from weakneg.config import RunConfig

@@ -6,16 +6,14 @@ a run is renamed, tagged, found by its tag and deleted with its artifacts; read-
 Screenshots go to $WEAKNEG_SCREENSHOTS when set (`WEAKNEG_SCREENSHOTS=docs/screenshots` refreshes the README's
 pictures), else to a temporary folder."""
 
-import os
+import functools
 import re
-import tempfile
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 from app_support import record_runs
-from browser_support import chromium_page, streamlit_app
+import browser_support
+from browser_support import chromium_page, seen, streamlit_app
 from matplotlib.path import Path as MplPath
 from playwright.sync_api import expect
 
@@ -26,21 +24,7 @@ from weakneg.store import RunStore
 from weakneg.train import run_experiment
 
 pytestmark = pytest.mark.slow
-SHOTS = Path(os.environ.get("WEAKNEG_SCREENSHOTS") or tempfile.mkdtemp(prefix="weakneg-shots-"))
-
-
-def shoot(page, name):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    time.sleep(0.5)  # let charts finish drawing
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def seen(page, text, timeout_s=60):
-    try:
-        page.get_by_text(text).first.wait_for(timeout=timeout_s * 1000)
-    except Exception:
-        shoot(page, "failed")  # what the page showed instead
-        raise
+shoot = functools.partial(browser_support.shoot, full_page=True)  # this file's pictures are whole pages
 
 
 def points_on_screen(page, store, run_id, epoch, zoom=1.0):

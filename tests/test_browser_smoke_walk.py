@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from browser_support import chromium_page
+from browser_support import chromium_page, seen
 from server_support import ServedApp
 from test_browser_inspect_runs import points_on_screen
 
@@ -24,15 +24,6 @@ def healthy(page, where: str) -> None:
     assert boxes.count() == 0, (where, boxes.first.inner_text())
     text = page.locator("body").inner_text()
     assert "Traceback (most recent call last)" not in text, where
-
-
-def seen(page, text, timeout_s=60):
-    try:
-        page.get_by_text(text).first.wait_for(timeout=timeout_s * 1000)
-    except Exception:
-        page.screenshot(path="/tmp/smoke-failed.png", full_page=True)
-        print(f"smoke walk: waited {timeout_s} s for {text!r} at {page.url}")
-        raise
 
 
 def number_field(page, label: str, value: str) -> None:
