@@ -24,11 +24,16 @@ def test_a_fresh_store_gets_a_probe_kept_for_the_next_estimate(store):
     first = estimate(None, configs, concurrency=2)
     assert first["probed"] == 2 and first["based_on"] == 0 and first["workers"] == 2  # random and grad_norm
     cached = json.loads((cache_root() / COSTS_FILE).read_text())
-    rates = {c.sampler: cached[cost_key(c)]["epoch_s"] for c in configs}
-    assert all(rate > 0 for rate in rates.values()) and cached["machine"]["worker_start_s"] > 0
-    assert first["run_seconds"] == pytest.approx(2 * 2 * (rates["random"] + rates["grad_norm"]))
+    costs = {c.sampler: cached[cost_key(c)] for c in configs}
+    assert all(cost["epoch_s"] > 0 and cost["run_overhead_s"] >= 0 for cost in costs.values())
+    # the data setting (digits, class 0, seed 0) was built once, by the first probe: both settings carry its time
+    assert costs["random"]["load_s"] == costs["grad_norm"]["load_s"] > 0 and cached["machine"]["worker_start_s"] > 0
+    runs = 2 * sum(2 * cost["epoch_s"] + cost["run_overhead_s"] for cost in costs.values())  # classes 0 and 1
+    loads = 2 * costs["random"]["load_s"]  # two data settings (class 0 and class 1), each built once by a worker
+    assert first["run_seconds"] == pytest.approx(runs + loads)
     start = cached["machine"]["worker_start_s"]
-    assert first["wall_seconds"] == pytest.approx(start + first["run_seconds"] / 2)  # 4 equal-ish runs, 2 workers
+    # the sweep command (imports, then its check builds both data settings), a worker's start, 4 runs on 2 workers
+    assert first["wall_seconds"] == pytest.approx((start + loads) + start + first["run_seconds"] / 2)
     again = estimate(store, configs, concurrency=2)
     assert again["probed"] == 0 and again["wall_seconds"] == pytest.approx(first["wall_seconds"])
 

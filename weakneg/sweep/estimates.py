@@ -7,9 +7,12 @@ size: `cost_key`) come from, in order:
 3. a probe now: the setting's bags loaded once, then two epochs of each missing sampler in this process on one
    worker's thread share, the second epoch timed (the first pays one-off allocations), plus the maps a worker
    would draw (a UMAP of the pool's gradient embeddings, when maps are saved and UMAP is the map method).
-The sweep's wall time is then a worker's start-up (measured in a fresh process: imports, UMAP's first map)
-plus the runs' total over the workers, and never less than its longest run. `remaining` gives the ETA of a
-running sweep from the rates its own runs show (seconds per epoch), falling back to the estimate's costs.
+A probed run also costs its start and end (`run_overhead_s`: recording, the first epoch's one-off costs; the
+probe records into a throwaway store, as a worker does) and its data setting's build (`load_s`). The sweep's wall
+time is then the sweep command's own start (a fresh process's imports, then its check, which builds every data
+setting once), a worker's start-up (measured in a fresh process: imports, UMAP's first map), and the runs' total
+(with one more build of each data setting) over the workers, never less than its longest run. `remaining` gives the
+ETA of a running sweep from the rates its own runs show (seconds per epoch), falling back to the estimate's costs.
 """
 
 from __future__ import annotations
@@ -19,13 +22,16 @@ import json
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from ..config import RunConfig
 from ..paths import cache_root
 from ..store import FINISHED, QUEUED, RUNNING, RunRecord, RunStore
+from .grid import data_key
 
 COSTS_FILE = "epoch_costs.json"
 PROBE_EPOCHS = 2
@@ -67,15 +73,20 @@ def estimate(
     run_seconds = []
     for cfg in configs:
         key = cost_key(cfg)
-        rate = per_epoch.get(key, cached.get(key, {}).get("epoch_s"))
-        if rate is None:
+        if key in per_epoch:  # the store's runs: their wall time per epoch holds each run's own overhead
+            run_seconds.append(per_epoch[key] * cfg.epochs)
+        elif "epoch_s" in cached.get(key, {}):
+            run_seconds.append(cached[key]["epoch_s"] * cfg.epochs + cached[key].get("run_overhead_s", 0.0))
+        else:
             return {"runs": len(configs), "run_seconds": None, "wall_seconds": None, "based_on": based_on}
-        run_seconds.append(rate * cfg.epochs)
-    total = sum(run_seconds)
+    # each data setting is built once by the sweep command (its check) and once more by a worker (then cached)
+    loads = {data_key(cfg): cached.get(cost_key(cfg), {}).get("load_s", 0.0) for cfg in configs}
+    total = sum(run_seconds) + sum(loads.values())
+    driver = machine.get("worker_start_s", WORKER_START_S) + sum(loads.values())  # imports, then the check
     start = machine.get("worker_start_s", WORKER_START_S)
     if any(cfg.save_embeddings != "none" for cfg in configs) and _map_method() == "umap":
         start = machine.get("worker_start_umap_s", start)
-    wall = start + max(total / workers, max(run_seconds, default=0.0)) if configs else 0.0
+    wall = driver + start + max(total / workers, max(run_seconds, default=0.0)) if configs else 0.0
     return {
         "runs": len(configs),
         "run_seconds": total,
@@ -100,7 +111,8 @@ def history_rates(store: RunStore) -> tuple[dict[str, float], int]:
 
 def probe_costs(configs: Iterable[RunConfig], thread_count: int) -> dict[str, Any]:
     """Measure the settings of these configs here and now (see the module's docstring): {cost key: {"epoch_s",
-    "probe_epochs", "threads", "when"}, "machine": {"worker_start_s", "worker_start_umap_s"}}."""
+    "run_overhead_s", "load_s", "probe_epochs", "threads", "when"}, "machine": {"worker_start_s",
+    "worker_start_umap_s"}}."""
     import dataclasses
 
     from .. import threads
@@ -113,10 +125,16 @@ def probe_costs(configs: Iterable[RunConfig], thread_count: int) -> dict[str, An
         todo.setdefault(cost_key(cfg), cfg)
     maps = _map_method()
     machine: dict[str, float] = {}
-    with threads.limited(thread_count):
+    loaded: dict[tuple, float] = {}  # seconds to build each data setting (the first time: not from the cache)
+    with threads.limited(thread_count), tempfile.TemporaryDirectory(prefix="weakneg-probe-") as folder:
+        # a throwaway store: the probe records its epochs and arrays as a worker's run does
+        probe_store = RunStore(f"sqlite:///{Path(folder) / 'probe.db'}", Path(folder) / "artifacts")
         for key, cfg in todo.items():
             probe_cfg = dataclasses.replace(cfg, epochs=PROBE_EPOCHS, val_fraction=cfg.val_fraction, patience=0)
-            experiment = Experiment(probe_cfg, prepare(probe_cfg, load=cached_load_bags), None, None)
+            begin = time.perf_counter()
+            data = prepare(probe_cfg, load=cached_load_bags)
+            loaded.setdefault(data_key(cfg), time.perf_counter() - begin)
+            experiment = Experiment(probe_cfg, data, probe_store, None)
             stamps = [time.perf_counter()]
             experiment.always_score = cfg.save_embeddings != "none"  # a worker saving arrays scores every epoch
 
@@ -124,11 +142,15 @@ def probe_costs(configs: Iterable[RunConfig], thread_count: int) -> dict[str, An
                 stamps.append(time.perf_counter())
 
             experiment.run(on_epoch=stamp)
+            run_s = time.perf_counter() - stamps[0]
             epoch_s = stamps[-1] - stamps[-2]
+            overhead = max(0.0, run_s - PROBE_EPOCHS * epoch_s)  # start, end and the first epoch's one-off costs
             if experiment.always_score and experiment.pool_view is not None:
                 epoch_s += _map_seconds(experiment, maps)
             measured[key] = {
                 "epoch_s": epoch_s,
+                "run_overhead_s": overhead,
+                "load_s": loaded[data_key(cfg)],
                 "probe_epochs": PROBE_EPOCHS,
                 "threads": thread_count,
                 "when": time.time(),

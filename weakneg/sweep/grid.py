@@ -231,6 +231,20 @@ def run_key(cfg: RunConfig | dict) -> str:
     return json.dumps(values, sort_keys=True, default=str)
 
 
+def data_key(cfg: RunConfig) -> tuple:
+    """What defines a run's bags: runs that share it share their data (the sweep builds it once to check it)."""
+    return (
+        cfg.dataset,
+        cfg.target_class,
+        cfg.seed,
+        cfg.bag_size,
+        cfg.max_instances,
+        cfg.val_fraction,
+        json.dumps(cfg.dataset_options, sort_keys=True),
+        cfg.data_root,
+    )
+
+
 def check_data(configs: list[RunConfig]) -> list[str]:
     """Build the bags once per distinct data setting so a missing dataset or impossible bag setting fails before
     any run is queued (raises DatasetMissing / ConfigError), and apply the run rule on negatives per epoch to every
@@ -238,18 +252,10 @@ def check_data(configs: list[RunConfig]) -> list[str]:
     from ..config import check_negatives
     from ..train import prepare, sampler_warnings
 
-    loaded, warnings = {}, []
+    loaded: dict[tuple, Any] = {}
+    warnings: list[str] = []
     for cfg in configs:
-        key = (
-            cfg.dataset,
-            cfg.target_class,
-            cfg.seed,
-            cfg.bag_size,
-            cfg.max_instances,
-            cfg.val_fraction,
-            json.dumps(cfg.dataset_options, sort_keys=True),
-            cfg.data_root,
-        )
+        key = data_key(cfg)
         if key not in loaded:
             loaded[key] = prepare(cfg)
         labels = loaded[key].train.labels
