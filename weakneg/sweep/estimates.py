@@ -4,11 +4,11 @@ A run costs `epochs x seconds per epoch`, where the seconds per epoch of its set
 size: `cost_key`) come from, in order:
 1. the store's finished runs of that setting (their wall time per epoch: everything a worker does, maps too);
 2. a probe measured earlier on this machine (kept in $WEAKNEG_HOME/cache/epoch_costs.json);
-3. a probe now: the setting's bags loaded once, then two epochs of each missing sampler in this process on one
-   worker's thread share, the second epoch timed (the first pays one-off allocations), plus the maps a worker
-   would draw (a UMAP of the pool's gradient embeddings, when maps are saved and UMAP is the map method).
-A probed run also costs its start and end (`run_overhead_s`: recording, the first epoch's one-off costs; the
-probe records into a throwaway store, as a worker does) and its data setting's build (`load_s`). The sweep's wall
+3. a probe now: the setting's bags loaded once, then three epochs of each missing sampler in this process on one
+   worker's thread share, recorded into a throwaway store with the maps a worker draws (PCA, and UMAP in its
+   background thread when UMAP is the map method), the epochs after the first timed (the first pays one-offs).
+A probed run also costs its start and end (`run_overhead_s`: recording, the first epoch's one-off costs) and its
+data setting's build (`load_s`). The sweep's wall
 time is then the sweep command's own start (a fresh process's imports, then its check, which builds every data
 setting once), a worker's start-up (measured in a fresh process: imports, UMAP's first map), and the runs' total
 (with one more build of each data setting) over the workers, never less than its longest run. `remaining` gives the
@@ -34,7 +34,7 @@ from ..store import FINISHED, QUEUED, RUNNING, RunRecord, RunStore
 from .grid import data_key
 
 COSTS_FILE = "epoch_costs.json"
-PROBE_EPOCHS = 2
+PROBE_EPOCHS = 3  # the first pays one-off costs; the others are timed with their maps
 WORKER_START_S = 4.0  # importing torch and the engine in a new worker, when no probe has measured it here
 
 
@@ -117,6 +117,7 @@ def probe_costs(configs: Iterable[RunConfig], thread_count: int) -> dict[str, An
 
     from .. import threads
     from ..data.cache import cached_load_bags
+    from ..jobs import after_epoch_hook
     from ..train import Experiment, prepare
 
     measured: dict[str, Any] = {}
@@ -126,8 +127,10 @@ def probe_costs(configs: Iterable[RunConfig], thread_count: int) -> dict[str, An
     maps = _map_method()
     machine: dict[str, float] = {}
     loaded: dict[tuple, float] = {}  # seconds to build each data setting (the first time: not from the cache)
+    if maps == "umap" and any(cfg.save_embeddings != "none" for cfg in todo.values()):
+        warm_umap()  # this process's first UMAP compiles: a worker pays that once, in its start-up
     with threads.limited(thread_count), tempfile.TemporaryDirectory(prefix="weakneg-probe-") as folder:
-        # a throwaway store: the probe records its epochs and arrays as a worker's run does
+        # a throwaway store: the probe records its epochs, arrays and maps as a worker's run does
         probe_store = RunStore(f"sqlite:///{Path(folder) / 'probe.db'}", Path(folder) / "artifacts")
         for key, cfg in todo.items():
             probe_cfg = dataclasses.replace(cfg, epochs=PROBE_EPOCHS, val_fraction=cfg.val_fraction, patience=0)
@@ -135,18 +138,22 @@ def probe_costs(configs: Iterable[RunConfig], thread_count: int) -> dict[str, An
             data = prepare(probe_cfg, load=cached_load_bags)
             loaded.setdefault(data_key(cfg), time.perf_counter() - begin)
             experiment = Experiment(probe_cfg, data, probe_store, None)
-            stamps = [time.perf_counter()]
             experiment.always_score = cfg.save_embeddings != "none"  # a worker saving arrays scores every epoch
+            assert experiment.run_id is not None  # given a store, the experiment created its run
+            hook = after_epoch_hook(probe_store, experiment.run_id) if experiment.always_score else None
+            stamps = [time.perf_counter()]
 
-            def stamp(_record: dict, stamps: list[float] = stamps) -> None:
+            def stamp(record: dict, stamps: list[float] = stamps, hook: Any = hook) -> None:
+                if hook is not None:
+                    hook(record)  # PCA now, UMAP in the worker's background thread, as in a sweep
                 stamps.append(time.perf_counter())
 
             experiment.run(on_epoch=stamp)
-            run_s = time.perf_counter() - stamps[0]
-            epoch_s = stamps[-1] - stamps[-2]
-            overhead = max(0.0, run_s - PROBE_EPOCHS * epoch_s)  # start, end and the first epoch's one-off costs
-            if experiment.always_score and experiment.pool_view is not None:
-                epoch_s += _map_seconds(experiment, maps)
+            if hook is not None:
+                hook.close()  # the maps still being drawn are part of the run
+            end = time.perf_counter()
+            epoch_s = (end - stamps[1]) / (PROBE_EPOCHS - 1)  # the epochs after the first, with their maps
+            overhead = max(0.0, end - stamps[0] - PROBE_EPOCHS * epoch_s)  # start, end, the first epoch's one-offs
             measured[key] = {
                 "epoch_s": epoch_s,
                 "run_overhead_s": overhead,
@@ -162,20 +169,13 @@ def probe_costs(configs: Iterable[RunConfig], thread_count: int) -> dict[str, An
     return measured
 
 
-def _map_seconds(experiment, method: str) -> float:
-    """What the worker's maps cost per epoch: PCA, and UMAP when it is the map method."""
+def warm_umap() -> None:
+    """UMAP's first map in a process: the import and numba's compile (the same as WARM_UMAP in a fresh process)."""
+    import numpy as np
+
     from .. import projection
 
-    grads = experiment.pool_view.grad_embedding("predicted").matrix().float().cpu().numpy()
-    start = time.perf_counter()
-    projection.pca_map(grads)
-    seconds = time.perf_counter() - start
-    if method == "umap":
-        projection.umap_map(grads)  # this process's first call compiles: not what a worker's epoch costs
-        start = time.perf_counter()
-        projection.umap_map(grads)
-        seconds += (time.perf_counter() - start) / 2  # later epochs: 100 UMAP epochs from the last layout, not 200
-    return seconds
+    projection.umap_map(np.random.default_rng(0).normal(size=(200, 50)).astype(np.float32))
 
 
 WARM_UMAP = (
