@@ -32,6 +32,10 @@ def test_the_rule_by_hand():
     with pytest.raises(ConfigError, match=r"no negatives per epoch: k = round\(40 / 100\) = 0"):
         check_negatives(40, 100.0, 211)
     assert check_negatives(40, 79.0, 211) == 1
+    # the bound the message names is exact: 40 / 80 = 0.5 rounds (half to even) to 0, anything below 80 gives 1
+    with pytest.raises(ConfigError, match=r"round\(40 / 80\) = 0; lower the P-N ratio \(below 80 gives k >= 1\)"):
+        check_negatives(40, 80.0, 211)
+    assert check_negatives(40, 79.999, 211) == 1
     # k = round(40 / 0.1) = 400 >= 211: allowed (capped), warned
     assert check_negatives(40, 0.1, 211) == 211
     assert "is the whole pool of 211 negatives" in negatives_warning(40, 0.1, 211)

@@ -226,7 +226,7 @@ def check_negatives(n_positive: int, pn_ratio: float, pool_size: int, sampler: s
             "no negatives per epoch: the pool is empty"
             if pool_size == 0
             else f"no negatives per epoch: k = round({n_positive} / {pn_ratio:g}) = 0; lower the P-N ratio "
-            f"(at most {2 * n_positive:,} gives k >= 1)"
+            f"(below {2 * n_positive:,} gives k >= 1)"
         )
     return k
 
