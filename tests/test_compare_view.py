@@ -75,3 +75,17 @@ def test_seeds_needed_agree_with_the_interval_beside_them(store):
     row = _result(store)["samplers"].iloc[0]
     half = (row["these_classes_ci_high"] - row["these_classes_ci_low"]) / 2
     assert half > 0.01 and row["seeds_needed_0.01"] > 3
+
+
+def test_class_names_holding_markup_are_drawn_as_written(store):
+    """Plotly renders tags in labels and titles: a class named like a link must show as text, not become one."""
+    name = '<a href="https://evil.example">cat</a> <b>x</b>'
+    for seed in (0, 1):
+        record(store, "random", 0, seed, 0.6, curve=[0.4, 0.5])
+        record(store, "badge", 0, seed, 0.62 + 0.01 * seed, curve=[0.45, 0.55])
+    result = _result(store)
+    result["classes"]["class"] = name
+    escaped = '&lt;a href="https://evil.example"&gt;cat&lt;/a&gt; &lt;b&gt;x&lt;/b&gt;'
+    assert list(view.delta_figure(result).data[0].x) == [escaped]
+    table = curves.curves(curves.epoch_frame(store, comparison.runs_frame(store)), "ap").assign(target_name=name)
+    assert [a.text for a in view.curves_figure(table, "AP").layout.annotations] == [escaped]

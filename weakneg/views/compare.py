@@ -3,6 +3,8 @@ The page only lays these out; the CLI and the report show the same numbers (docs
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 
 from .. import claims, paired_stats
@@ -155,6 +157,12 @@ def _rank_p(value, floor) -> str:
     return f"{value:.3g}"
 
 
+def chart_text(name: object) -> str:
+    """A class name as Plotly text: Plotly renders tags (`<a href>`, `<b>`) in labels and titles, so a name that
+    holds them is escaped to show as written."""
+    return html.escape(str(name), quote=False)
+
+
 def delta_figure(result: dict):
     """Figure 1: per class, each sampler's mean paired Δ vs random with its 95% t-interval as error bars (points,
     not bars, so a difference inside the noise looks like one); classes in class order, the same in every panel."""
@@ -164,7 +172,7 @@ def delta_figure(result: dict):
     classes = result["classes"]
     metric = result["metric"].upper()
     panels = list(classes.groupby(["setting", "sampler"])) if not classes.empty else []
-    order = [str(c) for c in classes.drop_duplicates("target_class").sort_values("target_class")["class"]]
+    order = [chart_text(c) for c in classes.drop_duplicates("target_class").sort_values("target_class")["class"]]
     titles = [
         f"{sampler}{' [' + setting + ']' if len(result['settings']) > 1 else ''}: better in "
         f"{int((rows['verdict'] == paired_stats.BETTER).sum())} of {len(rows)} classes"
@@ -175,7 +183,7 @@ def delta_figure(result: dict):
         rows = rows.sort_values("target_class")
         fig.add_trace(
             go.Scatter(
-                x=[str(c) for c in rows["class"]],
+                x=[chart_text(c) for c in rows["class"]],
                 y=rows["delta_mean"],
                 mode="markers",
                 marker={"size": 9},
@@ -209,7 +217,7 @@ def curves_figure(table: pd.DataFrame, label: str):
     keys = list(table.groupby(["setting", "target_name"]).groups) if not table.empty else []
     cols = min(3, max(1, len(keys)))
     rows = max(1, -(-len(keys) // cols))
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[str(name) for _, name in keys] or None)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[chart_text(name) for _, name in keys] or None)
     colours = {s: qualitative.Plotly[i % 10] for i, s in enumerate(sorted(table["sampler"].unique()))} if keys else {}
     traces, at_rows, at_cols = [], [], []  # added in one call: one add_trace per trace re-validates the figure
     for index, (setting, name) in enumerate(keys):
