@@ -6,6 +6,8 @@ one batched matmul, which sum in another order than the plain kernels, so gradie
 (about 1e-7 relative) and the differences grow a little with every Adam step. What is exact: the picks (a flip
 would need two scores within ~1e-7 of each other at the k-th place), the bags, the batches and the optimiser's
 arithmetic given a gradient. The tolerances below are a few hundred times the differences seen on digits.
+Everything runs on one thread, as sweep workers do: with more, both sides split their sums across threads in
+other ways, and a near tie at the k-th place flips (grad_norm on 2 threads picked differently at epoch 3).
 """
 
 from __future__ import annotations
@@ -16,12 +18,21 @@ import math
 import numpy as np
 import pytest
 
+from weakneg import threads
 from weakneg.batched_seeds import load_seeds, train_seeds
 from weakneg.config import RunConfig
 from weakneg.errors import ConfigError
 from weakneg.train import Experiment
 
 SEEDS = [0, 1, 2]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    with threads.limited(1):
+        yield
+
+
 METRIC_TOLERANCE = 1e-5  # AP, AUC, test loss, train loss: seen up to 8e-8 on digits after 3 epochs
 # Trained weights: Adam divides by sqrt(v), so a weight whose gradient is nearly 0 (a dead ReLU's) moves by up to lr
 # on last-bit noise: a few weights in a thousand differ by up to ~1.4e-4 (lr = 1e-3); the typical one by ~1e-9.
