@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
 
 
 def _bin(name: str) -> str:
@@ -126,3 +127,16 @@ def any_store(request, tmp_path):
         )
     yield store
     store.engine.dispose()
+
+
+def unreachable_error() -> Exception:
+    """A real error of a PostgreSQL that does not answer: nothing listens on this port."""
+    engine = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/none?connect_timeout=2")
+    try:
+        with engine.connect():
+            pass
+    except Exception as error:  # noqa: BLE001 - returned for the assertions
+        return error
+    finally:
+        engine.dispose()
+    raise AssertionError("a connection to a closed port succeeded")

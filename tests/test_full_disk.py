@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from disk_support import fill, small_tmpfs
 
 from weakneg import jobs
 from weakneg.config import RunConfig
@@ -20,28 +21,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def small_disk(tmp_path):
-    mount = tmp_path / "small"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=30m", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a 30 MB tmpfs here ({done.stderr.decode().strip()}): needs root")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def fill(folder: Path) -> Path:
-    """Write zeros until the file system says it is full."""
-    filler = folder / "filler"
-    with open(filler, "wb") as handle:
-        try:
-            while True:
-                handle.write(b"\0" * (256 * 1024))
-                handle.flush()
-        except OSError as error:
-            assert error.errno == 28
-    return filler
+    yield from small_tmpfs(tmp_path / "small")
 
 
 def partial_files(folder: Path) -> list[str]:

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from postgres_support import Cluster, free_port
+from disk_support import fill, small_tmpfs
+from postgres_support import Cluster, free_port, unreachable_error
 from resume_support import assert_identical, outcome
-from sqlalchemy import create_engine
 
 from weakneg.config import RunConfig
 from weakneg.errors import WeaknegError
@@ -28,19 +27,6 @@ from weakneg.sweep.ray_backend import UNRECORDED, record_unrecorded_end
 # 8 epochs, so that an outage a second into the sweep meets runs mid-way; arrays saved: the comparison is exact
 BASE = RunConfig(dataset="digits", sampler="margin", epochs=8, save_embeddings="all", val_fraction=0.2, patience=20)
 GRID = {"classes": [2, 5], "seeds": [0, 1]}
-
-
-def unreachable_error() -> Exception:
-    """A real error of a PostgreSQL that does not answer: nothing listens on this port."""
-    engine = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/none?connect_timeout=2")
-    try:
-        with engine.connect():
-            pass
-    except Exception as error:  # noqa: BLE001 - returned for the assertions
-        return error
-    finally:
-        engine.dispose()
-    raise AssertionError("a connection to a closed port succeeded")
 
 
 # --- the policy, without a server or Ray ---------------------------------------------------------------
@@ -312,27 +298,7 @@ def test_an_outage_past_the_limit_stops_the_driver_in_one_line_and_a_resume_fini
 
 @pytest.fixture
 def small_disk(tmp_path):
-    mount = tmp_path / "small"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=30m", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a 30 MB tmpfs here ({done.stderr.decode().strip()}): needs root")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def fill(folder: Path) -> Path:
-    filler = folder / "filler"
-    with open(filler, "wb") as handle:
-        try:
-            while True:
-                handle.write(b"\0" * (256 * 1024))
-                handle.flush()
-        except OSError as error:
-            assert error.errno == 28
-    return filler
+    yield from small_tmpfs(tmp_path / "small")
 
 
 @pytest.mark.slow

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
-from postgres_support import Cluster, free_port
+from postgres_support import Cluster, unreachable_error
 from resume_support import assert_identical, outcome
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from weakneg import jobs, liveness
@@ -32,19 +32,6 @@ CFG = RunConfig(
     seed=7,
     save_embeddings="all",
 )
-
-
-def unreachable_error():
-    """A real error of a PostgreSQL that does not answer: nothing listens on this port."""
-    engine = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/none?connect_timeout=2")
-    try:
-        with engine.connect():
-            pass
-    except Exception as error:  # noqa: BLE001 - returned for the assertions
-        return error
-    finally:
-        engine.dispose()
-    raise AssertionError("a connection to a closed port succeeded")
 
 
 @pytest.fixture
