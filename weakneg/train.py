@@ -467,7 +467,7 @@ class Experiment:
     def _record_end(self, result: RunResult) -> None:
         if self.store is None or self.run_id is None:
             return
-        if self.before_finish is not None:
+        if self.before_finish is not None:  # a warm worker claims its next run here (see run_experiment)
             self.before_finish()
         final = result.final
         self.store.update_run(
@@ -476,9 +476,13 @@ class Experiment:
         self.store.finish_run(
             self.run_id,
             result.status,
-            result={"best_epoch": result.best_epoch},
+            result=self._result_fields(result),
             error="cancelled by the user; finished epochs are kept" if result.status == CANCELLED else None,
         )
+
+    def _result_fields(self, result: RunResult) -> dict[str, Any]:
+        """What the run's stored result holds besides its metrics (the multi-label loop adds each class's)."""
+        return {"best_epoch": result.best_epoch}
 
 
 def _evidence(evidence) -> EvidenceArrays:

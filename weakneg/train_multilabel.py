@@ -57,8 +57,8 @@ class MultiLabelResult(RunResult):
 
 class MultiLabelLoop:
     """The multi-label loop; train.MultiLabelExperiment mixes it into train.Experiment, whose plumbing it uses
-    (forward_all, inference_batch, _checkpoint, _resume, _check_cancel, _saves_maps, _failed) and which gives
-    `membership` and `loop_state` (train.LoopState: what _checkpoint saves and _resume returns)."""
+    (forward_all, inference_batch, _checkpoint, _resume, _check_cancel, _saves_maps, _failed, _record_end) and which
+    gives `membership` and `loop_state` (train.LoopState: what _checkpoint saves and _resume returns)."""
 
     if TYPE_CHECKING:  # what train.Experiment gives, declared for the type checker only (no import of train)
         before_finish: Callable[[], None] | None
@@ -71,6 +71,7 @@ class MultiLabelLoop:
         def _saves_maps(self, epoch: int) -> bool: ...
         def _checkpoint(self, epoch: int, result: RunResult, state: Any) -> None: ...
         def _failed(self, result: Result, error: Exception) -> Result: ...
+        def _record_end(self, result: RunResult) -> None: ...
         def loop_state(self, first_epoch: int, chosen: np.ndarray) -> Any: ...
         def membership(self, bags: BagSet) -> dict[str, Any]: ...
 
@@ -316,30 +317,18 @@ class MultiLabelLoop:
             )
             self.store.save_class_pool(self.run_id, epoch, c, saved)
 
-    def _record_end(self, result: RunResult) -> None:
-        if self.store is None or self.run_id is None:
-            return
-        if self.before_finish is not None:  # a warm worker claims its next run here (see train.run_experiment)
-            self.before_finish()
+    def _result_fields(self, result: RunResult) -> dict[str, Any]:
+        """What the run's stored result holds besides its metrics: each class's final figures."""
         final = result.final
-        self.store.update_run(
-            self.run_id, final_ap=final.get("ap"), final_auc=final.get("auc"), final_dprime=final.get("dprime")
-        )
-        self.store.finish_run(
-            self.run_id,
-            result.status,
-            result={
-                "best_epoch": None,
-                "multilabel": True,
-                "micro_ap": _finite(final.get("micro_ap")),
-                "class_index": dict(zip(self.class_names, self.targets)),
-                "per_class": {
-                    name: {k: _finite(v) for k, v in values.items()}
-                    for name, values in final.get("per_class", {}).items()
-                },
+        return {
+            "best_epoch": None,
+            "multilabel": True,
+            "micro_ap": _finite(final.get("micro_ap")),
+            "class_index": dict(zip(self.class_names, self.targets)),
+            "per_class": {
+                name: {k: _finite(v) for k, v in values.items()} for name, values in final.get("per_class", {}).items()
             },
-            error="cancelled by the user; finished epochs are kept" if result.status == CANCELLED else None,
-        )
+        }
 
 
 def class_labels(bags, targets: list[int]) -> np.ndarray:
