@@ -100,6 +100,7 @@ def test_inspect_click_and_old_link_then_run_table_actions(lab, monkeypatch):
             page.mouse.move(*corner, steps=10)
         page.mouse.up()
         seen(page, f"{len(inside)} bag(s) picked on the map")
+        seen(page, "badge chose at epoch 2")  # the rerun draws top down: under load the cards below may still come
         text = page.locator("[data-testid='stMain']").inner_text()
         cards = text[text.index("bag(s) picked on the map") : text.index("badge chose at epoch 2")]
         shown = {int(b) for b in re.findall(r"bag (\d+) ·", cards)}
