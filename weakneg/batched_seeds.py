@@ -19,10 +19,8 @@ Seeds do not all have the same number of bags, so batches are padded: a padding 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +35,7 @@ from .data import BagSet, LoadedBags
 from .errors import ConfigError
 from .metrics import bag_metrics
 from .models import BagModel, build_model, pick_device
-from .run_result import RunResult
+from .run_result import RunResult, timed
 from .samplers import Pool, SamplerSpec, Selection, get_sampler
 from .store import FINISHED
 from .train import prepare
@@ -177,16 +175,16 @@ class StackedSeeds:
             times: dict[str, float] = {}
             resampled = (epoch - 1) % self.cfg.resample_every == 0
             if resampled:
-                with _timed(times, "t_score"):
+                with timed(times, "t_score"):
                     pools = self.score_pools(epoch)
-                with _timed(times, "t_select"):
+                with timed(times, "t_select"):
                     for seed_state, run, pool in zip(self.seed_states, runs, pools):
                         selection = self.select(seed_state, pool, epoch)
                         seed_state.chosen = seed_state.pool[selection.indices]
                         run.picks.append(selection.indices)
-            with _timed(times, "t_train"):
+            with timed(times, "t_train"):
                 train_losses = self.train_epoch()
-            with _timed(times, "t_eval"):
+            with timed(times, "t_eval"):
                 evaluations = self.evaluate()
             for seed_state, run, train_loss, evaluation in zip(self.seed_states, runs, train_losses, evaluations):
                 record: dict[str, Any] = {**evaluation, "train_loss": train_loss}
@@ -352,12 +350,3 @@ def _unscored_pool(n: int, model: BagModel, epoch: int, device: torch.device) ->
         model.head,
         epoch,
     )
-
-
-@contextlib.contextmanager
-def _timed(times: dict[str, float], key: str) -> Iterator[None]:
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        times[key] = times.get(key, 0.0) + time.perf_counter() - start
