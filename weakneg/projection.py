@@ -1,7 +1,8 @@
 """2-D maps of the negative pool's gradient embeddings, one per saved epoch, aligned across epochs.
 
 Computed where the training happens (the worker), saved beside the epoch's arrays, and only read by the
-app, so no page ever waits for UMAP's numba compilation (tens of seconds on first use in a process).
+app, so no page ever waits for UMAP's numba compilation (seconds the first time on a machine; numba_cache keeps
+the compiled code for later processes).
 
 Each epoch gets a PCA map at once (the instant fallback) and, unless WEAKNEG_MAP_METHOD=pca, a UMAP map a
 little later from a background thread: gradients are reduced to 50 dimensions with PCA, UMAP starts from
@@ -22,6 +23,7 @@ import numpy as np
 from scipy.linalg import orthogonal_procrustes
 
 from .extras import available, need
+from .numba_cache import cache_compiled
 from .store import PoolArrays, RunStore
 
 METHODS = ("umap", "pca")  # best first: a page shows the best map that exists
@@ -80,6 +82,7 @@ def pca_map(points: np.ndarray, previous: np.ndarray | None = None) -> np.ndarra
 def umap_map(points: np.ndarray, previous: np.ndarray | None = None, seed: int = 0) -> np.ndarray:
     """PCA to 50 dimensions, then UMAP started from the previous epoch's layout (or from PCA), then aligned."""
     umap = need("umap", "app", "drawing UMAP maps (WEAKNEG_MAP_METHOD=pca needs nothing more)")  # here: takes seconds
+    cache_compiled("umap", "pynndescent")  # compiled once per machine, not once per process
 
     reduced = pca_reduce(points, PCA_DIMS)
     if len(points) <= UMAP_NEIGHBORS + 1:  # too few points for a neighbour graph: PCA is the honest map
