@@ -27,6 +27,7 @@ LAYERS = {
     "config_file": 0,
     "run_result": 0,
     "threads": 0,
+    "numba_cache": 0,
     "store": 1,
     "data": 1,
     "models": 1,

@@ -12,6 +12,7 @@ from weakneg.paths import cache_root
 from weakneg.store import FINISHED, QUEUED, RUNNING, RunRecord
 from weakneg.sweep import SweepConfig, estimate, format_estimate, format_progress, progress, remaining
 from weakneg.sweep.estimates import COSTS_FILE, cost_key
+from weakneg.sweep.grid import POLL_S
 
 SWEEP = SweepConfig(
     base=RunConfig(dataset="digits", epochs=2, save_embeddings="none"),
@@ -33,7 +34,8 @@ def test_a_fresh_store_gets_a_probe_kept_for_the_next_estimate(store):
     assert first["run_seconds"] == pytest.approx(runs + loads)
     start = cached["machine"]["worker_start_s"]
     # the sweep command (imports, then its check builds both data settings), a worker's start, 4 runs on 2 workers
-    assert first["wall_seconds"] == pytest.approx((start + loads) + start + first["run_seconds"] / 2)
+    # the driver (its start, then its check), a worker's start, the runs over 2 workers, the driver's last poll
+    assert first["wall_seconds"] == pytest.approx((start + loads) + start + first["run_seconds"] / 2 + POLL_S)
     again = estimate(store, configs, concurrency=2)
     assert again["probed"] == 0 and again["wall_seconds"] == pytest.approx(first["wall_seconds"])
 

@@ -11,7 +11,8 @@ A probed run also costs its start and end (`run_overhead_s`: recording, the firs
 data setting's build (`load_s`). The sweep's wall
 time is then the sweep command's own start (a fresh process's imports, then its check, which builds every data
 setting once), a worker's start-up (measured in a fresh process: imports, UMAP's first map), and the runs' total
-(with one more build of each data setting) over the workers, never less than its longest run. `remaining` gives the
+(with one more build of each data setting) over the workers, never less than its longest run, and the driver's
+last look at its runs (it polls every POLL_S). `remaining` gives the
 ETA of a running sweep from the rates its own runs show (seconds per epoch), falling back to the estimate's costs.
 """
 
@@ -31,7 +32,7 @@ from typing import Any
 from ..config import RunConfig
 from ..paths import cache_root
 from ..store import FINISHED, QUEUED, RUNNING, RunRecord, RunStore
-from .grid import data_key
+from .grid import POLL_S, data_key
 
 COSTS_FILE = "epoch_costs.json"
 PROBE_EPOCHS = 3  # the first pays one-off costs; the others are timed with their maps
@@ -86,7 +87,8 @@ def estimate(
     start = machine.get("worker_start_s", WORKER_START_S)
     if any(cfg.save_embeddings != "none" for cfg in configs) and _map_method() == "umap":
         start = machine.get("worker_start_umap_s", start)
-    wall = driver + start + max(total / workers, max(run_seconds, default=0.0)) if configs else 0.0
+    # the driver sees the last run's end at its next look at the runs, then records the sweep's and exits
+    wall = driver + start + max(total / workers, max(run_seconds, default=0.0)) + POLL_S if configs else 0.0
     return {
         "runs": len(configs),
         "run_seconds": total,

@@ -18,6 +18,7 @@ from ..errors import ConfigError
 
 BACKENDS = ("local", "ray")
 CONFIRM_AT = 10_000  # grids this large need an explicit yes (`--yes`, or the app's checkbox)
+POLL_S = 1.0  # seconds between a sweep driver's looks at its runs
 ALL_CLASSES = "all"
 # friendly plural names -> RunConfig fields (the CLI and the app speak in plurals)
 ALIASES = {

@@ -12,7 +12,7 @@ from ..config import RunConfig
 from ..errors import ConfigError, WeaknegError
 from ..store import ACTIVE, CANCELLED, FAILED, FINISHED, INTERRUPTED, QUEUED, RUNNING, RunRecord, RunStore
 from ..store.retry import StoreOutage, retrying
-from .grid import SweepConfig, check_data, check_sweep_id, new_sweep_id, run_key
+from .grid import POLL_S, SweepConfig, check_data, check_sweep_id, new_sweep_id, run_key
 from .local import run_local
 from .tracking import ProgressCallback, progress
 from .ray_backend import run_ray
@@ -41,7 +41,7 @@ def run_sweep(
     sweep_id: str | None = None,
     confirm: bool = False,
     on_progress: ProgressCallback | None = None,
-    poll_s: float = 1.0,
+    poll_s: float = POLL_S,
     check: bool = True,
     only_if_queued: bool = False,
 ) -> SweepResult:
