@@ -177,7 +177,7 @@ def test_bad_multilabel_tables_are_refused_in_one_line_with_the_fix(tmp_path, ca
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
     if case == "class absent from training":
-        assert "train the 2 both splits serve with --target-class 1,2," in err[0]  # the fix, ready to paste
+        assert "train the 2 every split serves with --target-class 1,2," in err[0]  # the fix, ready to paste
     assert not (tmp_path / "r.db").exists()  # nothing written
 
 
@@ -282,7 +282,7 @@ def test_audioset_clips_carry_every_label_and_train_one_model(audioset_root, tmp
     np.testing.assert_array_equal(binary.train.labels, data.train.contents[:, 1])
 
     absent = r"1 of 4 classes have no positive bag in the test split \(3 bags\): 'Animal'; "
-    with pytest.raises(ConfigError, match=absent + "train the 3 both splits serve with --target-class 0,1,2, or use"):
+    with pytest.raises(ConfigError, match=absent + "train the 3 every split serves with --target-class 0,1,2, or use"):
         load_bags(config("all"))  # no eval clip is an animal: said, with the classes that can be trained
     with pytest.raises(ConfigError, match=r"unknown target class 'Speech,Male speech, man speaking'; .* give their "
                        r"indices \(0,1,2\)"):  # fmt: skip

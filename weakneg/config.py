@@ -172,12 +172,11 @@ def check_multilabel(cfg: RunConfig) -> None:
     targets = multilabel_targets(cfg.target_class)
     if targets is not None and not targets:
         raise ConfigError(
-            f"target_class {cfg.target_class!r} names no class; use 'all', one class, or classes joined by commas"
+            f"target_class {cfg.target_class!r} names no class; choose at least one: 'all', one class, or classes "
+            "joined by commas"
         )
     if targets is not None and len(set(map(str, targets))) != len(targets):
         raise ConfigError(f"target_class {cfg.target_class!r} names a class twice; name each class once")
-    if cfg.val_fraction:
-        raise ConfigError("a multi-label run has no validation split yet; set val_fraction 0 (and patience 0)")
     if cfg.augment:
         raise ConfigError("a multi-label run does not augment yet (MixUp mixes binary targets); leave augment off")
     if cfg.weighted_sampling:

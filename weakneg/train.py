@@ -51,6 +51,17 @@ class LoopState:
     stale: int = 0  # epochs since it improved
     stopped: bool = False  # early stopping ended the run
 
+    def note_validation(self, val_ap: float, model: torch.nn.Module, result: RunResult, epoch: int, patience: int):
+        """Early stopping: a better validation AP (a multi-label run's: its mAP) keeps this epoch's weights and
+        becomes the result's best epoch; `patience` epochs without one stop the run."""
+        score = -np.inf if np.isnan(val_ap) else val_ap
+        if score > self.best_val:
+            self.best_val, self.best_state, self.stale = score, copy.deepcopy(model.state_dict()), 0
+            result.best_epoch = epoch
+        else:
+            self.stale += 1
+            self.stopped = bool(patience and self.stale >= patience)
+
 
 def prepare(
     cfg: RunConfig,
@@ -172,13 +183,7 @@ class Experiment:
                 if on_epoch:
                     on_epoch(record)
                 if self.val_bags is not None:
-                    score = -np.inf if np.isnan(record["val_ap"]) else record["val_ap"]
-                    if score > state.best_val:
-                        state.best_val, state.best_state, state.stale = score, copy.deepcopy(self.model.state_dict()), 0
-                        result.best_epoch = epoch
-                    else:
-                        state.stale += 1
-                        state.stopped = bool(self.cfg.patience and state.stale >= self.cfg.patience)
+                    state.note_validation(record["val_ap"], self.model, result, epoch, self.cfg.patience)
                 self._checkpoint(epoch, result, state)
                 if state.stopped:
                     break

@@ -10,6 +10,7 @@ checkpoint and the resume are the binary loop's: `MultiLabelLoop` is mixed into 
 
 from __future__ import annotations
 
+
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -81,7 +82,7 @@ class MultiLabelLoop:
         torch.manual_seed(cfg.seed)
         self.train_bags = data.train.to(self.device)
         self.test_bags = data.test.to(self.device)
-        self.val_bags: BagSet | None = None
+        self.val_bags = data.val.to(self.device) if data.val is not None else None
         assert data.targets is not None  # train picks this loop for a run of several classes only
         self.targets = list(data.targets)
         self.class_names = data.target_names
@@ -92,6 +93,7 @@ class MultiLabelLoop:
         self.sampler = get_sampler(cfg.sampler)
         self.labels = class_labels(self.train_bags, self.targets)  # (B, C) 0/1
         self.test_labels = class_labels(self.test_bags, self.targets)
+        self.val_labels = class_labels(self.val_bags, self.targets) if self.val_bags is not None else None
         self._labels_t = torch.as_tensor(self.labels, device=self.device)
         n_pos = self.labels.sum(0)
         self.ks = [negatives_per_epoch(int(p), cfg.pn_ratio, int(len(self.labels) - p), cfg.sampler) for p in n_pos]
@@ -109,6 +111,7 @@ class MultiLabelLoop:
         if store is not None and run_id is None:
             self.run_id = store.create_run(cfg.to_dict())
         self._last_check = 0.0
+        self.before_finish = None  # see train.run_experiment
 
     # --- the loop ------------------------------------------------------------------------------------
 
@@ -125,11 +128,10 @@ class MultiLabelLoop:
         )
         self._record_start()
         chosen = np.zeros(self.labels.T.shape, dtype=bool)  # (C, B): the bags chosen as class c's negatives
-        first = 1
-        if (restored := self._resume(result)) is not None:  # no early stopping here: only the epoch and picks
-            first, chosen = restored.first_epoch, restored.chosen.astype(bool).reshape(self.labels.T.shape)
+        state = self._resume(result) or self.loop_state(1, chosen)  # with early stopping's state, as binary runs
+        chosen = np.asarray(state.chosen).astype(bool).reshape(self.labels.T.shape)
         try:
-            for epoch in range(first, self.cfg.epochs + 1):
+            for epoch in range(state.first_epoch, 0 if state.stopped else self.cfg.epochs + 1):
                 self._check_cancel(force=True)
                 times: dict[str, float] = {}
                 resampled = (epoch - 1) % self.cfg.resample_every == 0
@@ -160,7 +162,10 @@ class MultiLabelLoop:
                 with timed(times, "t_train"):
                     train_loss = self.train_epoch_classes(trained, epoch)
                 with timed(times, "t_eval"):
-                    record = {**self.evaluate_classes(), "train_loss": train_loss}
+                    record = {**self.evaluate_classes(self.test_bags, self.test_labels), "train_loss": train_loss}
+                    if self.val_bags is not None and self.val_labels is not None:
+                        val = self.evaluate_classes(self.val_bags, self.val_labels)
+                        record.update(val_loss=val["loss"], val_ap=val["ap"])  # val_ap: the validation mAP
                 record.update(
                     times,
                     epoch=epoch,
@@ -173,11 +178,18 @@ class MultiLabelLoop:
                 result.history.append(record)
                 if on_epoch:
                     on_epoch(record)
-                self._checkpoint(epoch, result, self.loop_state(epoch + 1, chosen))
+                state.first_epoch, state.chosen = epoch + 1, chosen.ravel()
+                if self.val_bags is not None:
+                    state.note_validation(record["val_ap"], self.model, result, epoch, self.cfg.patience)
+                self._checkpoint(epoch, result, state)
+                if state.stopped:
+                    break
         except RunCancelled:
             result.status = CANCELLED
         except Exception as error:  # the run fails, but every finished epoch stays recorded
             return self._failed(result, error)
+        if state.best_state is not None:  # the model of the best validation mAP, as a binary run's
+            self.model.load_state_dict(state.best_state)
         self._record_end(result)
         return result
 
@@ -240,13 +252,12 @@ class MultiLabelLoop:
                 return torch.as_tensor(order, dtype=torch.long)
         return torch.randperm(len(union), generator=self.shuffle)
 
-    def evaluate_classes(self) -> dict[str, Any]:
-        bags = self.test_bags
+    def evaluate_classes(self, bags: BagSet, class_labels: np.ndarray) -> dict[str, Any]:
         log_probs, _, _ = self.forward_all(bags, np.arange(len(bags)))
-        labels = torch.as_tensor(self.test_labels, device=log_probs.device)
+        labels = torch.as_tensor(class_labels, device=log_probs.device)
         loss = float(masked_bce(log_probs, labels, torch.ones_like(labels, dtype=torch.bool)).mean())
         probs = log_probs[..., 1].exp().float().cpu().numpy()
-        return {**class_metrics(self.test_labels, probs, self.class_names), "loss": loss}
+        return {**class_metrics(class_labels, probs, self.class_names), "loss": loss}
 
     # --- recording ------------------------------------------------------------------------------------
 
@@ -321,7 +332,7 @@ class MultiLabelLoop:
         """What the run's stored result holds besides its metrics: each class's final figures."""
         final = result.final
         return {
-            "best_epoch": None,
+            "best_epoch": result.best_epoch,
             "multilabel": True,
             "micro_ap": _finite(final.get("micro_ap")),
             "class_index": dict(zip(self.class_names, self.targets)),

@@ -12,7 +12,7 @@ from .. import paths
 from ..targets import is_multilabel, multilabel_targets
 from ..errors import ConfigError, DatasetMissing
 from . import image_datasets, audio, mil, soundscapes, user  # noqa: F401  (register their datasets, in this order)
-from .bags import BagSet, ImageBags, VectorBags, make_bags, split_off
+from .bags import BagSet, ImageBags, VectorBags, make_bags, split_off, split_off_share
 from .image_datasets import IMAGE_CACHE_SIZE, forget_image_sets, loaded_image_sets
 from .options import DatasetOption
 from .registry import DATASETS, DatasetSpec, register_dataset
@@ -123,14 +123,18 @@ def _multilabel_bags(cfg, spec: DatasetSpec, root: Path, names: list[str]) -> Lo
     if len(set(targets)) != len(targets):
         raise ConfigError(f"target_class {cfg.target_class!r} names a class twice; name each class once")
     train, test = spec.build(cfg, root, None if spec.per_class_layout else targets[0])
-    if problem := unlearnable_classes({"train": train.contents, "test": test.contents}, targets, names):
+    val = None
+    if cfg.val_fraction:  # a seeded share of the bags; each class must keep positives and negatives everywhere
+        train, val = split_off_share(train, cfg.val_fraction, cfg.seed)
+    splits = {"train": train.contents, "test": test.contents, **({"validation": val.contents} if val else {})}
+    if problem := unlearnable_classes(splits, targets, names):
         raise ConfigError(problem)
-    return LoadedBags(cfg.dataset, names, targets[0], train, test, None, targets)
+    return LoadedBags(cfg.dataset, names, targets[0], train, test, val, targets)
 
 
 def unlearnable_classes(contents: dict[str, np.ndarray], targets: list[int], names: list[str]) -> str | None:
     """One line naming the classes a split cannot serve (no bag carries them, or every bag does: no AP, no
-    negatives to choose), and the fix: the classes both splits can serve, by index (AudioSet's names hold
+    negatives to choose), and the fix: the classes every split can serve, by index (AudioSet's names hold
     commas, which a list of names cannot)."""
     carried = {split: (np.asarray(c)[:, targets] > 0).sum(0) for split, c in contents.items()}
     fine = np.logical_and.reduce([(n > 0) & (n < len(contents[s])) for s, n in carried.items()])
@@ -145,7 +149,7 @@ def unlearnable_classes(contents: dict[str, np.ndarray], targets: list[int], nam
                 absent = [names[t] for t, flag in zip(targets, flags) if flag]
                 more = f" and {len(absent) - 5} more" if len(absent) > 5 else ""
                 listed = ",".join(map(str, usable)) + ("," if len(usable) == 1 else "")  # "3,": a list of one
-                fix = f"train the {len(usable)} both splits serve with --target-class {listed}, " if usable else ""
+                fix = f"train the {len(usable)} every split serves with --target-class {listed}, " if usable else ""
                 return (
                     f"{len(absent)} of {len(targets)} classes have {what} in the {split} split ({size} bags): "
                     f"{', '.join(map(repr, absent[:5]))}{more}; {fix}or use more data (--max-instances)"

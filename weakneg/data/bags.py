@@ -336,6 +336,16 @@ def image_bags(
     )
 
 
+def split_off_share(bags: BagSet, fraction: float, seed: int) -> tuple[BagSet, BagSet]:
+    """Split bags into (kept, held out) by a seeded draw of round(fraction x bags) (at least one): a multi-label
+    run's split, which no single label stratifies (its caller checks every class is left in both)."""
+    order = np.random.default_rng([seed, 2]).permutation(len(bags))
+    n_held = max(1, round(fraction * len(bags)))
+    if n_held >= len(bags):
+        raise ConfigError(f"val_fraction {fraction:g} leaves no training bags ({len(bags)} in all); use e.g. 0.1")
+    return bags.subset(np.sort(order[n_held:])), bags.subset(np.sort(order[:n_held]))
+
+
 def split_off(bags: BagSet, fraction: float, seed: int) -> tuple[BagSet, BagSet]:
     """Split bags into (kept, held out), stratified by label, deterministic from the seed."""
     rng = np.random.default_rng([seed, 2])
