@@ -15,6 +15,8 @@ from weakneg.views import data_check
 from weakneg.views.launch import data_preparation, dataset_options_help, start_data_preparation
 
 
+ONE_CLASS, SEVERAL_CLASSES = "One class (binary)", "Several classes (one multi-label model)"
+
 st.title("Launch a run")
 ready, missing = views.dataset_choices()
 if missing:
@@ -40,13 +42,34 @@ with left:
         names = class_names(dataset, options=parse_pairs(option_text.split()))
     except WeaknegError:
         names = class_names(dataset)
-    target = st.selectbox(
-        "Target class",
-        names,
-        index=min(3, len(names) - 1),
-        key="target",
-        help="A bag is positive when it holds at least one instance of this class.",
+    several = (
+        st.radio(
+            "Classes",
+            [ONE_CLASS, SEVERAL_CLASSES],
+            key="class_mode",
+            horizontal=True,
+            help="One class: a binary model (the paper's runs). Several: one model with an output per class, each "
+            "class picking its own negatives among the bags without it (docs/multilabel.md).",
+        )
+        == SEVERAL_CLASSES
     )
+    if several:
+        chosen = st.multiselect(
+            "Target classes",
+            names,
+            default=names,
+            key="targets",
+            help="One model for all of them; each class keeps its own P-N ratio.",
+        )
+        target = views.multilabel_target(chosen, names)
+    else:
+        target = st.selectbox(
+            "Target class",
+            names,
+            index=min(3, len(names) - 1),
+            key="target",
+            help="A bag is positive when it holds at least one instance of this class.",
+        )
     sampler = st.selectbox("Sampler", list(SAMPLERS), key="sampler", help="Which negative bags to train on.")
     st.caption(SAMPLERS[sampler].description)
     params = {}

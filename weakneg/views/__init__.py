@@ -40,7 +40,7 @@ _EXPORTS = {
         "shared_domain",
     ),
     "multilabel": ("SideBySide", "class_epoch_view", "class_epochs", "run_classes", "side_by_side"),
-    "launch": ("LaunchCounts", "dataset_choices", "grid_warnings", "launch_counts", "models_for"),
+    "launch": ("LaunchCounts", "dataset_choices", "grid_warnings", "launch_counts", "models_for", "multilabel_target"),
     "text": ("code", "plain"),
     "sweep_report": ("WrittenReport", "write_sweep_report", "written_report"),
     "runs": (

@@ -6,9 +6,12 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
+
 from ..config import RunConfig, check_negatives, negatives_warning
 from ..data import DATASETS, LoadedBags, dataset_status, load_bags, resolve_root
 from ..data.making import READY, Progress
+from ..errors import ConfigError
 from ..models import MODELS, models_for as models_for_modality
 
 BAG_FIELDS = (
@@ -29,10 +32,30 @@ class LaunchCounts:
     pool: int
     k: int
     warning: str | None = None  # k covers the whole pool: the sampler has no effect (config.negatives_warning)
+    classes: tuple[ClassCounts, ...] = ()  # a multi-label run: each class's counts (n_pos, pool, k: their sums)
 
     @property
     def text(self) -> str:
-        return f"{self.n_pos:,} positive bags, {self.k:,} of {self.pool:,} negatives per epoch"
+        if not self.classes:
+            return f"{self.n_pos:,} positive bags, {self.k:,} of {self.pool:,} negatives per epoch"
+        return (
+            f"one model for {len(self.classes)} class(es); per class {_span(c.n_pos for c in self.classes)} positive "
+            f"bags and {_span(c.k for c in self.classes)} of {_span(c.pool for c in self.classes)} negatives per "
+            "epoch (its negatives: the bags without it)"
+        )
+
+
+@dataclass(frozen=True)
+class ClassCounts:
+    name: str
+    n_pos: int
+    pool: int
+    k: int
+
+
+def _span(values) -> str:
+    low, high = min(values := list(values)), max(values)
+    return f"{low:,}" if low == high else f"{low:,}-{high:,}"
 
 
 def dataset_choices(data_root: str | None = None) -> tuple[dict[str, str], dict[str, str]]:
@@ -68,10 +91,39 @@ def launch_counts(cfg: RunConfig) -> LaunchCounts:
     """Positive bags, negatives per epoch and pool size of a config (raises ConfigError / DatasetMissing, and
     ConfigError for a run with k = 0, as `jobs.submit` would), with the warning a run taking the whole pool gets."""
     bags = bags_for(cfg)
+    if bags.multilabel:
+        return _class_counts(cfg, bags)
     n_pos = int((bags.train.labels == 1).sum())
     pool = int((bags.train.labels == 0).sum())
     k = check_negatives(n_pos, cfg.pn_ratio, pool, cfg.sampler)
     return LaunchCounts(n_pos, pool, k, negatives_warning(n_pos, cfg.pn_ratio, pool, cfg.sampler))
+
+
+def multilabel_target(chosen: list[str], names: list[str]) -> str:
+    """The form's chosen classes as a run's target_class: `all`, or their positions joined by commas ("3," for one
+    class alone; positions, since a name may hold a comma). Nothing chosen: ",", which the config refuses."""
+    if chosen and set(chosen) == set(names):
+        return "all"
+    positions = [str(names.index(name)) for name in chosen]
+    return ",".join(positions) + ("," if len(positions) <= 1 else "")
+
+
+def _class_counts(cfg: RunConfig, bags: LoadedBags) -> LaunchCounts:
+    """A multi-label run's counts, class by class (k = 0 for any class refused, naming it)."""
+    from ..train import sampler_warnings  # torch: only when a multi-label form asks
+
+    held = np.asarray(bags.train.contents)[:, bags.targets] > 0
+    classes = []
+    for name, has in zip(bags.target_names, held.T):
+        n_pos, pool = int(has.sum()), int((~has).sum())
+        try:
+            k = check_negatives(n_pos, cfg.pn_ratio, pool, cfg.sampler)
+        except ConfigError as error:
+            raise ConfigError(f"class {name!r}: {error}") from None
+        classes.append(ClassCounts(name, n_pos, pool, k))
+    warning = "; ".join(sampler_warnings(cfg, bags)) or None
+    total = {name: sum(getattr(c, name) for c in classes) for name in ("n_pos", "pool", "k")}
+    return LaunchCounts(**total, warning=warning, classes=tuple(classes))
 
 
 def grid_warnings(configs: list[RunConfig]) -> list[str]:
