@@ -11,6 +11,7 @@ import json
 import pickle
 
 import numpy as np
+import torch
 import pandas as pd
 import pytest
 import soundfile
@@ -343,3 +344,43 @@ def test_a_cifar_layout_bags_carry_the_classes_of_their_images_and_train_one_mod
     args = ["--dataset", "cifar10", "--data-root", str(root), "--bag-size", "3", "--seed", "1"]
     summary, store = run_json(tmp_path, capsys, *args, "--target-class", "all", pn_ratio="0.5")
     check_trained_classes(summary, store, [f"class{i}" for i in range(10)], expected, pn_ratio=0.5)
+
+
+def test_an_augmented_multilabel_batch_mixes_targets_and_keeps_each_class_to_its_own_bags():
+    from weakneg.data.augment import AugmentSettings, augment_batch, numpy_rng
+    from weakneg.data.bags import BagSet
+    from weakneg.train_multilabel import augment_classes
+
+    settings = AugmentSettings(mixup_rate=1.0)  # every example mixed with a partner
+
+    class Audio(BagSet):  # an audio bag set's augmentation
+        def augment(self, inputs, targets, generator):
+            return augment_batch(inputs, targets, generator, settings)
+
+    inputs = torch.randn(6, 40, 16)
+    labels = torch.tensor([[1, 0], [0, 1], [1, 1], [0, 0], [1, 0], [0, 1]])
+    trained = torch.tensor([[1, 1], [1, 0], [1, 1], [0, 1], [1, 1], [1, 1]], dtype=torch.bool)
+    mixed, targets, kept = augment_classes(
+        Audio.__new__(Audio), inputs, labels, trained, torch.Generator().manual_seed(3)
+    )
+    # the same draw on the soft targets alone gives the same inputs and targets: the masks only travel along
+    reference, soft = augment_batch(inputs, labels.float(), torch.Generator().manual_seed(3), settings)
+    torch.testing.assert_close(mixed, reference)
+    torch.testing.assert_close(targets, soft)
+    # MixUp's own draw, repeated: each example's partner; class c trains on a mix only where both bags are c's
+    rng = numpy_rng(torch.Generator().manual_seed(3))
+    rng.random(6)
+    partners = rng.integers(0, 5, size=6)
+    partners = partners + (partners >= np.arange(6))
+    torch.testing.assert_close(kept, trained & trained[torch.as_tensor(partners)])
+    assert not torch.equal(kept, trained)  # this batch has mixes that leave a class out
+
+
+def test_an_augmented_multilabel_audio_run_trains_on_soft_targets(tmp_path, capsys):
+    path = write_clip_csv(tmp_path)
+    args = ["--data", str(path), "--target-class", "all", "--model", "audio_cnn", "--batch-size", "4"]
+    plain, store = run_json(tmp_path, capsys, *args)
+    augmented, _ = run_json(tmp_path, capsys, *args, "--augment")
+    assert plain["status"] == augmented["status"] == "finished" and store.get_run(augmented["run_id"]).config["augment"]
+    (first,), (second,) = store.epochs(plain["run_id"]), store.epochs(augmented["run_id"])
+    assert np.isfinite(second.train_loss) and second.train_loss != first.train_loss  # soft targets, masked mixes

@@ -177,8 +177,6 @@ def check_multilabel(cfg: RunConfig) -> None:
         )
     if targets is not None and len(set(map(str, targets))) != len(targets):
         raise ConfigError(f"target_class {cfg.target_class!r} names a class twice; name each class once")
-    if cfg.augment:
-        raise ConfigError("a multi-label run does not augment yet (MixUp mixes binary targets); leave augment off")
     if cfg.weighted_sampling:
         raise ConfigError("a multi-label run does not weight its batches by bag; leave weighted_sampling off")
 

@@ -229,14 +229,17 @@ class MultiLabelLoop:
             self._check_cancel()
             batch = batch.to(self.device)
             inputs, mask = self.train_bags.inputs(batch), self.train_bags.mask(batch)
+            targets, in_set = self._labels_t[batch], chosen[batch]
+            if self.cfg.augment:
+                inputs, targets, in_set = augment_classes(self.train_bags, inputs, targets, in_set, self.shuffle)
             with self.amp:
                 h = self.model.encode(inputs, mask)
-            per_class = masked_bce(self.model.head(h.float(), mask), self._labels_t[batch], chosen[batch])
+            per_class = masked_bce(self.model.head(h.float(), mask), targets, in_set)
             loss = per_class.sum()  # each class's gradient is its binary run's gradient on the same bags
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
-            n = chosen[batch].sum(0).double()
+            n = in_set.sum(0).double()
             totals, counts = totals + per_class.detach().double() * n, counts + n
         means = totals / counts.clamp_min(1)
         return float(means[counts > 0].mean()) if (counts > 0).any() else math.nan
@@ -340,6 +343,19 @@ class MultiLabelLoop:
                 name: {k: _finite(v) for k, v in values.items()} for name, values in final.get("per_class", {}).items()
             },
         }
+
+
+def augment_classes(
+    bags: BagSet, inputs: torch.Tensor, labels: torch.Tensor, trained: torch.Tensor, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The bag set's training augmentation (audio: MixUp, then SpecAugment) on a multi-label batch: soft targets
+    (b, C) mix as the inputs do, and a mixed example trains class c only where both its bags are class c's training
+    bags this epoch (each class keeps its own negatives). The masks travel through the mix as extra targets: a
+    mixed 1 stays 1 only when both were 1."""
+    classes = labels.shape[1]
+    both = torch.cat([labels.to(torch.float32), trained.to(torch.float32)], dim=1)
+    inputs, mixed = bags.augment(inputs, both, generator)
+    return inputs, mixed[:, :classes], mixed[:, classes:] > 1 - 1e-6
 
 
 def class_labels(bags, targets: list[int]) -> np.ndarray:

@@ -110,9 +110,13 @@ def build_multilabel_model(
 def masked_bce(log_probs: torch.Tensor, targets: torch.Tensor, chosen: torch.Tensor) -> torch.Tensor:
     """Per class c, the mean over the bags chosen for c of -log p(bag's label for c): (C,) losses.
 
-    log_probs (B, C, 2), targets (B, C) 0/1, chosen (B, C) bool. Each class's term is exactly the binary run's
-    loss on the same bags; a class with no bag in this batch contributes 0."""
-    picked = log_probs.gather(2, targets.long()[..., None]).squeeze(2)  # (B, C)
+    log_probs (B, C, 2), targets (B, C) 0/1 (integers), chosen (B, C) bool. Each class's term is exactly the binary
+    run's loss on the same bags; a class with no bag in this batch contributes 0. Floating targets are soft (MixUp):
+    the loss is then -(y log p + (1 - y) log(1 - p))."""
+    if targets.is_floating_point():
+        picked = targets * log_probs[..., 1] + (1 - targets) * log_probs[..., 0]
+    else:
+        picked = log_probs.gather(2, targets.long()[..., None]).squeeze(2)  # (B, C)
     zero = torch.zeros((), dtype=picked.dtype, device=picked.device)
     total = -torch.where(chosen, picked, zero).sum(0)
     return total / chosen.sum(0).clamp_min(1).to(picked.dtype)
