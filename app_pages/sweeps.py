@@ -47,6 +47,13 @@ dataset = left.selectbox("Dataset", ready, key="sw_dataset")
 names = class_names(dataset)
 all_classes = left.checkbox("All classes", key="sw_all_classes")
 classes = names if all_classes else left.multiselect("Classes", names, default=names[:2], key="sw_classes")
+multilabel = left.checkbox(
+    "One multi-label model for these classes",
+    key="sw_multilabel",
+    help="Each grid point trains one model with an output per class (each class picks its own negatives), instead of "
+    "a binary run per class; Compare reads it class by class.",
+)
+per_run = 1 if multilabel else len(classes)  # classes each grid point makes runs of
 samplers = left.multiselect(
     "Samplers",
     list(SAMPLERS),
@@ -101,13 +108,7 @@ with st.expander("Where and how it runs"):
 sweep, configs, problem, size = None, [], None, None
 try:
     # counted first, from the text (a range like 0-9999999 is never expanded before it is known to fit the cap)
-    size = (
-        len(names if all_classes else classes)
-        * len(samplers)
-        * count_numbers(seeds_text, int)
-        * count_numbers(ratios_text, float)
-        * len(heads)
-    )
+    size = per_run * len(samplers) * count_numbers(seeds_text, int) * count_numbers(ratios_text, float) * len(heads)
     if int(max_concurrent) > allowed.max_concurrent:
         raise WeaknegError(
             f"runs at once {int(max_concurrent)} is above this server's cap of "
@@ -131,6 +132,7 @@ try:
         num_gpus=float(num_gpus),
         address=allowed.ray_address,
         sampler_params=own_params,
+        multilabel=multilabel,
     )
     sweep.base.validate()
     allowed.check_run(sweep.base, store.artifacts_root)
@@ -147,7 +149,8 @@ except WeaknegError as error:
 confirmed = True
 if size:
     shape = (
-        f"{len(names if all_classes else classes)} classes × {len(samplers)} samplers × "
+        (f"one model of {len(classes)} classes" if multilabel else f"{len(classes)} classes")
+        + f" × {len(samplers)} samplers × "
         f"{count_numbers(seeds_text, int):,} seeds × "
         f"{count_numbers(ratios_text, float)} ratios × {len(heads)} heads"
     )

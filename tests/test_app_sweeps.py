@@ -124,3 +124,19 @@ def test_each_chosen_sampler_gets_typed_parameter_fields():
     }
     app.button(key="sw_cancel").click().run()
     assert store.get_sweep(sweep.id).status == CANCELLED
+
+
+def test_a_multilabel_grid_is_one_model_per_point_and_launches_as_such():
+    app = open_page()
+    app.multiselect(key="sw_classes").set_value(["1", "4"])
+    app.checkbox(key="sw_multilabel").check().run()
+    summary = next(m.value for m in app.markdown if "runs**" in m.value)
+    assert summary.startswith("**2 runs**") and "one model of 2 classes × 2 samplers" in summary  # not 2 x 2
+    launch_button(app).click().run()
+    assert not app.exception and "launched on the local backend" in app.success[0].value
+    store = RunStore()
+    sweep = store.list_sweeps()[0]
+    assert sweep.n_runs == 2 and sweep.config["multilabel"] is True
+    assert {cfg.target_class for cfg in SweepConfig.from_dict(sweep.config).expand()} == {"1,4"}
+    app.button(key="sw_cancel").click().run()
+    assert store.get_sweep(sweep.id).status == CANCELLED

@@ -20,7 +20,7 @@ from torch.nn import functional as F
 
 from .config import RunConfig, check_negatives, negatives_per_epoch, negatives_warning
 from .data import BagSet, LoadedBags, load_bags
-from .errors import RunCancelled, WeaknegError
+from .errors import ConfigError, RunCancelled, WeaknegError
 from .metrics import bag_metrics
 from .models import build_model, pick_device
 from .models.evidence import instance_evidence
@@ -73,11 +73,26 @@ def prepare(
     passes `data.cache.cached_load_bags`)."""
     cfg.validate()
     data = load(cfg, on_phase)
-    if data.multilabel:  # every class was checked for positive bags by load_bags
+    if data.multilabel:
+        class_negatives(cfg, data)
         return data
     labels = data.train.labels
     check_negatives(int((labels == 1).sum()), cfg.pn_ratio, int((labels == 0).sum()), cfg.sampler)
     return data
+
+
+def class_negatives(cfg: RunConfig, data: LoadedBags) -> list[tuple[str, int, int, int]]:
+    """A multi-label run's (class, positive bags, pool, k) per class; ConfigError naming the class when a class
+    would have no negatives per epoch (its positives carry it; its pool is the bags without it)."""
+    held = np.asarray(data.train.contents)[:, data.targets] > 0
+    counts = []
+    for name, has in zip(data.target_names, held.T):
+        n_pos, pool = int(has.sum()), int((~has).sum())
+        try:
+            counts.append((name, n_pos, pool, check_negatives(n_pos, cfg.pn_ratio, pool, cfg.sampler)))
+        except ConfigError as error:
+            raise ConfigError(f"class {name!r}: {error}") from None
+    return counts
 
 
 def sampler_warnings(cfg: RunConfig, data: LoadedBags) -> list[str]:
@@ -109,7 +124,7 @@ def run_experiment(
     """
     try:
         data = data or prepare(cfg)
-        experiment = _experiment_kind(data)(cfg, data, store, run_id)
+        experiment = experiment_kind(data)(cfg, data, store, run_id)
     except WeaknegError as error:
         if store is not None and run_id is not None:
             store.finish_run(run_id, FAILED, error=str(error))
@@ -118,7 +133,7 @@ def run_experiment(
     return experiment.run(on_epoch)
 
 
-def _experiment_kind(data: LoadedBags) -> type:
+def experiment_kind(data: LoadedBags) -> type:
     """The binary loop, or for a run of several classes the multi-label one (train_multilabel.py)."""
     return MultiLabelExperiment if data.multilabel else Experiment
 

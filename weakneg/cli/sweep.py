@@ -59,6 +59,12 @@ def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--max-instances", type=int, default=None, help="cap instances per split (quick looks)")
     p.add_argument(
+        "--multilabel",
+        action="store_true",
+        default=None,
+        help="one multi-label model per grid point for all the --classes (docs/multilabel.md), not a run per class",
+    )
+    p.add_argument(
         "--sampler-param",
         action="append",
         default=[],
@@ -132,7 +138,7 @@ def sweep_from_args(args: argparse.Namespace, stored: dict | None):
         sweep = SweepConfig(
             base=RunConfig.from_dict(base), grid=grid, sampler_params=sampler_params_from(args.sampler_param)
         )
-    for name in ("backend", "address", "retries", "max_concurrent", "num_cpus", "num_gpus"):
+    for name in ("backend", "address", "retries", "max_concurrent", "num_cpus", "num_gpus", "multilabel"):
         if getattr(args, name) is not None:
             setattr(sweep, name, getattr(args, name))
     return sweep

@@ -32,6 +32,7 @@ from typing import Any
 from ..config import RunConfig
 from ..paths import cache_root
 from ..store import FINISHED, QUEUED, RUNNING, RunRecord, RunStore
+from ..targets import is_multilabel
 from .grid import POLL_S, data_key
 
 COSTS_FILE = "epoch_costs.json"
@@ -43,6 +44,8 @@ def cost_key(cfg: RunConfig | dict) -> str:
     """The setting whose per-epoch cost stands for all its runs (classes and seeds cost alike)."""
     values = cfg if isinstance(cfg, dict) else cfg.to_dict()
     size = [values.get(name) for name in ("max_instances", "bag_size", "pn_ratio", "head", "dataset_options")]
+    if is_multilabel(values.get("target_class")):  # one model for these classes: its cost grows with them
+        size.append(str(values.get("target_class")))
     sampler = [values.get("sampler"), values.get("sampler_params") or {}]
     maps = values.get("save_embeddings") != "none"
     return json.dumps([values.get("dataset"), values.get("model"), sampler, size, maps], sort_keys=True, default=str)
@@ -120,7 +123,7 @@ def probe_costs(configs: Iterable[RunConfig], thread_count: int) -> dict[str, An
     from .. import threads
     from ..data.cache import cached_load_bags
     from ..jobs import after_epoch_hook
-    from ..train import Experiment, prepare
+    from ..train import experiment_kind, prepare
 
     measured: dict[str, Any] = {}
     todo: dict[str, RunConfig] = {}
@@ -139,7 +142,7 @@ def probe_costs(configs: Iterable[RunConfig], thread_count: int) -> dict[str, An
             begin = time.perf_counter()
             data = prepare(probe_cfg, load=cached_load_bags)
             loaded.setdefault(data_key(cfg), time.perf_counter() - begin)
-            experiment = Experiment(probe_cfg, data, probe_store, None)
+            experiment = experiment_kind(data)(probe_cfg, data, probe_store, None)
             experiment.always_score = cfg.save_embeddings != "none"  # a worker saving arrays scores every epoch
             assert experiment.run_id is not None  # given a store, the experiment created its run
             hook = after_epoch_hook(probe_store, experiment.run_id) if experiment.always_score else None

@@ -52,6 +52,8 @@ class SweepConfig:
     # per sampler, its parameters in every run of it, e.g. {"badge": {"label": "known"}} (over base.sampler_params,
     # which all samplers share; old sweeps have only those)
     sampler_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # one multi-label run per grid point for all the classes given (`all`: every class) instead of a run per class
+    multilabel: bool = False
 
     def __post_init__(self):
         if isinstance(self.base, dict):
@@ -73,6 +75,8 @@ class SweepConfig:
                 raise ConfigError(f"{name} must be a number >= 0 (fractions allowed, e.g. 0.5), got {value!r}")
         if self.num_cpus == 0 and self.num_gpus == 0:
             raise ConfigError("a run needs some resources: num_cpus or num_gpus must be > 0")
+        if not isinstance(self.multilabel, bool):
+            raise ConfigError(f"multilabel must be true or false, got {self.multilabel!r}")
         for name, values in self.grid.items():
             if name not in RUN_FIELDS:
                 raise ConfigError(
@@ -144,7 +148,7 @@ class SweepConfig:
         others = math.prod(len(v) for k, v in axes.items() if k not in ("target_class", "dataset"))
         total = 0
         for dataset in axes.get("dataset", [self.base.dataset]):
-            total += len(self._classes(dataset, axes["target_class"])) * others
+            total += len(self._targets(dataset, axes["target_class"])) * others
         return total
 
     def expand(self, confirm: bool = False) -> list[RunConfig]:
@@ -169,7 +173,7 @@ class SweepConfig:
         for dataset in datasets:
             base = self.base.replace(dataset=dataset)
             _check_value(base, "dataset", dataset)
-            for target in self._classes(dataset, wanted_classes):
+            for target in self._targets(dataset, wanted_classes):
                 for combo in itertools.product(*(axes[n_] for n_ in names)):
                     cfg = base.replace(target_class=target, **dict(zip(names, combo)))
                     if cfg.sampler in self.sampler_params:
@@ -179,6 +183,15 @@ class SweepConfig:
                     except ConfigError as error:
                         raise ConfigError(f"grid point {_describe(cfg, names)}: {error}") from None
         return configs
+
+    def _targets(self, dataset: str, wanted) -> list[int | str]:
+        """Each run's target_class: the classes one by one, or (multilabel) all of them in one run's target."""
+        if not self.multilabel:
+            return list(self._classes(dataset, wanted))
+        if wanted == ALL_CLASSES:
+            return [ALL_CLASSES]
+        indices = list(map(str, self._classes(dataset, wanted)))
+        return [",".join(indices) + ("," if len(indices) == 1 else "")]  # "3,": one class in a multi-label model
 
     def _classes(self, dataset: str, wanted) -> list[int]:
         from ..data import class_names, resolve_class
@@ -202,6 +215,7 @@ class SweepConfig:
             "num_gpus": self.num_gpus,
             "address": self.address,
             "sampler_params": {name: dict(values) for name, values in self.sampler_params.items()},
+            "multilabel": self.multilabel,
         }
 
     @classmethod
@@ -251,7 +265,7 @@ def check_data(configs: list[RunConfig]) -> list[str]:
     any run is queued (raises DatasetMissing / ConfigError), and apply the run rule on negatives per epoch to every
     run (`config.check_negatives`: k = 0 is refused). Returns the distinct warnings (k reaching the whole pool)."""
     from ..config import check_negatives
-    from ..train import prepare, sampler_warnings
+    from ..train import class_negatives, prepare, sampler_warnings
 
     loaded: dict[tuple, Any] = {}
     warnings: list[str] = []
@@ -259,8 +273,11 @@ def check_data(configs: list[RunConfig]) -> list[str]:
         key = data_key(cfg)
         if key not in loaded:
             loaded[key] = prepare(cfg)
-        labels = loaded[key].train.labels
-        check_negatives(int((labels == 1).sum()), cfg.pn_ratio, int((labels == 0).sum()), cfg.sampler)
+        if loaded[key].multilabel:
+            class_negatives(cfg, loaded[key])  # each class's k
+        else:
+            labels = loaded[key].train.labels
+            check_negatives(int((labels == 1).sum()), cfg.pn_ratio, int((labels == 0).sum()), cfg.sampler)
         warnings += [w for w in sampler_warnings(cfg, loaded[key]) if w not in warnings]
     return warnings
 

@@ -180,7 +180,8 @@ def _grid_identity(values: dict) -> str:
             "base": values.get("base"),
             "grid": values.get("grid"),
             "sampler_params": values.get("sampler_params") or {},
-        },  # absent in sweeps before it existed
+            "multilabel": bool(values.get("multilabel")),
+        },  # absent in sweeps before they existed
         sort_keys=True,
         default=str,
     )

@@ -6,12 +6,9 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 
-import numpy as np
-
 from ..config import RunConfig, check_negatives, negatives_warning
 from ..data import DATASETS, LoadedBags, dataset_status, load_bags, resolve_root
 from ..data.making import READY, Progress
-from ..errors import ConfigError
 from ..models import MODELS, models_for as models_for_modality
 
 BAG_FIELDS = (
@@ -110,20 +107,11 @@ def multilabel_target(chosen: list[str], names: list[str]) -> str:
 
 def _class_counts(cfg: RunConfig, bags: LoadedBags) -> LaunchCounts:
     """A multi-label run's counts, class by class (k = 0 for any class refused, naming it)."""
-    from ..train import sampler_warnings  # torch: only when a multi-label form asks
+    from ..train import class_negatives, sampler_warnings  # torch: only when a multi-label form asks
 
-    held = np.asarray(bags.train.contents)[:, bags.targets] > 0
-    classes = []
-    for name, has in zip(bags.target_names, held.T):
-        n_pos, pool = int(has.sum()), int((~has).sum())
-        try:
-            k = check_negatives(n_pos, cfg.pn_ratio, pool, cfg.sampler)
-        except ConfigError as error:
-            raise ConfigError(f"class {name!r}: {error}") from None
-        classes.append(ClassCounts(name, n_pos, pool, k))
-    warning = "; ".join(sampler_warnings(cfg, bags)) or None
+    classes = tuple(ClassCounts(*counts) for counts in class_negatives(cfg, bags))
     total = {name: sum(getattr(c, name) for c in classes) for name in ("n_pos", "pool", "k")}
-    return LaunchCounts(**total, warning=warning, classes=tuple(classes))
+    return LaunchCounts(**total, warning="; ".join(sampler_warnings(cfg, bags)) or None, classes=classes)
 
 
 def grid_warnings(configs: list[RunConfig]) -> list[str]:
