@@ -219,7 +219,6 @@ def test_adaptive_multilabel_draws_uniformly_in_warm_up_then_by_rank():
 
 def test_a_multilabel_run_is_refused_what_it_cannot_do_with_one_line():
     for changes, words in [
-        ({"weighted_sampling": True}, "does not weight its batches"),
         ({"target_class": ","}, "names no class"),
         ({"target_class": "1,1"}, "names a class twice"),
     ]:
@@ -232,8 +231,9 @@ def test_a_multilabel_run_is_refused_what_it_cannot_do_with_one_line():
 
 
 def test_cli_refuses_a_bad_multilabel_run_with_exit_2(capsys):
-    assert main(["run", "--dataset", "digits", "--target-class", "all", "--weighted-sampling"]) == 2
-    assert "does not weight its batches" in capsys.readouterr().err
+    args = ["--sampler", "adaptive_multilabel", "--sampler-param", "scope=batches", "--weighted-sampling"]
+    assert main(["run", "--dataset", "digits", "--target-class", "all", *args]) == 2
+    assert "both draw the training batches" in capsys.readouterr().err
 
 
 def test_multilabel_digits_bags_carry_every_class_they_hold():

@@ -384,3 +384,28 @@ def test_an_augmented_multilabel_audio_run_trains_on_soft_targets(tmp_path, caps
     assert plain["status"] == augmented["status"] == "finished" and store.get_run(augmented["run_id"]).config["augment"]
     (first,), (second,) = store.epochs(plain["run_id"]), store.epochs(augmented["run_id"])
     assert np.isfinite(second.train_loss) and second.train_loss != first.train_loss  # soft targets, masked mixes
+
+
+def test_balanced_weights_by_hand_and_as_the_binary_runs_with_one_class():
+    from weakneg.train_multilabel import balanced_weights
+
+    labels = np.array([[1, 0], [1, 1], [0, 1], [0, 0], [1, 0], [0, 0]])
+    # class 0 has 3 clips, class 1 has 2, none 2: a clip weighs the sum over its classes of 1 / count
+    np.testing.assert_allclose(balanced_weights(labels), [1 / 3, 1 / 3 + 1 / 2, 1 / 2, 1 / 2, 1 / 3, 1 / 2])
+    # one class: the binary run's weights, 1 / (clips of the clip's label), as the audio bag set gives them
+    one = labels[:, :1]
+    np.testing.assert_allclose(balanced_weights(one), 1.0 / np.bincount(one[:, 0])[one[:, 0]])
+
+
+def test_weighted_sampling_draws_audio_batches_and_leaves_images_alone(tmp_path, capsys):
+    path = write_clip_csv(tmp_path)
+    args = ["--data", str(path), "--target-class", "all", "--model", "audio_cnn", "--batch-size", "4"]
+    plain, store = run_json(tmp_path, capsys, *args)
+    weighted, _ = run_json(tmp_path, capsys, *args, "--weighted-sampling")
+    (first,), (second,) = store.epochs(plain["run_id"]), store.epochs(weighted["run_id"])
+    assert weighted["status"] == "finished" and second.train_loss != first.train_loss  # other batches
+    images = ["--dataset", "digits", "--target-class", "all", "--bag-size", "2", "--max-instances", "300"]
+    plain, store = run_json(tmp_path / "digits", capsys, *images)
+    weighted, _ = run_json(tmp_path / "digits", capsys, *images, "--weighted-sampling")
+    (first,), (second,) = store.epochs(plain["run_id"]), store.epochs(weighted["run_id"])
+    assert (second.train_loss, second.ap) == (first.train_loss, first.ap)  # no effect on images, as binary runs

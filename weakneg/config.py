@@ -168,7 +168,8 @@ def from_known_fields(cls, values: dict[str, Any], what: str):
 
 
 def check_multilabel(cfg: RunConfig) -> None:
-    """What a multi-label run does not do (yet), each refused with the fix."""
+    """A multi-label run's own rules (its target names classes, once each; one way to draw batches), each refused
+    with the fix."""
     targets = multilabel_targets(cfg.target_class)
     if targets is not None and not targets:
         raise ConfigError(
@@ -177,8 +178,16 @@ def check_multilabel(cfg: RunConfig) -> None:
         )
     if targets is not None and len(set(map(str, targets))) != len(targets):
         raise ConfigError(f"target_class {cfg.target_class!r} names a class twice; name each class once")
-    if cfg.weighted_sampling:
-        raise ConfigError("a multi-label run does not weight its batches by bag; leave weighted_sampling off")
+    params = cfg.sampler_params or {}
+    if (
+        cfg.weighted_sampling
+        and cfg.sampler == "adaptive_multilabel"
+        and params.get("scope", "negatives") != "negatives"
+    ):
+        raise ConfigError(
+            "weighted_sampling and adaptive_multilabel's scope batches/both both draw the training batches; "
+            "choose one (e.g. --sampler-param scope=negatives)"
+        )
 
 
 def negatives_per_epoch(n_positive: int, pn_ratio: float, pool_size: int, sampler: str = "random") -> int:

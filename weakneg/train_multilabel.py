@@ -245,7 +245,11 @@ class MultiLabelLoop:
         return float(means[counts > 0].mean()) if (counts > 0).any() else math.nan
 
     def _batch_order(self, union: np.ndarray, epoch: int) -> torch.Tensor:
-        """The plain shuffle, or (adaptive_multilabel with scope batches/both) batches drawn by loss."""
+        """The plain shuffle; audio with weighted sampling: drawn with replacement by `balanced_weights` (PSLA);
+        adaptive_multilabel with scope batches/both: batches drawn by loss."""
+        if self.cfg.weighted_sampling and self.train_bags.modality == "audio":  # no effect on other data
+            weights = torch.as_tensor(balanced_weights(self.labels[union]), dtype=torch.float)
+            return torch.multinomial(weights, len(union), True, generator=self.shuffle)
         if self._needs_batch_losses() and self.outputs is not None:
             loss = weighted_sample_loss(self.outputs.log_probs[union], self._labels_t[union], self.imbalance)
             rng = np.random.default_rng([self.cfg.seed, epoch, len(self.targets)])
@@ -343,6 +347,17 @@ class MultiLabelLoop:
                 name: {k: _finite(v) for k, v in values.items()} for name, values in final.get("per_class", {}).items()
             },
         }
+
+
+def balanced_weights(labels: np.ndarray) -> np.ndarray:
+    """PSLA's balanced sampling for multi-label clips (labels (B, C) 0/1): a clip weighs the sum over its classes of
+    1 / (that class's clips), a clip of none of them 1 / (such clips): every class, and "none", adds the same total
+    weight (1) to the draw, however rare (with one class: a binary run's weights)."""
+    counts = labels.sum(0)
+    weights = (labels / np.maximum(counts, 1)).sum(1).astype(np.float64)
+    none = labels.sum(1) == 0
+    weights[none] = 1.0 / max(int(none.sum()), 1)
+    return weights
 
 
 def augment_classes(
