@@ -50,3 +50,23 @@ def test_only_functions_without_a_cache_are_switched_and_each_module_once():
     jitted = [v for v in vars(umap.layouts).values() if isinstance(v, CPUDispatcher)]
     assert jitted and all(type(v._cache).__name__ != "NullCache" for v in jitted)
     assert cache_compiled("umap") == 0  # already done: nothing switched twice
+
+
+def test_a_machine_where_numba_may_not_write_compiles_as_before(monkeypatch):
+    """numba raises RuntimeError when no cache folder can be written: the map then compiles, as before."""
+    pytest.importorskip("umap")
+    import sys
+
+    from numba.core.registry import CPUDispatcher
+
+    import umap.umap_  # noqa: F401
+
+    from weakneg import numba_cache
+
+    def refuse(self):
+        raise RuntimeError("cannot cache function: no locator available")
+
+    monkeypatch.setattr(CPUDispatcher, "enable_caching", refuse)
+    monkeypatch.setattr(numba_cache, "_done", set())
+    assert numba_cache.cache_compiled("umap") == 0
+    assert "umap.umap_" in numba_cache._done and "umap" in sys.modules

@@ -29,6 +29,9 @@ def cache_compiled(*packages: str) -> int:
             _done.add(name)
             for value in list(vars(module).values()):
                 if isinstance(value, CPUDispatcher) and type(getattr(value, "_cache", None)).__name__ == "NullCache":
-                    value.enable_caching()
+                    try:
+                        value.enable_caching()
+                    except RuntimeError:  # numba finds no folder it may write: it compiles as before
+                        continue
                     count += 1
     return count
