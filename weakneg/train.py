@@ -73,21 +73,30 @@ def prepare(
     passes `data.cache.cached_load_bags`)."""
     cfg.validate()
     data = load(cfg, on_phase)
+    check_run_negatives(cfg, data)
+    return data
+
+
+def check_run_negatives(cfg: RunConfig, data: LoadedBags) -> None:
+    """k >= 1 for the run's class, or for every class of a multi-label run (ConfigError naming the class)."""
     if data.multilabel:
         class_negatives(cfg, data)
-        return data
+        return
     labels = data.train.labels
     check_negatives(int((labels == 1).sum()), cfg.pn_ratio, int((labels == 0).sum()), cfg.sampler)
-    return data
+
+
+def class_sizes(data: LoadedBags) -> list[tuple[str, int, int]]:
+    """A multi-label run's (class, positive bags, pool) per class: its positives carry it, its pool lacks it."""
+    held = np.asarray(data.train.contents)[:, data.targets] > 0
+    return [(name, int(has.sum()), int((~has).sum())) for name, has in zip(data.target_names, held.T)]
 
 
 def class_negatives(cfg: RunConfig, data: LoadedBags) -> list[tuple[str, int, int, int]]:
     """A multi-label run's (class, positive bags, pool, k) per class; ConfigError naming the class when a class
-    would have no negatives per epoch (its positives carry it; its pool is the bags without it)."""
-    held = np.asarray(data.train.contents)[:, data.targets] > 0
+    would have no negatives per epoch."""
     counts = []
-    for name, has in zip(data.target_names, held.T):
-        n_pos, pool = int(has.sum()), int((~has).sum())
+    for name, n_pos, pool in class_sizes(data):
         try:
             counts.append((name, n_pos, pool, check_negatives(n_pos, cfg.pn_ratio, pool, cfg.sampler)))
         except ConfigError as error:
@@ -97,12 +106,8 @@ def class_negatives(cfg: RunConfig, data: LoadedBags) -> list[tuple[str, int, in
 
 def sampler_warnings(cfg: RunConfig, data: LoadedBags) -> list[str]:
     """What a person should know before a run starts (k covering the whole pool: the sampler has no effect)."""
-    if data.multilabel:  # per class: its positives are the bags carrying it
-        held = np.asarray(data.train.contents)[:, data.targets] > 0
-        found = [
-            (n, negatives_warning(int(h.sum()), cfg.pn_ratio, int((~h).sum()), cfg.sampler))
-            for n, h in zip(data.target_names, held.T)
-        ]
+    if data.multilabel:
+        found = [(n, negatives_warning(n_pos, cfg.pn_ratio, pool, cfg.sampler)) for n, n_pos, pool in class_sizes(data)]
         return [f"class {name!r}: {warning}" for name, warning in found if warning]
     labels = data.train.labels
     warning = negatives_warning(int((labels == 1).sum()), cfg.pn_ratio, int((labels == 0).sum()), cfg.sampler)

@@ -264,8 +264,7 @@ def check_data(configs: list[RunConfig]) -> list[str]:
     """Build the bags once per distinct data setting so a missing dataset or impossible bag setting fails before
     any run is queued (raises DatasetMissing / ConfigError), and apply the run rule on negatives per epoch to every
     run (`config.check_negatives`: k = 0 is refused). Returns the distinct warnings (k reaching the whole pool)."""
-    from ..config import check_negatives
-    from ..train import class_negatives, prepare, sampler_warnings
+    from ..train import check_run_negatives, prepare, sampler_warnings
 
     loaded: dict[tuple, Any] = {}
     warnings: list[str] = []
@@ -273,11 +272,7 @@ def check_data(configs: list[RunConfig]) -> list[str]:
         key = data_key(cfg)
         if key not in loaded:
             loaded[key] = prepare(cfg)
-        if loaded[key].multilabel:
-            class_negatives(cfg, loaded[key])  # each class's k
-        else:
-            labels = loaded[key].train.labels
-            check_negatives(int((labels == 1).sum()), cfg.pn_ratio, int((labels == 0).sum()), cfg.sampler)
+        check_run_negatives(cfg, loaded[key])  # each run's own ratio and sampler (prepare checked the first)
         warnings += [w for w in sampler_warnings(cfg, loaded[key]) if w not in warnings]
     return warnings
 
