@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Callable
 
-from . import liveness, threads
+from . import allocator, liveness, threads
 from .config import RunConfig
 from .errors import WeaknegError
 from .store import CANCELLED, DIRECT, FAILED, INTERRUPTED, LOCAL, QUEUED, RUNNING, RunRecord, RunStore, failures
@@ -248,6 +248,7 @@ def worker_main(run_id: int, store_url: str) -> int:
         print(f"weakneg: error: no run {run_id} in {store_url}", file=sys.stderr)
         return 2
     store = RetryingStore(opened)  # a short outage is waited out; the store id (the run's folder) is read here
+    allocator.keep_freed_memory()
     thread_count = threads.apply(threads.worker_threads())
     print(f"worker {os.getpid()}: {thread_count} torch thread(s)", flush=True)
     next_id: int | None = run_id

@@ -225,7 +225,7 @@ def target_class_of(args: argparse.Namespace, options: dict) -> int | str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .. import threads
+    from .. import allocator, threads
     from ..jobs import failure_cause, write_failure_sidecar
     from ..store import DIRECT, RunStore
     from ..store.retry import RetryingStore, StoreOutage
@@ -233,6 +233,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     cfg = config_from_args(args)
     progress = Progress(cfg.epochs)
+    allocator.keep_freed_memory()
     try:
         data = prepare(cfg, on_phase=progress.phase)  # every check that can fail on input precedes the store
         # a missing extra or an unreachable tracker is named before the store is written

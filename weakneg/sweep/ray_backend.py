@@ -155,6 +155,7 @@ def execute_run(
     store could not be read at the end). As a local worker: its failure record reserved before its first write,
     its store calls retried through an outage of up to `retry_s` (the driver's WEAKNEG_STORE_RETRY_SECONDS), a
     failure's cause kept in its sidecar file when the store cannot take it."""
+    from .. import allocator
     from .. import threads as thread_budget
     from ..data.cache import cached_load_bags
     from ..jobs import after_epoch_hook, record_failure
@@ -166,6 +167,7 @@ def execute_run(
     # first, while the disk has room: recording a failure then needs no new blocks (the run's folder is this
     # task's from the claim on; a cause left there by an earlier attempt was recorded by the driver)
     failures.reserve(store.run_dir(run_id))
+    allocator.keep_freed_memory()
     thread_budget.apply(threads)  # this task's num_cpus: Ray runs num_cpus-sized tasks side by side
     try:
         hook = after_epoch_hook(store, run_id)  # the same per-epoch work (2-D maps) as a local worker does
