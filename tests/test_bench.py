@@ -65,6 +65,9 @@ def test_throughput_figures_run_real_sweeps_and_compute_efficiency_from_them():
     assert result["efficiency"] == pytest.approx(
         result["one_at_a_time_s"] / (result["sweep_s"] * result["cores_in_use"])
     )
+    assert result["efficiency_one_core"] == pytest.approx(
+        result["one_core_s"] / (result["sweep_s"] * result["cores_in_use"])
+    )
     assert result["runs_per_hour"] == pytest.approx(2 * 3600 / result["sweep_s"])
     user = result["user_check"]
     assert user["speedup"] == pytest.approx(user["runs_one_after_another_s"] / user["sweep_s"]) and user["sweep_s"] > 0

@@ -99,3 +99,28 @@ def test_dry_run_on_a_fresh_store_estimates_and_writes_no_store(tmp_path, capsys
     line = capsys.readouterr().out.strip()
     assert line.startswith("1 runs; estimated ") and "1 settings probed now" in line
     assert not (tmp_path / "none.db").exists()
+
+
+def finished_run(store, cfg: RunConfig, seconds: float) -> None:
+    run_id = store.create_run(cfg.to_dict())
+    store.start_run(run_id, target_name="0")
+    for epoch in range(1, cfg.epochs + 1):
+        store.add_epoch(run_id, epoch, {"ap": 0.5, "auc": 0.5})
+    store.finish_run(run_id, FINISHED)
+    store.update_run(run_id, started_at=1000.0, finished_at=1000.0 + seconds)
+
+
+def test_a_sweep_queues_its_longest_runs_first(store):
+    """Workers take the oldest queued run: a sweep created longest first ends without one long run beside idle
+    workers. Known here: grad_norm at 5 s an epoch, random at 1 s; badge never measured counts at the median (3 s)."""
+    from weakneg.sweep import run_sweep
+
+    base = RunConfig(dataset="digits", epochs=1, save_embeddings="none")
+    finished_run(store, base.replace(sampler="random"), 1.0)
+    finished_run(store, base.replace(sampler="grad_norm"), 5.0)
+    sweep = SweepConfig(base=base, grid={"sampler": ["random", "badge", "grad_norm"], "seed": [0, 1]})
+    result = run_sweep(sweep, store)
+    assert result.status == FINISHED
+    created = [store.existing_run(run_id).config for run_id in sorted(result.run_ids)]
+    order = [("grad_norm", 0), ("grad_norm", 1), ("badge", 0), ("badge", 1), ("random", 0), ("random", 1)]
+    assert [(c["sampler"], c["seed"]) for c in created] == order

@@ -182,6 +182,8 @@ def throughput_summary(result: dict) -> str:
         f"  {result['grid']['dataset']} sweep: {result['sweep_s']:.1f} s, {result['runs_per_hour']:.0f} runs/hour; "
         f"one at a time {result['one_at_a_time_s']:.1f} s; efficiency {result['efficiency']:.2f} on "
         f"{result['cores_in_use']} cores (goal >= 0.9: {verdict(result['goals']['efficiency_0.9'])})",
+        f"  one at a time on one core (its maps too): {result['one_core_s']:.1f} s; efficiency "
+        f"{result['efficiency_one_core']:.2f} (goal >= 0.9: {verdict(result['goals']['efficiency_one_core_0.9'])})",
     ]
     if "baseline_s" in result:
         lines.append(

@@ -102,6 +102,19 @@ def estimate(
     }
 
 
+def longest_first(store: RunStore, configs: list[RunConfig]) -> list[RunConfig]:
+    """These runs, the ones expected to take longest first (stable: grid order among equals), from the costs known
+    without a probe: the store's finished runs, then the probes kept here; a setting nobody measured counts at
+    the median known rate (at one per epoch when none is). Workers take queued runs oldest first, so a sweep
+    created in this order schedules longest first and does not end on one long run beside idle workers."""
+    per_epoch, _ = history_rates(store)
+    cached = _load_costs()
+    rates = {key: per_epoch.get(key, cached.get(key, {}).get("epoch_s")) for key in {cost_key(cfg) for cfg in configs}}
+    known = [rate for rate in rates.values() if rate is not None]
+    unknown = statistics.median(known) if known else 1.0
+    return sorted(configs, key=lambda cfg: -(rates[cost_key(cfg)] or unknown) * cfg.epochs)
+
+
 def history_rates(store: RunStore) -> tuple[dict[str, float], int]:
     """Seconds per epoch of each setting, the median over the store's finished runs of it; and how many runs."""
     rates: dict[str, list[float]] = {}

@@ -13,6 +13,7 @@ from ..errors import ConfigError, WeaknegError
 from ..store import ACTIVE, CANCELLED, FAILED, FINISHED, INTERRUPTED, QUEUED, RUNNING, RunRecord, RunStore
 from ..store.retry import StoreOutage, retrying
 from .grid import POLL_S, SweepConfig, check_data, check_sweep_id, new_sweep_id, run_key
+from .estimates import longest_first
 from .local import run_local
 from .tracking import ProgressCallback, progress
 from .ray_backend import run_ray
@@ -155,7 +156,7 @@ def _prepare_runs(
     for earlier in sorted(store.list_runs(sweep_id=sweep_id), key=lambda r: r.id):
         latest[run_key(earlier.config)] = earlier
     todo, skipped = [], 0
-    for cfg in configs:
+    for cfg in longest_first(store, configs):
         run = latest.get(run_key(cfg))
         if run is None:
             todo.append((store.create_run(cfg.to_dict(), sweep_id=sweep_id, backend=sweep.backend), cfg))
