@@ -5,7 +5,7 @@ returns them on free, so each training step of the audio CNN, whose activations 
 millions of zeroed pages anew: measured on a 2-core machine, a 13-class soundscapes run spent a third of its
 CPU in the kernel (7.7 million minor page faults in 2 epochs) and took 36.6 s; with freed blocks kept in the
 heap it took 23.7 s (0.9 s in the kernel), its peak memory 1.49 -> 1.90 GB. Image runs change little (8.6 ->
-8.1 s on Fashion-MNIST, peak memory slightly lower). `python -m weakneg bench` is where to re-measure it.
+8.1 s on Fashion-MNIST, peak memory slightly lower). `python -m weakneg bench --throughput` re-measures it.
 
 WEAKNEG_KEEP_FREED_MEMORY=0 leaves malloc as it is (a machine short of memory rather than of CPU).
 """

@@ -140,6 +140,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def throughput(args: argparse.Namespace) -> int:
+    from ..bench.allocator import QUICK_RUN, RUN, allocator_figures
     from ..bench.throughput import DIGITS, FASHION, QUICK_GRID, thread_figures, throughput_figures
 
     baseline = Path(args.baseline_src) if args.baseline_src else None
@@ -154,6 +155,8 @@ def throughput(args: argparse.Namespace) -> int:
     log(f"threads: one epoch of {grid.dataset} ({grid.max_instances or 'all'} instances per split)")
     result: dict[str, Any] = {"threads": thread_figures(grid.dataset, grid.max_instances, log=log)}
     result.update(throughput_figures(grid, QUICK_GRID if args.quick else DIGITS, baseline, log))
+    log("a multi-label soundscapes run with freed memory kept and not (weakneg.allocator)")
+    result["allocator"] = allocator_figures(1 if args.quick else 2, QUICK_RUN if args.quick else RUN, log)
     result["when_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     text = json.dumps(json_safe(result))
     out = None if args.out == "-" else Path(args.out) if args.out else home() / "bench" / f"throughput-{_stamp()}.json"
@@ -195,6 +198,13 @@ def throughput_summary(result: dict) -> str:
         f"{user['runs_one_after_another_s']:.1f} s -> {user['speedup']:.2f}x (goal >= 2: "
         f"{verdict(result['goals']['user_check_2x'])})"
     )
+    if "allocator" in result:
+        memory = result["allocator"]
+        kept, plain = memory["kept"], memory["not_kept"]
+        lines.append(
+            f"  freed memory kept ({memory['run']}): {kept['wall_s']:.1f} s vs {plain['wall_s']:.1f} s -> "
+            f"{memory['wall_ratio']:.2f}x the time, peak {kept['peak_gb']:.2f} vs {plain['peak_gb']:.2f} GB"
+        )
     return "\n".join(lines)
 
 
