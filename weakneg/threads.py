@@ -6,10 +6,13 @@ shares it with N-1 others gets budget // N threads (at least 1). Local workers s
 ways (default: one run per core, RUN_THREADS threads each), a Ray task gets its num_cpus, `run` alone gets the
 whole budget, and the app's own process (Playground, MIL checks: small models) runs on SMALL_MODEL_THREADS.
 
-Why one thread per run by default: `python -m weakneg bench --threads-only` times one epoch at 1, 2 and all
+Why one thread per run by default: `python -m weakneg bench --throughput` first times one epoch at 1, 2 and all
 threads, alone and with two processes at once. On the 2-core machine it was written on, one Fashion-MNIST epoch
 (6,000 instances, simple_cnn) took 2.1 s on 1 thread and 3-10 s on 2 threads under load: torch's OpenMP pool
-spins on cores another process wants, so two one-thread runs finish more work than one two-thread run.
+spins on cores another process wants, so two one-thread runs finish more work than one two-thread run. On the
+quiet machine two processes at 2 threads each did 0.35 epochs/s against 1.9 for two at one thread; one process at
+2 threads alone did about as much as two at one (2.0): the rule loses little where one run is alone and avoids
+the 5x loss where runs share the cores.
 
 A process applies its share with `apply` (torch intra- and inter-op threads, and the BLAS/OpenMP pools numpy
 and scikit-learn use); processes it starts inherit it through `child_env` (OMP_NUM_THREADS and friends are
