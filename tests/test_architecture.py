@@ -28,6 +28,7 @@ LAYERS = {
     "run_result": 0,
     "threads": 0,
     "numba_cache": 0,
+    "allocator": 0,
     "store": 1,
     "data": 1,
     "models": 1,
