@@ -316,6 +316,7 @@ def add_resume_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    from .. import allocator
     from ..jobs import max_concurrent, resume, resume_here
     from ..store import open_existing
     from ..store.retry import RetryingStore, StoreOutage
@@ -334,6 +335,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         return 0
     run = store.existing_run(args.run_id)
     progress = Progress(run.epochs_total or 0)
+    allocator.keep_freed_memory()  # it trains here, as `run` does
     try:  # a direct run, like `run`: a short database outage is waited out, a longer one said in one line
         result = resume_here(RetryingStore(store), args.run_id, on_epoch=progress.epoch)
     except StoreOutage as outage:
