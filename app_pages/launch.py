@@ -59,7 +59,9 @@ with left:
             names,
             default=names,
             key="targets",
-            help="One model for all of them; each class keeps its own P-N ratio.",
+            help="One model for all of them; each class keeps its own P-N ratio. Its shared encoder learns each class "
+            "more slowly per epoch than a one-class model: give it more epochs (docs/multilabel.md, 'How many "
+            "epochs').",
         )
         target = views.multilabel_target(chosen, names)
     else:
