@@ -2,8 +2,10 @@
 random and badge, one-class multi-label `c,` for adaptive_multilabel, a multi-label sampler). The session's show:
   python scripts/multilabel_study/jobs.py fashion_mnist 10 \
       "--max-instances 20000 --bag-size 2 --epochs 10 --pn-ratio 0.5"
-  python scripts/multilabel_study/jobs.py soundscapes 13 "--epochs 5 --pn-ratio 0.5"
-then feed the lines to one.sh (xargs -P 2 -L1) and read the result with analyse.py."""
+  python scripts/multilabel_study/jobs.py soundscapes 13 "--epochs 10 --pn-ratio 0.5"
+then feed the lines to one.sh (xargs -P 2 -L1) and read the result with analyse.py. The longer multi-label run
+the soundscapes show called for (its one-class runs at 10 epochs stay the reference):
+  STUDY_DIR=... scripts/multilabel_study/one.sh soundscapes ml random 0 all --epochs 30 --pn-ratio 0.5"""
 
 import sys
 
