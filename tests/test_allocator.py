@@ -2,6 +2,7 @@
 block allocated and freed again costs no new pages; without it every allocation faults its pages in anew."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -29,7 +30,7 @@ PAGES_PER_BLOCK = 12 * 1024 * 1024 * 4 // 4096
 
 
 def faults_of_ten_steps(setting: str | None) -> dict:
-    env = {k: v for k, v in __import__("os").environ.items() if k != allocator.SETTING}
+    env = {k: v for k, v in os.environ.items() if k != allocator.SETTING}
     if setting is not None:
         env[allocator.SETTING] = setting
     out = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, check=True)

@@ -14,25 +14,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .. import allocator
+from .throughput import fresh_user_environment
 
-RUN = ["--dataset", "soundscapes", "--target-class", "all", "--sampler", "random", "--epochs", "2", "--seed", "0"]
-QUICK_RUN = [
-    *RUN[:-4],
-    "--epochs",
-    "1",
-    "--seed",
-    "0",
-    "--dataset-option",
-    "n_train=120",
-    "--dataset-option",
-    "n_test=60",
-]
+SETTING_ARGUMENTS = ["--dataset", "soundscapes", "--target-class", "all", "--sampler", "random", "--seed", "0"]
+RUN = [*SETTING_ARGUMENTS, "--epochs", "2"]
+QUICK_RUN = [*SETTING_ARGUMENTS, "--epochs", "1", "--dataset-option", "n_train=120", "--dataset-option", "n_test=60"]
 
 
 def timed_run(arguments: list[str], home: Path, keep: bool) -> dict:
-    env = {**os.environ, "WEAKNEG_HOME": str(home), allocator.SETTING: "1" if keep else "0", "WEAKNEG_THREADS": "1"}
-    for name in ("WEAKNEG_STORE", "WEAKNEG_ARTIFACTS"):
-        env.pop(name, None)
+    env = fresh_user_environment(home, {allocator.SETTING: "1" if keep else "0", "WEAKNEG_THREADS": "1"})
     with tempfile.TemporaryFile() as errors:  # a file, not a pipe: nobody reads while the run writes
         start = time.perf_counter()
         child = subprocess.Popen(

@@ -89,6 +89,16 @@ DIGITS = Grid(dataset="digits", max_instances=0, epochs=3, seeds=(0, 1))  # the 
 QUICK_GRID = Grid(dataset="digits", max_instances=0, epochs=1, samplers=("random", "badge"), seeds=(0,))
 
 
+def fresh_user_environment(home: Path, env: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment for a child that runs as a user on a fresh home: WEAKNEG_HOME set, the store and
+    the concurrency and thread settings dropped unless `env` sets them."""
+    environment = {**os.environ, **(env or {}), "WEAKNEG_HOME": str(home)}
+    for name in ("WEAKNEG_STORE", "WEAKNEG_ARTIFACTS", "WEAKNEG_MAX_CONCURRENT", "WEAKNEG_THREADS"):
+        if not env or name not in env:
+            environment.pop(name, None)
+    return environment
+
+
 def weakneg_command(
     arguments: list[str],
     home: Path,
@@ -99,10 +109,7 @@ def weakneg_command(
     """(wall seconds, the finished process) of `python -m weakneg ARGUMENTS` with its own WEAKNEG_HOME; `source`:
     another source tree to run instead of this one (a baseline); `cpus`: the cores it (and every process it
     starts) may run on."""
-    environment = {**os.environ, **(env or {}), "WEAKNEG_HOME": str(home)}
-    for name in ("WEAKNEG_STORE", "WEAKNEG_ARTIFACTS", "WEAKNEG_MAX_CONCURRENT", "WEAKNEG_THREADS"):
-        if not env or name not in env:
-            environment.pop(name, None)
+    environment = fresh_user_environment(home, env)
     if source is not None:
         environment["PYTHONPATH"] = str(source)
     start = time.perf_counter()
