@@ -12,7 +12,7 @@ from .. import paths
 from ..targets import is_multilabel, multilabel_targets
 from ..errors import ConfigError, DatasetMissing
 from . import image_datasets, audio, mil, soundscapes, user  # noqa: F401  (register their datasets, in this order)
-from .bags import BagSet, ImageBags, VectorBags, make_bags, split_off, split_off_share
+from .bags import BagSet, ImageBags, VectorBags, make_bags, split_off, split_off_stratified
 from .image_datasets import IMAGE_CACHE_SIZE, forget_image_sets, loaded_image_sets
 from .options import DatasetOption
 from .registry import DATASETS, DatasetSpec, register_dataset
@@ -124,8 +124,8 @@ def _multilabel_bags(cfg, spec: DatasetSpec, root: Path, names: list[str]) -> Lo
         raise ConfigError(f"target_class {cfg.target_class!r} names a class twice; name each class once")
     train, test = spec.build(cfg, root, None if spec.per_class_layout else targets[0])
     val = None
-    if cfg.val_fraction:  # a seeded share of the bags; each class must keep positives and negatives everywhere
-        train, val = split_off_share(train, cfg.val_fraction, cfg.seed)
+    if cfg.val_fraction:  # stratified per class; each class must keep positives and negatives everywhere
+        train, val = split_off_stratified(train, cfg.val_fraction, cfg.seed, targets)
     splits = {"train": train.contents, "test": test.contents, **({"validation": val.contents} if val else {})}
     if problem := unlearnable_classes(splits, targets, names):
         raise ConfigError(problem)
