@@ -125,7 +125,7 @@ def _multilabel_bags(cfg, spec: DatasetSpec, root: Path, names: list[str]) -> Lo
     train, test = spec.build(cfg, root, None if spec.per_class_layout else targets[0])
     val = None
     if cfg.val_fraction:  # stratified per class; each class must keep positives and negatives everywhere
-        train, val = split_off_stratified(train, cfg.val_fraction, cfg.seed, targets)
+        train, val = split_off_stratified(train, cfg.val_fraction, cfg.seed)
     splits = {"train": train.contents, "test": test.contents, **({"validation": val.contents} if val else {})}
     if problem := unlearnable_classes(splits, targets, names):
         raise ConfigError(problem)

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..extras import need
+from ..targets import is_multilabel
 from .audio import AudioBags, Clip, build_audio_splits
 from .labels import label_sets, names_option, one_hot_labels
 from .natural import NaturalBags, test_positions
@@ -120,7 +121,8 @@ def natural_clips(clips: list[Clip], names: list[str], split: np.ndarray | None)
 def build_clips(cfg, root: Path, target: int) -> tuple[AudioBags, AudioBags]:
     clips, names, split = load_clips(cfg.dataset_options)
     natural = natural_clips(clips, names, split)
-    test = set(test_positions(natural, natural.labels(target), cfg.dataset_options, cfg.seed).tolist())
+    strata = natural.strata(target, binary=not is_multilabel(cfg.target_class))
+    test = set(test_positions(natural, strata, cfg.dataset_options, cfg.seed).tolist())
     splits = {
         "train": [c for i, c in enumerate(clips) if i not in test],
         "test": [c for i, c in enumerate(clips) if i in test],

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
+from .stratify import stratified_sides
 
 
 class BagSet:
@@ -336,45 +337,16 @@ def image_bags(
     )
 
 
-def split_off_stratified(bags: BagSet, fraction: float, seed: int, targets: list[int]) -> tuple[BagSet, BagSet]:
+def split_off_stratified(bags: BagSet, fraction: float, seed: int) -> tuple[BagSet, BagSet]:
     """Split a multi-label run's bags into (kept, held out), round(fraction x bags) held (at least one), every
-    class's positive bags shared out as close to `fraction` as the bags allow. Iterative stratification after
-    Sechidis, Tsoumakas and Vlahavas (2011): the class with the fewest positives left is placed first; each of its
-    bags goes to a side with room that still wants that class, and among those to the one that most wants all the
-    bag's classes (the sum, over every class the bag carries, of what the side still wants of it relative to what
-    it asked: a bag carries several classes, and weighing them all cut the error of the paper's rarest-class rule
-    1.8x on soundscapes and 3.4x on digits), then to the side that wants more bags, then by a seeded coin. A class
-    with two or more positive bags asks at least one on each side (the rarest are placed first, so they get it); a
-    bag without a target class fills the sizes last. Deterministic from the seed."""
+    class's positive bags shared out as close to `fraction` as the bags allow (`stratify.py`; a class of two or
+    more positive bags keeps one on each side). Stratified by every class the bags carry, not only the run's, so
+    runs of different classes on the same bags hold out the same bags. Deterministic from the seed."""
     n = len(bags)
     n_held = max(1, round(fraction * n))
     if n_held >= n:
         raise ConfigError(f"val_fraction {fraction:g} leaves no training bags ({n} in all); use e.g. 0.1")
-    rng = np.random.default_rng([seed, 2])
-    carries = np.asarray(bags.contents)[:, targets] > 0
-    positives = carries.sum(0)
-    held_wanted = np.where(positives >= 2, np.clip(np.round(fraction * positives), 1, positives - 1), 0)
-    asked = np.stack([held_wanted, positives - held_wanted]).astype(np.float64)  # [side (0 held, 1 kept), class]
-    wanted = asked.copy()
-    size = np.array([n_held, n - n_held], dtype=np.float64)  # bags each side still wants
-    side = np.full(n, -1)
-    left = positives.astype(np.int64)  # positive bags of each class not placed yet
-
-    def place(bag: int, on: int) -> None:
-        side[bag] = on
-        wanted[on] -= carries[bag]
-        size[on] -= 1
-        left[:] -= carries[bag]
-
-    while (left > 0).any():
-        rarest = int(np.argmin(np.where(left > 0, left, np.iinfo(np.int64).max)))
-        for bag in rng.permutation(np.flatnonzero(carries[:, rarest] & (side < 0))):
-            classes = carries[bag]
-            want = (wanted[:, classes] / np.maximum(asked[:, classes], 1)).sum(1)
-            keys = np.stack([size > 0, wanted[:, rarest] > 0, want, size, rng.random(2)])  # the first key first
-            place(bag, int(np.lexsort(keys[::-1])[-1]))
-    for bag in rng.permutation(np.flatnonzero(side < 0)):
-        place(bag, 0 if size[0] > 0 else 1)
+    side = stratified_sides(np.asarray(bags.contents) > 0, [n_held, n - n_held], seed)
     return bags.subset(np.flatnonzero(side == 1)), bags.subset(np.flatnonzero(side == 0))
 
 

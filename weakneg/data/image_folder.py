@@ -120,7 +120,7 @@ def image_splits(options: dict, target: int, seed: int, require_target: bool = T
     natural, images = load_image_bags(options)
     labels = natural.labels(target)
     test = np.zeros(natural.n_bags, dtype=bool)
-    test[test_positions(natural, labels, options, seed)] = True
+    test[test_positions(natural, natural.strata(target, require_target), options, seed)] = True
     splits = []
     for name, chosen in (("train", ~test), ("test", test)):
         positions = np.flatnonzero(chosen)

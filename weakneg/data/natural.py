@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from .bags import VectorBags
+from .stratify import stratified_sides
 
 SPLIT_OPTIONS = ("folds", "fold", "standardize")
 
@@ -39,6 +40,11 @@ class NaturalBags:
     def labels(self, target: int) -> np.ndarray:
         return (self.contents[:, target] > 0).astype(np.int64)
 
+    def strata(self, target: int, binary: bool) -> np.ndarray:
+        """What test folds are stratified by: the target's labels (a binary run), or every class the bags carry (a
+        multi-label run: each class shared out, the same folds whichever classes a run trains)."""
+        return self.labels(target) if binary else self.contents > 0
+
 
 def padded_members(bag_of: np.ndarray, n_bags: int) -> np.ndarray:
     """(B, n_max) instance rows of each bag in their original order, -1 after each bag's last instance."""
@@ -52,7 +58,11 @@ def padded_members(bag_of: np.ndarray, n_bags: int) -> np.ndarray:
 
 
 def fold_of_bags(labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
-    """A fold 0..folds-1 for each bag, stratified by label, deterministic from the seed."""
+    """A fold 0..folds-1 for each bag, deterministic from the seed, stratified by label ((B,) 0/1) or by every
+    class ((B, C) bool: iterative stratification, stratify.py). Fold sizes differ by at most one."""
+    if labels.ndim == 2:
+        n = len(labels)
+        return stratified_sides(labels, [n // folds + (f < n % folds) for f in range(folds)], seed)
     rng = np.random.default_rng([seed, 7])
     fold = np.empty(len(labels), dtype=np.int64)
     offset = 0
@@ -64,7 +74,8 @@ def fold_of_bags(labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
 
 
 def test_positions(natural: NaturalBags, labels: np.ndarray, options: dict, seed: int) -> np.ndarray:
-    """Bag positions of the test split: the data's own split when it has one, else fold `fold` of `folds`."""
+    """Bag positions of the test split: the data's own split when it has one, else fold `fold` of `folds`, the
+    folds stratified by `labels` (`NaturalBags.strata`)."""
     if natural.split is not None and "folds" not in options:
         return np.flatnonzero(natural.split == "test")
     folds, fold = options.get("folds", 5), options.get("fold", 0)
@@ -81,10 +92,10 @@ def vector_splits(
     """Train and test VectorBags; features standardised with the train instances' mean and std (unless the
     option standardize is false). Bag ids are positions in the whole data set: stable across folds.
     require_target: each split needs positive and negative bags of `target` (a binary run; a multi-label run
-    checks each of its classes itself, data/__init__.py)."""
+    checks each of its classes itself, data/__init__.py, and its folds are stratified by every class)."""
     labels = natural.labels(target)
     test = np.zeros(natural.n_bags, dtype=bool)
-    test[test_positions(natural, labels, options, seed)] = True
+    test[test_positions(natural, natural.strata(target, require_target), options, seed)] = True
     points = natural.points
     if options.get("standardize", True):
         train_rows = ~test[natural.bag_of]
