@@ -12,7 +12,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from app_pages.map_canvas import map_canvas
-from weakneg import limits, named_selections, projection, views
+from weakneg import class_maps, limits, named_selections, projection, views
 from weakneg.errors import WeaknegError
 from weakneg.views import plain
 from weakneg.store import open_store
@@ -78,6 +78,12 @@ def saved_epochs() -> list[int]:
     return views.inspect_epochs(store, run_id)
 
 
+def best_method(epoch: int) -> str | None:
+    if chosen_class is not None:
+        return class_maps.best_method(store, run_id, epoch, chosen_class)
+    return projection.best_method(store, run_id, epoch)
+
+
 epochs = saved_epochs()
 
 if not epochs:
@@ -128,16 +134,19 @@ if epochs:
         st.query_params.pop("epoch", None)
     else:
         st.query_params["epoch"] = str(epoch)
-    method = projection.best_method(store, run_id, epoch)
+    method = best_method(epoch)
 else:
     epoch, method = None, None
 
-waiting_for_umap = (
-    method == "pca"
-    and projection.map_method() == "umap"
-    and run.finished_at
-    and time.time() - run.finished_at < UMAP_WAIT_S
-)
+if chosen_class is None:  # a binary run's worker draws its UMAP maps after its epochs
+    waiting_for_umap = bool(
+        method == "pca"
+        and projection.map_method() == "umap"
+        and run.finished_at
+        and time.time() - run.finished_at < UMAP_WAIT_S
+    )
+else:  # a class's UMAP maps are drawn on request (the button below the map)
+    waiting_for_umap = method == "pca" and class_maps.drawing(store, run_id, chosen_class)
 
 
 @st.fragment(run_every=3 if active or waiting_for_umap else None)
@@ -147,13 +156,14 @@ def follow_run(shown_epochs: list[int], shown_method: str | None) -> None:
     if (
         saved_epochs() != shown_epochs
         or (now and now.status != run.status)
-        or (epoch is not None and projection.best_method(store, run_id, epoch) != shown_method)
+        or (epoch is not None and best_method(epoch) != shown_method)
     ):
         st.rerun()
     if active:
         st.caption(f"Run {run.status}: new epochs appear here as they finish.")
     elif waiting_for_umap:
-        st.caption("The UMAP map is being computed by the run's worker; it replaces the PCA map when it lands.")
+        who = "the run's worker" if chosen_class is None else "a background process"
+        st.caption(f"The UMAP map is being computed by {who}; it replaces the PCA map when it lands.")
 
 
 if active or waiting_for_umap:
@@ -212,6 +222,15 @@ with left:
         outside = int((~positives["x"].between(*xr) | ~positives["y"].between(*yr)).sum())
         if outside:
             st.caption(f"{outside} of {len(positives)} positive bags lie outside the negatives' ranges (not drawn).")
+    drawable = chosen_class is not None and view.method == "pca" and not active and not waiting_for_umap
+    if drawable and not limits.current().readonly:
+        if st.button(
+            "Draw this class's UMAP maps",
+            help="One model, one map per class: drawn on request (a minute or so), for every saved epoch, in the "
+            "background; the PCA map stays until they land. From a terminal: `weakneg class-maps RUN --class NAME`.",
+        ):
+            class_maps.start(store, run_id, classes[chosen_class], chosen_class)
+            st.rerun()
     st.info(views.score_meaning(sampler), icon=":material/help:")
 with right:
     pool = view.pool

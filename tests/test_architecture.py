@@ -48,6 +48,7 @@ LAYERS = {
     "milcheck": 6,
     "sweep": 6,
     "run_actions": 6,
+    "class_maps": 6,
     "named_selections": 6,
     "views": 7,
     "report": 7,

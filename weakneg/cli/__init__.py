@@ -12,11 +12,11 @@ from collections.abc import Sequence
 
 from ..errors import WeaknegError, disk_full, read_only_store_message
 from ..version import __version__
-from . import bench, compare, data, export, labels, milcheck, records, runs, serve, sweep
+from . import bench, compare, data, export, labels, maps, milcheck, records, runs, serve, sweep
 from .common import Command, OneLineParser
 from .config_flags import with_config_file
 
-FAMILIES = (runs, records, labels, data, sweep, compare, milcheck, bench, serve, export)
+FAMILIES = (runs, records, labels, data, sweep, compare, milcheck, bench, serve, export, maps)
 COMMANDS: dict[str, Command] = {c.name: c for module in FAMILIES for c in module.COMMANDS}
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .. import projection
+from .. import class_maps, projection
 from ..comparison import runs_frame
 from ..store import RunRecord, RunStore
 from ..targets import is_multilabel
@@ -87,14 +87,17 @@ def class_epochs(store: RunStore, run_id: int, c: int) -> list[int]:
 
 def class_epoch_view(store: RunStore, run_id: int, epoch: int, c: int) -> EpochView | None:
     """What Inspect draws for class c of a multi-label run: class c's negatives (its pool), its positives, its picks
-    and scores, on a PCA map of class c's gradient embeddings (computed here, in memory). None without arrays."""
+    and scores, on class c's UMAP map of its gradient embeddings where one was drawn (`class_maps`), else a PCA map
+    computed here, in memory. None without arrays."""
     arrays = store.load_class_pool(run_id, epoch, c)
     start = store.load_epoch_record(run_id, 0)
     if arrays is None or start is None or start.bags is None:
         return None
     bags = start.bags
     points, n_pool = projection.embedding_points(arrays)
-    xy = projection.pca_map(points)
+    method, xy = "umap", class_maps.load(store, run_id, epoch, c)
+    if xy is None or len(xy) != len(points):
+        method, xy = "pca", projection.pca_map(points)
     names = [str(n) for n in bags.class_names]
     pool_ids, positive_ids = arrays.pool_ids.astype(np.int64), arrays.positive_ids.astype(np.int64)
     ids = np.concatenate([pool_ids, positive_ids])
@@ -119,7 +122,7 @@ def class_epoch_view(store: RunStore, run_id: int, epoch: int, c: int) -> EpochV
             ),
         }
     )
-    return EpochView(run_id, epoch, "pca", frame, names, contents, {"grad_label": arrays.grad_label, "class": c})
+    return EpochView(run_id, epoch, method, frame, names, contents, {"grad_label": arrays.grad_label, "class": c})
 
 
 def class_selection_counts(store: RunStore, run_id: int, c: int, up_to_epoch: int) -> dict[int, int]:
