@@ -73,9 +73,7 @@ if classes:
 
 
 def saved_epochs() -> list[int]:
-    if chosen_class is not None:
-        return views.class_epochs(store, run_id, chosen_class)
-    return views.inspect_epochs(store, run_id)
+    return views.pool_epochs(store, run_id, chosen_class)
 
 
 def best_method(epoch: int) -> str | None:
@@ -272,7 +270,7 @@ with right:
         },
         width="stretch",
     )
-    changes = views.selection_changes(store, run_id)
+    changes = views.selection_changes(store, run_id, chosen_class)
     st.markdown("**How the selection changes** (overlap with the previous selection)")
     if len(changes) > 1:
         st.vega_lite_chart(
@@ -391,9 +389,14 @@ if partners:
     else:
         st.query_params["with"] = str(other_id)
         other = partners[other_id]
+        other_method = (
+            projection.best_method(store, other_id, epoch)
+            if chosen_class is None
+            else class_maps.best_method(store, other_id, epoch, chosen_class)
+        )
         other_view = (
-            load_view(store.url, other_id, epoch, projection.best_method(store, other_id, epoch))
-            if epoch in views.inspect_epochs(store, other_id)
+            load_view(store.url, other_id, epoch, other_method, chosen_class)
+            if epoch in views.pool_epochs(store, other_id, chosen_class)
             else None
         )
         if other_view is None:

@@ -90,3 +90,46 @@ def test_the_runs_and_compare_pages_show_a_multilabel_run(monkeypatch):
     mean_delta = sum(runs[1][n]["ap"] - runs[0][n]["ap"] for n in ("0", "5", "8")) / 3
     shown = verdicts["these classes: mean ΔAP [95% CI]"].item()  # main's two claims: the pooled t over these classes
     assert float(shown.split()[0]) == pytest.approx(mean_delta, abs=5e-5)
+
+
+def test_two_multilabel_runs_side_by_side_compare_one_classs_choices():
+    """Two samplers' multi-label runs of one setting and seed: for the chosen class, the same negatives; Inspect's
+    side-by-side view shows both maps and how far their choices of that class's negatives agree."""
+    store = RunStore()
+    badge = run_experiment(CFG, store).run_id
+    random_run = run_experiment(CFG.replace(sampler="random"), store).run_id
+    binary = run_experiment(RunConfig(dataset="digits", target_class=5, epochs=1, bag_size=2, seed=1), store).run_id
+    assert [r.id for r in views.matching_runs(store, store.get_run(badge))] == [random_run]  # not the binary run
+    assert views.matching_runs(store, store.get_run(binary)) == []
+    c = 1  # class "5"
+    a, b = views.class_epoch_view(store, badge, 2, c), views.class_epoch_view(store, random_run, 2, c)
+    np.testing.assert_array_equal(np.sort(a.pool["bag_id"]), np.sort(b.pool["bag_id"]))  # the same negatives
+    overlap = views.selection_overlap(a, views.aligned_view(b, a))
+    picks = [store.load_class_picks(run, 2).picks(c) for run in (badge, random_run)]
+    both = set(picks[0].tolist()) & set(picks[1].tolist())
+    assert (overlap.chosen_a, overlap.chosen_b, overlap.both) == (len(picks[0]), len(picks[1]), len(both))
+
+    app = AppTest.from_file(str(APP), default_timeout=90)
+    app.switch_page("app_pages/inspect.py")
+    app.query_params["run"], app.query_params["with"] = str(badge), str(random_run)
+    app.session_state[f"class_{badge}"] = c
+    app = app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert not app.warning, [w.value for w in app.warning]  # the partner is accepted, not refused
+    shown = {m.label: m.value for m in app.metric}
+    assert shown["chosen by both"] == f"{len(both):,}"
+    assert shown["Jaccard"] == f"{len(both) / len(set(picks[0].tolist()) | set(picks[1].tolist())):.2f}"
+
+
+def test_how_one_classs_selection_changes_from_epoch_to_epoch():
+    store = RunStore()
+    run_id = run_experiment(CFG.replace(sampler="random", epochs=3, save_embeddings="none"), store).run_id
+    for c in range(3):
+        picks = [set(store.load_class_picks(run_id, epoch).picks(c).tolist()) for epoch in (1, 2, 3)]
+        changes = views.selection_changes(store, run_id, c)
+        assert changes["epoch"].tolist() == [1, 2, 3]
+        assert changes["selected"].tolist() == [len(p) for p in picks]
+        for row, before, now in zip(changes.itertuples(), [None, *picks], picks):
+            if before is not None:
+                assert (row.kept, row.new) == (len(now & before), len(now - before))
+                assert row.overlap == pytest.approx(len(now & before) / len(now | before))

@@ -36,6 +36,7 @@ _EXPORTS = {
         "alignment_residual",
         "differences",
         "matching_runs",
+        "pool_epochs",
         "selection_overlap",
         "shared_domain",
     ),

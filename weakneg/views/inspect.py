@@ -153,14 +153,20 @@ def class_composition(view: EpochView) -> pd.DataFrame:
     )
 
 
-def selection_changes(store: RunStore, run_id: int) -> pd.DataFrame:
+def selection_changes(store: RunStore, run_id: int, c: int | None = None) -> pd.DataFrame:
     """For each resampling epoch: how many bags were chosen, how many were also chosen at the previous
-    resampling, how many are new, and the Jaccard overlap of the two choices."""
+    resampling, how many are new, and the Jaccard overlap of the two choices. `c`: class c's negatives of a
+    multi-label run (its compact index lists)."""
     rows, previous = [], None
     for record in store.epochs(run_id):
         if not record.resampled:
             continue
-        chosen = set(store.selection(run_id, record.epoch)[0].tolist())
+        if c is None:
+            chosen = set(store.selection(run_id, record.epoch)[0].tolist())
+        elif (saved := store.load_class_picks(run_id, record.epoch)) is not None:
+            chosen = set(saved.picks(c).tolist())
+        else:
+            continue
         if previous is None:
             rows.append(
                 {"epoch": record.epoch, "selected": len(chosen), "kept": np.nan, "new": np.nan, "overlap": np.nan}

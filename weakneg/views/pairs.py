@@ -14,8 +14,10 @@ import pandas as pd
 from scipy.linalg import orthogonal_procrustes
 
 from ..store import RunRecord, RunStore
+from ..targets import is_multilabel
 from .figures import map_domain
 from .inspect import EpochView, inspect_epochs
+from .multilabel import class_epochs
 
 # config fields that decide which bags form the pool (and their ids): equal fields, equal pools
 POOL_FIELDS = (
@@ -51,8 +53,15 @@ def differences(run: RunRecord, other: RunRecord) -> list[str]:
     ]
 
 
+def pool_epochs(store: RunStore, run_id: int, c: int | None = None) -> list[int]:
+    """Epochs with a saved pool: a binary run's, or class c's of a multi-label run."""
+    return inspect_epochs(store, run_id) if c is None else class_epochs(store, run_id, c)
+
+
 def matching_runs(store: RunStore, run: RunRecord) -> list[RunRecord]:
-    """Runs over the same pool as `run` (same setting and seed) with at least one saved map epoch, newest first."""
+    """Runs over the same pool as `run` (same setting and seed) with at least one saved map epoch, newest first.
+    A multi-label run's partners train the same classes (`target_class` is a pool field): class by class, the same
+    negatives."""
     config = _config(run)
     # the indexed columns narrow the search in SQL; the config decides the rest
     candidates = store.list_runs(
@@ -61,8 +70,12 @@ def matching_runs(store: RunStore, run: RunRecord) -> list[RunRecord]:
     return [
         other
         for other in candidates
-        if other.id != run.id and same_pool(run, other) and inspect_epochs(store, other.id)
+        if other.id != run.id and same_pool(run, other) and pool_epochs(store, other.id, _first_class(other))
     ]
+
+
+def _first_class(run: RunRecord) -> int | None:
+    return 0 if is_multilabel(_config(run).get("target_class")) else None
 
 
 def aligned_view(view: EpochView, reference: EpochView) -> EpochView:
