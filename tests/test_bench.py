@@ -86,11 +86,13 @@ def test_throughput_refuses_a_baseline_that_is_no_source_tree(tmp_path, capsys):
 
 
 def test_allocator_figures_time_real_runs_with_freed_memory_kept_and_not():
-    """A real multi-label soundscapes run (120 clips, one epoch) both ways: kept memory spends less time in the
-    kernel (no fresh pages per step) and holds more at its peak; the ratio is the medians'."""
+    """A real multi-label soundscapes run (120 clips, one epoch) both ways: kept memory faults in far fewer fresh
+    pages and spends less time in the kernel; the ratio is the medians'. (Its peak is higher only where training,
+    not loading, sets it: measured 1.74 against 1.48 GB once, equal once, so not asserted.)"""
     from weakneg.bench.allocator import QUICK_RUN, allocator_figures
 
     result = allocator_figures(1, QUICK_RUN)
     kept, plain = result["kept"], result["not_kept"]
-    assert kept["system_s"] < plain["system_s"] and kept["peak_gb"] > plain["peak_gb"] > 0.3
+    assert kept["minor_faults"] < 0.5 * plain["minor_faults"] and kept["system_s"] < plain["system_s"]
+    assert kept["peak_gb"] > 0.3 and plain["peak_gb"] > 0.3  # the peak may be loading's, the same both ways
     assert result["wall_ratio"] == pytest.approx(kept["wall_s"] / plain["wall_s"])
