@@ -6,6 +6,8 @@ One readable loop. `run_experiment` is what the CLI, the app's workers and the s
 from __future__ import annotations
 
 import copy
+import functools
+import hashlib
 import io
 import random
 import time
@@ -37,6 +39,10 @@ CHECK_EVERY_S = 1.0  # how often training looks for a cancel request
 
 
 EpochCallback = Callable[[dict[str, Any]], None]
+
+
+class ChangedBags(WeaknegError):
+    """A run's checkpoint was written on other bags than its config builds now: resuming would not be that run."""
 
 
 @dataclass
@@ -358,6 +364,7 @@ class Experiment:
             "stopped": state.stopped,
             "best_epoch": result.best_epoch,
             "threads": torch.get_num_threads(),  # float sums depend on it: a resumed run uses the same count
+            "bags": self.bags_digest,
             "history": [
                 {k: v.item() if isinstance(v, np.generic) else v for k, v in record.items()}
                 for record in result.history
@@ -383,6 +390,14 @@ class Experiment:
                     f"starting the run over",
                     flush=True,
                 )
+        if state is not None and state.get("bags", self.bags_digest) != self.bags_digest:
+            refusal = (
+                f"run {self.run_id} cannot resume: the bags its config builds now are not the ones it trained on "
+                "(its data, or how weakneg draws or splits them, changed since it started); its finished epochs are "
+                "kept: launch its settings again as a new run"
+            )
+            self.store.finish_run(self.run_id, FAILED, error=refusal)  # recorded as it is, nothing truncated
+            raise ChangedBags(refusal)
         self.store.truncate_run(self.run_id, state["epoch"] if state else 0)
         if state is None:
             return None
@@ -407,6 +422,18 @@ class Experiment:
             stale=state["stale"],
             stopped=state["stopped"],
         )
+
+    @functools.cached_property
+    def bags_digest(self) -> str:
+        """Which bags the run trains, validates and tests on (ids and classes, in order), in 16 hex digits: a resume
+        must rebuild the same (checkpoints written before it existed have none and are not checked)."""
+        digest = hashlib.sha256()
+        for bags in (self.train_bags, self.val_bags, self.test_bags):
+            if bags is not None:
+                digest.update(np.ascontiguousarray(bags.ids, dtype=np.int64).tobytes())
+                digest.update(np.ascontiguousarray(bags.contents, dtype=np.int64).tobytes())
+            digest.update(b"|")
+        return digest.hexdigest()[:16]
 
     # --- recording ------------------------------------------------------------------------------------
 
