@@ -141,7 +141,7 @@ def test_report_panel_card_selection_and_follow_after_restart(lab):
             page.wait_for_function(  # the smooth scroll has settled with the card's heading near the top
                 "el => { const r = el.getBoundingClientRect(); return r.top >= 0 && r.top < 200; }",
                 arg=card.element_handle(),
-                timeout=15_000,
+                timeout=30_000,
             )
             top = card.bounding_box()["y"]
             assert 0 <= top < 200, top
