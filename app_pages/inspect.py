@@ -76,10 +76,12 @@ def saved_epochs() -> list[int]:
     return views.pool_epochs(store, run_id, chosen_class)
 
 
-def best_method(epoch: int) -> str | None:
+def best_method(epoch: int, of_run: int | None = None) -> str | None:
+    """The best stored map of this run's (or `of_run`'s) epoch: of the chosen class in a multi-label run."""
+    shown_run = run_id if of_run is None else of_run
     if chosen_class is not None:
-        return class_maps.best_method(store, run_id, epoch, chosen_class)
-    return projection.best_method(store, run_id, epoch)
+        return class_maps.best_method(store, shown_run, epoch, chosen_class)
+    return projection.best_method(store, shown_run, epoch)
 
 
 epochs = saved_epochs()
@@ -389,13 +391,8 @@ if partners:
     else:
         st.query_params["with"] = str(other_id)
         other = partners[other_id]
-        other_method = (
-            projection.best_method(store, other_id, epoch)
-            if chosen_class is None
-            else class_maps.best_method(store, other_id, epoch, chosen_class)
-        )
         other_view = (
-            load_view(store.url, other_id, epoch, other_method, chosen_class)
+            load_view(store.url, other_id, epoch, best_method(epoch, other_id), chosen_class)
             if epoch in views.pool_epochs(store, other_id, chosen_class)
             else None
         )

@@ -81,7 +81,7 @@ def start(store: RunStore, run_id: int, class_name: str, c: int) -> int:
     limits.current().refuse_if_readonly("drawing maps")
     log = store.run_dir(run_id) / f"class_{c:03d}_maps.log"
     process = spawn_detached(["class-maps", str(run_id), "--class", class_name], store, log, thread_count=1)
-    marker_path(store, run_id, c).write_text(json.dumps(liveness.identity(process.pid)))
+    _mark(store, run_id, c, process.pid)
     return process.pid
 
 
@@ -98,11 +98,17 @@ def drawing(store: RunStore, run_id: int, c: int) -> bool:
     return bool(liveness.same_process_alive(who.get("pid"), who.get("process_start"), who.get("host")))
 
 
-@contextlib.contextmanager
-def _drawing_marker(store: RunStore, run_id: int, c: int):
+def _mark(store: RunStore, run_id: int, c: int, pid: int) -> Path:
+    """Mark class c's maps as drawn by process `pid`."""
     path = marker_path(store, run_id, c)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(liveness.identity()))
+    path.write_text(json.dumps(liveness.identity(pid)))
+    return path
+
+
+@contextlib.contextmanager
+def _drawing_marker(store: RunStore, run_id: int, c: int):
+    path = _mark(store, run_id, c, os.getpid())
     try:
         yield
     finally:
